@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv if missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per extra, redone whenever pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	touch $@
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+demo: $(VENV)/.installed-base
+	@echo "== The lesson's execution sample: mrsandbox deploy --regions us-east-1,eu-west-1 model_v1"
+	@$(BIN)/mrsandbox deploy --regions us-east-1,eu-west-1 model_v1
+	@echo
+	@echo "== A failure injected: eu-west-1's first deployment fails, the retry policy tries again"
+	@echo "== mrsandbox deploy --regions us-east-1,eu-west-1 model_v1 --fail eu-west-1:deploy:1"
+	@$(BIN)/mrsandbox deploy --regions us-east-1,eu-west-1 model_v1 --fail eu-west-1:deploy:1
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-base
+	@for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

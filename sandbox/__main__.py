@@ -1,0 +1,5 @@
+"""`python -m sandbox` runs the `mrsandbox` command."""
+
+from sandbox.cli import run
+
+run()

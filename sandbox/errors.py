@@ -1,0 +1,46 @@
+"""The sandbox's errors: one root, each class also the built-in a caller would expect."""
+
+from __future__ import annotations
+
+
+class SandboxError(Exception):
+    """Root of every error the sandbox raises on purpose."""
+
+
+class UnknownRegion(SandboxError, KeyError):
+    """A region name that the catalogue does not know."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidRegion(SandboxError, ValueError):
+    """A region definition (name, location, coordinates) that cannot be used."""
+
+
+class InvalidModel(SandboxError, ValueError):
+    """A model artifact that is missing, malformed or inconsistent."""
+
+
+class InvalidFault(SandboxError, ValueError):
+    """A fault specification that cannot be applied."""
+
+
+class InvalidDeployment(SandboxError, ValueError):
+    """Deployment settings that cannot be used: no regions, a duplicate, an unknown policy."""
+
+
+class FlowError(SandboxError, RuntimeError):
+    """A flow function called out of the lesson's order (e.g. verify before deploy)."""
+
+
+class DeploymentHalted(SandboxError, RuntimeError):
+    """The deployment ended early under its failure policy (stopped or rolled back)."""
+
+    def __init__(self, message: str, outcome: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class UsageError(SandboxError, ValueError):
+    """A command line that cannot be run as written."""

@@ -1,0 +1,303 @@
+"""The lesson's deployment flow on the simulated backend.
+
+A `Deployment`'s methods are the material's functions, so a learner can type the lesson's loop::
+
+    d = Deployment(["us-east-1", "eu-west-1"], "model_v1")
+    deploy_model, verify_deployment = d.deploy_model, d.verify_deployment
+    routing_setup, monitor_health = d.routing_setup, d.monitor_health
+    for region in d.regions:
+        deploy_model(region)
+        verify_deployment(region)
+    routing_setup(d.regions)
+    monitor_health(d.regions)
+
+Each call runs its operation on the SimPy clock and reports its step to `d.trace`. A failure is
+handled by the deployment's policy (retry, stop, rollback, skip); stopping or rolling back ends the
+trace and raises `DeploymentHalted`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
+
+from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
+from sandbox.faults import Failure
+from sandbox.health import HealthPolicy
+from sandbox.models import Model, load_model, predictions_match
+from sandbox.regions import RegionCatalog
+from sandbox.routing import closest
+from sandbox.sim import MONITOR_START_S, ROUTING_S, SimFleet
+from sandbox.tracer import Trace
+
+POLICIES = ("retry", "stop", "rollback", "skip")
+END_LABELS = {
+    "complete": "Deployment complete",
+    "complete_with_skips": "Deployment complete with skips",
+    "stopped": "Deployment stopped",
+    "rolled_back": "Deployment rolled back",
+}
+LABELS = {
+    "Select region": "Select region {}",
+    "Deploy model": "Deploy model to {}",
+    "Retry deployment": "Retry deployment to {}",
+    "Verify deployment": "Verify deployment in {}",
+    "Skip region": "Skip {}",
+    "Roll back deployment": "Roll back deployment in {}",
+    "Setup traffic routing": "Setup traffic routing",
+    "Start health monitoring": "Start health monitoring",
+}
+
+
+def _check_settings(
+    regions: Sequence[str],
+    on_failure: str,
+    max_retries: int,
+    failures: Sequence[Failure],
+    catalog: RegionCatalog,
+) -> None:
+    if isinstance(regions, str) or not regions:
+        raise InvalidDeployment("regions must be a non-empty list of region names")
+    for region in regions:
+        catalog.check(region)
+    twice = sorted({r for r in regions if regions.count(r) > 1})
+    if twice:
+        raise InvalidDeployment(f"list each region once; more than once: {', '.join(twice)}")
+    if on_failure not in POLICIES:
+        raise InvalidDeployment(
+            f"on_failure must be one of {', '.join(POLICIES)}, got {on_failure!r}"
+        )
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidDeployment(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+    for f in failures:
+        if f.region not in regions:
+            raise InvalidDeployment(
+                f"failure in {f.region!r}: not one of the deployment's regions ({', '.join(regions)})"
+            )
+
+
+class Deployment:
+    """One multi-region deployment of a model, traced step by step."""
+
+    def __init__(
+        self,
+        regions: Sequence[str],
+        model: str | os.PathLike[str] | Model = "model_v1",
+        *,
+        on_failure: str = "retry",
+        max_retries: int = 2,
+        failures: Iterable[Failure] = (),
+        seed: int = 0,
+        catalog: RegionCatalog | None = None,
+        health: HealthPolicy | None = None,
+    ) -> None:
+        self.catalog = catalog or RegionCatalog.default()
+        failures = tuple(failures)
+        _check_settings(regions, on_failure, max_retries, failures, self.catalog)
+        self.model = model if isinstance(model, Model) else load_model(model)
+        self.on_failure = on_failure
+        self.max_retries = max_retries
+        self.health_policy = health or HealthPolicy()
+        # The lesson's watched variables.
+        self.regions: list[str] = list(regions)
+        self.deployment_status: dict[str, str] = {}
+        self.verification_status: dict[str, str] = {}
+        self.routing_configured = False
+        self.monitoring_active = False
+        self.routes: list[str] = []
+        self.fleet = SimFleet(self.catalog, self.regions, self.regions[0], failures, seed)
+        self.trace = Trace(self.model.name, self._variables())
+        self._attempts: Counter[str] = Counter()
+        self._pending: str | None = None  # deployed, waiting for its verification
+        self._skipped: list[str] = []
+
+    # -- the lesson's functions -------------------------------------------------------------
+
+    def deploy_model(self, region: str) -> bool:
+        """Deploy the model to `region`; True on success, False when the region was skipped."""
+        self._check_call("deploy_model", region)
+        if self._pending is not None:
+            raise FlowError(
+                f"verify_deployment({self._pending!r}) comes right after deploy_model"
+                f"({self._pending!r}), before the next region is deployed"
+            )
+        if region in self.verification_status or region in self._skipped:
+            raise FlowError(f"{region} has already been deployed and verified or skipped")
+        if not self.trace.steps:
+            self._step("Select region", region, "Region selected")
+        return self._deploy(region)
+
+    def verify_deployment(self, region: str) -> bool:
+        """Send the model's smoke set to `region` and compare its predictions with the expected."""
+        self._check_call("verify_deployment", region)
+        if region in self._skipped:
+            return False
+        if self._pending != region:
+            raise FlowError(
+                f"verify_deployment({region!r}) needs a deploy_model({region!r}) that is not yet "
+                "verified; call deploy_model first"
+            )
+        while True:
+            served = self.fleet.run(self.fleet.predict(region, self.model.smoke_instances))
+            ok = predictions_match(self.model.smoke_predictions, served)
+            self.verification_status[region] = "success" if ok else "failed"
+            self._step(
+                "Verify deployment", region, "Verification success" if ok else "Verification failed"
+            )
+            if ok:
+                self._pending = None
+                return True
+            if not self._handle_failure(region, f"verification of {region} failed"):
+                return False
+            if not self._deploy(region):
+                return False
+
+    def routing_setup(self, regions: Sequence[str]) -> list[str]:
+        """Route traffic to the verified regions among `regions`; return them."""
+        self._check_call("routing_setup", *regions)
+        waiting = [
+            r for r in self.regions if r not in self.verification_status and r not in self._skipped
+        ]
+        if waiting or self._pending:
+            raise FlowError(
+                "routing_setup comes after every region is deployed and verified; "
+                f"not verified yet: {', '.join(waiting or [self._pending or ''])}"
+            )
+        routes = [r for r in regions if self.verification_status.get(r) == "success"]
+        if not routes:
+            self._halt("stopped", "Stopped: no verified region to route traffic to")
+        self.fleet.run(self.fleet.wait(ROUTING_S))
+        self.routes = routes
+        self.routing_configured = True
+        self._step("Setup traffic routing", self._scope(routes), "Routing configured")
+        return list(routes)
+
+    def monitor_health(self, regions: Sequence[str]) -> None:
+        """Start health checks of the routed regions among `regions`; the deployment is then done."""
+        self._check_call("monitor_health", *regions)
+        if not self.routing_configured:
+            raise FlowError("monitor_health comes after routing_setup: set up routing first")
+        monitored = [r for r in regions if r in self.routes]
+        self.fleet.run(self.fleet.wait(MONITOR_START_S))
+        self.fleet.monitor(monitored, self.health_policy)
+        self.monitoring_active = True
+        self._step("Start health monitoring", self._scope(monitored), "Monitoring active")
+        if self._skipped:
+            self._end("complete_with_skips", f"Completed without {', '.join(self._skipped)}")
+        else:
+            self._end("complete", "All steps completed successfully")
+
+    # -- after the flow -----------------------------------------------------------------------
+
+    @property
+    def outcome(self) -> str | None:
+        """`complete`, `complete_with_skips`, `stopped`, `rolled_back`, or None while running."""
+        return self.trace.outcome
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of simulated time pass; health monitors keep probing."""
+        self.fleet.advance(seconds)
+
+    def health(self) -> dict[str, str]:
+        """Each monitored region's health as its monitor sees it."""
+        return {r: "healthy" if s.healthy else "unhealthy" for r, s in self.fleet.health.items()}
+
+    def route(self, client: str) -> str:
+        """The region serving a client near `client`: the closest healthy routed region.
+
+        When no routed region is healthy, it answers as if all were (fails open, as DNS
+        failover does).
+        """
+        self.catalog.check(client)
+        if not self.routing_configured:
+            raise FlowError("route() needs routing_setup first")
+        healthy = [r for r in self.routes if r not in self.fleet.health or self.fleet.health[r].healthy]
+        return closest(client, healthy or self.routes, self.catalog)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _variables(self) -> dict[str, Any]:
+        return {
+            "regions": self.regions,
+            "deployment_status": self.deployment_status,
+            "verification_status": self.verification_status,
+            "routing_configured": self.routing_configured,
+            "monitoring_active": self.monitoring_active,
+        }
+
+    def _scope(self, regions: Sequence[str]) -> str:
+        return "all regions" if list(regions) == self.regions else ", ".join(regions)
+
+    def _check_call(self, name: str, *regions: str) -> None:
+        if self.trace.ended:
+            raise FlowError(
+                f"{name}: this deployment has ended ({self.outcome}); start a new Deployment"
+            )
+        for region in regions:
+            if region not in self.regions:
+                raise FlowError(
+                    f"{name}({region!r}): not one of this deployment's regions "
+                    f"({', '.join(self.regions)})"
+                )
+
+    def _step(self, action: str, region: str, result: str) -> None:
+        label = LABELS[action].format(region)
+        self.trace.record(action, region, result, self.fleet.env.now, self._variables(), label)
+
+    def _deploy(self, region: str) -> bool:
+        while True:
+            self._attempts[region] += 1
+            action = "Deploy model" if self._attempts[region] == 1 else "Retry deployment"
+            ok = self.fleet.run(self.fleet.deploy(region, self.model))
+            self.deployment_status[region] = "success" if ok else "failed"
+            self._step(action, region, "Deployment success" if ok else "Deployment failed")
+            if ok:
+                self._pending = region
+                return True
+            if not self._handle_failure(region, f"deployment to {region} failed"):
+                return False
+
+    def _handle_failure(self, region: str, what: str) -> bool:
+        """Apply the policy: True to try again, False when skipped; otherwise halt."""
+        attempts = self._attempts[region]
+        if self.on_failure == "retry" and attempts <= self.max_retries:
+            return True
+        if self.on_failure == "skip":
+            self._pending = None
+            self._skipped.append(region)
+            self._step("Skip region", region, "Region skipped")
+            return False
+        if self.on_failure == "rollback":
+            for r in reversed([r for r, s in self.deployment_status.items() if s == "success"]):
+                self.fleet.run(self.fleet.rollback(r))
+                self.deployment_status[r] = "rolled_back"
+                self._step("Roll back deployment", r, "Rolled back")
+            self._halt("rolled_back", f"Rolled back: {what}")
+        tries = f" after {attempts} attempts" if self.on_failure == "retry" else ""
+        self._halt("stopped", f"Stopped: {what}{tries}")
+
+    def _end(self, outcome: str, summary: str) -> None:
+        self._pending = None
+        self.trace.end(
+            outcome, END_LABELS[outcome], summary, self.fleet.env.now, self._variables()
+        )
+
+    def _halt(self, outcome: str, summary: str) -> NoReturn:
+        self._end(outcome, summary)
+        raise DeploymentHalted(summary, outcome)
+
+
+def run_deployment(regions: Sequence[str], model: str | os.PathLike[str] | Model = "model_v1", **settings: Any) -> Deployment:
+    """Run the lesson's execution sample to its end (or its halt) and return the deployment."""
+    d = Deployment(regions, model, **settings)
+    try:
+        for region in d.regions:
+            d.deploy_model(region)
+            d.verify_deployment(region)
+        d.routing_setup(d.regions)
+        d.monitor_health(d.regions)
+    except DeploymentHalted:
+        pass
+    return d

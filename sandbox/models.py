@@ -1,0 +1,310 @@
+"""Model artifacts: small linear or logistic models kept as JSON data, checked when loaded.
+
+An artifact holds only names and numbers (never pickle, never code) plus a smoke set: a few
+instances with the predictions the model must give on them, so a stale file fails to load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandbox.errors import InvalidModel
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+TOLERANCE: float = 1e-6  # absolute tolerance for comparing predictions
+MAX_ARTIFACT_BYTES = 1024 * 1024
+KINDS = ("linear", "logistic")
+FIELDS = ("name", "version", "kind", "features", "weights", "bias", "smoke")
+OPTIONAL_FIELDS = ("features",)
+SMOKE_FIELDS = ("instances", "predictions")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A linear or logistic model. Build it with parse_model or load_model, which validate it."""
+
+    name: str
+    version: str
+    kind: str  # "linear" | "logistic"
+    weights: tuple[float, ...]
+    bias: float
+    smoke_instances: tuple[tuple[float, ...], ...]
+    smoke_predictions: tuple[float, ...]
+    features: tuple[str, ...] = ()
+
+    @property
+    def n_features(self) -> int:
+        """How many numbers each instance has."""
+        return len(self.weights)
+
+    def predict(self, instances: Sequence[Sequence[float]]) -> list[float]:
+        """One prediction per instance: w.x + b, or its sigmoid (a probability) if logistic.
+
+        Raises ValueError naming the instance if one is not n_features finite numbers.
+        """
+        wanted = f"{self.n_features} finite numbers"
+        if self.features:
+            wanted += f" ({', '.join(self.features)})"
+        if isinstance(instances, str | bytes) or not isinstance(instances, Iterable):
+            raise ValueError(f"expected a list of instances, each {wanted}")
+        predictions = []
+        for index, instance in enumerate(instances):
+            if isinstance(instance, str | bytes) or not isinstance(instance, Iterable):
+                raise ValueError(f"instance {index}: expected {wanted}, got {_describe(instance)}")
+            values = list(instance)
+            if len(values) != self.n_features:
+                raise ValueError(f"instance {index}: expected {wanted}, got {_describe(values)}")
+            row = []
+            for position, value in enumerate(values):
+                number = _as_float(value)
+                if number is None:
+                    raise ValueError(
+                        f"instance {index}: value {position}: expected a finite number, "
+                        f"got {_describe(value)}"
+                    )
+                row.append(number)
+            z = sum(w * x for w, x in zip(self.weights, row, strict=True)) + self.bias
+            predictions.append(_sigmoid(z) if self.kind == "logistic" else z)
+        return predictions
+
+    def to_dict(self) -> dict[str, Any]:
+        """The artifact's JSON document (features left out when the model has none)."""
+        doc: dict[str, Any] = {"name": self.name, "version": self.version, "kind": self.kind}
+        if self.features:
+            doc["features"] = list(self.features)
+        doc["weights"] = list(self.weights)
+        doc["bias"] = self.bias
+        doc["smoke"] = {
+            "instances": [list(instance) for instance in self.smoke_instances],
+            "predictions": list(self.smoke_predictions),
+        }
+        return doc
+
+
+def bundled_models() -> list[str]:
+    """Names of the models shipped in sandbox/data (the model_*.json files), sorted."""
+    return sorted(
+        entry.name.removesuffix(".json")
+        for entry in _data_dir().iterdir()
+        if entry.name.startswith("model_") and entry.name.endswith(".json")
+    )
+
+
+def parse_model(doc: object, source: str) -> Model:
+    """Validate a decoded artifact document; `source` (a path or bundled name) starts messages."""
+    try:
+        return _parse(doc, source)
+    except _Problem as problem:
+        raise InvalidModel(
+            f"{source}: field '{problem.where}': expected {problem.expected}, "
+            f"got {_describe(problem.value)}"
+        ) from None
+
+
+def load_model(name_or_path: str | os.PathLike[str]) -> Model:
+    """Load a bundled model by name ("model_v1") or an artifact from a .json file path."""
+    if isinstance(name_or_path, str):
+        bundled = bundled_models()
+        if name_or_path in bundled:
+            return _load(_data_dir().joinpath(f"{name_or_path}.json"), name_or_path)
+        path = Path(name_or_path)
+        if path.name == name_or_path and path.suffix != ".json" and not path.is_file():
+            raise InvalidModel(
+                f"unknown model {name_or_path!r}: use a bundled model ({', '.join(bundled)}) "
+                "or a path to a .json artifact"
+            )
+    return _load(Path(name_or_path), os.fspath(name_or_path))
+
+
+def predictions_match(
+    expected: Sequence[float], got: Sequence[float], tol: float = TOLERANCE
+) -> bool:
+    """True if both have the same length and each pair differs by at most `tol`."""
+    return len(expected) == len(got) and all(
+        abs(e - g) <= tol for e, g in zip(expected, got, strict=True)
+    )
+
+
+class _Problem(Exception):
+    """A field that does not hold what it should; parse_model turns it into InvalidModel."""
+
+    def __init__(self, where: str, expected: str, value: object) -> None:
+        super().__init__(where)
+        self.where, self.expected, self.value = where, expected, value
+
+
+class _NonFinite:
+    """Stands in for a NaN or Infinity literal so validation can name the field holding it."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def __repr__(self) -> str:
+        return self.literal
+
+
+def _data_dir() -> Traversable:
+    return files("sandbox").joinpath("data")
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)  # this form cannot overflow for very negative z
+    return e / (1.0 + e)
+
+
+def _as_float(value: object) -> float | None:
+    """The value as a finite float, or None if it is not a finite real number (bools are not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _describe(value: object) -> str:
+    """A short description of a value for an error message."""
+    if isinstance(value, list | tuple):
+        count = len(value)
+        return f"a list of {count} value{'s' * (count != 1)}" if count else "an empty list"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _load(resource: Traversable, source: str) -> Model:
+    try:
+        with resource.open("rb") as handle:
+            data = handle.read(MAX_ARTIFACT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidModel(f"{source}: cannot read the artifact: {exc.strerror or exc}") from None
+    if len(data) > MAX_ARTIFACT_BYTES:
+        raise InvalidModel(
+            f"{source}: larger than 1 MiB; a model artifact may be at most "
+            f"{MAX_ARTIFACT_BYTES} bytes"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidModel(f"{source}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        doc = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise InvalidModel(
+            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except ValueError as exc:  # a duplicate key, or an integer with too many digits
+        raise InvalidModel(f"{source}: not valid JSON: {exc}") from None
+    return parse_model(doc, source)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} in an object")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _check_keys(doc: dict[Any, Any], known: Sequence[str], prefix: str, source: str) -> None:
+    """Reject unknown keys (so typos are caught), then report the first missing required one."""
+    unknown = [key for key in doc if key not in known]
+    if unknown:
+        names = ", ".join(repr(f"{prefix}{key}") for key in unknown)
+        raise InvalidModel(
+            f"{source}: unknown field{'s' if len(unknown) > 1 else ''} {names} "
+            f"(known fields: {', '.join(known)})"
+        )
+    for key in known:
+        if key not in doc and key not in OPTIONAL_FIELDS:
+            raise InvalidModel(f"{source}: missing field '{prefix}{key}'")
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Problem(where, "a non-empty string", value)
+    return value
+
+
+def _number(value: object, where: str) -> float:
+    number = _as_float(value)
+    if number is None:
+        raise _Problem(where, "a finite number", value)
+    return number
+
+
+def _numbers(value: object, where: str, length: int | None = None) -> tuple[float, ...]:
+    """A list of finite numbers: non-empty, and exactly `length` long if given."""
+    if not isinstance(value, list | tuple) or not value or length not in (None, len(value)):
+        count = "a non-empty list of" if length is None else f"a list of {length}"
+        raise _Problem(where, f"{count} finite numbers", value)
+    return tuple(_number(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+
+def _parse(doc: object, source: str) -> Model:
+    if not isinstance(doc, dict):
+        raise InvalidModel(
+            f"{source}: expected a JSON object at the top level, got {_describe(doc)}"
+        )
+    _check_keys(doc, FIELDS, "", source)
+    name = _text(doc["name"], "name")
+    version = _text(doc["version"], "version")
+    kind = doc["kind"]
+    if kind not in KINDS:
+        raise _Problem("kind", " or ".join(repr(k) for k in KINDS), kind)
+    weights = _numbers(doc["weights"], "weights")
+    bias = _number(doc["bias"], "bias")
+    features: tuple[str, ...] = ()
+    if "features" in doc:
+        raw = doc["features"]
+        if not isinstance(raw, list | tuple) or len(raw) != len(weights):
+            raise _Problem("features", f"a list of {len(weights)} names, one per weight", raw)
+        features = tuple(_text(item, f"features[{i}]") for i, item in enumerate(raw))
+        for i, feature in enumerate(features):
+            if feature in features[:i]:
+                raise _Problem(f"features[{i}]", "a name not used before", feature)
+
+    smoke = doc["smoke"]
+    if not isinstance(smoke, dict):
+        raise _Problem("smoke", "an object with 'instances' and 'predictions'", smoke)
+    _check_keys(smoke, SMOKE_FIELDS, "smoke.", source)
+    raw_instances = smoke["instances"]
+    if not isinstance(raw_instances, list | tuple) or not raw_instances:
+        raise _Problem("smoke.instances", "a non-empty list of instances", raw_instances)
+    instances = tuple(
+        _numbers(item, f"smoke.instances[{i}]", len(weights))
+        for i, item in enumerate(raw_instances)
+    )
+    raw_predictions = smoke["predictions"]
+    if not isinstance(raw_predictions, list | tuple) or len(raw_predictions) != len(instances):
+        expected = f"a list of {len(instances)} finite numbers, one per instance"
+        raise _Problem("smoke.predictions", expected, raw_predictions)
+    predictions = tuple(
+        _number(item, f"smoke.predictions[{i}]") for i, item in enumerate(raw_predictions)
+    )
+
+    model = Model(name, version, kind, weights, bias, instances, predictions, features)
+    for i, (expected, got) in enumerate(zip(predictions, model.predict(instances), strict=True)):
+        if not predictions_match([expected], [got]):
+            raise InvalidModel(
+                f"{source}: field 'smoke.predictions': do not match the model's own predictions "
+                f"on smoke.instances (instance {i}: expected {expected!r}, model gives {got!r})"
+            )
+    return model

@@ -1,0 +1,232 @@
+"""`mrsandbox deploy` and `mrsandbox regions` as a user types them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.cli import parse_deploy_args
+from sandbox.flow import POLICIES
+from sandbox.regions import RegionCatalog
+
+NAMES = RegionCatalog.default().names()
+
+
+def deploy_json(invoke, *args: str):
+    result = invoke("deploy", *args, "--format", "json")
+    return result.exit_code, json.loads(result.output)
+
+
+def test_json_output_has_the_promised_keys(invoke):
+    code, doc = deploy_json(invoke, "--regions", "us-east1,asia-northeast1", "model_v1")
+    assert code == 0
+    assert set(doc) == {"model", "regions", "outcome", "steps", "snapshots", "tracker"}
+    assert doc["model"] == "model_v1"
+    assert doc["regions"] == ["us-east1", "asia-northeast1"]
+    assert doc["outcome"] == "complete"
+    assert set(doc["steps"][0]) == {"step", "action", "region", "result", "next_step", "t"}
+    assert [s["after_step"] for s in doc["snapshots"]] == list(range(len(doc["steps"]) + 1))
+    assert set(doc["snapshots"][0]["variables"]) == {
+        "regions",
+        "deployment_status",
+        "verification_status",
+        "routing_configured",
+        "monitoring_active",
+    }
+    assert doc["tracker"]["columns"][0] == "Start" and doc["tracker"]["columns"][-1] == "Final"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "outcome"),
+    [
+        (["--fail", "eu-west-1:deploy:1"], 0, "complete"),
+        (["--fail", "eu-west-1:deploy:3"], 1, "stopped"),
+        (["--fail", "eu-west-1:deploy:3", "--max-retries", "3"], 0, "complete"),
+        (["--fail", "eu-west-1:verify", "--on-failure", "rollback"], 1, "rolled_back"),
+        (["--fail", "us-east-1:deploy", "--on-failure", "skip"], 0, "complete_with_skips"),
+        (["--fail", "us-east-1:verify", "--on-failure", "stop"], 1, "stopped"),
+    ],
+)
+def test_exit_status_follows_the_outcome(invoke, args, code, outcome):
+    got_code, doc = deploy_json(invoke, "--regions", "us-east-1,eu-west-1", "model_v1", *args)
+    assert (got_code, doc["outcome"]) == (code, outcome)
+
+
+def test_text_markdown_html_formats(invoke):
+    base = ["deploy", "--regions", "us-east-1,eu-west-1", "model_v2"]
+    text = invoke(*base).output
+    assert text.startswith("Process Table\nStep | Action")
+    assert "Outcome: complete" in text
+    md = invoke(*base, "--format", "markdown").output
+    assert "### Status Tracker" in md and "| routing_configured | false |" in md
+    page = invoke(*base, "--format", "html").output
+    assert "<caption>Process Table</caption>" in page
+    assert "{&#x27;us-east-1&#x27;: &#x27;success&#x27;}" in page
+
+
+def test_full_tracker_has_a_column_per_step(invoke):
+    _, doc = deploy_json(invoke, "--regions", "us-east-1,eu-west-1", "model_v1", "--tracker", "full")
+    assert doc["tracker"]["columns"] == ["Start"] + [f"After Step {n}" for n in range(1, 8)] + [
+        "Final"
+    ]
+
+
+def test_model_from_a_path(invoke, tmp_path):
+    from sandbox.models import load_model
+
+    artifact = tmp_path / "mine.json"
+    doc = load_model("model_v2").to_dict() | {"name": "mine"}
+    artifact.write_text(json.dumps(doc))
+    code, out = deploy_json(invoke, "--regions", "eu-north-1", str(artifact))
+    assert (code, out["model"]) == (0, "mine")
+
+
+def test_extra_regions_file(invoke, tmp_path):
+    extra = tmp_path / "lab.toml"
+    extra.write_text('[[region]]\nname = "lab-1"\nlocation = "Lab"\nlat = 42.36\nlon = -71.06\n')
+    code, doc = deploy_json(
+        invoke, "--extra-regions", str(extra), "--regions", "lab-1,us-east-1", "model_v1"
+    )
+    assert (code, doc["regions"]) == (0, ["lab-1", "us-east-1"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[region]]\nname = "lab-2"\nlocation = "Lab"\nlat = 420\nlon = 0\n')
+    result = invoke("deploy", "--extra-regions", str(bad), "--regions", "lab-2", "model_v1")
+    assert result.exit_code == 2
+    assert "--extra-regions" in result.output and "region[0].lat" in result.output
+
+
+USAGE_ERRORS = [
+    # the lesson's syntax questions
+    (
+        "--regions us-west1 europe-west1 model_v2",
+        "separated by commas, not spaces: mrsandbox deploy --regions us-west1,europe-west1 model_v2",
+    ),
+    (
+        "--region us-east1 europe-west1 model_name",
+        "--region takes a single region; for several regions use --regions",
+    ),
+    (
+        "--region us-east1,europe-west1 model_name",
+        "mrsandbox deploy --regions us-east1,europe-west1 model_name",
+    ),
+    (
+        "--regions [us-east1 europe-west1] model_name",
+        "without brackets: mrsandbox deploy --regions us-east1,europe-west1 model_name",
+    ),
+    ("--regions [us-east1,europe-west1] model_v1", "without brackets"),
+    ("--regions us-east1 europe-west1", "--regions us-east1,europe-west1 MODEL"),
+    ("--regions us-east1,us-east1 model_v1", "lists us-east1 more than once"),
+    ("--regions , model_v1", "--regions is empty"),
+    ("--regions us-east1,,asia-south1 model_v1", "empty name"),
+    ("--regions us-east1- model_v1", "did you mean 'us-east1'"),
+    ("--regions us-east1 model_v3", "unknown model 'model_v3'"),
+    ("--regions us-east1", "missing MODEL"),
+    ("model_v1", "missing --regions"),
+    ("--regions us-east1 --region us-east4 model_v1", "not both"),
+    ("--regions us-east1 model_v1 model_v2", "deploy takes one MODEL, got 2"),
+    ("--regions us-east1 --fail us-east1 model_v1", "is not a failure"),
+    ("--regions us-east1 --fail us-east1:deploy:0 model_v1", "COUNT must be a whole number"),
+    ("--regions us-east1 --fail eu-west-1:deploy model_v1", "not one of --regions"),
+    ("--regions us-east1 --on-failure panic model_v1", "'panic' is not one of"),
+    ("--regions us-east1 --max-retries -1 model_v1", "--max-retries"),
+    ("--regions us-east1 --format yaml model_v1", "'yaml' is not one of"),
+    ("--regions us-east1 --seed x model_v1", "'x' is not a valid integer"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), USAGE_ERRORS)
+def test_usage_errors_exit_2_with_the_fix(invoke, line, message):
+    result = invoke("deploy", *line.split())
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    with pytest.raises(Exception) as parsed:
+        parse_deploy_args(line.split())
+    assert getattr(parsed.value, "exit_code", None) == 2
+
+
+def test_suggested_command_keeps_the_other_options(invoke):
+    result = invoke(
+        "deploy", "--regions", "us-west1", "europe-west1", "model_v2", "--seed", "4",
+        "--fail", "us-west1:deploy:1", "--on-failure", "skip",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert (
+        "mrsandbox deploy --regions us-west1,europe-west1 model_v2 --on-failure skip "
+        "--fail us-west1:deploy:1 --seed 4"
+    ) in " ".join(result.output.split())
+
+
+def test_the_suggested_fix_runs(invoke):
+    """The corrected command a usage error shows is itself a command that works."""
+    result = invoke("deploy", "--regions", "us-west1", "europe-west1", "model_v2")
+    fixed = " ".join(result.output.split()).split("not spaces: ")[1].split()
+    assert fixed[:2] == ["mrsandbox", "deploy"]
+    assert invoke(*fixed[1:]).exit_code == 0
+
+
+def test_parse_deploy_args_accepts_the_lesson_command():
+    request = parse_deploy_args(["--regions", "us-east1,europe-west1", "model_v1"])
+    assert request.regions == ["us-east1", "europe-west1"]
+    assert request.model.name == "model_v1"
+    assert (request.on_failure, request.max_retries, request.fmt) == ("retry", 2, "text")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    regions=st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True),
+    policy=st.sampled_from(POLICIES),
+    stage=st.sampled_from(["deploy", "verify"]),
+    count=st.integers(1, 4),
+    pick=st.integers(0, 3),
+)
+def test_outcome_and_exit_status_agree(regions, policy, stage, count, pick):
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+
+    spec = f"{regions[pick % len(regions)]}:{stage}:{count}"
+    args = ["deploy", "--regions", ",".join(regions), "model_v1", "--on-failure", policy]
+    result = CliRunner().invoke(main, [*args, "--fail", spec, "--format", "json"])
+    doc = json.loads(result.output)
+    assert result.exit_code == (0 if doc["outcome"] in ("complete", "complete_with_skips") else 1)
+    assert doc["steps"][-1]["action"] == "End"
+
+
+def test_regions_command_lists_the_catalogue(invoke):
+    result = invoke("regions")
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) == len(NAMES)
+    near = invoke("regions", "--from", "us-east-1")
+    assert "measured (2017)" in near.output and "estimate" in near.output
+    bad = invoke("regions", "--from", "us-east1-")
+    assert bad.exit_code == 2 and "did you mean 'us-east1'" in bad.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[str(Path(sys.executable).with_name("mrsandbox"))], [sys.executable, "-m", "sandbox"]],
+)
+def test_entry_points_run_as_real_processes(command):
+    ok = subprocess.run(
+        [*command, "deploy", "--regions", "us-east-1,eu-west-1", "model_v1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and "All steps completed successfully" in ok.stdout
+    bad = subprocess.run(
+        [*command, "deploy", "--regions", "us-west1", "europe-west1", "model_v2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr and "separated by commas" in bad.stderr
+    assert "Usage: mrsandbox deploy" in bad.stderr

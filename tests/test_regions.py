@@ -1,0 +1,455 @@
+"""Tests for sandbox.regions: the catalogue, its validation and the latency model."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import statistics
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sandbox.errors import InvalidRegion, SandboxError, UnknownRegion
+from sandbox.regions import Region, RegionCatalog, great_circle_km
+
+AWS = {
+    "us-east-1": "Virginia",
+    "us-east-2": "Ohio",
+    "us-west-1": "California",
+    "us-west-2": "Oregon",
+    "ca-central-1": "Montreal",
+    "sa-east-1": "Sao Paulo",
+    "eu-west-1": "Ireland",
+    "eu-west-2": "London",
+    "eu-west-3": "Paris",
+    "eu-central-1": "Frankfurt",
+    "eu-north-1": "Stockholm",
+    "ap-south-1": "Mumbai",
+    "ap-northeast-1": "Tokyo",
+    "ap-northeast-2": "Seoul",
+    "ap-southeast-1": "Singapore",
+    "ap-southeast-2": "Sydney",
+    "af-south-1": "Cape Town",
+}
+GCP = {
+    "us-east1": "South Carolina",
+    "us-east4": "Virginia",
+    "us-central1": "Iowa",
+    "us-west1": "Oregon",
+    "us-west2": "Los Angeles",
+    "northamerica-northeast1": "Montreal",
+    "southamerica-east1": "Sao Paulo",
+    "europe-west1": "Belgium",
+    "europe-west2": "London",
+    "europe-west3": "Frankfurt",
+    "europe-west4": "Netherlands",
+    "europe-north1": "Finland",
+    "asia-south1": "Mumbai",
+    "asia-northeast1": "Tokyo",
+    "asia-east1": "Taiwan",
+    "asia-southeast1": "Singapore",
+    "australia-southeast1": "Sydney",
+}
+NAMES = RegionCatalog.default().names()
+LISBON = Region("lab-lisbon", "custom", "Lisbon, Portugal", 38.72, -9.14)
+
+
+def _shipped_measurements() -> dict[tuple[str, str], float]:
+    text = (files("sandbox") / "data" / "rtt_ms_2017.csv").read_text(encoding="utf-8")
+    rows = csv.reader(line for line in text.splitlines() if not line.startswith("#"))
+    next(rows)
+    return {(a, b): float(rtt) for a, b, rtt in rows}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "regions.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def catalog() -> RegionCatalog:
+    return RegionCatalog.default()
+
+
+# --- contents ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "provider", "place"),
+    [(n, "aws", p) for n, p in AWS.items()] + [(n, "gcp", p) for n, p in GCP.items()],
+)
+def test_required_region_present(
+    catalog: RegionCatalog, name: str, provider: str, place: str
+) -> None:
+    region = catalog.get(name)
+    assert region.provider == provider
+    assert place in region.location
+
+
+def test_catalogue_order_len_and_iter(catalog: RegionCatalog) -> None:
+    assert len(catalog) == len(NAMES) >= len(AWS) + len(GCP)
+    assert [r.name for r in catalog] == catalog.names()
+    assert catalog.names()[0] == "us-east-1"
+
+
+def test_region_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LISBON.lat = 0.0  # type: ignore[misc]
+
+
+def test_great_circle_known_distance(catalog: RegionCatalog) -> None:
+    a, b = catalog.get("us-east-1"), catalog.get("eu-west-1")
+    assert great_circle_km(a, b) == pytest.approx(5400, rel=0.03)
+    assert great_circle_km(a, a) == 0.0
+
+
+def test_lower_bound_us_east_1_to_eu_west_1(catalog: RegionCatalog) -> None:
+    assert catalog.lower_bound_ms("us-east-1", "eu-west-1") == pytest.approx(54, abs=1.5)
+
+
+# --- latency model ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("pair", "rtt"), sorted(_shipped_measurements().items()))
+def test_measured_pairs_returned_as_given_both_orders(
+    catalog: RegionCatalog, pair: tuple[str, str], rtt: float
+) -> None:
+    a, b = pair
+    assert catalog.rtt_ms(a, b) == rtt
+    assert catalog.rtt_ms(b, a) == rtt
+    assert catalog.rtt_source(a, b) == catalog.rtt_source(b, a) == "measured (2017)"
+
+
+def test_reference_values(catalog: RegionCatalog) -> None:
+    assert catalog.rtt_ms("eu-west-1", "us-east-1") == 81.0
+    assert catalog.rtt_ms("eu-central-1", "eu-west-1") == 20.0
+    assert catalog.rtt_source("us-east-1", "us-east-2") == "estimate"
+
+
+@given(a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
+def test_symmetric_and_never_below_bound(catalog: RegionCatalog, a: str, b: str) -> None:
+    rtt = catalog.rtt_ms(a, b)
+    assert rtt == catalog.rtt_ms(b, a)
+    assert catalog.rtt_source(a, b) == catalog.rtt_source(b, a)
+    assert catalog.lower_bound_ms(a, b) == pytest.approx(catalog.lower_bound_ms(b, a))
+    assert rtt >= catalog.lower_bound_ms(a, b)
+    assert rtt >= 1.0
+
+
+@given(a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
+def test_estimate_follows_the_fit(catalog: RegionCatalog, a: str, b: str) -> None:
+    if catalog.rtt_source(a, b) == "estimate":
+        bound = catalog.lower_bound_ms(a, b)
+        line = catalog.estimate_slope * bound + catalog.estimate_intercept_ms
+        assert catalog.rtt_ms(a, b) == pytest.approx(max(line, bound, 1.0))
+    else:
+        assert (a, b) in _shipped_measurements() or (b, a) in _shipped_measurements()
+
+
+@pytest.mark.parametrize("pair", [("us-east-1", "us-east-1"), ("us-east-1", "us-east4")])
+def test_same_place_gets_intercept_at_least_1ms(
+    catalog: RegionCatalog, pair: tuple[str, str]
+) -> None:
+    assert catalog.lower_bound_ms(*pair) == 0.0
+    assert catalog.rtt_ms(*pair) == max(catalog.estimate_intercept_ms, 1.0)
+
+
+def test_fit_is_least_squares_over_measured_pairs(catalog: RegionCatalog) -> None:
+    measured = _shipped_measurements()
+    bounds = [catalog.lower_bound_ms(a, b) for a, b in measured]
+    expected = statistics.linear_regression(bounds, list(measured.values()))
+    assert catalog.estimate_slope == pytest.approx(expected.slope)
+    assert catalog.estimate_intercept_ms == pytest.approx(expected.intercept)
+
+
+def test_fit_lands_in_reference_band_for_most_measured_pairs(catalog: RegionCatalog) -> None:
+    ratios = []
+    for a, b in _shipped_measurements():
+        bound = catalog.lower_bound_ms(a, b)
+        estimate = catalog.estimate_slope * bound + catalog.estimate_intercept_ms
+        ratios.append(estimate / bound)
+    inside = [r for r in ratios if 1.3 <= r <= 2.3]
+    assert len(inside) >= 0.8 * len(ratios)
+
+
+def test_fit_parameters_are_read_only(catalog: RegionCatalog) -> None:
+    with pytest.raises(AttributeError):
+        catalog.estimate_slope = 2.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        catalog.estimate_intercept_ms = 0.0  # type: ignore[misc]
+
+
+def test_fit_depends_on_the_measurements(catalog: RegionCatalog) -> None:
+    measured = {pair: 2 * rtt for pair, rtt in _shipped_measurements().items()}
+    doubled = RegionCatalog(catalog, measured)
+    assert doubled.estimate_slope == pytest.approx(2 * catalog.estimate_slope)
+    assert doubled.estimate_intercept_ms == pytest.approx(2 * catalog.estimate_intercept_ms)
+
+
+def test_without_measurements_estimate_is_the_bound(catalog: RegionCatalog) -> None:
+    bare = RegionCatalog(catalog)
+    assert (bare.estimate_slope, bare.estimate_intercept_ms) == (1.0, 0.0)
+    assert bare.rtt_ms("us-east-1", "eu-west-1") == bare.lower_bound_ms("us-east-1", "eu-west-1")
+    assert bare.rtt_ms("us-east-1", "us-east-1") == 1.0
+    assert bare.rtt_source("us-east-1", "eu-west-1") == "estimate"
+
+
+@pytest.mark.parametrize(
+    ("measured", "needle"),
+    [
+        ({("us-east-1", "nowhere-1"): 50.0}, "'nowhere-1' is not in the catalogue"),
+        ({("us-east-1", "us-east-1"): 5.0}, "to itself"),
+        ({("us-east-1", "eu-west-1"): 0.0}, "positive"),
+        ({("us-east-1", "eu-west-1"): math.nan}, "positive"),
+        ({("us-east-1", "eu-west-1"): 30.0}, "below the speed-of-light bound"),
+        ({("us-east-1", "eu-west-1"): 81.0, ("eu-west-1", "us-east-1"): 90.0}, "contradicts"),
+    ],
+)
+def test_bad_measurements_rejected(
+    catalog: RegionCatalog, measured: dict[tuple[str, str], float], needle: str
+) -> None:
+    with pytest.raises(InvalidRegion, match="measured_rtt_ms") as info:
+        RegionCatalog(catalog, measured)
+    assert needle in str(info.value)
+
+
+# --- unknown names and suggestions ------------------------------------------------------------
+
+
+def test_suggestions(catalog: RegionCatalog) -> None:
+    assert catalog.suggest("us-east1-")[0] == "us-east1"
+    assert catalog.suggest("eu-west-l")[0] == "eu-west-1"
+    assert catalog.suggest("US-EAST-1")[0] == "us-east-1"
+    assert len(catalog.suggest("us-east")) <= 3
+    assert catalog.suggest("xyz") == []
+
+
+def test_message_with_one_suggestion(catalog: RegionCatalog) -> None:
+    small = RegionCatalog([catalog.get("us-east1"), catalog.get("eu-west-1")])
+    with pytest.raises(UnknownRegion) as info:
+        small.get("us-east1-")
+    assert str(info.value) == "unknown region 'us-east1-': did you mean 'us-east1'?"
+
+
+def test_message_with_several_suggestions(catalog: RegionCatalog) -> None:
+    small = RegionCatalog(catalog.get(n) for n in ("us-east1", "us-east4", "us-west1"))
+    with pytest.raises(UnknownRegion) as info:
+        small.check("us-east1-")
+    assert str(info.value) == (
+        "unknown region 'us-east1-': did you mean 'us-east1', 'us-east4' or 'us-west1'?"
+    )
+
+
+def test_message_without_suggestions(catalog: RegionCatalog) -> None:
+    with pytest.raises(UnknownRegion) as info:
+        catalog.get("xyz")
+    assert (
+        str(info.value) == "unknown region 'xyz': run 'mrsandbox regions' to list the known names"
+    )
+    assert isinstance(info.value, KeyError)
+    assert isinstance(info.value, SandboxError)
+
+
+def test_check_returns_known_name(catalog: RegionCatalog) -> None:
+    assert catalog.check("eu-west-1") == "eu-west-1"
+    assert "eu-west-1" in catalog
+    assert "eu-west-l" not in catalog
+    assert 42 not in catalog
+
+
+@pytest.mark.parametrize("method", ["rtt_ms", "rtt_source", "lower_bound_ms"])
+def test_latency_methods_reject_unknown_names(catalog: RegionCatalog, method: str) -> None:
+    with pytest.raises(UnknownRegion, match="did you mean 'eu-west-1'"):
+        getattr(catalog, method)("us-east-1", "eu-west-l")
+    with pytest.raises(UnknownRegion, match="unknown region 'nowhere'"):
+        getattr(catalog, method)("nowhere", "us-east-1")
+
+
+# --- add() ------------------------------------------------------------------------------------
+
+
+def test_add_appends_region() -> None:
+    fresh = RegionCatalog.default()
+    fresh.add(LISBON)
+    assert fresh.names()[-1] == "lab-lisbon"
+    assert len(fresh) == len(NAMES) + 1
+    assert fresh.get("lab-lisbon") is LISBON
+    assert fresh.rtt_source("lab-lisbon", "eu-west-1") == "estimate"
+    assert fresh.rtt_ms("lab-lisbon", "eu-west-1") >= fresh.lower_bound_ms(
+        "lab-lisbon", "eu-west-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "Lab_Lisbon"}, "name"),
+        ({"name": "lab lisbon"}, "name"),
+        ({"name": "eu-west-1"}, "name"),
+        ({"provider": "azure"}, "provider"),
+        ({"location": ""}, "location"),
+        ({"lat": 90.5}, "lat"),
+        ({"lat": -91}, "lat"),
+        ({"lat": math.nan}, "lat"),
+        ({"lat": "38.7"}, "lat"),
+        ({"lon": 180.01}, "lon"),
+        ({"lon": -math.inf}, "lon"),
+        ({"lon": True}, "lon"),
+    ],
+)
+def test_add_rejects_bad_region(changes: dict[str, object], field: str) -> None:
+    fresh = RegionCatalog.default()
+    with pytest.raises(InvalidRegion) as info:
+        fresh.add(dataclasses.replace(LISBON, **changes))
+    assert f": {field}: " in str(info.value)
+    assert "; " in str(info.value)  # what is wrong; how to fix it
+    assert fresh.names() == NAMES
+
+
+def test_add_accepts_edges() -> None:
+    fresh = RegionCatalog()
+    fresh.add(dataclasses.replace(LISBON, name="pole-1", lat=90, lon=-180))
+    fresh.add(dataclasses.replace(LISBON, name="pole-2", lat=-90.0, lon=180.0))
+    assert fresh.names() == ["pole-1", "pole-2"]
+
+
+def test_default_returns_independent_objects() -> None:
+    first, second = RegionCatalog.default(), RegionCatalog.default()
+    assert first is not second
+    first.add(LISBON)
+    assert "lab-lisbon" in first
+    assert "lab-lisbon" not in second
+    assert "lab-lisbon" not in RegionCatalog.default()
+
+
+# --- load_file() ------------------------------------------------------------------------------
+
+GOOD_TOML = """
+[[region]]
+name = "lab-lisbon"
+location = "Lisbon, Portugal"
+lat = 38.72
+lon = -9.14
+
+[[region]]
+name = "lab-madrid"
+provider = "aws"
+location = "Madrid, Spain"
+lat = 40
+lon = -3.70
+"""
+
+
+def test_load_file_adds_all_regions(tmp_path: Path) -> None:
+    fresh = RegionCatalog.default()
+    fresh.load_file(_write(tmp_path, GOOD_TOML))
+    assert fresh.names()[-2:] == ["lab-lisbon", "lab-madrid"]
+    assert fresh.get("lab-lisbon") == LISBON
+    assert fresh.get("lab-madrid").provider == "aws"
+    assert fresh.rtt_ms("lab-madrid", "lab-lisbon") >= fresh.lower_bound_ms(
+        "lab-madrid", "lab-lisbon"
+    )
+
+
+def test_load_file_accepts_str_path(tmp_path: Path) -> None:
+    fresh = RegionCatalog()
+    fresh.load_file(str(_write(tmp_path, GOOD_TOML)))
+    assert len(fresh) == 2
+
+
+SECOND = '[[region]]\nname = "lab-x"\nlocation = "X"\nlat = 1.0\nlon = 2.0\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key_path", "needle"),
+    [
+        (
+            GOOD_TOML + '[[region]]\nname = "lab-y"\nlocation = "Y"\nlon = 2.0\n',
+            "region[2].lat",
+            "add lat",
+        ),
+        (SECOND.replace("1.0", "95.5"), "region[0].lat", "outside [-90, 90]"),
+        (SECOND.replace("1.0", "nan"), "region[0].lat", "outside [-90, 90]"),
+        (SECOND.replace("1.0", '"1.0"'), "region[0].lat", "not a number"),
+        (SECOND.replace("2.0", "-200"), "region[0].lon", "outside [-180, 180]"),
+        (SECOND.replace("lab-x", "eu-west-1"), "region[0].name", "already in the catalogue"),
+        (SECOND + SECOND, "region[1].name", "already defined at region[0]"),
+        (SECOND.replace("lab-x", "Lab X"), "region[0].name", "use e.g. 'lab-x'"),
+        (SECOND.replace('"X"', "3"), "region[0].location", "not a string"),
+        (SECOND + 'provider = "azure"\n', "region[0].provider", "not one of"),
+        (SECOND.replace("lon =", "lng ="), "region[0].lng", "did you mean 'lon'"),
+        ('title = "x"\n' + SECOND, "title", "unknown top-level key"),
+        (SECOND.replace("[[region]]", "[region]"), "region", "double brackets"),
+        ("", "region", "expected [[region]] tables"),
+    ],
+)
+def test_load_file_rejects_bad_file(tmp_path: Path, text: str, key_path: str, needle: str) -> None:
+    fresh = RegionCatalog.default()
+    path = _write(tmp_path, text)
+    with pytest.raises(InvalidRegion) as info:
+        fresh.load_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {key_path}: ")
+    assert needle in message
+    assert fresh.names() == NAMES
+
+
+def test_load_file_rejects_invalid_toml(tmp_path: Path) -> None:
+    fresh = RegionCatalog.default()
+    path = _write(tmp_path, '[[region]]\nname = "lab-x\n')
+    with pytest.raises(InvalidRegion, match="invalid TOML") as info:
+        fresh.load_file(path)
+    assert str(path) in str(info.value)
+    assert "line 2" in str(info.value)
+    assert fresh.names() == NAMES
+
+
+def test_load_file_rejects_missing_file(tmp_path: Path) -> None:
+    fresh = RegionCatalog.default()
+    path = tmp_path / "absent.toml"
+    with pytest.raises(InvalidRegion, match="no such file") as info:
+        fresh.load_file(path)
+    assert str(path) in str(info.value)
+    assert fresh.names() == NAMES
+
+
+def test_load_file_rejects_directory(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRegion, match="cannot read") as info:
+        RegionCatalog().load_file(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_rejected_file_adds_nothing_even_if_its_start_is_valid(tmp_path: Path) -> None:
+    fresh = RegionCatalog.default()
+    path = _write(tmp_path, GOOD_TOML + SECOND.replace("1.0", "-95"))
+    with pytest.raises(InvalidRegion, match=r"region\[2\]\.lat"):
+        fresh.load_file(path)
+    assert "lab-lisbon" not in fresh
+    assert fresh.names() == NAMES
+
+
+# --- import cost ------------------------------------------------------------------------------
+
+
+def test_import_is_cheap() -> None:
+    code = (
+        "import sys, sandbox.regions; "
+        "print(sorted({'flask', 'requests', 'matplotlib', 'numpy'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.strip() == "[]"
