@@ -68,9 +68,7 @@ def main() -> None:
     "Repeatable.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of simulated times.")
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--tracker",
     type=click.Choice(TRACKERS),
@@ -114,7 +112,9 @@ def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
 
     Raises `click.UsageError` (exit status 2) exactly as the command would.
     """
-    ctx = deploy.make_context("deploy", list(argv), parent=click.Context(main, info_name="mrsandbox"))
+    ctx = deploy.make_context(
+        "deploy", list(argv), parent=click.Context(main, info_name="mrsandbox")
+    )
     return build_request(ctx)
 
 
@@ -181,8 +181,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
     spaced = extras or any(" " in r.strip() for r in regions_text.split(","))
     if spaced and not any(_is_model_name(e) for e in extras):
         raise fail(
-            "regions must be separated by commas, not spaces: "
-            f"{_suggest(ctx, wanted, model)}"
+            f"regions must be separated by commas, not spaces: {_suggest(ctx, wanted, model)}"
         )
     if extras:
         raise fail(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}")
@@ -228,8 +227,15 @@ def build_request(ctx: click.Context) -> DeployRequest:
             )
         failures.append(failure)
     return DeployRequest(
-        regions, loaded, p["on_failure"], p["max_retries"], failures, p["seed"], p["fmt"],
-        p["tracker"], catalog,
+        regions,
+        loaded,
+        p["on_failure"],
+        p["max_retries"],
+        failures,
+        p["seed"],
+        p["fmt"],
+        p["tracker"],
+        catalog,
     )
 
 

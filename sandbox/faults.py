@@ -24,7 +24,9 @@ class Failure:
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
-            raise InvalidFault(f"failure stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
+            raise InvalidFault(
+                f"failure stage must be one of {', '.join(STAGES)}, got {self.stage!r}"
+            )
         if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
             raise InvalidFault(f"failure count must be a whole number >= 1, got {self.count!r}")
 

@@ -74,7 +74,7 @@ def _check_settings(
     for f in failures:
         if f.region not in regions:
             raise InvalidDeployment(
-                f"failure in {f.region!r}: not one of the deployment's regions ({', '.join(regions)})"
+                f"failure in {f.region!r}: not one of the regions ({', '.join(regions)})"
             )
 
 
@@ -175,7 +175,7 @@ class Deployment:
         return list(routes)
 
     def monitor_health(self, regions: Sequence[str]) -> None:
-        """Start health checks of the routed regions among `regions`; the deployment is then done."""
+        """Start health checks of the routed regions among `regions`; this ends the flow."""
         self._check_call("monitor_health", *regions)
         if not self.routing_configured:
             raise FlowError("monitor_health comes after routing_setup: set up routing first")
@@ -213,7 +213,9 @@ class Deployment:
         self.catalog.check(client)
         if not self.routing_configured:
             raise FlowError("route() needs routing_setup first")
-        healthy = [r for r in self.routes if r not in self.fleet.health or self.fleet.health[r].healthy]
+        healthy = [
+            r for r in self.routes if r not in self.fleet.health or self.fleet.health[r].healthy
+        ]
         return closest(client, healthy or self.routes, self.catalog)
 
     # -- internals ----------------------------------------------------------------------------
@@ -280,16 +282,16 @@ class Deployment:
 
     def _end(self, outcome: str, summary: str) -> None:
         self._pending = None
-        self.trace.end(
-            outcome, END_LABELS[outcome], summary, self.fleet.env.now, self._variables()
-        )
+        self.trace.end(outcome, END_LABELS[outcome], summary, self.fleet.env.now, self._variables())
 
     def _halt(self, outcome: str, summary: str) -> NoReturn:
         self._end(outcome, summary)
         raise DeploymentHalted(summary, outcome)
 
 
-def run_deployment(regions: Sequence[str], model: str | os.PathLike[str] | Model = "model_v1", **settings: Any) -> Deployment:
+def run_deployment(
+    regions: Sequence[str], model: str | os.PathLike[str] | Model = "model_v1", **settings: Any
+) -> Deployment:
     """Run the lesson's execution sample to its end (or its halt) and return the deployment."""
     d = Deployment(regions, model, **settings)
     try:

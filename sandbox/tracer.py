@@ -120,9 +120,7 @@ class Trace:
 
     def process_table(self) -> Table:
         """The lesson's Process Table: Step, Action, Region, Result, Next Step."""
-        rows = tuple(
-            (str(s.step), s.action, s.region, s.result, s.next_step) for s in self.steps
-        )
+        rows = tuple((str(s.step), s.action, s.region, s.result, s.next_step) for s in self.steps)
         return Table("Process Table", ("Step", "Action", "Region", "Result", "Next Step"), rows)
 
     def status_tracker(self, tracker: str = "checkpoints") -> Table:
@@ -164,7 +162,9 @@ class Trace:
         if fmt == "markdown":
             return "\n\n".join([*(t.to_markdown() for t in tables), f"**{self.summary()}**"])
         if fmt == "html":
-            return "\n".join([*(t.to_html() for t in tables), f"<p>{html.escape(self.summary())}</p>"])
+            return "\n".join(
+                [*(t.to_html() for t in tables), f"<p>{html.escape(self.summary())}</p>"]
+            )
         if fmt == "json":
             return json.dumps(self.to_dict(tracker), indent=2)
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")

@@ -71,7 +71,9 @@ def test_text_markdown_html_formats(invoke):
 
 
 def test_full_tracker_has_a_column_per_step(invoke):
-    _, doc = deploy_json(invoke, "--regions", "us-east-1,eu-west-1", "model_v1", "--tracker", "full")
+    _, doc = deploy_json(
+        invoke, "--regions", "us-east-1,eu-west-1", "model_v1", "--tracker", "full"
+    )
     assert doc["tracker"]["columns"] == ["Start"] + [f"After Step {n}" for n in range(1, 8)] + [
         "Final"
     ]
@@ -105,7 +107,8 @@ USAGE_ERRORS = [
     # the lesson's syntax questions
     (
         "--regions us-west1 europe-west1 model_v2",
-        "separated by commas, not spaces: mrsandbox deploy --regions us-west1,europe-west1 model_v2",
+        "separated by commas, not spaces: "
+        "mrsandbox deploy --regions us-west1,europe-west1 model_v2",
     ),
     (
         "--region us-east1 europe-west1 model_name",

@@ -14,7 +14,13 @@ from sandbox.regions import RegionCatalog
 from .conftest import LESSON_REGIONS
 
 NAMES = RegionCatalog.default().names()
-PER_REGION = {"Select region", "Deploy model", "Retry deployment", "Verify deployment", "Skip region"}
+PER_REGION = {
+    "Select region",
+    "Deploy model",
+    "Retry deployment",
+    "Verify deployment",
+    "Skip region",
+}
 
 
 def test_typed_loop_gives_the_built_in_trace():
@@ -222,9 +228,7 @@ def test_flow_invariants(spec):
     # each region's deploy is followed by its verify before the next region starts
     per_region = [s for s in steps if s.action in PER_REGION and s.action != "Select region"]
     order = list(dict.fromkeys(s.region for s in per_region))
-    assert [s.region for s in per_region] == sorted(
-        (s.region for s in per_region), key=order.index
-    )
+    assert [s.region for s in per_region] == sorted((s.region for s in per_region), key=order.index)
     assert order == d.regions[: len(order)]
     # routing only after the last verification, monitoring right after routing
     actions = [s.action for s in steps]

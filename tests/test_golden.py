@@ -62,7 +62,9 @@ def test_status_tracker_matches_lesson(lesson_run):
 
 
 def test_markdown_output_is_the_golden_text(invoke):
-    result = invoke("deploy", "--regions", "us-east-1,eu-west-1", "model_v1", "--format", "markdown")
+    result = invoke(
+        "deploy", "--regions", "us-east-1,eu-west-1", "model_v1", "--format", "markdown"
+    )
     assert result.exit_code == 0
     for name in ("lesson_process_table.md", "lesson_status_tracker.md"):
         assert (GOLDEN / name).read_text().strip() in result.output
