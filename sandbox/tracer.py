@@ -151,8 +151,10 @@ class Trace:
 
     def summary(self) -> str:
         """One line: the outcome and the End row's text."""
-        end = self.steps[-1].next_step if self.ended else "not finished"
-        return f"Outcome: {self.outcome or 'running'} ({end})"
+        if not self.ended:
+            return "Outcome: running"
+        end = self.steps[-1]
+        return f"Outcome: {self.outcome} ({end.next_step}) after {end.t:g} s of simulated time"
 
     def render(self, fmt: str = "text", tracker: str = "checkpoints") -> str:
         """Both tables and the outcome as text, Markdown, HTML or JSON."""

@@ -1,0 +1,34 @@
+"""The README's examples run as shown."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+COMMANDS = re.findall(r"^\$ (mrsandbox .*)$", README, flags=re.MULTILINE)
+
+
+def test_readme_has_examples():
+    assert len(COMMANDS) >= 5
+
+
+@pytest.mark.parametrize("line", COMMANDS)
+def test_readme_command(invoke, line):
+    command, _, comment = line.partition("#")
+    expected = re.search(r"exit (\d)", comment)
+    result = invoke(*shlex.split(command)[1:])
+    assert result.exit_code == (int(expected.group(1)) if expected else 0), result.output
+    assert "Traceback" not in result.output
+
+
+def test_readme_python_example():
+    code = re.search(r"```python\n(.*?)```", README, flags=re.DOTALL).group(1)
+    scope: dict[str, object] = {}
+    exec(code, scope)  # the README's own example, as a reader would paste it
+    d = scope["d"]
+    assert d.outcome == "complete"
+    assert d.route("eu-west-2") == "eu-west-1"
