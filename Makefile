@@ -2,20 +2,22 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The build backend's deprecation chatter is not for users of the sandbox.
+PIP := PYTHONWARNINGS=ignore $(BIN)/python -m pip
 
 .PHONY: demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 
 # One stamp per extra, redone whenever pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	$(PIP) install --quiet -e '.[$*]'
 	touch $@
 
 $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(PIP) install --quiet -e .
 	touch $@
 
 demo: $(VENV)/.installed-base

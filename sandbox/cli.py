@@ -12,7 +12,7 @@ import click
 from sandbox.errors import SandboxError
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
 from sandbox.faults import Failure, parse_failure
-from sandbox.flow import POLICIES
+from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
 from sandbox.tracer import FORMATS, TRACKERS
@@ -54,7 +54,7 @@ def main() -> None:
 )
 @click.option(
     "--max-retries",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_RETRIES),
     default=2,
     show_default=True,
     help="Retries per region under --on-failure retry, then stop.",
@@ -156,7 +156,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
 
     regions_text, single = p["regions"], p["region"]
     model = args[-1] if args and args[-1] not in catalog else None
-    extras = args[:-1] if model else args
+    extras = args[:-1] if model is not None else args
     if single is not None:
         if regions_text is not None:
             raise fail("use --regions (comma-separated) or --region (one region), not both")
@@ -185,7 +185,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
         )
     if extras:
         raise fail(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}")
-    if model is None:
+    if not model:
         raise fail(
             "missing MODEL: name a bundled model "
             f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions"

@@ -33,6 +33,7 @@ from sandbox.sim import MONITOR_START_S, ROUTING_S, SimFleet
 from sandbox.tracer import Trace
 
 POLICIES = ("retry", "stop", "rollback", "skip")
+MAX_RETRIES = 20
 END_LABELS = {
     "complete": "Deployment complete",
     "complete_with_skips": "Deployment complete with skips",
@@ -69,8 +70,10 @@ def _check_settings(
         raise InvalidDeployment(
             f"on_failure must be one of {', '.join(POLICIES)}, got {on_failure!r}"
         )
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidDeployment(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise InvalidDeployment(f"max_retries must be a whole number, got {max_retries!r}")
+    if not 0 <= max_retries <= MAX_RETRIES:
+        raise InvalidDeployment(f"max_retries must be 0 to {MAX_RETRIES}, got {max_retries}")
     for f in failures:
         if f.region not in regions:
             raise InvalidDeployment(
