@@ -118,10 +118,17 @@ class Trace:
             return self._labelled(set(range(1, len(self.steps) + 1)))
         raise ValueError(f"tracker must be one of {', '.join(TRACKERS)}, got {tracker!r}")
 
-    def process_table(self) -> Table:
-        """The lesson's Process Table: Step, Action, Region, Result, Next Step."""
-        rows = tuple((str(s.step), s.action, s.region, s.result, s.next_step) for s in self.steps)
-        return Table("Process Table", ("Step", "Action", "Region", "Result", "Next Step"), rows)
+    def process_table(self, times: bool = False) -> Table:
+        """The lesson's Process Table: Step, Action, Region, Result, Next Step (and `t (s)`)."""
+        headers = ("Step", "Action", "Region", "Result", "Next Step") + (
+            ("t (s)",) if times else ()
+        )
+        rows = tuple(
+            (str(s.step), s.action, s.region, s.result, s.next_step)
+            + ((f"{s.t:.3f}",) if times else ())
+            for s in self.steps
+        )
+        return Table("Process Table", headers, rows)
 
     def status_tracker(self, tracker: str = "checkpoints") -> Table:
         """The lesson's Status Tracker: one row per watched variable, one column per checkpoint."""

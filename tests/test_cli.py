@@ -138,6 +138,7 @@ USAGE_ERRORS = [
     ("--regions us-east1 --fail eu-west-1:deploy model_v1", "not one of --regions"),
     ("--regions us-east1 --on-failure panic model_v1", "'panic' is not one of"),
     ("--regions us-east1 --max-retries -1 model_v1", "--max-retries"),
+    ("--regions us-east1 --max-retries 21 model_v1", "0<=x<=20"),
     ("--regions us-east1 --format yaml model_v1", "'yaml' is not one of"),
     ("--regions us-east1 --seed x model_v1", "'x' is not a valid integer"),
 ]
@@ -152,6 +153,11 @@ def test_usage_errors_exit_2_with_the_fix(invoke, line, message):
     with pytest.raises(Exception) as parsed:
         parse_deploy_args(line.split())
     assert getattr(parsed.value, "exit_code", None) == 2
+
+
+def test_empty_model_is_missing(invoke):
+    result = invoke("deploy", "--regions", "us-east-1", "")
+    assert result.exit_code == 2 and "missing MODEL" in result.output
 
 
 def test_suggested_command_keeps_the_other_options(invoke):

@@ -184,6 +184,7 @@ def test_calls_after_the_end_are_refused():
         ({"on_failure": "panic"}, InvalidDeployment, "on_failure must be one of"),
         ({"max_retries": -1}, InvalidDeployment, "max_retries"),
         ({"max_retries": True}, InvalidDeployment, "max_retries"),
+        ({"max_retries": 21}, InvalidDeployment, "max_retries must be 0 to 20"),
         ({"failures": [Failure("ap-south-1", "deploy")]}, InvalidDeployment, "not one of"),
     ],
 )

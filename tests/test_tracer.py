@@ -90,3 +90,11 @@ def test_table_escapes_markdown_and_html():
 def test_table_refuses_ragged_rows():
     with pytest.raises(ValueError, match="row 0 has 1 cells, expected 2"):
         Table("T", ("a", "b"), (("x",),))
+
+
+def test_process_table_with_simulated_times():
+    trace = run_deployment(["us-east-1", "eu-west-1"], seed=3).trace
+    table = trace.process_table(times=True)
+    assert table.headers[-1] == "t (s)"
+    assert table.column("t (s)") == [f"{s.t:.3f}" for s in trace.steps]
+    assert [float(t) for t in table.column("t (s)")] == sorted(s.t for s in trace.steps)
