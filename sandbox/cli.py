@@ -35,6 +35,15 @@ class DeployRequest:
     catalog: RegionCatalog
 
 
+EXTRA_REGIONS = click.option(
+    "--extra-regions",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="TOML file of [[region]] tables (name, location, lat, lon) to add to the catalogue. "
+    "Repeatable.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="multiregion-sandbox")
 def main() -> None:
@@ -42,8 +51,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--regions", metavar="R1,R2,...", help="Comma-separated regions, deployed in order.")
-@click.option("--region", hidden=True)
+@click.option(
+    "--regions",
+    multiple=True,
+    metavar="R1,R2,...",
+    help="Comma-separated regions, deployed in order.",
+)
+@click.option("--region", multiple=True, hidden=True)
 @click.argument("args", nargs=-1, metavar="MODEL")
 @click.option(
     "--on-failure",
@@ -67,7 +81,13 @@ def main() -> None:
     help=f"Inject a failure: {FAIL_SYNTAX} (COUNT: first COUNT attempts; default every one). "
     "Repeatable.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of simulated times.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of simulated times.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--tracker",
@@ -76,11 +96,7 @@ def main() -> None:
     show_default=True,
     help="Status tracker columns: the lesson's checkpoints or every step.",
 )
-@click.option(
-    "--extra-regions",
-    type=click.Path(dir_okay=False),
-    help="TOML file of [[region]] tables (name, location, lat, lon) to add to the catalogue.",
-)
+@EXTRA_REGIONS
 @click.pass_context
 def deploy(ctx: click.Context, **_: Any) -> None:
     """Deploy MODEL (a bundled name or a .json artifact) to each region, verify each right after
@@ -118,8 +134,12 @@ def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
     return build_request(ctx)
 
 
+_JUNK = "[]'\" "
+
+
 def _pieces(text: str) -> list[str]:
-    return [p.strip() for p in text.strip("[] ").replace(" ", ",").split(",") if p.strip("[] ")]
+    """Region names in what a user typed, whatever the separators, brackets and quotes."""
+    return [p.strip(_JUNK) for p in text.replace(" ", ",").split(",") if p.strip(_JUNK)]
 
 
 def _is_model_name(word: str) -> bool:
@@ -128,7 +148,8 @@ def _is_model_name(word: str) -> bool:
 
 def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> str:
     """The command line as it should have been typed, other options kept."""
-    words = ["mrsandbox", "deploy", "--regions", ",".join(dict.fromkeys(regions)), model or "MODEL"]
+    names = ",".join(dict.fromkeys(regions)) or "us-east-1,eu-west-1"
+    words = ["mrsandbox", "deploy", "--regions", names, model or "MODEL"]
     for param in ctx.command.params:
         if not isinstance(param, click.Option) or param.name in ("regions", "region"):
             continue
@@ -140,98 +161,109 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
     return shlex.join(words)
 
 
-def build_request(ctx: click.Context) -> DeployRequest:
-    """Turn the parsed options into a `DeployRequest`, or fail with a usage error saying the fix."""
-    p = ctx.params
-    args: list[str] = list(p["args"])
+def _catalog(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
     catalog = RegionCatalog.default()
-    if p["extra_regions"]:
+    for path in extra_files:
         try:
-            catalog.load_file(p["extra_regions"])
+            catalog.load_file(path)
         except SandboxError as e:
             raise click.BadParameter(str(e), ctx, param_hint="'--extra-regions'") from None
+    return catalog
 
-    def fail(message: str) -> click.UsageError:
-        return click.UsageError(message, ctx)
 
-    regions_text, single = p["regions"], p["region"]
+def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
+    """The region list and the MODEL word, or a usage error that shows the fixed command."""
+    p = ctx.params
+    args: list[str] = list(p["args"])
     model = args[-1] if args and args[-1] not in catalog else None
     extras = args[:-1] if model is not None else args
-    if single is not None:
-        if regions_text is not None:
-            raise fail("use --regions (comma-separated) or --region (one region), not both")
-        if len(_pieces(single)) > 1 or extras:
-            wanted = _pieces(single) + [r for e in extras for r in _pieces(e)]
-            raise fail(
-                "--region takes a single region; for several regions use --regions with a "
-                f"comma-separated list: {_suggest(ctx, wanted, model)}"
-            )
-        regions_text = single
-    if regions_text is None:
+    given, single = list(p["regions"]), list(p["region"])
+
+    def fail(message: str, wanted: Sequence[str] = ()) -> click.UsageError:
+        fixed = f": {_suggest(ctx, wanted, model)}" if wanted is not None else ""
+        return click.UsageError(message + fixed, ctx)
+
+    typed = [r for text in given + single + extras for r in _pieces(text)]
+    if given and single:
+        raise fail("use --regions (comma-separated) or --region (one region), not both", typed)
+    if len(given) > 1 or len(single) > 1:
+        flag = "--regions" if given else "--region"
+        raise fail(f"{flag} is given more than once; list every region in one --regions", typed)
+    if single and (len(_pieces(single[0])) > 1 or extras):
         raise fail(
-            "missing --regions: name the regions to deploy to, separated by commas, e.g. "
-            f"{_suggest(ctx, ['us-east-1', 'eu-west-1'], model)}"
+            "--region takes a single region; for several regions use --regions with a "
+            "comma-separated list",
+            typed,
         )
-    wanted = _pieces(regions_text) + [r for e in extras for r in _pieces(e)]
-    if "[" in regions_text + "".join(args) or "]" in regions_text + "".join(args):
-        raise fail(
-            "--regions takes a plain comma-separated list, without brackets: "
-            f"{_suggest(ctx, wanted, model)}"
-        )
-    spaced = extras or any(" " in r.strip() for r in regions_text.split(","))
+    text = (given or single or [None])[0]
+    if text is None:
+        raise fail("missing --regions: name the regions, separated by commas, e.g.", typed)
+    if any(c in text + "".join(args) for c in "[]"):
+        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+    spaced = extras or any(" " in r.strip() for r in text.split(","))
     if spaced and not any(_is_model_name(e) for e in extras):
-        raise fail(
-            f"regions must be separated by commas, not spaces: {_suggest(ctx, wanted, model)}"
-        )
+        raise fail("regions must be separated by commas, not spaces", typed)
     if extras:
-        raise fail(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}")
+        raise click.UsageError(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}", ctx)
     if not model:
-        raise fail(
+        raise click.UsageError(
             "missing MODEL: name a bundled model "
-            f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions"
+            f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions",
+            ctx,
         )
-    regions = [r.strip() for r in regions_text.split(",")]
+    regions = [r.strip() for r in text.split(",")]
     if not any(regions):
-        raise fail("--regions is empty: name at least one region, e.g. --regions us-east-1")
+        raise fail("--regions is empty: name at least one region, e.g.", [])
     if not all(regions):
         raise fail(
-            f"--regions {regions_text!r} has an empty name (a doubled, leading or trailing "
-            f"comma): {_suggest(ctx, [r for r in regions if r], model)}"
+            f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)", typed
         )
     twice = sorted({r for r in regions if regions.count(r) > 1})
     if twice:
         raise fail(
-            f"--regions lists {', '.join(twice)} more than once; list each region once: "
-            f"{_suggest(ctx, regions, model)}"
+            f"--regions lists {', '.join(twice)} more than once; list each region once", typed
         )
-    try:
-        for region in regions:
+    for region in regions:
+        try:
             catalog.check(region)
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
-    try:
-        loaded = load_model(model)
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'MODEL'") from None
-    failures = []
-    for spec in p["fails"]:
+        except SandboxError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
+    return regions, model
+
+
+def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
+    failures: dict[tuple[str, str], Failure] = {}
+    for spec in ctx.params["fails"]:
         try:
             failure = parse_failure(spec)
         except SandboxError as e:
             raise click.BadParameter(str(e), ctx, param_hint="'--fail'") from None
         if failure.region not in regions:
-            raise click.BadParameter(
-                f"{spec!r}: {failure.region} is not one of --regions ({', '.join(regions)})",
-                ctx,
-                param_hint="'--fail'",
-            )
-        failures.append(failure)
+            message = f"{spec!r}: {failure.region} is not one of --regions ({', '.join(regions)})"
+            raise click.BadParameter(message, ctx, param_hint="'--fail'")
+        key = (failure.region, failure.stage)
+        if key in failures:
+            message = f"{spec!r}: {':'.join(key)} is already given; one --fail per region and stage"
+            raise click.BadParameter(message, ctx, param_hint="'--fail'")
+        failures[key] = failure
+    return list(failures.values())
+
+
+def build_request(ctx: click.Context) -> DeployRequest:
+    """Turn the parsed options into a `DeployRequest`, or fail with a usage error saying the fix."""
+    p = ctx.params
+    catalog = _catalog(ctx, p["extra_regions"])
+    regions, model = _regions_and_model(ctx, catalog)
+    try:
+        loaded = load_model(model)
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint="'MODEL'") from None
     return DeployRequest(
         regions,
         loaded,
         p["on_failure"],
         p["max_retries"],
-        failures,
+        _failures(ctx, regions),
         p["seed"],
         p["fmt"],
         p["tracker"],
@@ -241,14 +273,16 @@ def build_request(ctx: click.Context) -> DeployRequest:
 
 @main.command("regions")
 @click.option("--from", "origin", metavar="REGION", help="Also show the round trip from REGION.")
-def regions_command(origin: str | None) -> None:
+@EXTRA_REGIONS
+@click.pass_context
+def regions_command(ctx: click.Context, origin: str | None, extra_regions: Sequence[str]) -> None:
     """List the region catalogue: name, provider, location (and round trips from --from)."""
-    catalog = RegionCatalog.default()
+    catalog = _catalog(ctx, extra_regions)
     if origin is not None:
         try:
             catalog.check(origin)
         except SandboxError as e:
-            raise click.BadParameter(str(e), param_hint="'--from'") from None
+            raise click.BadParameter(str(e), ctx, param_hint="'--from'") from None
     for r in catalog:
         line = f"{r.name:<26} {r.provider:<6} {r.location}"
         if origin is not None:

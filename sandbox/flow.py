@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
-from sandbox.faults import Failure
+from sandbox.faults import Failure, parse_failure
 from sandbox.health import HealthPolicy
 from sandbox.models import Model, load_model, predictions_match
 from sandbox.regions import RegionCatalog
@@ -75,6 +75,10 @@ def _check_settings(
     if not 0 <= max_retries <= MAX_RETRIES:
         raise InvalidDeployment(f"max_retries must be 0 to {MAX_RETRIES}, got {max_retries}")
     for f in failures:
+        if not isinstance(f, Failure):
+            raise InvalidDeployment(
+                f"failures take Failure(region, stage, count) or 'REGION:stage[:COUNT]', got {f!r}"
+            )
         if f.region not in regions:
             raise InvalidDeployment(
                 f"failure in {f.region!r}: not one of the regions ({', '.join(regions)})"
@@ -97,8 +101,10 @@ class Deployment:
         health: HealthPolicy | None = None,
     ) -> None:
         self.catalog = catalog or RegionCatalog.default()
-        failures = tuple(failures)
+        failures = tuple(parse_failure(f) if isinstance(f, str) else f for f in failures)
         _check_settings(regions, on_failure, max_retries, failures, self.catalog)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InvalidDeployment(f"seed must be a whole number >= 0, got {seed!r}")
         self.model = model if isinstance(model, Model) else load_model(model)
         self.on_failure = on_failure
         self.max_retries = max_retries
@@ -111,7 +117,7 @@ class Deployment:
         self.monitoring_active = False
         self.routes: list[str] = []
         self.fleet = SimFleet(self.catalog, self.regions, self.regions[0], failures, seed)
-        self.trace = Trace(self.model.name, self._variables())
+        self.trace = Trace(self.model.name, self._variables(), self.model.version)
         self._attempts: Counter[str] = Counter()
         self._pending: str | None = None  # deployed, waiting for its verification
         self._skipped: list[str] = []
@@ -128,6 +134,12 @@ class Deployment:
             )
         if region in self.verification_status or region in self._skipped:
             raise FlowError(f"{region} has already been deployed and verified or skipped")
+        expected = next(r for r in self.regions if r not in self._done())
+        if region != expected:
+            raise FlowError(
+                f"deploy_model({region!r}): regions are deployed in their listed order; "
+                f"the next one is {expected!r}"
+            )
         if not self.trace.steps:
             self._step("Select region", region, "Region selected")
         return self._deploy(region)
@@ -159,14 +171,15 @@ class Deployment:
 
     def routing_setup(self, regions: Sequence[str]) -> list[str]:
         """Route traffic to the verified regions among `regions`; return them."""
-        self._check_call("routing_setup", *regions)
-        waiting = [
-            r for r in self.regions if r not in self.verification_status and r not in self._skipped
-        ]
-        if waiting or self._pending:
+        self._check_call("routing_setup")
+        self._check_all("routing_setup", regions)
+        if self.routing_configured:
+            raise FlowError("routing_setup: routing is already configured")
+        waiting = [r for r in self.regions if r not in self._done()]
+        if waiting:
             raise FlowError(
                 "routing_setup comes after every region is deployed and verified; "
-                f"not verified yet: {', '.join(waiting or [self._pending or ''])}"
+                f"not verified yet: {', '.join(waiting)}"
             )
         routes = [r for r in regions if self.verification_status.get(r) == "success"]
         if not routes:
@@ -179,7 +192,8 @@ class Deployment:
 
     def monitor_health(self, regions: Sequence[str]) -> None:
         """Start health checks of the routed regions among `regions`; this ends the flow."""
-        self._check_call("monitor_health", *regions)
+        self._check_call("monitor_health")
+        self._check_all("monitor_health", regions)
         if not self.routing_configured:
             raise FlowError("monitor_health comes after routing_setup: set up routing first")
         monitored = [r for r in regions if r in self.routes]
@@ -235,6 +249,17 @@ class Deployment:
     def _scope(self, regions: Sequence[str]) -> str:
         return "all regions" if list(regions) == self.regions else ", ".join(regions)
 
+    def _done(self) -> set[str]:
+        return {r for r, s in self.verification_status.items() if s == "success"} | set(
+            self._skipped
+        )
+
+    def _check_all(self, name: str, regions: Sequence[str]) -> None:
+        if isinstance(regions, str) or sorted(regions) != sorted(self.regions):
+            raise FlowError(
+                f"{name} takes the deployment's regions, {self.regions!r}; got {regions!r}"
+            )
+
     def _check_call(self, name: str, *regions: str) -> None:
         if self.trace.ended:
             raise FlowError(
@@ -272,6 +297,7 @@ class Deployment:
         if self.on_failure == "skip":
             self._pending = None
             self._skipped.append(region)
+            self.deployment_status[region] = "skipped"
             self._step("Skip region", region, "Region skipped")
             return False
         if self.on_failure == "rollback":
@@ -280,7 +306,8 @@ class Deployment:
                 self.deployment_status[r] = "rolled_back"
                 self._step("Roll back deployment", r, "Rolled back")
             self._halt("rolled_back", f"Rolled back: {what}")
-        tries = f" after {attempts} attempts" if self.on_failure == "retry" else ""
+        plural = "s" if attempts > 1 else ""
+        tries = f" after {attempts} attempt{plural}" if self.on_failure == "retry" else ""
         self._halt("stopped", f"Stopped: {what}{tries}")
 
     def _end(self, outcome: str, summary: str) -> None:

@@ -53,8 +53,9 @@ def display(value: object) -> str:
 class Trace:
     """The record of one deployment: steps, snapshots after each step, and the outcome."""
 
-    def __init__(self, model: str, variables: Mapping[str, Any]) -> None:
+    def __init__(self, model: str, variables: Mapping[str, Any], version: str = "") -> None:
         self.model = model
+        self.version = version
         self.steps: list[Step] = []
         self.snapshots: list[dict[str, Any]] = [self._copy(variables)]
         self.outcome: str | None = None
@@ -156,6 +157,11 @@ class Trace:
             },
         }
 
+    def title(self) -> str:
+        """What was deployed where: the model, its version and the regions."""
+        version = f" (version {self.version})" if self.version else ""
+        return f"Deployment of {self.model}{version} to {', '.join(self.regions)}"
+
     def summary(self) -> str:
         """One line: the outcome and the End row's text."""
         if not self.ended:
@@ -166,16 +172,18 @@ class Trace:
     def render(self, fmt: str = "text", tracker: str = "checkpoints") -> str:
         """Both tables and the outcome as text, Markdown, HTML or JSON."""
         tables = (self.process_table(), self.status_tracker(tracker))
-        if fmt == "text":
-            return "\n\n".join([*(t.to_text() for t in tables), self.summary()])
-        if fmt == "markdown":
-            return "\n\n".join([*(t.to_markdown() for t in tables), f"**{self.summary()}**"])
-        if fmt == "html":
-            return "\n".join(
-                [*(t.to_html() for t in tables), f"<p>{html.escape(self.summary())}</p>"]
-            )
+        title, summary = self.title(), self.summary()
         if fmt == "json":
             return json.dumps(self.to_dict(tracker), indent=2)
+        if fmt == "text":
+            return "\n\n".join([title, *(t.to_text() for t in tables), summary])
+        if fmt == "markdown":
+            return "\n\n".join(
+                [f"**{title}**", *(t.to_markdown() for t in tables), f"**{summary}**"]
+            )
+        if fmt == "html":
+            paragraphs = [f"<p>{html.escape(text)}</p>" for text in (title, summary)]
+            return "\n".join([paragraphs[0], *(t.to_html() for t in tables), paragraphs[1]])
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
     def _repr_html_(self) -> str:
@@ -183,3 +191,6 @@ class Trace:
 
     def __str__(self) -> str:
         return self.render("text")
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.title()}: {len(self.steps)} steps, {self.outcome or 'running'}>"

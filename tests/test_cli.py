@@ -61,7 +61,9 @@ def test_exit_status_follows_the_outcome(invoke, args, code, outcome):
 def test_text_markdown_html_formats(invoke):
     base = ["deploy", "--regions", "us-east-1,eu-west-1", "model_v2"]
     text = invoke(*base).output
-    assert text.startswith("Process Table\nStep | Action")
+    assert text.startswith(
+        "Deployment of model_v2 (version 2.0.0) to us-east-1, eu-west-1\n\nProcess Table\nStep"
+    )
     assert "Outcome: complete" in text
     md = invoke(*base, "--format", "markdown").output
     assert "### Status Tracker" in md and "| routing_configured | false |" in md
@@ -89,6 +91,11 @@ def test_model_from_a_path(invoke, tmp_path):
     assert (code, out["model"]) == (0, "mine")
 
 
+def test_single_region_flag_deploys_one_region(invoke):
+    code, doc = deploy_json(invoke, "--region", "eu-north-1", "model_v2")
+    assert (code, doc["regions"]) == (0, ["eu-north-1"])
+
+
 def test_extra_regions_file(invoke, tmp_path):
     extra = tmp_path / "lab.toml"
     extra.write_text('[[region]]\nname = "lab-1"\nlocation = "Lab"\nlat = 42.36\nlon = -71.06\n')
@@ -96,6 +103,16 @@ def test_extra_regions_file(invoke, tmp_path):
         invoke, "--extra-regions", str(extra), "--regions", "lab-1,us-east-1", "model_v1"
     )
     assert (code, doc["regions"]) == (0, ["lab-1", "us-east-1"])
+    more = tmp_path / "more.toml"
+    more.write_text('[[region]]\nname = "lab-2"\nlocation = "Lab"\nlat = 40.0\nlon = -3.7\n')
+    code, doc = deploy_json(
+        invoke,
+        *("--extra-regions", str(extra), "--extra-regions", str(more)),
+        *("--regions", "lab-1,lab-2", "model_v1"),
+    )
+    assert (code, doc["regions"]) == (0, ["lab-1", "lab-2"])
+    listed = invoke("regions", "--extra-regions", str(extra), "--from", "lab-1").output
+    assert listed.splitlines()[-1].startswith("lab-1") and "estimate" in listed
     bad = tmp_path / "bad.toml"
     bad.write_text('[[region]]\nname = "lab-2"\nlocation = "Lab"\nlat = 420\nlon = 0\n')
     result = invoke("deploy", "--extra-regions", str(bad), "--regions", "lab-2", "model_v1")
@@ -123,6 +140,26 @@ USAGE_ERRORS = [
         "without brackets: mrsandbox deploy --regions us-east1,europe-west1 model_name",
     ),
     ("--regions [us-east1,europe-west1] model_v1", "without brackets"),
+    (
+        "--regions ['us-east-1','eu-west-1'] model_v1",
+        "without brackets: mrsandbox deploy --regions us-east-1,eu-west-1 model_v1",
+    ),
+    (
+        '--regions ["us-east-1","eu-west-1"] model_v1',
+        "without brackets: mrsandbox deploy --regions us-east-1,eu-west-1 model_v1",
+    ),
+    ("--regions [] model_v1", "without brackets: mrsandbox deploy --regions us-east-1,eu-west-1"),
+    (
+        "--regions us-east-1 --regions eu-west-1 model_v1",
+        "--regions is given more than once; list every region in one --regions: "
+        "mrsandbox deploy --regions us-east-1,eu-west-1 model_v1",
+    ),
+    ("--region us-east-1 --region eu-west-1 model_v1", "--region is given more than once"),
+    (
+        "--regions us-east-1 --fail us-east-1:deploy:1 --fail us-east-1:deploy:2 model_v1",
+        "us-east-1:deploy is already given",
+    ),
+    ("--regions us-east1 --seed -1 model_v1", "-1 is not in the range x>=0"),
     ("--regions us-east1 europe-west1", "--regions us-east1,europe-west1 MODEL"),
     ("--regions us-east1,us-east1 model_v1", "lists us-east1 more than once"),
     ("--regions , model_v1", "--regions is empty"),

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox import Deployment, DeploymentHalted, Failure, FlowError, run_deployment
-from sandbox.errors import InvalidDeployment, UnknownRegion
+from sandbox.errors import InvalidDeployment, InvalidFault, UnknownRegion
 from sandbox.flow import POLICIES
 from sandbox.regions import RegionCatalog
 
@@ -76,7 +76,8 @@ def test_retry_gives_up_after_max_retries(max_retries):
     deploys = [s for s in d.trace.steps if s.region == "us-east-1" and "deploy" in s.action.lower()]
     assert len(deploys) == max_retries + 1
     assert d.outcome == "stopped"
-    assert f"after {max_retries + 1} attempts" in d.trace.steps[-1].next_step
+    attempts = "1 attempt" if max_retries == 0 else f"{max_retries + 1} attempts"
+    assert d.trace.steps[-1].next_step.endswith(f"failed after {attempts}")
     assert "eu-west-1" not in d.deployment_status
 
 
@@ -105,6 +106,7 @@ def test_skip_routes_only_to_verified_regions():
     )
     assert d.outcome == "complete_with_skips"
     assert d.routes == ["us-east-1", "ap-south-1"]
+    assert d.deployment_status["eu-west-1"] == "skipped"
     routing = next(s for s in d.trace.steps if s.action == "Setup traffic routing")
     assert routing.region == "us-east-1, ap-south-1"
     assert d.trace.steps[-1].next_step == "Completed without eu-west-1"
@@ -147,6 +149,8 @@ def test_monitoring_and_routing_follow_health():
         (lambda d: d.monitor_health(d.regions), "after routing_setup"),
         (lambda d: d.deploy_model("ap-south-1"), "not one of this deployment's regions"),
         (lambda d: d.route("us-east-1"), "needs routing_setup"),
+        (lambda d: d.deploy_model("eu-west-1"), "listed order; the next one is 'us-east-1'"),
+        (lambda d: d.routing_setup("us-east-1,eu-west-1"), "takes the deployment's regions"),
     ],
 )
 def test_out_of_order_calls_are_flow_errors(call, message):
@@ -168,6 +172,30 @@ def test_next_region_waits_for_verification():
         d.deploy_model("us-east-1")
 
 
+def test_routing_and_monitoring_take_every_region_once():
+    d = Deployment(LESSON_REGIONS)
+    for region in LESSON_REGIONS:
+        d.deploy_model(region)
+        d.verify_deployment(region)
+    with pytest.raises(FlowError, match="takes the deployment's regions"):
+        d.routing_setup(["us-east-1"])
+    assert d.routing_setup(list(reversed(LESSON_REGIONS))) == ["eu-west-1", "us-east-1"]
+    with pytest.raises(FlowError, match="already configured"):
+        d.routing_setup(LESSON_REGIONS)
+    with pytest.raises(FlowError, match="takes the deployment's regions"):
+        d.monitor_health(["eu-west-1"])
+    d.monitor_health(LESSON_REGIONS)
+    assert d.outcome == "complete"
+
+
+def test_failures_may_be_written_as_on_the_command_line():
+    d = run_deployment(LESSON_REGIONS, failures=["eu-west-1:deploy:1"])
+    assert [s.result for s in d.trace.steps if s.region == "eu-west-1"][:2] == [
+        "Deployment failed",
+        "Deployment success",
+    ]
+
+
 def test_calls_after_the_end_are_refused():
     d = run_deployment(LESSON_REGIONS)
     with pytest.raises(FlowError, match="has ended \\(complete\\)"):
@@ -186,6 +214,10 @@ def test_calls_after_the_end_are_refused():
         ({"max_retries": True}, InvalidDeployment, "max_retries"),
         ({"max_retries": 21}, InvalidDeployment, "max_retries must be 0 to 20"),
         ({"failures": [Failure("ap-south-1", "deploy")]}, InvalidDeployment, "not one of"),
+        ({"failures": ["eu-west-1"]}, InvalidFault, "is not a failure"),
+        ({"failures": [("eu-west-1", "deploy")]}, InvalidDeployment, "failures take Failure"),
+        ({"seed": -1}, InvalidDeployment, "seed must be a whole number >= 0"),
+        ({"seed": "x"}, InvalidDeployment, "seed must be a whole number >= 0"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, error, message):

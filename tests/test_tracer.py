@@ -64,6 +64,10 @@ def test_render_formats_and_bad_ones():
     assert json.loads(trace.render("json"))["outcome"] == "complete"
     assert trace._repr_html_().count("<table>") == 2
     assert str(trace) == trace.render("text")
+    assert (
+        repr(trace)
+        == "<Trace Deployment of model_v1 (version 1.0.0) to us-east-1: 6 steps, complete>"
+    )
     with pytest.raises(ValueError, match="format must be one of"):
         trace.render("yaml")
     with pytest.raises(ValueError, match="tracker must be one of"):
