@@ -1,21 +1,229 @@
-"""Teaching faults for the deployment flow: a region whose deployment or verification fails."""
+"""Faults: one vocabulary for the HTTP admin API, the simulated regions and scenario files.
+
+A fault is an object with a `kind` and that kind's parameters, optionally a `duration_s` after
+which it ends on its own (the words are Toxiproxy's, Chaos Mesh's and AWS FIS's):
+
+    latency          latency_ms, jitter_ms    every request waits latency_ms +/- jitter_ms (uniform)
+    error_rate       error_rate               each prediction fails with 503 at this probability
+    outage           -                        health, model and prediction routes answer 503
+    timeout          timeout_ms               every request is held timeout_ms, then fails (504)
+    bad_model        count                    predictions are wrong (the next `count` deployments)
+    deploy_failures  count                    deployments fail (the next `count` of them)
+    crash            -                        the region's process is killed (process mode only)
+
+`Failure` is the teaching shorthand of `mrsandbox deploy --fail REGION:deploy|verify[:COUNT]`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from sandbox.errors import InvalidFault
 
 STAGES = ("deploy", "verify")
 SYNTAX = "REGION:deploy[:COUNT] or REGION:verify[:COUNT]"
 
+# kind -> {parameter: (low, high, required)}
+KINDS: dict[str, dict[str, tuple[float, float, bool]]] = {
+    "latency": {"latency_ms": (0, 60_000, True), "jitter_ms": (0, 60_000, False)},
+    "error_rate": {"error_rate": (0.0, 1.0, True)},
+    "outage": {},
+    "timeout": {"timeout_ms": (1, 60_000, True)},
+    "bad_model": {"count": (1, 1_000, False)},
+    "deploy_failures": {"count": (1, 1_000, False)},
+    "crash": {},
+}
+DURATION_S = (0.001, 86_400.0)
+WHOLE = frozenset({"count"})
+BAD_OFFSET = 1.0  # what a bad model adds to every prediction
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault: its kind, that kind's parameters, and how long it lasts (None: until cleared)."""
+
+    kind: str
+    latency_ms: float | None = None
+    jitter_ms: float | None = None
+    error_rate: float | None = None
+    timeout_ms: float | None = None
+    count: int | None = None
+    duration_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fault as its JSON object, parameters that are not set left out."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_fault(doc: object, where: str = "fault") -> Fault:
+    """Validate one fault object; errors name `where`, the field and the allowed range."""
+    if not isinstance(doc, Mapping):
+        raise InvalidFault(f"{where}: expected an object with a 'kind', got {doc!r}")
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        raise InvalidFault(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    allowed = {"kind", "duration_s", *KINDS[kind]}
+    unknown = sorted(str(k) for k in doc if k not in allowed)
+    if unknown:
+        raise InvalidFault(
+            f"{where}: unknown parameter {', '.join(map(repr, unknown))} for kind {kind!r} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+    limits = {**KINDS[kind], "duration_s": (*DURATION_S, False)}
+    values: dict[str, Any] = {}
+    for name, (low, high, required) in limits.items():
+        if name not in doc:
+            if required:
+                raise InvalidFault(f"{where}.{name}: required for kind {kind!r} ({low} to {high})")
+            continue
+        value = doc[name]
+        whole = name in WHOLE
+        if not _is_number(value) or (whole and value != int(value)) or not low <= value <= high:
+            what = "a whole number" if whole else "a number"
+            raise InvalidFault(
+                f"{where}.{name}: expected {what} from {low} to {high}, got {value!r}"
+            )
+        values[name] = int(value) if whole else float(value)
+    return Fault(kind, **values)
+
+
+def parse_faults(doc: object, where: str = "faults") -> list[Fault]:
+    """Validate a JSON list of fault objects."""
+    if not isinstance(doc, list):
+        raise InvalidFault(f"{where}: expected a list of fault objects, got {type(doc).__name__}")
+    return [parse_fault(item, f"{where}[{i}]") for i, item in enumerate(doc)]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What the active faults do to one request: wait `delay_s`, then answer `status` if set."""
+
+    delay_s: float = 0.0
+    status: int | None = None
+
+
+class RegionFaults:
+    """The active faults of one region, on a clock of emulated seconds; safe across threads.
+
+    Random draws (jitter, error rate) come from one `random.Random(seed)`.
+    """
+
+    def __init__(self, clock: Callable[[], float], seed: int = 0) -> None:
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._active: dict[str, tuple[Fault, float | None, int | None]] = {}
+
+    def _ends(self, fault: Fault) -> tuple[Fault, float | None, int | None]:
+        ends_at = None if fault.duration_s is None else self._clock() + fault.duration_s
+        return fault, ends_at, fault.count
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for kind, (_, ends_at, left) in list(self._active.items()):
+            if (ends_at is not None and now >= ends_at) or left == 0:
+                del self._active[kind]
+
+    def replace(self, faults: Iterable[Fault]) -> None:
+        """Make `faults` the active set (a later fault of one kind wins)."""
+        with self._lock:
+            self._active = {f.kind: self._ends(f) for f in faults}
+
+    def add(self, faults: Iterable[Fault]) -> None:
+        """Add `faults`, each replacing an active fault of the same kind."""
+        with self._lock:
+            self._active.update({f.kind: self._ends(f) for f in faults})
+
+    def clear(self) -> None:
+        """End every fault now."""
+        with self._lock:
+            self._active.clear()
+
+    def active(self) -> list[dict[str, Any]]:
+        """The active faults as JSON objects with `ends_in_s` (None: until cleared)."""
+        with self._lock:
+            self._prune()
+            now = self._clock()
+            return [
+                fault.to_dict()
+                | {"ends_in_s": None if ends_at is None else round(ends_at - now, 3)}
+                | ({"count_left": left} if left is not None else {})
+                for fault, ends_at, left in self._active.values()
+            ]
+
+    def is_active(self, kind: str) -> bool:
+        """Whether a fault of `kind` is active now."""
+        with self._lock:
+            self._prune()
+            return kind in self._active
+
+    def _consume(self, kind: str, counted_only: bool = False) -> bool:
+        """Whether `kind` is active (and counted, if asked); a counted fault uses up one."""
+        with self._lock:
+            self._prune()
+            entry = self._active.get(kind)
+            if entry is None or (counted_only and entry[2] is None):
+                return False
+            fault, ends_at, left = entry
+            if left is not None:
+                self._active[kind] = (fault, ends_at, left - 1)
+            return True
+
+    def deploy_fails(self) -> bool:
+        """Called once per deployment: whether it fails."""
+        return self._consume("deploy_failures")
+
+    def deploys_bad_build(self) -> bool:
+        """Called once per successful deployment: whether a counted bad_model spoils it."""
+        return self._consume("bad_model", counted_only=True)
+
+    def serves_bad(self) -> bool:
+        """Whether an uncounted bad_model fault spoils every prediction now."""
+        with self._lock:
+            self._prune()
+            entry = self._active.get("bad_model")
+            return entry is not None and entry[2] is None
+
+    def effect(self, predict: bool) -> Effect:
+        """The effect on one request; `predict` requests are also subject to error_rate."""
+        with self._lock:
+            self._prune()
+            active = {kind: fault for kind, (fault, _, _) in self._active.items()}
+            if "outage" in active:
+                return Effect(status=503)
+            if "timeout" in active:
+                return Effect(delay_s=active["timeout"].timeout_ms / 1000.0, status=504)
+            delay = 0.0
+            if "latency" in active:
+                f = active["latency"]
+                jitter = f.jitter_ms or 0.0
+                delay = max(0.0, f.latency_ms + self._rng.uniform(-jitter, jitter)) / 1000.0
+            if (
+                predict
+                and "error_rate" in active
+                and self._rng.random() < active["error_rate"].error_rate
+            ):
+                return Effect(delay_s=delay, status=503)
+            return Effect(delay_s=delay)
+
 
 @dataclass(frozen=True)
 class Failure:
-    """A region fails at `stage` for its first `count` deployments (`None`: every time).
+    """A teaching fault: `region` fails at `stage` for its next `count` deployments (None: all).
 
-    `deploy`: the deployment itself fails. `verify`: the deployment succeeds but the region serves
-    wrong predictions, so its verification fails.
+    `deploy`: the deployment itself fails (a `deploy_failures` fault). `verify`: the deployment
+    succeeds but serves wrong predictions, so its verification fails (a `bad_model` fault).
     """
 
     region: str
@@ -30,9 +238,10 @@ class Failure:
         if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
             raise InvalidFault(f"failure count must be a whole number >= 1, got {self.count!r}")
 
-    def applies(self, attempt: int) -> bool:
-        """Whether the region's `attempt`-th deployment (counting from 1) is hit."""
-        return self.count is None or attempt <= self.count
+    def as_fault(self) -> Fault:
+        """The fault of the shared vocabulary that realises this failure."""
+        kind = "deploy_failures" if self.stage == "deploy" else "bad_model"
+        return Fault(kind, count=self.count)
 
 
 def parse_failure(text: str) -> Failure:
@@ -46,3 +255,8 @@ def parse_failure(text: str) -> Failure:
             raise InvalidFault(f"{text!r}: COUNT must be a whole number >= 1, got {parts[2]!r}")
         count = int(parts[2])
     return Failure(parts[0], parts[1], count)
+
+
+def spoil(predictions: list[float]) -> list[float]:
+    """What a bad model serves: every prediction off by BAD_OFFSET."""
+    return [p + BAD_OFFSET for p in predictions]

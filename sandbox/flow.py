@@ -23,12 +23,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
+from sandbox.backend import Backend
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
 from sandbox.faults import Failure, parse_failure
-from sandbox.health import HealthPolicy
+from sandbox.health import HealthPolicy, HealthView, OutlierPolicy
 from sandbox.models import Model, load_model, predictions_match
 from sandbox.regions import RegionCatalog
-from sandbox.routing import closest
+from sandbox.routing import Router, RoutingPolicy
 from sandbox.sim import MONITOR_START_S, ROUTING_S, SimFleet
 from sandbox.tracer import Trace
 
@@ -99,6 +100,9 @@ class Deployment:
         seed: int = 0,
         catalog: RegionCatalog | None = None,
         health: HealthPolicy | None = None,
+        outlier: OutlierPolicy | None = None,
+        routing: RoutingPolicy | None = None,
+        backend: Backend | None = None,
     ) -> None:
         self.catalog = catalog or RegionCatalog.default()
         failures = tuple(parse_failure(f) if isinstance(f, str) else f for f in failures)
@@ -109,6 +113,10 @@ class Deployment:
         self.on_failure = on_failure
         self.max_retries = max_retries
         self.health_policy = health or HealthPolicy()
+        self.outlier_policy = outlier or OutlierPolicy()
+        self.routing_policy = routing or RoutingPolicy()
+        self.routing_policy.check(list(regions))
+        self.seed = seed
         # The lesson's watched variables.
         self.regions: list[str] = list(regions)
         self.deployment_status: dict[str, str] = {}
@@ -116,7 +124,13 @@ class Deployment:
         self.routing_configured = False
         self.monitoring_active = False
         self.routes: list[str] = []
-        self.fleet = SimFleet(self.catalog, self.regions, self.regions[0], failures, seed)
+        self.router: Router | None = None
+        self.health_view: HealthView | None = None
+        self.backend: Backend = backend or SimFleet(
+            self.catalog, self.regions, self.regions[0], seed
+        )
+        for failure in failures:
+            self.backend.inject(failure.region, [failure.as_fault()])
         self.trace = Trace(self.model.name, self._variables(), self.model.version)
         self._attempts: Counter[str] = Counter()
         self._pending: str | None = None  # deployed, waiting for its verification
@@ -155,8 +169,8 @@ class Deployment:
                 "verified; call deploy_model first"
             )
         while True:
-            served = self.fleet.run(self.fleet.predict(region, self.model.smoke_instances))
-            ok = predictions_match(self.model.smoke_predictions, served)
+            served = self.backend.run(self.backend.smoke(region, self.model))
+            ok = served is not None and predictions_match(self.model.smoke_predictions, served)
             self.verification_status[region] = "success" if ok else "failed"
             self._step(
                 "Verify deployment", region, "Verification success" if ok else "Verification failed"
@@ -184,8 +198,10 @@ class Deployment:
         routes = [r for r in regions if self.verification_status.get(r) == "success"]
         if not routes:
             self._halt("stopped", "Stopped: no verified region to route traffic to")
-        self.fleet.run(self.fleet.wait(ROUTING_S))
+        self.backend.run(self.backend.wait(ROUTING_S))
         self.routes = routes
+        self.router = Router(self.routing_policy, routes, self.catalog, self.seed)
+        self.backend.set_routing(self.router)
         self.routing_configured = True
         self._step("Setup traffic routing", self._scope(routes), "Routing configured")
         return list(routes)
@@ -196,9 +212,16 @@ class Deployment:
         self._check_all("monitor_health", regions)
         if not self.routing_configured:
             raise FlowError("monitor_health comes after routing_setup: set up routing first")
-        monitored = [r for r in regions if r in self.routes]
-        self.fleet.run(self.fleet.wait(MONITOR_START_S))
-        self.fleet.monitor(monitored, self.health_policy)
+        monitored = [r for r in self.regions if r in self.routes]
+        self.backend.run(self.backend.wait(MONITOR_START_S))
+        self.health_view = HealthView(
+            monitored,
+            self.backend.now,
+            self.health_policy,
+            self.outlier_policy,
+            on_transition=self.trace.transition,
+        )
+        self.backend.monitor(self.health_view)
         self.monitoring_active = True
         self._step("Start health monitoring", self._scope(monitored), "Monitoring active")
         if self._skipped:
@@ -214,26 +237,29 @@ class Deployment:
         return self.trace.outcome
 
     def advance(self, seconds: float) -> None:
-        """Let `seconds` of simulated time pass; health monitors keep probing."""
-        self.fleet.advance(seconds)
+        """Let `seconds` pass on the backend's clock; health monitors keep probing."""
+        self.backend.advance(seconds)
 
     def health(self) -> dict[str, str]:
-        """Each monitored region's health as its monitor sees it."""
-        return {r: "healthy" if s.healthy else "unhealthy" for r, s in self.fleet.health.items()}
+        """Each monitored region's health as its monitor sees it (empty before monitoring)."""
+        view = self.health_view
+        if view is None:
+            return {}
+        return {r: "healthy" if view.healthy(r) else "unhealthy" for r in view.regions}
 
     def route(self, client: str) -> str:
-        """The region serving a client near `client`: the closest healthy routed region.
+        """The region serving a client near `client`, by the routing policy over healthy regions.
 
         When no routed region is healthy, it answers as if all were (fails open, as DNS
         failover does).
         """
         self.catalog.check(client)
-        if not self.routing_configured:
+        if self.router is None:
             raise FlowError("route() needs routing_setup first")
-        healthy = [
-            r for r in self.routes if r not in self.fleet.health or self.fleet.health[r].healthy
-        ]
-        return closest(client, healthy or self.routes, self.catalog)
+        view = self.health_view
+        healthy = view.healthy_regions() if view is not None else self.routes
+        error_rate = view.error_rate if view is not None else (lambda region: 0.0)
+        return self.router.plan(client, healthy, error_rate)[0][0]
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -274,13 +300,13 @@ class Deployment:
 
     def _step(self, action: str, region: str, result: str) -> None:
         label = LABELS[action].format(region)
-        self.trace.record(action, region, result, self.fleet.env.now, self._variables(), label)
+        self.trace.record(action, region, result, self.backend.env.now, self._variables(), label)
 
     def _deploy(self, region: str) -> bool:
         while True:
             self._attempts[region] += 1
             action = "Deploy model" if self._attempts[region] == 1 else "Retry deployment"
-            ok = self.fleet.run(self.fleet.deploy(region, self.model))
+            ok = self.backend.run(self.backend.deploy(region, self.model))
             self.deployment_status[region] = "success" if ok else "failed"
             self._step(action, region, "Deployment success" if ok else "Deployment failed")
             if ok:
@@ -302,7 +328,7 @@ class Deployment:
             return False
         if self.on_failure == "rollback":
             for r in reversed([r for r, s in self.deployment_status.items() if s == "success"]):
-                self.fleet.run(self.fleet.rollback(r))
+                self.backend.run(self.backend.rollback(r))
                 self.deployment_status[r] = "rolled_back"
                 self._step("Roll back deployment", r, "Rolled back")
             self._halt("rolled_back", f"Rolled back: {what}")
@@ -312,7 +338,9 @@ class Deployment:
 
     def _end(self, outcome: str, summary: str) -> None:
         self._pending = None
-        self.trace.end(outcome, END_LABELS[outcome], summary, self.fleet.env.now, self._variables())
+        self.trace.end(
+            outcome, END_LABELS[outcome], summary, self.backend.env.now, self._variables()
+        )
 
     def _halt(self, outcome: str, summary: str) -> NoReturn:
         self._end(outcome, summary)

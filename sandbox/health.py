@@ -1,22 +1,52 @@
-"""The health-check state machine: consecutive probe results flip a region's health."""
+"""Health: the active probe state machine, passive outlier detection, and the view of both.
+
+Pure state, driven by whoever owns the clock: SimPy processes in the simulation, a prober thread
+and the gateway's request threads in the live fleet.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from sandbox.errors import InvalidDeployment
+
+RECENT = 50  # requests kept per region for the observed error rate
 
 
 @dataclass(frozen=True)
 class HealthPolicy:
-    """Probe settings. Defaults follow AWS's fast checks: every 10 s, 3 in a row to flip."""
+    """Active probe settings; defaults are Route 53's: every 30 s, 3 in a row to flip."""
 
-    interval_s: float = 10.0
+    interval_s: float = 30.0
     timeout_s: float = 2.0
     failure_threshold: int = 3
     healthy_threshold: int = 3
 
+    def __post_init__(self) -> None:
+        for name in ("interval_s", "timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InvalidDeployment(f"health {name} must be a number > 0, got {value!r}")
+        for name in ("failure_threshold", "healthy_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+                raise InvalidDeployment(f"health {name} must be a whole number 1-10, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OutlierPolicy:
+    """Passive outlier detection, as Envoy's: eject after consecutive 5xx answers."""
+
+    consecutive_5xx: int = 5
+    base_ejection_s: float = 30.0
+    max_ejection_s: float = 300.0
+
 
 class HealthState:
-    """One region's health as its monitor sees it; healthy at start (it was just verified)."""
+    """One region's health as its probes see it; healthy at start (it was just verified)."""
 
     def __init__(self, policy: HealthPolicy) -> None:
         self.policy = policy
@@ -34,3 +64,134 @@ class HealthState:
             return False
         self.healthy, self._streak = ok, 0
         return True
+
+
+class OutlierDetector:
+    """One region's passive state: ejected for base x ejections (capped) after a 5xx streak."""
+
+    def __init__(self, policy: OutlierPolicy) -> None:
+        self.policy = policy
+        self.ejections = 0
+        self.ejected_until: float | None = None
+        self._streak = 0
+
+    def ejected(self, now: float) -> bool:
+        return self.ejected_until is not None and now < self.ejected_until
+
+    def observe(self, ok: bool, now: float) -> bool:
+        """Feed one answer to real traffic; return True when it ejects the region."""
+        if ok:
+            self._streak = 0
+            return False
+        self._streak += 1
+        if self._streak < self.policy.consecutive_5xx or self.ejected(now):
+            return False
+        self.ejections += 1
+        duration = min(self.policy.base_ejection_s * self.ejections, self.policy.max_ejection_s)
+        self.ejected_until, self._streak = now + duration, 0
+        return True
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of a region's health: `source` is `probe` or `outlier`."""
+
+    t: float
+    region: str
+    source: str
+    state: str  # healthy | unhealthy | ejected | returned
+
+
+class HealthView:
+    """Every region's probe state, ejection and recent error rate; safe across threads.
+
+    Transitions are kept in order and passed to `on_transition`.
+    """
+
+    def __init__(
+        self,
+        regions: Sequence[str],
+        clock: Callable[[], float],
+        policy: HealthPolicy | None = None,
+        outlier: OutlierPolicy | None = None,
+        on_transition: Callable[[Transition], None] | None = None,
+    ) -> None:
+        self.policy = policy or HealthPolicy()
+        self.outlier_policy = outlier or OutlierPolicy()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._probes = {r: HealthState(self.policy) for r in regions}
+        self._outliers = {r: OutlierDetector(self.outlier_policy) for r in regions}
+        self._recent: dict[str, deque[bool]] = {r: deque(maxlen=RECENT) for r in regions}
+        self._pending_return: dict[str, float] = {}
+        self._on_transition = on_transition
+        self.transitions: list[Transition] = []
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self._probes)
+
+    def _note(self, t: float, region: str, source: str, state: str) -> None:
+        transition = Transition(round(t, 3), region, source, state)
+        self.transitions.append(transition)
+        if self._on_transition is not None:
+            self._on_transition(transition)
+
+    def _returns(self, now: float) -> None:
+        for region, until in sorted(self._pending_return.items(), key=lambda kv: kv[1]):
+            if now >= until:
+                del self._pending_return[region]
+                self._note(until, region, "outlier", "returned")
+
+    def probe(self, region: str, ok: bool) -> None:
+        """Record one active probe result."""
+        with self._lock:
+            now = self._clock()
+            self._returns(now)
+            state = self._probes[region]
+            if state.observe(ok):
+                self._note(now, region, "probe", "healthy" if state.healthy else "unhealthy")
+
+    def outcome(self, region: str, ok: bool) -> None:
+        """Record one answer to real traffic (ok: not a 5xx, timeout or refused connection)."""
+        with self._lock:
+            now = self._clock()
+            self._returns(now)
+            self._recent[region].append(ok)
+            detector = self._outliers[region]
+            if detector.observe(ok, now):
+                self._pending_return[region] = detector.ejected_until or now
+                self._note(now, region, "outlier", "ejected")
+
+    def healthy(self, region: str) -> bool:
+        """Probes say healthy and not ejected."""
+        with self._lock:
+            now = self._clock()
+            self._returns(now)
+            return self._probes[region].healthy and not self._outliers[region].ejected(now)
+
+    def healthy_regions(self) -> list[str]:
+        return [r for r in self._probes if self.healthy(r)]
+
+    def error_rate(self, region: str) -> float:
+        """The share of failed answers among the region's recent requests (0 with none)."""
+        with self._lock:
+            recent = self._recent[region]
+            return recent.count(False) / len(recent) if recent else 0.0
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """Per region: healthy, probe state, ejection and observed error rate, as JSON."""
+        now = self._clock()
+        view = {}
+        for region in self._probes:
+            detector = self._outliers[region]
+            view[region] = {
+                "healthy": self.healthy(region),
+                "probe": "healthy" if self._probes[region].healthy else "unhealthy",
+                "ejected_for_s": round(detector.ejected_until - now, 3)
+                if detector.ejected(now) and detector.ejected_until is not None
+                else 0.0,
+                "ejections": detector.ejections,
+                "error_rate": round(self.error_rate(region), 4),
+            }
+        return view

@@ -1,10 +1,57 @@
-"""Routing: which region serves a client."""
+"""Routing policies: which regions a client's request tries, in order.
+
+A policy is pure: it takes the client's region, the healthy regions and what has been observed,
+and returns the regions to try, best first. The gateway (live) and the router process (sim) both
+drive the same `Router`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import random
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from sandbox.errors import InvalidDeployment
 from sandbox.regions import RegionCatalog
+
+POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """A policy name and its settings: `order` for failover, `weights` (0-255) for weighted."""
+
+    name: str = "latency"
+    retries: int = 1
+    order: tuple[str, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def check(self, regions: Sequence[str]) -> None:
+        """Refuse settings that do not fit the fleet's regions."""
+        if self.name not in POLICIES:
+            raise InvalidDeployment(
+                f"routing policy must be one of {', '.join(POLICIES)}, got {self.name!r}"
+            )
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int):
+            raise InvalidDeployment(f"routing retries must be a whole number, got {self.retries!r}")
+        if not 0 <= self.retries <= 10:
+            raise InvalidDeployment(f"routing retries must be 0 to 10, got {self.retries}")
+        for name in (*self.order, *self.weights):
+            if name not in regions:
+                raise InvalidDeployment(
+                    f"routing: {name!r} is not one of the regions ({', '.join(regions)})"
+                )
+        if len(set(self.order)) != len(self.order):
+            raise InvalidDeployment("routing order lists a region more than once")
+        for name, weight in self.weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise InvalidDeployment(f"routing weight of {name} must be a number 0-255")
+            if not 0 <= weight <= 255:
+                raise InvalidDeployment(f"routing weight of {name} must be 0-255, got {weight}")
+        if self.name == "weighted" and not any(w > 0 for w in self.weights.values()):
+            raise InvalidDeployment("weighted routing needs weights, at least one above 0")
 
 
 def closest(client: str, candidates: Sequence[str], catalog: RegionCatalog) -> str:
@@ -12,3 +59,61 @@ def closest(client: str, candidates: Sequence[str], catalog: RegionCatalog) -> s
     if not candidates:
         raise ValueError("no region to route to")
     return min(candidates, key=lambda region: catalog.rtt_ms(client, region))
+
+
+class Router:
+    """Orders a fleet's regions for each request by its policy; safe across threads."""
+
+    def __init__(
+        self,
+        policy: RoutingPolicy,
+        regions: Sequence[str],
+        catalog: RegionCatalog,
+        seed: int = 0,
+    ) -> None:
+        if policy.name not in POLICIES:
+            raise InvalidDeployment(f"routing policy must be one of {', '.join(POLICIES)}")
+        self.policy = policy
+        self.regions = list(regions)
+        self.catalog = catalog
+        self._rng = random.Random(seed)
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+
+    def plan(
+        self,
+        client: str,
+        healthy: Collection[str],
+        error_rate: Callable[[str], float] = lambda region: 0.0,
+    ) -> tuple[list[str], bool]:
+        """The regions to try for `client`, best first, and whether it failed open.
+
+        With no healthy region it answers as if all were healthy (fails open, as Route 53 does).
+        """
+        pool = [r for r in self.regions if r in healthy]
+        fail_open = not pool
+        pool = pool or list(self.regions)
+        by_latency = sorted(pool, key=lambda r: self.catalog.rtt_ms(client, r))
+        name = self.policy.name
+        if name == "latency":
+            ordered = by_latency
+        elif name == "healthiest":
+            ordered = sorted(by_latency, key=error_rate)
+        elif name == "failover":
+            listed = [r for r in self.policy.order if r in pool]
+            ordered = listed + [r for r in by_latency if r not in listed]
+        elif name == "weighted":
+            ordered = self._weighted(pool, by_latency)
+        else:
+            with self._lock:
+                start = next(self._turn) % len(pool)
+            ordered = pool[start:] + pool[:start]
+        return ordered[: 1 + self.policy.retries], fail_open
+
+    def _weighted(self, pool: list[str], by_latency: list[str]) -> list[str]:
+        weights = [float(self.policy.weights.get(r, 0)) for r in pool]
+        if not any(weights):
+            return by_latency
+        with self._lock:
+            first = self._rng.choices(pool, weights=weights)[0]
+        return [first] + [r for r in by_latency if r != first]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from sandbox.health import Transition
 from sandbox.tables import Table
 
 WATCHED = (
@@ -59,6 +60,7 @@ class Trace:
         self.steps: list[Step] = []
         self.snapshots: list[dict[str, Any]] = [self._copy(variables)]
         self.outcome: str | None = None
+        self.transitions: list[Transition] = []
 
     @staticmethod
     def _copy(variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,6 +90,15 @@ class Trace:
         """Record the End row and the outcome (`complete`, `stopped`, ...)."""
         self.record(END_ACTION, "-", "-", t, variables, label, next_step=summary)
         self.outcome = outcome
+
+    def transition(self, transition: Transition) -> None:
+        """Record a health transition seen by the monitor (after the flow's steps)."""
+        self.transitions.append(transition)
+
+    def health_table(self) -> Table:
+        """Every health transition: when, which region, seen by probes or outlier detection."""
+        rows = tuple((f"{t.t:.3f}", t.region, t.source, t.state) for t in self.transitions)
+        return Table("Health Transitions", ("t (s)", "Region", "Source", "State"), rows)
 
     @property
     def ended(self) -> bool:
@@ -155,6 +166,7 @@ class Trace:
                 "columns": list(table.headers[1:]),
                 "rows": [{"variable": r[0], "values": list(r[1:])} for r in table.rows],
             },
+            "health_transitions": [asdict(t) for t in self.transitions],
         }
 
     def title(self) -> str:
@@ -171,7 +183,9 @@ class Trace:
 
     def render(self, fmt: str = "text", tracker: str = "checkpoints") -> str:
         """Both tables and the outcome as text, Markdown, HTML or JSON."""
-        tables = (self.process_table(), self.status_tracker(tracker))
+        tables = (self.process_table(), self.status_tracker(tracker)) + (
+            (self.health_table(),) if self.transitions else ()
+        )
         title, summary = self.title(), self.summary()
         if fmt == "json":
             return json.dumps(self.to_dict(tracker), indent=2)

@@ -26,7 +26,11 @@ def deploy_json(invoke, *args: str):
 def test_json_output_has_the_promised_keys(invoke):
     code, doc = deploy_json(invoke, "--regions", "us-east1,asia-northeast1", "model_v1")
     assert code == 0
-    assert set(doc) == {"model", "regions", "outcome", "steps", "snapshots", "tracker"}
+    assert set(doc) == {
+        *("model", "regions", "outcome", "steps", "snapshots", "tracker"),
+        "health_transitions",
+    }
+    assert doc["health_transitions"] == []
     assert doc["model"] == "model_v1"
     assert doc["regions"] == ["us-east1", "asia-northeast1"]
     assert doc["outcome"] == "complete"

@@ -8,8 +8,11 @@ from hypothesis import strategies as st
 
 from sandbox import Deployment, DeploymentHalted, Failure, FlowError, run_deployment
 from sandbox.errors import InvalidDeployment, InvalidFault, UnknownRegion
+from sandbox.faults import Fault
 from sandbox.flow import POLICIES
+from sandbox.health import HealthPolicy
 from sandbox.regions import RegionCatalog
+from sandbox.routing import RoutingPolicy
 
 from .conftest import LESSON_REGIONS
 
@@ -95,7 +98,7 @@ def test_rollback_undoes_every_deployed_region_newest_first():
     assert rolled == ["ap-south-1", "eu-west-1", "us-east-1"]
     assert d.deployment_status == dict.fromkeys(regions, "rolled_back")
     assert d.outcome == "rolled_back"
-    assert all(model is None for model in d.fleet.models.values())
+    assert all(model is None for model in d.backend.models.values())
 
 
 def test_skip_routes_only_to_verified_regions():
@@ -129,16 +132,35 @@ def test_verification_failure_is_caught_right_after_its_deployment():
     assert "ap-south-1" not in d.deployment_status
 
 
-def test_monitoring_and_routing_follow_health():
-    d = run_deployment(["us-east-1", "eu-west-1"], "model_v2")
+@pytest.mark.parametrize(("interval", "threshold"), [(10.0, 3), (30.0, 3), (5.0, 2)])
+def test_an_outage_is_detected_after_interval_times_threshold(interval, threshold):
+    policy = HealthPolicy(interval_s=interval, failure_threshold=threshold, healthy_threshold=2)
+    d = run_deployment(["us-east-1", "eu-west-1"], "model_v2", health=policy)
     assert d.route("eu-west-2") == "eu-west-1"
     assert d.route("us-east-2") == "us-east-1"
     d.advance(60)
     assert d.health() == {"us-east-1": "healthy", "eu-west-1": "healthy"}
-    d.fleet.models["eu-west-1"] = None  # the region loses its model
-    d.advance(d.health_policy.interval_s * d.health_policy.failure_threshold + 5)
+    start = d.backend.now()
+    d.backend.inject("eu-west-1", [Fault("outage", duration_s=200)])
+    d.advance(interval * threshold + interval)
     assert d.health()["eu-west-1"] == "unhealthy"
     assert d.route("eu-west-2") == "us-east-1"
+    down = d.trace.transitions[0]
+    assert (down.region, down.source, down.state) == ("eu-west-1", "probe", "unhealthy")
+    assert interval * (threshold - 1) < down.t - start <= interval * threshold + 1
+    d.advance(200)
+    assert d.health()["eu-west-1"] == "healthy"
+    assert d.route("eu-west-2") == "eu-west-1"
+    assert [t.state for t in d.trace.transitions] == ["unhealthy", "healthy"]
+    assert "Health Transitions" in d.trace.render("text")
+
+
+def test_routing_policy_and_failover_order_apply_to_the_flow():
+    policy = RoutingPolicy("failover", order=("eu-west-1", "us-east-1"))
+    d = run_deployment(["us-east-1", "eu-west-1"], routing=policy)
+    assert d.route("us-east-2") == "eu-west-1"
+    with pytest.raises(InvalidDeployment, match="'ap-south-1' is not one of"):
+        Deployment(LESSON_REGIONS, routing=RoutingPolicy("failover", order=("ap-south-1",)))
 
 
 @pytest.mark.parametrize(
@@ -279,7 +301,7 @@ def test_flow_invariants(spec):
         assert d.outcome == "stopped" or spec["on_failure"] == "rollback"
     if d.outcome == "rolled_back":
         assert set(d.deployment_status.values()) <= {"rolled_back", "failed"}
-        assert all(model is None for model in d.fleet.models.values())
+        assert all(model is None for model in d.backend.models.values())
     # the tracker is always the snapshots, rendered
     full = d.trace.status_tracker("full")
     for row in full.rows:

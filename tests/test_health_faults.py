@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.errors import InvalidFault
-from sandbox.faults import Failure, parse_failure
+from sandbox.faults import Failure, Fault, parse_failure
 from sandbox.health import HealthPolicy, HealthState
 
 
@@ -55,9 +55,9 @@ def test_parse_failure_rejects_bad_specs(text):
         parse_failure(text)
 
 
-def test_failure_applies_to_its_first_count_attempts():
-    assert [Failure("r", "deploy", 2).applies(n) for n in (1, 2, 3)] == [True, True, False]
-    assert Failure("r", "verify").applies(99)
+def test_failure_is_a_fault_of_the_shared_vocabulary():
+    assert Failure("r", "deploy", 2).as_fault() == Fault("deploy_failures", count=2)
+    assert Failure("r", "verify").as_fault() == Fault("bad_model")
     with pytest.raises(InvalidFault, match="stage"):
         Failure("r", "boot")
     with pytest.raises(InvalidFault, match="count"):

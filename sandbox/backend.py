@@ -1,0 +1,43 @@
+"""What the flow needs from a backend: a clock, and deploy / verify / monitor operations.
+
+Operations are SimPy process generators, so the same flow code runs on the simulated fleet
+(`SimFleet`, virtual time) and on the live fleet (`LiveFleet`, a `RealtimeEnvironment`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any, Protocol
+
+import simpy
+
+from sandbox.faults import Fault
+from sandbox.health import HealthView
+from sandbox.models import Model
+from sandbox.routing import Router
+
+Process = Generator[simpy.Event, Any, Any]
+
+
+class Backend(Protocol):
+    """The operations `Deployment` runs; times are seconds of the backend's clock."""
+
+    def now(self) -> float: ...
+
+    def run(self, process: Process) -> Any: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+    def inject(self, region: str, faults: Iterable[Fault]) -> None: ...
+
+    def deploy(self, region: str, model: Model) -> Process: ...
+
+    def smoke(self, region: str, model: Model) -> Process: ...
+
+    def rollback(self, region: str) -> Process: ...
+
+    def wait(self, seconds: float) -> Process: ...
+
+    def set_routing(self, router: Router) -> None: ...
+
+    def monitor(self, view: HealthView) -> None: ...

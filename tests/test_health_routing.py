@@ -1,0 +1,136 @@
+"""Outlier detection, the health view, and the routing policies."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from sandbox.errors import InvalidDeployment
+from sandbox.health import HealthPolicy, HealthView, OutlierPolicy, Transition
+from sandbox.regions import RegionCatalog
+from sandbox.routing import Router, RoutingPolicy
+
+from .test_faults import Clock
+
+CATALOG = RegionCatalog.default()
+FLEET = ["us-east-1", "eu-west-1", "ap-northeast-1"]
+
+
+def test_outlier_ejection_grows_and_caps():
+    clock = Clock()
+    seen: list[Transition] = []
+    view = HealthView(["r"], clock, outlier=OutlierPolicy(3, 30.0, 70.0), on_transition=seen.append)
+    for round_, expected in enumerate([30.0, 60.0, 70.0]):
+        for _ in range(3):
+            view.outcome("r", False)
+        assert not view.healthy("r")
+        assert view.snapshot()["r"]["ejected_for_s"] == expected
+        clock.t += expected
+        assert view.healthy("r")
+        assert seen[-1] == Transition(clock.t, "r", "outlier", "returned"), round_
+    assert [t.state for t in seen] == ["ejected", "returned"] * 3
+
+
+def test_a_success_resets_the_5xx_streak():
+    view = HealthView(["r"], Clock())
+    for _ in range(10):
+        for ok in (False, False, False, False, True):
+            view.outcome("r", ok)
+    assert view.healthy("r")
+    assert view.error_rate("r") == 0.8
+
+
+def test_probe_transitions_are_recorded_with_their_time():
+    clock = Clock()
+    view = HealthView(["a", "b"], clock, HealthPolicy(interval_s=10, failure_threshold=2))
+    for t in (10, 20, 30):
+        clock.t = t
+        view.probe("a", False)
+        view.probe("b", True)
+    assert view.transitions == [Transition(20, "a", "probe", "unhealthy")]
+    assert view.healthy_regions() == ["b"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"interval_s": 0},
+        {"timeout_s": -1},
+        {"failure_threshold": 0},
+        {"healthy_threshold": 11},
+        {"failure_threshold": True},
+    ],
+)
+def test_bad_health_policies(kwargs):
+    with pytest.raises(InvalidDeployment, match="health"):
+        HealthPolicy(**kwargs)
+
+
+def plan(policy, client, healthy=FLEET, error_rate=lambda r: 0.0, seed=0):
+    return Router(policy, FLEET, CATALOG, seed).plan(client, healthy, error_rate)
+
+
+def test_latency_policy_picks_the_closest_healthy_region():
+    assert plan(RoutingPolicy(retries=2), "eu-west-2") == (
+        ["eu-west-1", "us-east-1", "ap-northeast-1"],
+        False,
+    )
+    assert plan(RoutingPolicy(), "eu-west-2", healthy=["us-east-1", "ap-northeast-1"])[0] == [
+        "us-east-1",
+        "ap-northeast-1",
+    ]
+
+
+def test_no_healthy_region_fails_open():
+    assert plan(RoutingPolicy(retries=0), "eu-west-2", healthy=[]) == (["eu-west-1"], True)
+
+
+def test_healthiest_prefers_low_error_rates_then_latency():
+    rates = {"us-east-1": 0.0, "eu-west-1": 0.4, "ap-northeast-1": 0.0}
+    order, _ = plan(RoutingPolicy("healthiest", retries=2), "eu-west-2", error_rate=rates.get)
+    assert order == ["us-east-1", "ap-northeast-1", "eu-west-1"]
+
+
+def test_failover_follows_the_order():
+    policy = RoutingPolicy("failover", order=("ap-northeast-1", "us-east-1"))
+    assert plan(policy, "eu-west-2")[0] == ["ap-northeast-1", "us-east-1"]
+    assert plan(policy, "eu-west-2", healthy=["us-east-1", "eu-west-1"])[0] == [
+        "us-east-1",
+        "eu-west-1",
+    ]
+
+
+def test_weighted_shares_follow_the_weights_and_the_seed():
+    policy = RoutingPolicy("weighted", weights={"us-east-1": 80, "eu-west-1": 20})
+    router = Router(policy, FLEET, CATALOG, seed=3)
+    firsts = Counter(router.plan("sa-east-1", FLEET)[0][0] for _ in range(2000))
+    assert set(firsts) == {"us-east-1", "eu-west-1"}
+    assert 0.75 < firsts["us-east-1"] / 2000 < 0.85
+
+    def firsts_of(seed):
+        router = Router(policy, FLEET, CATALOG, seed=seed)
+        return [router.plan("sa-east-1", FLEET)[0][0] for _ in range(50)]
+
+    assert firsts_of(3) == firsts_of(3) != firsts_of(4)
+
+
+def test_round_robin_rotates_over_healthy_regions():
+    router = Router(RoutingPolicy("round_robin", retries=0), FLEET, CATALOG)
+    assert [router.plan("eu-west-2", FLEET)[0][0] for _ in range(4)] == [*FLEET, FLEET[0]]
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (RoutingPolicy("nearest"), "must be one of latency"),
+        (RoutingPolicy(retries=11), "retries must be 0 to 10"),
+        (RoutingPolicy("failover", order=("sa-east-1",)), "'sa-east-1' is not one of"),
+        (RoutingPolicy("failover", order=("us-east-1", "us-east-1")), "more than once"),
+        (RoutingPolicy("weighted", weights={"us-east-1": 300}), "must be 0-255"),
+        (RoutingPolicy("weighted", weights={"us-east-1": 0}), "at least one above 0"),
+    ],
+)
+def test_bad_routing_policies(policy, message):
+    with pytest.raises(InvalidDeployment, match=message):
+        policy.check(FLEET)
