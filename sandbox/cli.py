@@ -1,20 +1,25 @@
-"""The `mrsandbox` command: `deploy` runs the lesson's flow, `regions` lists the catalogue."""
+"""The `mrsandbox` command: `deploy` runs the lesson's flow once, `serve` keeps a live fleet
+running, `regions` lists the catalogue."""
 
 from __future__ import annotations
 
+import json
 import shlex
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from sandbox.errors import SandboxError
+from sandbox.errors import InvalidDeployment, SandboxError
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
 from sandbox.faults import Failure, parse_failure
 from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
+from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.tracer import FORMATS, TRACKERS
 
 COMPLETED = ("complete", "complete_with_skips")
@@ -33,6 +38,9 @@ class DeployRequest:
     fmt: str
     tracker: str
     catalog: RegionCatalog
+    live: bool
+    time_scale: float
+    processes: bool
 
 
 EXTRA_REGIONS = click.option(
@@ -41,6 +49,25 @@ EXTRA_REGIONS = click.option(
     type=click.Path(dir_okay=False),
     help="TOML file of [[region]] tables (name, location, lat, lon) to add to the catalogue. "
     "Repeatable.",
+)
+SEED = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of every random draw (simulated times, fault jitter, weighted routing).",
+)
+TIME_SCALE = click.option(
+    "--time-scale",
+    type=click.FloatRange(0, 10, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Live: wall seconds per emulated second (0.1 makes a 30 s interval take 3 s).",
+)
+PROCESSES = click.option(
+    "--processes",
+    is_flag=True,
+    help="Live: run each region in its own process, so that a crash fault is a real kill.",
 )
 
 
@@ -81,13 +108,10 @@ def main() -> None:
     help=f"Inject a failure: {FAIL_SYNTAX} (COUNT: first COUNT attempts; default every one). "
     "Repeatable.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Seed of simulated times.",
-)
+@SEED
+@click.option("--live", is_flag=True, help="Deploy to real region servers on 127.0.0.1.")
+@TIME_SCALE
+@PROCESSES
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--tracker",
@@ -100,7 +124,8 @@ def main() -> None:
 @click.pass_context
 def deploy(ctx: click.Context, **_: Any) -> None:
     """Deploy MODEL (a bundled name or a .json artifact) to each region, verify each right after
-    its deployment, set up routing and start health monitoring, on simulated regions.
+    its deployment, set up routing and start health monitoring: on simulated regions, or with
+    --live on real region servers that stop when the command ends.
 
     Exit status: 0 when the deployment completed, 1 when it did not, 2 for a usage error.
 
@@ -110,15 +135,27 @@ def deploy(ctx: click.Context, **_: Any) -> None:
     from sandbox.flow import run_deployment
 
     request = build_request(ctx)
-    d = run_deployment(
-        request.regions,
-        request.model,
-        on_failure=request.on_failure,
-        max_retries=request.max_retries,
-        failures=request.failures,
-        seed=request.seed,
-        catalog=request.catalog,
-    )
+    settings = {
+        "on_failure": request.on_failure,
+        "max_retries": request.max_retries,
+        "failures": request.failures,
+        "seed": request.seed,
+        "catalog": request.catalog,
+    }
+    if request.live:
+        from sandbox.live.fleet import LiveFleet
+
+        fleet = LiveFleet(
+            request.regions,
+            catalog=request.catalog,
+            time_scale=request.time_scale,
+            seed=request.seed,
+            processes=request.processes,
+        )
+        with fleet:
+            d = run_deployment(request.regions, request.model, backend=fleet, **settings)
+    else:
+        d = run_deployment(request.regions, request.model, **settings)
     click.echo(d.trace.render(request.fmt, request.tracker))
     ctx.exit(0 if d.outcome in COMPLETED else 1)
 
@@ -154,7 +191,10 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
         if not isinstance(param, click.Option) or param.name in ("regions", "region"):
             continue
         value = ctx.params.get(param.name)
-        if value in (None, (), param.default):
+        if value in (None, (), False, param.get_default(ctx)):
+            continue
+        if param.is_flag:
+            words.append(param.opts[0])
             continue
         for v in value if param.multiple else (value,):
             words += [param.opts[0], str(v)]
@@ -211,6 +251,19 @@ def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list
             f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions",
             ctx,
         )
+    return _region_list(ctx, text, catalog, fail), model
+
+
+Fix = Callable[[str, Sequence[str]], click.UsageError]
+
+
+def _region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
+    """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
+    typed = _pieces(text)
+    if any(c in text for c in "[]"):
+        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+    if any(" " in r.strip() for r in text.split(",")):
+        raise fail("regions must be separated by commas, not spaces", typed)
     regions = [r.strip() for r in text.split(",")]
     if not any(regions):
         raise fail("--regions is empty: name at least one region, e.g.", [])
@@ -228,7 +281,7 @@ def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list
             catalog.check(region)
         except SandboxError as e:
             raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
-    return regions, model
+    return regions
 
 
 def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
@@ -268,7 +321,100 @@ def build_request(ctx: click.Context) -> DeployRequest:
         p["fmt"],
         p["tracker"],
         catalog,
+        p["live"],
+        p["time_scale"],
+        p["processes"],
     )
+
+
+def _pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
+    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
+    pairs: dict[str, float] = {}
+    for item in (text or "").split(",") if text else []:
+        name, _, value = item.partition("=")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
+            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
+    return pairs
+
+
+@main.command()
+@click.option("--regions", required=True, metavar="R1,R2,...", help="Comma-separated regions.")
+@click.option("--model", default="model_v1", show_default=True, help="Bundled name or .json path.")
+@click.option("--policy", type=click.Choice(ROUTING_POLICIES), default="latency", show_default=True)
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Further regions a request tries after a failure.")  # fmt: skip
+@click.option("--order", metavar="R1,R2,...", help="Failover order (--policy failover).")
+@click.option("--weights", metavar="R1=W,R2=W", help="Weights 0-255 (--policy weighted).")
+@TIME_SCALE
+@click.option("--health-interval", type=click.FloatRange(0, 3600, min_open=True), default=30.0,
+              show_default=True, help="Seconds between health probes (emulated).")  # fmt: skip
+@click.option("--health-timeout", type=click.FloatRange(0, 60, min_open=True), default=2.0,
+              show_default=True, help="Seconds a health probe may take (emulated).")  # fmt: skip
+@click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@PROCESSES
+@SEED
+@EXTRA_REGIONS
+@click.pass_context
+def serve(ctx: click.Context, **p: Any) -> None:
+    """Start live regions and the gateway, deploy the model, and serve until Ctrl-C or SIGTERM.
+
+    Prints one JSON line on stdout when ready: {"gateway": url, "regions": {name: url},
+    "admin_token": token}; the deployment's tables go to stderr.
+    """
+    from sandbox.flow import run_deployment
+    from sandbox.health import HealthPolicy
+    from sandbox.live.fleet import LiveFleet
+    from sandbox.routing import RoutingPolicy
+
+    catalog = _catalog(ctx, p["extra_regions"])
+
+    def fail(message: str, wanted: Sequence[str]) -> click.UsageError:
+        fixed = ",".join(wanted) or "us-east-1,eu-west-1"
+        return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
+
+    regions = _region_list(ctx, p["regions"], catalog, fail)
+    try:
+        model = load_model(p["model"])
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint="'--model'") from None
+    order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
+    weights = _pairs(ctx, "--weights", p["weights"])
+    routing = RoutingPolicy(p["policy"], p["retries"], order, weights)
+    try:
+        routing.check(regions)
+    except InvalidDeployment as e:
+        raise click.UsageError(str(e), ctx) from None
+    health = HealthPolicy(
+        p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
+    )
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        with LiveFleet(
+            regions,
+            catalog=catalog,
+            time_scale=p["time_scale"],
+            seed=p["seed"],
+            processes=p["processes"],
+        ) as fleet:
+            d = run_deployment(
+                regions, model, backend=fleet, health=health, routing=routing, seed=p["seed"]
+            )
+            click.echo(d.trace.render("text"), err=True)
+            if d.outcome not in COMPLETED:
+                ctx.exit(1)
+            ready = {"gateway": fleet.gateway_url, "regions": fleet.urls,
+                     "admin_token": fleet.admin_token}  # fmt: skip
+            click.echo(json.dumps(ready))
+            stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @main.command("regions")

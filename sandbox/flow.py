@@ -30,7 +30,7 @@ from sandbox.health import HealthPolicy, HealthView, OutlierPolicy
 from sandbox.models import Model, load_model, predictions_match
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router, RoutingPolicy
-from sandbox.sim import MONITOR_START_S, ROUTING_S, SimFleet
+from sandbox.sim import SimFleet
 from sandbox.tracer import Trace
 
 POLICIES = ("retry", "stop", "rollback", "skip")
@@ -198,10 +198,9 @@ class Deployment:
         routes = [r for r in regions if self.verification_status.get(r) == "success"]
         if not routes:
             self._halt("stopped", "Stopped: no verified region to route traffic to")
-        self.backend.run(self.backend.wait(ROUTING_S))
-        self.routes = routes
         self.router = Router(self.routing_policy, routes, self.catalog, self.seed)
-        self.backend.set_routing(self.router)
+        self.backend.run(self.backend.set_routing(self.router))
+        self.routes = routes
         self.routing_configured = True
         self._step("Setup traffic routing", self._scope(routes), "Routing configured")
         return list(routes)
@@ -213,7 +212,6 @@ class Deployment:
         if not self.routing_configured:
             raise FlowError("monitor_health comes after routing_setup: set up routing first")
         monitored = [r for r in self.regions if r in self.routes]
-        self.backend.run(self.backend.wait(MONITOR_START_S))
         self.health_view = HealthView(
             monitored,
             self.backend.now,
@@ -221,7 +219,7 @@ class Deployment:
             self.outlier_policy,
             on_transition=self.trace.transition,
         )
-        self.backend.monitor(self.health_view)
+        self.backend.run(self.backend.monitor(self.health_view))
         self.monitoring_active = True
         self._step("Start health monitoring", self._scope(monitored), "Monitoring active")
         if self._skipped:

@@ -97,16 +97,14 @@ class SimFleet:
         yield self.env.timeout(self._rtt_s(region) + self._rng.uniform(*ROLLBACK_S))
         self.models[region] = None
 
-    def wait(self, seconds: float) -> Process:
-        """A control-plane operation that takes `seconds`."""
-        yield self.env.timeout(seconds)
-
-    def set_routing(self, router: Router) -> None:
-        """Route clients with `router` from now on."""
+    def set_routing(self, router: Router) -> Process:
+        """Configure routing by `router`; the configuration takes ROUTING_S to propagate."""
+        yield self.env.timeout(ROUTING_S)
         self.router = router
 
-    def monitor(self, view: HealthView) -> None:
+    def monitor(self, view: HealthView) -> Process:
         """Start a background health checker per region of `view`."""
+        yield self.env.timeout(MONITOR_START_S)
         for region in view.regions:
             self.env.process(self._probe_loop(region, view))
 

@@ -1,0 +1,201 @@
+"""The live fleet: one real region server per region, a gateway and a health monitor.
+
+`LiveFleet` is a context manager (everything it started stops on exit, also on an error) and a
+backend for `Deployment`: the lesson's flow deploys over HTTP, verifies with
+`GET /v1/models/<name>` and a smoke predict, configures the gateway and starts the monitor. Its
+clock runs on a SimPy `RealtimeEnvironment`: emulated seconds take `time_scale` wall seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import requests
+import simpy.rt
+
+from sandbox.backend import Process
+from sandbox.faults import Fault
+from sandbox.health import HealthView
+from sandbox.live.gateway import GatewayState, create_gateway_app
+from sandbox.live.monitor import HealthMonitor
+from sandbox.live.region import create_region_app
+from sandbox.live.server import RegionProcess, ServerThread
+from sandbox.models import Model
+from sandbox.regions import RegionCatalog
+from sandbox.routing import Router
+
+CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
+
+
+class LiveFleet:
+    """Region servers on 127.0.0.1 (threads, or processes with `processes=True`) and a gateway."""
+
+    def __init__(
+        self,
+        regions: Sequence[str],
+        *,
+        catalog: RegionCatalog | None = None,
+        time_scale: float = 1.0,
+        seed: int = 0,
+        processes: bool = False,
+    ) -> None:
+        if not 0 < time_scale <= 10:
+            raise ValueError(f"time_scale must be above 0 and at most 10, got {time_scale}")
+        self.catalog = catalog or RegionCatalog.default()
+        for region in regions:
+            self.catalog.check(region)
+        self.regions = list(regions)
+        self.control_region = self.regions[0]
+        self.time_scale = time_scale
+        self.seed = seed
+        self.processes = processes
+        self.admin_token = secrets.token_urlsafe(24)
+        self.urls: dict[str, str] = {}
+        self.gateway_url = ""
+        self._servers: list[Any] = []
+        self._monitor: HealthMonitor | None = None
+        self._deployed: dict[str, Model] = {}
+        self._session = requests.Session()
+        self._started = 0.0
+        self.env = simpy.rt.RealtimeEnvironment(factor=time_scale, strict=False)
+        self.gateway: GatewayState | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> LiveFleet:
+        """Start every region and the gateway; return once all of them listen."""
+        self._started = time.monotonic()
+        try:
+            for region in self.regions:
+                server = self._start_region(region)
+                self._servers.append(server)
+                self.urls[region] = server.url
+            self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
+            gateway = ServerThread(create_gateway_app(self.gateway), threads=16).start()
+            self._servers.append(gateway)
+            self.gateway_url = gateway.url
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_region(self, region: str) -> Any:
+        if self.processes:
+            return RegionProcess(
+                region, self.admin_token, self.time_scale, self.seed, self._redeploy
+            ).start()
+        app = create_region_app(
+            region, token=self.admin_token, time_scale=self.time_scale, seed=self.seed
+        )
+        return ServerThread(app, threads=4).start()
+
+    def close(self) -> None:
+        """Stop the monitor, the gateway and every region; safe to call twice."""
+        if self._monitor is not None:
+            self._monitor.stop()
+            self._monitor = None
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        if self.gateway is not None:
+            self.gateway.close()
+        self._session.close()
+
+    def __enter__(self) -> LiveFleet:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _redeploy(self, region: str) -> None:
+        """After a crashed region restarts, give it back the model it served."""
+        model = self._deployed.get(region)
+        if model is not None:
+            self._put(region, model)
+
+    # -- HTTP -------------------------------------------------------------------------------------
+
+    def _call(self, method: str, region: str, path: str, **kwargs: Any) -> requests.Response | None:
+        try:
+            return self._session.request(
+                method, f"{self.urls[region]}{path}", timeout=CONTROL_TIMEOUT_S, **kwargs
+            )
+        except requests.RequestException:
+            return None
+
+    def _put(self, region: str, model: Model) -> bool:
+        answer = self._call("PUT", region, f"/v1/models/{model.name}", json=model.to_dict())
+        return answer is not None and answer.status_code in (200, 201)
+
+    def admin(self, method: str, region: str, faults: Iterable[Fault] = ()) -> requests.Response:
+        """Call a region's /admin/faults with the fleet's token."""
+        body = [f.to_dict() for f in faults] if method in ("PUT", "PATCH") else None
+        return self._session.request(
+            method,
+            f"{self.urls[region]}/admin/faults",
+            json=body,
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=CONTROL_TIMEOUT_S,
+        )
+
+    # -- the Backend operations ---------------------------------------------------------------
+
+    def now(self) -> float:
+        """Emulated seconds since the fleet started."""
+        return (time.monotonic() - self._started) / self.time_scale
+
+    def run(self, process: Process) -> Any:
+        return self.env.run(until=self.env.process(process))
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(seconds * self.time_scale)
+
+    def _network(self, region: str) -> Process:
+        """The emulated round trip from the control region, then catch up with the wall clock."""
+        yield self.env.timeout(self.catalog.rtt_ms(self.control_region, region) / 1000.0)
+
+    def _catch_up(self) -> Process:
+        yield self.env.timeout(max(0.0, self.now() - self.env.now))
+
+    def inject(self, region: str, faults: Iterable[Fault]) -> None:
+        self.admin("PATCH", region, faults).raise_for_status()
+
+    def deploy(self, region: str, model: Model) -> Process:
+        yield from self._network(region)
+        ok = self._put(region, model)
+        if ok:
+            self._deployed[region] = model
+        yield from self._catch_up()
+        return ok
+
+    def smoke(self, region: str, model: Model) -> Process:
+        yield from self._network(region)
+        status = self._call("GET", region, f"/v1/models/{model.name}")
+        answer = None
+        if status is not None and status.ok and status.json().get("version") == model.version:
+            body = {"instances": [list(i) for i in model.smoke_instances]}
+            answer = self._call("POST", region, f"/v1/models/{model.name}:predict", json=body)
+        yield from self._catch_up()
+        return answer.json()["predictions"] if answer is not None and answer.ok else None
+
+    def rollback(self, region: str) -> Process:
+        yield from self._network(region)
+        model = self._deployed.pop(region, None)
+        if model is not None:
+            self._call("DELETE", region, f"/v1/models/{model.name}")
+        yield from self._catch_up()
+
+    def set_routing(self, router: Router) -> Process:
+        assert self.gateway is not None, "start the fleet first"
+        self.gateway.router = router
+        yield from self._catch_up()
+
+    def monitor(self, view: HealthView) -> Process:
+        assert self.gateway is not None, "start the fleet first"
+        urls = {region: self.urls[region] for region in view.regions}
+        self._monitor = HealthMonitor(view, urls, self.now, self.time_scale).start()
+        self.gateway.view = view
+        yield from self._catch_up()

@@ -1,0 +1,64 @@
+"""What the region servers and the gateway share: JSON errors and strict JSON bodies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
+
+
+class BadRequest(Exception):
+    """A request the client must fix; answered with `status` and `{"error": message}`."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error(message: str, status: int) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def install_json_errors(app: Flask) -> None:
+    """Answer every error as `{"error": "..."}` with its status, never an HTML page."""
+
+    @app.errorhandler(BadRequest)
+    def bad_request(e: BadRequest) -> tuple[Response, int]:
+        return error(str(e), e.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> tuple[Response, int]:
+        messages = {
+            404: f"no route {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+            413: f"request body over {MAX_BODY_BYTES} bytes",
+        }
+        code = e.code or 500
+        return error(messages.get(code, e.description or e.name), code)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def json_body() -> Any:
+    """The request's JSON document, or `BadRequest`: wrong content type, malformed, NaN."""
+    if not request.is_json:
+        raise BadRequest("send the body as JSON with 'Content-Type: application/json'", 415)
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"the body is not valid JSON: {e}") from None
+
+
+def bearer_ok(expected: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <expected>` (constant-time check)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme == "Bearer" and hmac.compare_digest(given.encode(), expected.encode())
