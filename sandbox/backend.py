@@ -22,6 +22,9 @@ Process = Generator[simpy.Event, Any, Any]
 class Backend(Protocol):
     """The operations `Deployment` runs; times are seconds of the backend's clock."""
 
+    clock: str  # what its seconds are: "simulated" or "emulated"
+    regions: list[str]  # the regions it serves
+
     def now(self) -> float: ...
 
     def run(self, process: Process) -> Any: ...

@@ -344,15 +344,30 @@ def _pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
 @click.option("--regions", required=True, metavar="R1,R2,...", help="Comma-separated regions.")
 @click.option("--model", default="model_v1", show_default=True, help="Bundled name or .json path.")
 @click.option("--policy", type=click.Choice(ROUTING_POLICIES), default="latency", show_default=True)
-@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
-              help="Further regions a request tries after a failure.")  # fmt: skip
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Further regions a request tries after a failure.",
+)
 @click.option("--order", metavar="R1,R2,...", help="Failover order (--policy failover).")
 @click.option("--weights", metavar="R1=W,R2=W", help="Weights 0-255 (--policy weighted).")
 @TIME_SCALE
-@click.option("--health-interval", type=click.FloatRange(0, 3600, min_open=True), default=30.0,
-              show_default=True, help="Seconds between health probes (emulated).")  # fmt: skip
-@click.option("--health-timeout", type=click.FloatRange(0, 60, min_open=True), default=2.0,
-              show_default=True, help="Seconds a health probe may take (emulated).")  # fmt: skip
+@click.option(
+    "--health-interval",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds between health probes (emulated).",
+)
+@click.option(
+    "--health-timeout",
+    type=click.FloatRange(0, 60, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Seconds a health probe may take (emulated).",
+)
 @click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
 @click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
 @PROCESSES
@@ -408,8 +423,11 @@ def serve(ctx: click.Context, **p: Any) -> None:
             click.echo(d.trace.render("text"), err=True)
             if d.outcome not in COMPLETED:
                 ctx.exit(1)
-            ready = {"gateway": fleet.gateway_url, "regions": fleet.urls,
-                     "admin_token": fleet.admin_token}  # fmt: skip
+            ready = {
+                "gateway": fleet.gateway_url,
+                "regions": fleet.urls,
+                "admin_token": fleet.admin_token,
+            }
             click.echo(json.dumps(ready))
             stop.wait()
     finally:

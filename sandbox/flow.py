@@ -129,9 +129,14 @@ class Deployment:
         self.backend: Backend = backend or SimFleet(
             self.catalog, self.regions, self.regions[0], seed
         )
+        missing = [r for r in self.regions if r not in self.backend.regions]
+        if missing:
+            raise InvalidDeployment(f"the backend does not serve {', '.join(missing)}")
         for failure in failures:
             self.backend.inject(failure.region, [failure.as_fault()])
-        self.trace = Trace(self.model.name, self._variables(), self.model.version)
+        self.trace = Trace(
+            self.model.name, self._variables(), self.model.version, self.backend.clock
+        )
         self._attempts: Counter[str] = Counter()
         self._pending: str | None = None  # deployed, waiting for its verification
         self._skipped: list[str] = []

@@ -30,6 +30,8 @@ SERVICE_MS = (2.0, 5.0)  # one prediction request inside the region
 class SimFleet:
     """Simulated regions on one SimPy `Environment`, operated from `control_region`."""
 
+    clock = "simulated"
+
     def __init__(
         self,
         catalog: RegionCatalog,
@@ -40,6 +42,7 @@ class SimFleet:
         self.env = simpy.Environment()
         self.catalog = catalog
         self.control_region = control_region
+        self.regions = list(regions)
         self.models: dict[str, Model | None] = dict.fromkeys(regions)
         self.faults = {r: RegionFaults(self.now, seed=f"{seed}:{r}") for r in regions}
         self.router: Router | None = None

@@ -54,9 +54,12 @@ def display(value: object) -> str:
 class Trace:
     """The record of one deployment: steps, snapshots after each step, and the outcome."""
 
-    def __init__(self, model: str, variables: Mapping[str, Any], version: str = "") -> None:
+    def __init__(
+        self, model: str, variables: Mapping[str, Any], version: str = "", clock: str = "simulated"
+    ) -> None:
         self.model = model
         self.version = version
+        self.clock = clock
         self.steps: list[Step] = []
         self.snapshots: list[dict[str, Any]] = [self._copy(variables)]
         self.outcome: str | None = None
@@ -179,7 +182,7 @@ class Trace:
         if not self.ended:
             return "Outcome: running"
         end = self.steps[-1]
-        return f"Outcome: {self.outcome} ({end.next_step}) after {end.t:g} s of simulated time"
+        return f"Outcome: {self.outcome} ({end.next_step}) after {end.t:g} s of {self.clock} time"
 
     def render(self, fmt: str = "text", tracker: str = "checkpoints") -> str:
         """Both tables and the outcome as text, Markdown, HTML or JSON."""

@@ -203,9 +203,18 @@ def test_empty_model_is_missing(invoke):
 
 def test_suggested_command_keeps_the_other_options(invoke):
     result = invoke(
-        "deploy", "--regions", "us-west1", "europe-west1", "model_v2", "--seed", "4",
-        "--fail", "us-west1:deploy:1", "--on-failure", "skip",
-    )  # fmt: skip
+        "deploy",
+        "--regions",
+        "us-west1",
+        "europe-west1",
+        "model_v2",
+        "--seed",
+        "4",
+        "--fail",
+        "us-west1:deploy:1",
+        "--on-failure",
+        "skip",
+    )
     assert result.exit_code == 2
     assert (
         "mrsandbox deploy --regions us-west1,europe-west1 model_v2 --on-failure skip "

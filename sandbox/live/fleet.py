@@ -33,6 +33,8 @@ CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
 class LiveFleet:
     """Region servers on 127.0.0.1 (threads, or processes with `processes=True`) and a gateway."""
 
+    clock = "emulated"
+
     def __init__(
         self,
         regions: Sequence[str],

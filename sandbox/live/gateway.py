@@ -125,14 +125,14 @@ def create_gateway_app(state: GatewayState) -> Flask:
             if ok:
                 response = Response(answer.content, answer.status_code, mimetype="application/json")
                 response.headers["X-Served-By"] = region
-                response.headers["X-Attempts"] = str(attempts)
-                if fail_open:
-                    response.headers["X-Fail-Open"] = "true"
-                return response
+                break
             last = f"{region}: {answer.status_code}"
-        response = jsonify(error=f"no region answered ({attempts} attempts; last {last})")
-        response.status_code = 503
+        else:
+            response = jsonify(error=f"no region answered ({attempts} attempts; last {last})")
+            response.status_code = 503
         response.headers["X-Attempts"] = str(attempts)
+        if fail_open:
+            response.headers["X-Fail-Open"] = "true"
         return response
 
     return app

@@ -58,8 +58,12 @@ def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
     latency = Histogram(
         "mrsandbox_request_seconds", "Request latency in wall seconds", ["route"], registry=registry
     )
-    faults = Gauge("mrsandbox_fault_active", "1 while a fault of this kind is active", ["kind"],
-                   registry=registry)  # fmt: skip
+    faults = Gauge(
+        "mrsandbox_fault_active",
+        "1 while a fault of this kind is active",
+        ["kind"],
+        registry=registry,
+    )
     return requests, latency, faults
 
 

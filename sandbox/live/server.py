@@ -97,9 +97,11 @@ class RegionProcess:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
-            target=_serve_region, args=(*self._args, self.port, child), daemon=True,
+            target=_serve_region,
+            args=(*self._args, self.port, child),
+            daemon=True,
             name=f"region-{self.region}",
-        )  # fmt: skip
+        )
         self._process.start()
         child.close()
         if not self._conn.poll(STARTUP_S):

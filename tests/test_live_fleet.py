@@ -1,0 +1,260 @@
+"""The flow, the gateway and the monitor on a live fleet of real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections import Counter
+
+import pytest
+import requests
+
+from sandbox import Deployment, HealthPolicy, run_deployment
+from sandbox.errors import InvalidDeployment
+from sandbox.faults import Fault
+from sandbox.live.fleet import LiveFleet
+from sandbox.routing import RoutingPolicy
+
+SCALE = 0.02  # 1 emulated second = 20 ms
+FAST = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=3, healthy_threshold=2)
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+BODY = {"instances": [[12.0, 70.0, 1.0]]}
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def refused(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) != 0
+
+
+@pytest.fixture
+def fleet():
+    with LiveFleet(REGIONS, time_scale=SCALE, seed=3) as f:
+        d = run_deployment(REGIONS, "model_v1", backend=f, health=FAST)
+        assert d.outcome == "complete"
+        f.deployment = d
+        yield f
+
+
+def predict(fleet, client: str, session=requests):
+    return session.post(
+        f"{fleet.gateway_url}/v1/models/model_v1:predict",
+        json=BODY,
+        headers={"X-Client-Region": client},
+    )
+
+
+@pytest.mark.parametrize(
+    ("failures", "policy"),
+    [
+        ([], "retry"),
+        (["eu-west-1:deploy:1"], "retry"),
+        (["eu-west-1:verify:2"], "retry"),
+        (["eu-west-1:verify"], "rollback"),
+        (["us-east-1:deploy"], "skip"),
+        (["ap-southeast-2:verify"], "stop"),
+    ],
+)
+def test_live_flow_gives_the_simulated_process_table(failures, policy):
+    sim = run_deployment(REGIONS, "model_v2", failures=failures, on_failure=policy)
+    with LiveFleet(REGIONS, time_scale=SCALE) as fleet:
+        live = run_deployment(
+            REGIONS, "model_v2", failures=failures, on_failure=policy, backend=fleet
+        )
+    assert live.trace.process_table() == sim.trace.process_table()
+    assert live.trace.status_tracker() == sim.trace.status_tracker()
+    assert live.trace.clock == "emulated" and "emulated time" in live.trace.summary()
+
+
+def test_gateway_serves_each_client_from_its_closest_region(fleet):
+    for client, region in [
+        ("eu-west-2", "eu-west-1"),
+        ("us-east-2", "us-east-1"),
+        ("australia-southeast1", "ap-southeast-2"),
+    ]:
+        answer = predict(fleet, client)
+        assert answer.status_code == 200
+        assert (answer.headers["X-Served-By"], answer.headers["X-Attempts"]) == (region, "1")
+        assert len(answer.json()["predictions"]) == 1
+
+
+def test_gateway_adds_the_emulated_round_trip(fleet):
+    def took(client: str) -> float:
+        start = time.perf_counter()
+        predict(fleet, client).raise_for_status()
+        return time.perf_counter() - start
+
+    near = min(took("australia-southeast1") for _ in range(3))  # 1 ms from ap-southeast-2
+    far = min(took("sa-east-1") for _ in range(3))  # a continent away from us-east-1
+    assert far >= fleet.catalog.rtt_ms("sa-east-1", "us-east-1") / 1000 * SCALE
+    assert far > near
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [({}, "missing header X-Client-Region"), ({"X-Client-Region": "eu-west-l"}, "did you mean")],
+)
+def test_gateway_needs_a_known_client_region(fleet, headers, message):
+    answer = requests.post(
+        f"{fleet.gateway_url}/v1/models/model_v1:predict", json=BODY, headers=headers
+    )
+    assert answer.status_code == 400 and message in answer.json()["error"]
+
+
+def test_gateway_passes_client_errors_through(fleet):
+    answer = requests.post(
+        f"{fleet.gateway_url}/v1/models/model_v1:predict",
+        json={"instances": [[1, 2]]},
+        headers={"X-Client-Region": "eu-west-2"},
+    )
+    assert answer.status_code == 400 and "instance 0" in answer.json()["error"]
+    assert answer.headers["X-Attempts"] == "1"
+
+
+def test_routing_view(fleet):
+    view = requests.get(f"{fleet.gateway_url}/routing").json()
+    assert view["policy"] == "latency" and view["retries"] == 1
+    assert view["regions"] == REGIONS
+    assert view["choices"]["eu-west-2"] == {"region": "eu-west-1", "fail_open": False}
+    assert set(view["health"]) == set(REGIONS)
+    assert all(h["healthy"] for h in view["health"].values())
+
+
+def test_outage_failover_and_recovery_end_to_end(fleet):
+    """An outage of the region serving a client: the client sees no error, traffic moves away
+    within interval x threshold + one interval, and comes back after recovery."""
+    view = fleet.deployment.health_view
+    http = requests.Session()
+    fleet.inject("eu-west-1", [Fault("outage", duration_s=60)])
+    start = time.perf_counter()
+    served: list[tuple[float, str]] = []
+    deadline = start + 150 * SCALE
+    while time.perf_counter() < deadline:
+        answer = predict(fleet, "eu-west-2", http)
+        assert answer.status_code == 200, answer.text
+        served.append(((time.perf_counter() - start) / SCALE, answer.headers["X-Served-By"]))
+        time.sleep(0.01)
+    down = next(t for t in view.transitions if t.source == "probe" and t.state == "unhealthy")
+    assert down.region == "eu-west-1"
+    choices = requests.get(f"{fleet.gateway_url}/routing").json()["choices"]
+    assert choices["eu-west-2"]["region"] == "eu-west-1"  # recovered
+    during = [region for t, region in served if 15 < t < 55]
+    assert Counter(during) == Counter({"us-east-1": len(during)})
+    after = [region for t, region in served if t > 115]  # a second ejection ends by then
+    assert after and set(after) == {"eu-west-1"}
+    limit = FAST.interval_s * FAST.failure_threshold + FAST.interval_s
+    assert any(r == "us-east-1" for t, r in served if t < limit)
+
+
+def test_monitor_marks_down_after_threshold_probes(fleet):
+    view = fleet.deployment.health_view
+    start = fleet.now()
+    fleet.inject("ap-southeast-2", [Fault("outage")])
+    while view.healthy("ap-southeast-2"):
+        assert fleet.now() - start < 100, "never detected"
+        time.sleep(0.01)
+    detected = view.transitions[-1]
+    assert (detected.region, detected.state) == ("ap-southeast-2", "unhealthy")
+    took = detected.t - start
+    assert (
+        FAST.interval_s * (FAST.failure_threshold - 1)
+        <= took
+        <= (FAST.interval_s * FAST.failure_threshold + FAST.interval_s)
+    )
+    assert fleet.deployment.trace.transitions[-1] == detected
+
+
+def test_every_region_down_fails_open_and_says_so(fleet):
+    for region in REGIONS:
+        fleet.inject(region, [Fault("outage")])
+    view = fleet.deployment.health_view
+    while view.healthy_regions():
+        time.sleep(0.01)
+    answer = predict(fleet, "eu-west-2")
+    assert answer.status_code == 503 and "no region answered" in answer.json()["error"]
+    assert answer.headers["X-Fail-Open"] == "true"
+    assert requests.get(f"{fleet.gateway_url}/routing").json()["choices"]["eu-west-2"] == {
+        "region": "eu-west-1",
+        "fail_open": True,
+    }
+
+
+def test_errors_eject_a_region_passively(fleet):
+    fleet.inject("eu-west-1", [Fault("error_rate", error_rate=1.0)])
+    http = requests.Session()
+    answers = [predict(fleet, "eu-west-2", http) for _ in range(8)]
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.headers["X-Attempts"] for a in answers[:5]] == ["2"] * 5
+    assert [a.headers["X-Served-By"] for a in answers[5:]] == ["us-east-1"] * 3
+    health = requests.get(f"{fleet.gateway_url}/routing").json()["health"]["eu-west-1"]
+    assert health["ejections"] == 1 and health["ejected_for_s"] > 0 and health["probe"] == "healthy"
+
+
+def test_weighted_policy_through_the_gateway():
+    policy = RoutingPolicy("weighted", weights={"us-east-1": 3, "eu-west-1": 1})
+    with LiveFleet(REGIONS, time_scale=SCALE, seed=5) as fleet:
+        run_deployment(REGIONS, backend=fleet, routing=policy, health=FAST)
+        http = requests.Session()
+        served = Counter(
+            predict(fleet, "eu-west-2", http).headers["X-Served-By"] for _ in range(200)
+        )
+    assert set(served) == {"us-east-1", "eu-west-1"}
+    assert 0.65 < served["us-east-1"] / 200 < 0.85
+
+
+def test_fleet_stops_everything_it_started():
+    threads, fds = threading.active_count(), open_fds()
+    for _ in range(5):
+        with LiveFleet(REGIONS, time_scale=SCALE) as fleet:
+            run_deployment(REGIONS, backend=fleet, health=FAST)
+            predict(fleet, "eu-west-2").raise_for_status()
+            urls = [fleet.gateway_url, *fleet.urls.values()]
+        assert all(refused(url) for url in urls)
+    assert threading.active_count() == threads
+    assert open_fds() <= fds + 1
+
+
+def test_fleet_stops_on_an_error_inside_the_block():
+    threads = threading.active_count()
+    with pytest.raises(RuntimeError, match="boom"), LiveFleet(REGIONS, time_scale=SCALE) as fleet:
+        urls = list(fleet.urls.values())
+        raise RuntimeError("boom")
+    assert all(refused(url) for url in urls)
+    assert threading.active_count() == threads
+
+
+def test_deployment_refuses_regions_the_fleet_does_not_serve():
+    with (
+        LiveFleet(["us-east-1"], time_scale=SCALE) as fleet,
+        pytest.raises(InvalidDeployment, match="does not serve eu-west-1"),
+    ):
+        Deployment(["us-east-1", "eu-west-1"], backend=fleet)
+
+
+def test_crash_kills_the_region_process_and_it_comes_back():
+    with LiveFleet(REGIONS[:2], time_scale=SCALE, processes=True) as fleet:
+        run_deployment(REGIONS[:2], backend=fleet, health=FAST)
+        url = fleet.urls["eu-west-1"]
+        fleet.inject("eu-west-1", [Fault("crash", duration_s=25)])
+        deadline = time.monotonic() + 5
+        while not refused(url):
+            assert time.monotonic() < deadline, "the region did not die"
+            time.sleep(0.01)
+        answer = predict(fleet, "eu-west-2")
+        assert answer.ok and answer.headers["X-Served-By"] == "us-east-1"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the region did not come back"
+            time.sleep(0.05)
+        assert requests.get(f"{url}/v1/models/model_v1").json()["ready"] is True

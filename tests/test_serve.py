@@ -1,0 +1,193 @@
+"""`mrsandbox serve` and `mrsandbox deploy --live` as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+MRSANDBOX = str(Path(sys.executable).with_name("mrsandbox"))
+FAST = ["--time-scale", "0.02", "--health-interval", "10"]
+
+
+def children(pid: int) -> set[int]:
+    """Every live descendant of `pid`."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = {int(k) for k in (task / "children").read_text().split()}
+        except OSError:
+            continue
+        for kid in kids:
+            found |= {kid, *children(kid)}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def refused(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) != 0
+
+
+class Serve:
+    """A running `mrsandbox serve` and what it printed when ready."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [MRSANDBOX, "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read()
+        self.ready = json.loads(line)
+
+    def stop(self, sig: int) -> float:
+        start = time.monotonic()
+        self.process.send_signal(sig)
+        self.process.wait(timeout=10)
+        return time.monotonic() - start
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def serve():
+    started: list[Serve] = []
+
+    def start(*args: str) -> Serve:
+        started.append(Serve(*args))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.kill()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_runs_until_a_signal_and_cleans_up(serve, sig):
+    s = serve("--regions", "us-east-1,eu-west-1", *FAST)
+    ready = s.ready
+    assert set(ready) == {"gateway", "regions", "admin_token"}
+    assert list(ready["regions"]) == ["us-east-1", "eu-west-1"] and len(ready["admin_token"]) >= 24
+    answer = requests.post(
+        f"{ready['gateway']}/v1/models/model_v1:predict",
+        json={"instances": [[12, 70, 1]]},
+        headers={"X-Client-Region": "eu-west-2"},
+        timeout=5,
+    )
+    assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
+    assert s.stop(sig) < 3
+    assert s.process.returncode == 0
+    assert all(refused(u) for u in [ready["gateway"], *ready["regions"].values()])
+    err = s.process.stderr.read()
+    assert "Traceback" not in err and "All steps completed successfully" in err
+    assert s.process.stdout.read() == ""  # one JSON line, nothing more
+
+
+def test_serve_in_process_mode_leaves_no_child_on_sigterm(serve):
+    s = serve("--regions", "us-east-1,eu-west-1", "--processes", *FAST)
+    kids = children(s.process.pid)
+    assert len(kids) >= 2
+    assert s.stop(signal.SIGTERM) < 3
+    deadline = time.monotonic() + 3
+    while any(alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(k) for k in kids)
+
+
+def test_region_processes_end_when_serve_is_killed(serve):
+    s = serve("--regions", "us-east-1,eu-west-1", "--processes", *FAST)
+    kids = children(s.process.pid)
+    os.kill(s.process.pid, signal.SIGKILL)
+    s.process.wait()
+    deadline = time.monotonic() + 5
+    while any(alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(k) for k in kids)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--regions", "us-east-1", "eu-west-1"], "unexpected extra argument"),
+        (["--regions", "[us-east-1,eu-west-1]"], "without brackets: --regions us-east-1,eu-west-1"),
+        (["--regions", "us-east-1,,eu-west-1"], "empty name"),
+        (["--regions", "us-east1-"], "did you mean 'us-east1'"),
+        (["--regions", "us-east-1", "--model", "nope"], "unknown model 'nope'"),
+        (["--regions", "us-east-1", "--policy", "nearest"], "'nearest' is not one of"),
+        (
+            ["--regions", "us-east-1", "--policy", "failover", "--order", "sa-east-1"],
+            "'sa-east-1' is not one of the regions",
+        ),
+        (
+            ["--regions", "us-east-1", "--policy", "weighted", "--weights", "us-east-1"],
+            "expected REGION=WEIGHT",
+        ),
+        (["--regions", "us-east-1", "--policy", "weighted"], "weighted routing needs weights"),
+        (["--regions", "us-east-1", "--time-scale", "0"], "--time-scale"),
+        (["--regions", "us-east-1", "--health-interval", "-1"], "--health-interval"),
+        (["--regions", "us-east-1", "--failure-threshold", "0"], "--failure-threshold"),
+        (["--regions", "us-east-1", "--retries", "11"], "--retries"),
+        ([], "Missing option '--regions'"),
+    ],
+)
+def test_serve_usage_errors(args, message):
+    done = subprocess.run([MRSANDBOX, "serve", *args], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert message in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ([], 0),
+        (["--fail", "eu-west-1:deploy:1"], 0),
+        (["--fail", "eu-west-1:verify", "--on-failure", "rollback"], 1),
+        (["--processes", "--fail", "us-east-1:verify", "--on-failure", "skip"], 0),
+    ],
+)
+def test_deploy_live_prints_the_simulated_table(args, code):
+    base = ["deploy", "--regions", "us-east-1,eu-west-1", "model_v1", "--format", "json", *args]
+    sim_args = [a for a in base if a != "--processes"]
+    sim = subprocess.run([MRSANDBOX, *sim_args], capture_output=True, text=True, timeout=60)
+    live = subprocess.run(
+        [MRSANDBOX, *base, "--live", "--time-scale", "0.05"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (sim.returncode, live.returncode) == (code, code), live.stderr
+    sim_doc, live_doc = json.loads(sim.stdout), json.loads(live.stdout)
+    strip = [
+        [s[k] for k in ("step", "action", "region", "result", "next_step")]
+        for s in sim_doc["steps"]
+    ]
+    assert strip == [
+        [s[k] for k in ("step", "action", "region", "result", "next_step")]
+        for s in live_doc["steps"]
+    ]
+    assert sim_doc["tracker"] == live_doc["tracker"]
