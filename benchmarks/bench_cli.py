@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import print_table
+
 REPEATS = 15
 BIN = Path(sys.executable).parent
 CASES = [
@@ -49,10 +51,10 @@ def median_seconds(command: list[str]) -> float:
 
 def main() -> None:
     baseline = median_seconds([sys.executable, "-c", "pass"])
-    header = ("figure", "measured", "baseline", "ratio", "target", "met")
     rows = []
     for name, command, target in CASES:
         took = median_seconds(command)
+        met = "yes" if took < target else "NO"
         rows.append(
             (
                 name,
@@ -60,13 +62,10 @@ def main() -> None:
                 f"{baseline:.3f} s",
                 f"{took / baseline:.1f}x",
                 f"< {target} s",
-                "yes" if took < target else "NO",
+                met,
             )
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    print(f"(median of {REPEATS} runs each; baseline: `python -c pass`)")
+    print_table(rows, f"(median of {REPEATS} runs each; baseline: `python -c pass`)")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,9 @@ class Effect:
     status: int | None = None
 
 
+NO_EFFECT = Effect()
+
+
 class RegionFaults:
     """The active faults of one region, on a clock of emulated seconds; safe across threads.
 
@@ -197,6 +200,8 @@ class RegionFaults:
 
     def effect(self, predict: bool) -> Effect:
         """The effect on one request; `predict` requests are also subject to error_rate."""
+        if not self._active:  # the common case, without taking the lock
+            return NO_EFFECT
         with self._lock:
             self._prune()
             active = {kind: fault for kind, (fault, _, _) in self._active.items()}

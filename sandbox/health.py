@@ -138,6 +138,8 @@ class HealthView:
             self._on_transition(transition)
 
     def _returns(self, now: float) -> None:
+        if not self._pending_return:
+            return
         for region, until in sorted(self._pending_return.items(), key=lambda kv: kv[1]):
             if now >= until:
                 del self._pending_return[region]
@@ -171,7 +173,15 @@ class HealthView:
             return self._probes[region].healthy and not self._outliers[region].ejected(now)
 
     def healthy_regions(self) -> list[str]:
-        return [r for r in self._probes if self.healthy(r)]
+        """The regions that are healthy now, in the view's order."""
+        with self._lock:
+            now = self._clock()
+            self._returns(now)
+            return [
+                r
+                for r, state in self._probes.items()
+                if state.healthy and not self._outliers[r].ejected(now)
+            ]
 
     def error_rate(self, region: str) -> float:
         """The share of failed answers among the region's recent requests (0 with none)."""

@@ -124,6 +124,7 @@ class RegionCatalog:
         measured_rtt_ms: Mapping[tuple[str, str], float] | None = None,
     ) -> None:
         self._regions: dict[str, Region] = {}
+        self._rtt_cache: dict[tuple[str, str], float] = {}
         for region in regions:
             self.add(region)
         self._measured: dict[tuple[str, str], float] = {}
@@ -322,11 +323,16 @@ class RegionCatalog:
 
         A measured pair returns its measurement; any other pair the fitted estimate
         ``estimate_slope * lower_bound_ms + estimate_intercept_ms``, never below the lower bound
-        nor below 1 ms.
+        nor below 1 ms. Answers are cached: a region's coordinates never change once added.
         """
+        key = (client, server)
+        cached = self._rtt_cache.get(key)
+        if cached is not None:
+            return cached
         a, b = self.get(client), self.get(server)
-        measured = self._measured.get(_pair(a.name, b.name))
-        if measured is not None:
-            return measured
-        bound = _bound_ms(a, b)
-        return max(self._slope * bound + self._intercept, bound, MIN_RTT_MS)
+        rtt = self._measured.get(_pair(a.name, b.name))
+        if rtt is None:
+            bound = _bound_ms(a, b)
+            rtt = max(self._slope * bound + self._intercept, bound, MIN_RTT_MS)
+        self._rtt_cache[key] = rtt
+        return rtt

@@ -258,3 +258,21 @@ def test_crash_kills_the_region_process_and_it_comes_back():
             assert time.monotonic() < deadline, "the region did not come back"
             time.sleep(0.05)
         assert requests.get(f"{url}/v1/models/model_v1").json()["ready"] is True
+
+
+def test_gateway_bad_requests_are_json(fleet):
+    url = f"{fleet.gateway_url}/v1/models/model_v1:predict"
+    client = {"X-Client-Region": "eu-west-2"}
+    big = requests.post(url, data=b"x" * (1024 * 1024 + 1), headers=client)
+    assert big.status_code == 413 and "over" in big.json()["error"]
+    wrong = requests.get(url, headers=client)
+    assert wrong.status_code == 405 and "POST" in wrong.json()["error"]
+    assert requests.get(f"{fleet.gateway_url}/nope").json() == {"error": "no route /nope"}
+    unknown = requests.post(
+        f"{fleet.gateway_url}/v1/models/model_v9:predict", json=BODY, headers=client
+    )  # the region answers; the gateway passes it on
+    assert unknown.status_code == 404 and unknown.headers["X-Served-By"] == "eu-west-1"
+    assert requests.get(f"{fleet.gateway_url}/healthz").json() == {
+        "status": "ok",
+        "healthy_regions": REGIONS,
+    }

@@ -19,7 +19,7 @@ import simpy.rt
 from sandbox.backend import Process
 from sandbox.faults import Fault
 from sandbox.health import HealthView
-from sandbox.live.gateway import GatewayState, create_gateway_app
+from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import RegionProcess, ServerThread
@@ -76,7 +76,7 @@ class LiveFleet:
                 self._servers.append(server)
                 self.urls[region] = server.url
             self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
-            gateway = ServerThread(create_gateway_app(self.gateway), threads=16).start()
+            gateway = ServerThread(Gateway(self.gateway), threads=4).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:

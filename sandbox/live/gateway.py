@@ -1,4 +1,4 @@
-"""The gateway: the multi-region front door, one more Flask app.
+"""The gateway: the multi-region front door, a WSGI app of its own.
 
 `POST /v1/models/<name>:predict` with `X-Client-Region` picks regions by the routing policy over
 the healthy ones, waits the emulated round trip from the client to that region (scaled by
@@ -9,21 +9,26 @@ Answers carry `X-Served-By` and `X-Attempts` (and `X-Fail-Open: true` when no re
 
 from __future__ import annotations
 
+import http.client
+import json
+import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify
 
 from sandbox.errors import UnknownRegion
 from sandbox.health import HealthView
-from sandbox.live.http import MAX_BODY_BYTES, BadRequest, install_json_errors
+from sandbox.live.http import MAX_BODY_BYTES, BadRequest, install_json_errors, wall_timeout
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router
 
 FORWARD_TIMEOUT_S = 2.0  # emulated seconds a forwarded request may take
+MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 
 
 @dataclass
@@ -36,19 +41,39 @@ class GatewayState:
     router: Router | None = None
     view: HealthView | None = None
     local: threading.local = field(default_factory=threading.local)
-    sessions: list[requests.Session] = field(default_factory=list)
+    connections: list[http.client.HTTPConnection] = field(default_factory=list)
 
-    def session(self) -> requests.Session:
-        """A session per gateway thread, so connections to the regions are reused."""
-        if not hasattr(self.local, "session"):
-            self.local.session = requests.Session()
-            self.sessions.append(self.local.session)
-        return self.local.session
+    def _connection(self, region: str) -> http.client.HTTPConnection:
+        """A kept-alive connection to `region` per gateway thread (http.client: the hot path)."""
+        pool = self.local.__dict__.setdefault("pool", {})
+        if region not in pool:
+            host, port = self.urls[region].removeprefix("http://").split(":")
+            timeout = wall_timeout(FORWARD_TIMEOUT_S, self.time_scale)
+            pool[region] = http.client.HTTPConnection(host, int(port), timeout=timeout)
+            self.connections.append(pool[region])
+        return pool[region]
+
+    def forward(self, region: str, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+        """POST to `region`; OSError or HTTPException when it cannot answer in time."""
+        connection = self._connection(region)
+        for attempt in (1, 2):
+            try:
+                connection.request("POST", path, body, {"Content-Type": content_type})
+                answer = connection.getresponse()
+                return answer.status, answer.read()
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                connection.close()  # a kept-alive connection the region had closed: once more
+                if attempt == 2:
+                    raise
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Close every connection the gateway holds to the regions."""
-        for session in self.sessions:
-            session.close()
+        for connection in self.connections:
+            connection.close()
 
     def healthy(self) -> list[str]:
         routed = self.router.regions if self.router else []
@@ -61,21 +86,78 @@ class GatewayState:
         return self.router.plan(client, self.healthy(), error_rate)
 
 
-def _client_region(state: GatewayState) -> str:
-    client = request.headers.get("X-Client-Region")
-    if not client:
-        raise BadRequest("missing header X-Client-Region: name the region the user is near")
-    try:
-        return state.catalog.check(client)
-    except UnknownRegion as e:
-        raise BadRequest(f"X-Client-Region: {e}") from None
+PREDICT_PATH = re.compile(r"/v1/models/[^/]+:predict")
 
 
-def create_gateway_app(state: GatewayState) -> Flask:
-    """A Flask app routing predictions to the regions in `state`."""
+class Gateway:
+    """The gateway's WSGI app: predictions on a lean path of their own, the rest through Flask.
+
+    Flask's dispatch costs about as much as a whole prediction (`benchmarks/bench_live.py`), and
+    every request through the gateway would pay it on top of the region's own.
+    """
+
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+        self.control = _control_app(state)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if not PREDICT_PATH.fullmatch(environ.get("PATH_INFO", "")):
+            return self.control(environ, start_response)
+        try:
+            status, body, headers = self._predict(environ)
+        except BadRequest as e:
+            status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), []
+        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [body]
+
+    def _predict(self, environ: dict[str, Any]) -> tuple[int, bytes, list[tuple[str, str]]]:
+        state = self.state
+        if environ["REQUEST_METHOD"] != "POST":
+            raise BadRequest(f"{environ['REQUEST_METHOD']} is not allowed; POST predictions", 405)
+        client = environ.get("HTTP_X_CLIENT_REGION")
+        if not client:
+            raise BadRequest("missing header X-Client-Region: name the region the user is near")
+        try:
+            state.catalog.check(client)
+        except UnknownRegion as e:
+            raise BadRequest(f"X-Client-Region: {e}") from None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes", 413)
+        body = environ["wsgi.input"].read(length)
+        content_type = environ.get("CONTENT_TYPE") or "application/json"
+        plan, fail_open = state.plan(client)
+        attempts, last = 0, ""
+        status, content, headers = 503, b"", []
+        for region in plan:
+            attempts += 1
+            delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
+            if delay >= MIN_SLEEP_S:
+                time.sleep(delay)
+            try:
+                status, content = state.forward(region, environ["PATH_INFO"], body, content_type)
+            except (OSError, http.client.HTTPException) as e:
+                status, last = 503, f"{region}: {type(e).__name__}"
+            else:
+                last = f"{region}: {status}"
+            if state.view:
+                state.view.outcome(region, status < 500)
+            if status < 500:
+                headers = [("X-Served-By", region)]
+                break
+        else:
+            message = f"no region answered ({attempts} attempts; last {last})"
+            status, content = 503, json.dumps({"error": message}).encode()
+        headers.append(("X-Attempts", str(attempts)))
+        if fail_open:
+            headers.append(("X-Fail-Open", "true"))
+        return status, content, headers
+
+
+def _control_app(state: GatewayState) -> Flask:
+    """The gateway's other routes: /healthz and /routing."""
     app = Flask("sandbox.gateway")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.extensions["gateway"] = state
     install_json_errors(app)
 
     @app.get("/healthz")
@@ -97,42 +179,5 @@ def create_gateway_app(state: GatewayState) -> Flask:
             health=state.view.snapshot() if state.view else {},
             choices=choices,
         )
-
-    @app.post("/v1/models/<name>:predict")
-    def predict(name: str) -> Response:
-        client = _client_region(state)
-        body = request.get_data()
-        plan, fail_open = state.plan(client)
-        attempts, last = 0, None
-        for region in plan:
-            attempts += 1
-            time.sleep(state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale)
-            try:
-                answer = state.session().post(
-                    f"{state.urls[region]}/v1/models/{name}:predict",
-                    data=body,
-                    headers={"Content-Type": request.content_type or "application/json"},
-                    timeout=FORWARD_TIMEOUT_S * state.time_scale,
-                )
-            except requests.RequestException as e:
-                last = f"{region}: {type(e).__name__}"
-                if state.view:
-                    state.view.outcome(region, False)
-                continue
-            ok = answer.status_code < 500
-            if state.view:
-                state.view.outcome(region, ok)
-            if ok:
-                response = Response(answer.content, answer.status_code, mimetype="application/json")
-                response.headers["X-Served-By"] = region
-                break
-            last = f"{region}: {answer.status_code}"
-        else:
-            response = jsonify(error=f"no region answered ({attempts} attempts; last {last})")
-            response.status_code = 503
-        response.headers["X-Attempts"] = str(attempts)
-        if fail_open:
-            response.headers["X-Fail-Open"] = "true"
-        return response
 
     return app

@@ -10,6 +10,12 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
+MIN_WALL_TIMEOUT_S = 0.1  # scaled timeouts never go below what a busy laptop can honour
+
+
+def wall_timeout(emulated_s: float, time_scale: float) -> float:
+    """The wall-clock timeout for an emulated one, at least MIN_WALL_TIMEOUT_S."""
+    return max(emulated_s * time_scale, MIN_WALL_TIMEOUT_S)
 
 
 class BadRequest(Exception):

@@ -11,6 +11,7 @@ import simpy.rt
 
 from sandbox.backend import Process
 from sandbox.health import HealthView
+from sandbox.live.http import wall_timeout
 
 TICK_S = 0.05  # wall seconds between checks for a stop request
 
@@ -46,7 +47,7 @@ class HealthMonitor:
             session.close()
 
     def _probe(self, region: str) -> bool:
-        timeout = self.view.policy.timeout_s * self._scale
+        timeout = wall_timeout(self.view.policy.timeout_s, self._scale)
         try:
             url = f"{self._urls[region]}/healthz"
             return self._sessions[region].get(url, timeout=timeout).ok

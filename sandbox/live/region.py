@@ -101,11 +101,17 @@ def create_region_app(
             return error(f"{region} timed out (injected fault)", 504)
         return None
 
+    children: dict[tuple[str, int], tuple[Any, Any]] = {}  # label look-ups, once per pair
+
     @app.after_request
     def count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        requests_total.labels(route, str(response.status_code)).inc()
-        latency.labels(route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        key = (route, response.status_code)
+        if key not in children:
+            children[key] = (requests_total.labels(route, str(key[1])), latency.labels(route))
+        counter, histogram = children[key]
+        counter.inc()
+        histogram.observe(time.perf_counter() - g.get("started", time.perf_counter()))
         return response
 
     @app.get("/healthz")

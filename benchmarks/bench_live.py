@@ -1,0 +1,138 @@
+"""The live fleet's speed: start-up, direct region throughput, gateway throughput, WSGI server.
+
+Run: `make bench` (or `.venv/bin/python benchmarks/bench_live.py`). Throughput is predict requests
+per second from a separate client process (4 keep-alive connections, 3 s), each figure against a
+baseline measured in the same run:
+- a region (faults, metrics, validation) against a plain Flask app with the same model call on the
+  same WSGI server;
+- the gateway (routing, health view, forwarding; time_scale 0.001 so the emulated round trip is
+  negligible) against the region it forwards to;
+- waitress against werkzeug's threaded server, the same plain app: why the fleet uses waitress.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+from _common import print_table, requests_per_second
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+from sandbox import run_deployment
+from sandbox.live.fleet import LiveFleet
+from sandbox.live.server import ServerThread
+from sandbox.models import load_model
+
+FIVE = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1", "ap-southeast-2"]
+PATH = "/v1/models/model_v1:predict"
+CLIENT = {"X-Client-Region": "eu-west-2"}
+ROUNDS = 3
+
+
+def plain_app() -> Flask:
+    """The predict handler alone: parse, predict, answer."""
+    app = Flask("plain")
+    model = load_model("model_v1")
+
+    @app.post("/v1/models/<name>:predict")
+    def predict(name: str):
+        return jsonify(predictions=model.predict(request.get_json()["instances"]))
+
+    return app
+
+
+def startup_seconds() -> tuple[float, float]:
+    """Median time for 5 regions + gateway to listen, and for one bare server, over 5 runs."""
+    fleets, bare = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        with LiveFleet(FIVE):
+            fleets.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        server = ServerThread(plain_app()).start()
+        bare.append(time.perf_counter() - start)
+        server.stop()
+    return statistics.median(fleets), statistics.median(bare)
+
+
+class WerkzeugThread:
+    """werkzeug's threaded development server in a thread: the comparison for waitress."""
+
+    def __init__(self, app: Flask) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def interleaved(measures: dict[str, Callable[[], float]], rounds: int = ROUNDS) -> dict[str, float]:
+    """The median of each measure over `rounds` rounds, the measures taken in turn each round."""
+    seen: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            seen[name].append(measure())
+    return {name: statistics.median(values) for name, values in seen.items()}
+
+
+def main() -> None:
+    rows = []
+    fleet_s, bare_s = startup_seconds()
+    rows.append(
+        (
+            "5 regions + gateway ready",
+            f"{fleet_s:.3f} s",
+            f"{bare_s:.3f} s",
+            f"{fleet_s / bare_s:.1f}x",
+            "< 1 s",
+            "yes" if fleet_s < 1 else "NO",
+        )
+    )
+    plain = ServerThread(plain_app(), threads=4).start()
+    werkzeug = WerkzeugThread(plain_app())
+    with LiveFleet(["eu-west-1"], time_scale=0.001) as fleet:
+        run_deployment(["eu-west-1"], "model_v1", backend=fleet)
+        region_port = int(fleet.urls["eu-west-1"].rsplit(":", 1)[1])
+        gateway_port = int(fleet.gateway_url.rsplit(":", 1)[1])
+        rate = interleaved(
+            {
+                "plain": lambda: requests_per_second(plain.port, PATH),
+                "direct": lambda: requests_per_second(region_port, PATH),
+                "gateway": lambda: requests_per_second(gateway_port, PATH, CLIENT),
+                "werkzeug": lambda: requests_per_second(werkzeug.port, PATH),
+            }
+        )
+    plain.stop()
+    werkzeug.stop()
+    for name, value, base, target in [
+        ("region predict (req/s)", rate["direct"], rate["plain"], 0.85),
+        ("gateway predict (req/s)", rate["gateway"], rate["direct"], 0.4),
+        ("waitress vs werkzeug (req/s)", rate["plain"], rate["werkzeug"], 1.0),
+    ]:
+        ratio = value / base
+        rows.append(
+            (
+                name,
+                f"{value:.0f}",
+                f"{base:.0f}",
+                f"{ratio:.2f}",
+                f">= {target}",
+                "yes" if ratio >= target else "NO",
+            )
+        )
+    note = (
+        f"(throughput: median of {ROUNDS} interleaved rounds, 4 keep-alive connections, 2 s each)"
+    )
+    print_table(rows, note)
+
+
+if __name__ == "__main__":
+    main()
