@@ -36,7 +36,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-base
-	@for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -23,14 +23,14 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from sandbox import run_deployment
-from sandbox.live.fleet import LiveFleet
+from sandbox.live.fleet import REGION_THREADS, LiveFleet
 from sandbox.live.server import ServerThread
 from sandbox.models import load_model
 
 FIVE = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1", "ap-southeast-2"]
 PATH = "/v1/models/model_v1:predict"
 CLIENT = {"X-Client-Region": "eu-west-2"}
-ROUNDS = 3
+ROUNDS = 5
 
 
 def plain_app() -> Flask:
@@ -96,7 +96,7 @@ def main() -> None:
             "yes" if fleet_s < 1 else "NO",
         )
     )
-    plain = ServerThread(plain_app(), threads=4).start()
+    plain = ServerThread(plain_app(), threads=REGION_THREADS).start()
     werkzeug = WerkzeugThread(plain_app())
     with LiveFleet(["eu-west-1"], time_scale=0.001) as fleet:
         run_deployment(["eu-west-1"], "model_v1", backend=fleet)

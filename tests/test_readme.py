@@ -25,10 +25,17 @@ def test_readme_command(invoke, line):
     assert "Traceback" not in result.output
 
 
-def test_readme_python_example():
-    code = re.search(r"```python\n(.*?)```", README, flags=re.DOTALL).group(1)
+PYTHON = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_readme_python_examples():
+    assert len(PYTHON) == 2
     scope: dict[str, object] = {}
-    exec(code, scope)  # the README's own example, as a reader would paste it
+    exec(PYTHON[0], scope)  # the README's own example, as a reader would paste it
     d = scope["d"]
     assert d.outcome == "complete"
     assert d.route("eu-west-2") == "eu-west-1"
+    live: dict[str, object] = {}
+    exec(PYTHON[1], live)
+    assert live["d"].health() == {"us-east-1": "healthy", "eu-west-1": "unhealthy"}
+    assert live["d"].trace.transitions[0].state == "unhealthy"

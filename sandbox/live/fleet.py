@@ -28,6 +28,8 @@ from sandbox.regions import RegionCatalog
 from sandbox.routing import Router
 
 CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
+REGION_THREADS = 8  # requests a region serves at once (slow faults hold a thread each)
+GATEWAY_THREADS = 16  # requests the gateway forwards at once (emulated round trips hold one)
 
 
 class LiveFleet:
@@ -76,7 +78,7 @@ class LiveFleet:
                 self._servers.append(server)
                 self.urls[region] = server.url
             self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
-            gateway = ServerThread(Gateway(self.gateway), threads=4).start()
+            gateway = ServerThread(Gateway(self.gateway), threads=GATEWAY_THREADS).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:
@@ -92,7 +94,7 @@ class LiveFleet:
         app = create_region_app(
             region, token=self.admin_token, time_scale=self.time_scale, seed=self.seed
         )
-        return ServerThread(app, threads=4).start()
+        return ServerThread(app, threads=REGION_THREADS).start()
 
     def close(self) -> None:
         """Stop the monitor, the gateway and every region; safe to call twice."""
