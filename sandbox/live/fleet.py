@@ -17,6 +17,7 @@ import requests
 import simpy.rt
 
 from sandbox.backend import Process
+from sandbox.errors import InvalidDeployment
 from sandbox.faults import Fault
 from sandbox.health import HealthView
 from sandbox.live.gateway import Gateway, GatewayState
@@ -47,7 +48,7 @@ class LiveFleet:
         processes: bool = False,
     ) -> None:
         if not 0 < time_scale <= 10:
-            raise ValueError(f"time_scale must be above 0 and at most 10, got {time_scale}")
+            raise InvalidDeployment(f"time_scale must be above 0 and at most 10, got {time_scale}")
         self.catalog = catalog or RegionCatalog.default()
         for region in regions:
             self.catalog.check(region)
