@@ -30,6 +30,10 @@ class InvalidDeployment(SandboxError, ValueError):
     """Deployment settings that cannot be used: no regions, a duplicate, an unknown policy."""
 
 
+class InvalidScenario(SandboxError, ValueError):
+    """A scenario file that cannot be run: bad TOML, an unknown key, a value out of range."""
+
+
 class FlowError(SandboxError, RuntimeError):
     """A flow function called out of the lesson's order (e.g. verify before deploy)."""
 

@@ -1,0 +1,368 @@
+"""Scenario files: an experiment's fleet, users, faults and steady-state hypothesis, in TOML.
+
+Everything is validated up front; every error names the file, the key path and the fix
+(`faults[0].start_s: expected a number >= 0, got -5`), and unknown keys are errors too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
+from sandbox.faults import Fault, parse_fault
+from sandbox.flow import MAX_RETRIES, POLICIES
+from sandbox.health import HealthPolicy, OutlierPolicy
+from sandbox.regions import RegionCatalog
+from sandbox.routing import POLICIES as ROUTING_POLICIES
+from sandbox.routing import RoutingPolicy
+
+MODES = ("sim", "live")
+MAX_DURATION_S = 30 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Users near `region`, sending Poisson arrivals at `rate_per_s`."""
+
+    region: str
+    rate_per_s: float
+
+
+@dataclass(frozen=True)
+class ScheduledFault:
+    """A fault of the shared vocabulary, in `region`, from `start_s` on."""
+
+    region: str
+    start_s: float
+    fault: Fault
+
+    @property
+    def end_s(self) -> float | None:
+        return None if self.fault.duration_s is None else self.start_s + self.fault.duration_s
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """The hypothesis checked before, during and after the faults (None: not checked)."""
+
+    max_error_rate: float | None = None
+    max_p99_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """Each simulated region: concurrent requests it serves, and its time per prediction."""
+
+    capacity: int = 16
+    service_ms: float = 5.0  # median of a log-normal service time
+    service_sigma: float = 0.5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario file."""
+
+    name: str
+    seed: int
+    duration_s: float
+    mode: str
+    time_scale: float
+    model: str
+    regions: tuple[str, ...]
+    on_failure: str
+    max_retries: int
+    routing: RoutingPolicy
+    health: HealthPolicy
+    outlier: OutlierPolicy
+    service: Service
+    clients: tuple[Clients, ...]
+    faults: tuple[ScheduledFault, ...]
+    steady_state: SteadyState
+    source: str
+    document: Mapping[str, Any]
+
+
+class _Doc:
+    """Typed reads from one table of the document, with errors that say where and what to do."""
+
+    def __init__(self, table: object, where: str, source: str, allowed: tuple[str, ...]) -> None:
+        self.source = source
+        self.where = where
+        if not isinstance(table, dict):
+            raise self.fail(where, f"expected a table, got {_show(table)}")
+        self.table = table
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = (
+                    f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(allowed)})"
+                )
+                raise self.fail(self.path(key), f"unknown key{hint}")
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, path: str, message: str) -> InvalidScenario:
+        return InvalidScenario(f"{self.source}: {path}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        low: float = 0.0,
+        high: float = math.inf,
+        low_open: bool = False,
+    ) -> float:
+        value = self.table.get(key, default)
+        if value is None:
+            raise self.fail(self.path(key), f"missing; add {key} = <a number from {low}>")
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if (
+            not ok
+            or not math.isfinite(value)
+            or not ((value > low if low_open else value >= low) and value <= high)
+        ):
+            bound = f"> {low}" if low_open else f">= {low}"
+            limit = f"{bound}" + (f" and <= {high}" if high != math.inf else "")
+            raise self.fail(self.path(key), f"expected a number {limit}, got {_show(value)}")
+        return float(value)
+
+    def whole(self, key: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(
+                self.path(key), f"expected a whole number from {low} to {high}, got {_show(value)}"
+            )
+        return value
+
+    def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(self.path(key), f"expected a non-empty string, got {_show(value)}")
+        if choices and value not in choices:
+            raise self.fail(self.path(key), f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def tables(self, key: str) -> list[object]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(self.path(key), f"expected [[{key}]] tables, got {_show(value)}")
+        return value
+
+    def sub(self, key: str, allowed: tuple[str, ...]) -> _Doc:
+        return _Doc(self.table.get(key, {}), self.path(key), self.source, allowed)
+
+
+def _show(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
+def _region(doc: _Doc, key: str, catalog: RegionCatalog, known: tuple[str, ...] = ()) -> str:
+    name = doc.text(key)
+    try:
+        catalog.check(name)
+    except SandboxError as e:
+        raise doc.fail(doc.path(key), str(e)) from None
+    if known and name not in known:
+        raise doc.fail(
+            doc.path(key), f"{name!r} is not one of deployment.regions ({', '.join(known)})"
+        )
+    return name
+
+
+TOP_KEYS = (
+    "name",
+    "seed",
+    "duration_s",
+    "mode",
+    "time_scale",
+    "deployment",
+    "routing",
+    "health",
+    "service",
+    "clients",
+    "faults",
+    "steady_state",
+)
+HEALTH_KEYS = (
+    "interval_s",
+    "timeout_s",
+    "failure_threshold",
+    "healthy_threshold",
+    "consecutive_5xx",
+    "base_ejection_s",
+    "max_ejection_s",
+)
+
+
+def _regions(top: _Doc, catalog: RegionCatalog) -> tuple[str, ...]:
+    raw = top.sub("deployment", ("model", "regions", "on_failure", "max_retries")).table.get(
+        "regions"
+    )
+    if not isinstance(raw, list) or not raw:
+        message = f"expected a non-empty list of region names, got {_show(raw)}"
+        raise top.fail("deployment.regions", message)
+    keys = tuple(str(i) for i in range(len(raw)))
+    doc = _Doc(dict(zip(keys, raw, strict=True)), "deployment.regions", top.source, keys)
+    regions = tuple(_region(doc, key, catalog) for key in keys)
+    twice = sorted({r for r in regions if regions.count(r) > 1})
+    if twice:
+        raise top.fail("deployment.regions", f"lists {', '.join(twice)} more than once")
+    return regions
+
+
+def _routing(top: _Doc, regions: tuple[str, ...]) -> RoutingPolicy:
+    doc = top.sub("routing", ("policy", "retries", "order", "weights"))
+    order, weights = doc.table.get("order", []), doc.table.get("weights", {})
+    if not isinstance(order, list) or not all(isinstance(r, str) for r in order):
+        raise top.fail("routing.order", f"expected a list of region names, got {_show(order)}")
+    if not isinstance(weights, dict):
+        message = f"expected a table of region = weight, got {_show(weights)}"
+        raise top.fail("routing.weights", message)
+    policy = RoutingPolicy(
+        doc.text("policy", "latency", ROUTING_POLICIES),
+        doc.whole("retries", 1, 0, 10),
+        tuple(order),
+        weights,
+    )
+    try:
+        policy.check(list(regions))
+    except InvalidDeployment as e:
+        raise top.fail("routing", str(e).removeprefix("routing: ")) from None
+    return policy
+
+
+def _health(top: _Doc) -> tuple[HealthPolicy, OutlierPolicy]:
+    doc = top.sub("health", HEALTH_KEYS)
+    health = HealthPolicy(
+        doc.number("interval_s", 30.0, 0, 3600, low_open=True),
+        doc.number("timeout_s", 2.0, 0, 60, low_open=True),
+        doc.whole("failure_threshold", 3, 1, 10),
+        doc.whole("healthy_threshold", 3, 1, 10),
+    )
+    outlier = OutlierPolicy(
+        doc.whole("consecutive_5xx", 5, 1, 1000),
+        doc.number("base_ejection_s", 30.0, 0, 3600, low_open=True),
+        doc.number("max_ejection_s", 300.0, 0, 86400, low_open=True),
+    )
+    return health, outlier
+
+
+def _clients(top: _Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
+    clients = []
+    for i, table in enumerate(top.tables("clients")):
+        doc = _Doc(table, f"clients[{i}]", top.source, ("region", "rate_per_s"))
+        rate = doc.number("rate_per_s", None, 0, 100_000, low_open=True)
+        clients.append(Clients(_region(doc, "region", catalog), rate))
+    if not clients:
+        raise top.fail("clients", "expected at least one [[clients]] table: region, rate_per_s")
+    return tuple(clients)
+
+
+def _faults(
+    top: _Doc, catalog: RegionCatalog, regions: tuple[str, ...], duration: float, mode: str
+) -> tuple[ScheduledFault, ...]:
+    faults = []
+    for i, table in enumerate(top.tables("faults")):
+        where = f"faults[{i}]"
+        if not isinstance(table, dict):
+            raise top.fail(where, f"expected a table, got {_show(table)}")
+        placed = {k: table[k] for k in ("region", "start_s") if k in table}
+        doc = _Doc(placed, where, top.source, ("region", "start_s"))
+        region = _region(doc, "region", catalog, regions)
+        start = doc.number("start_s", None, 0, duration)
+        try:
+            fault = parse_fault({k: v for k, v in table.items() if k not in placed}, where)
+        except InvalidFault as e:
+            raise InvalidScenario(f"{top.source}: {e}") from None
+        if fault.kind == "crash" and mode != "live":
+            raise top.fail(f"{where}.kind", 'crash is for mode = "live" (a real process kill)')
+        faults.append(ScheduledFault(region, start, fault))
+    return tuple(faults)
+
+
+def parse_scenario(document: object, source: str, catalog: RegionCatalog | None = None) -> Scenario:
+    """Validate a decoded scenario document; `source` names the file in messages."""
+    catalog = catalog or RegionCatalog.default()
+    top = _Doc(document, "", source, TOP_KEYS)
+    mode = top.text("mode", "sim", MODES)
+    if mode == "sim" and top.has("time_scale"):
+        raise top.fail("time_scale", 'only for mode = "live"; remove it or set mode = "live"')
+    regions = _regions(top, catalog)
+    deployment = top.sub("deployment", ("model", "regions", "on_failure", "max_retries"))
+    health, outlier = _health(top)
+    service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
+    duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
+    steady = top.sub("steady_state", ("max_error_rate", "max_p99_ms"))
+    return Scenario(
+        name=top.text("name"),
+        seed=top.whole("seed", 0, 0, 2**63 - 1),
+        duration_s=duration,
+        mode=mode,
+        time_scale=top.number("time_scale", 1.0, 0, 10, low_open=True),
+        model=deployment.text("model", "model_v1"),
+        regions=regions,
+        on_failure=deployment.text("on_failure", "retry", POLICIES),
+        max_retries=deployment.whole("max_retries", 2, 0, MAX_RETRIES),
+        routing=_routing(top, regions),
+        health=health,
+        outlier=outlier,
+        service=Service(
+            service.whole("capacity", 16, 1, 100_000),
+            service.number("service_ms", 5.0, 0, 60_000, low_open=True),
+            service.number("service_sigma", 0.5, 0, 3),
+        ),
+        clients=_clients(top, catalog),
+        faults=_faults(top, catalog, regions, duration, mode),
+        steady_state=SteadyState(
+            steady.number("max_error_rate", None, 0, 1) if steady.has("max_error_rate") else None,
+            steady.number("max_p99_ms", None, 0) if steady.has("max_p99_ms") else None,
+        ),
+        source=source,
+        document=dict(top.table),
+    )
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    folder = files("sandbox") / "scenarios"
+    return sorted(
+        e.name.removesuffix(".toml") for e in folder.iterdir() if e.name.endswith(".toml")
+    )
+
+
+def load_scenario(
+    name_or_path: str | os.PathLike[str], catalog: RegionCatalog | None = None
+) -> Scenario:
+    """Load a scenario file by path, or a bundled scenario by name."""
+    if isinstance(name_or_path, str) and name_or_path in bundled_scenarios():
+        resource = files("sandbox") / "scenarios" / f"{name_or_path}.toml"
+        text, source = resource.read_text(encoding="utf-8"), name_or_path
+    else:
+        path = Path(name_or_path)
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            known = ", ".join(bundled_scenarios()) or "none"
+            raise InvalidScenario(
+                f"{source}: no such file, and not a bundled scenario ({known})"
+            ) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise InvalidScenario(f"{source}: cannot read it ({e})") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidScenario(f"{source}: invalid TOML: {e}") from None
+    return parse_scenario(document, source, catalog)
