@@ -1,5 +1,5 @@
 """The `mrsandbox` command: `deploy` runs the lesson's flow once, `serve` keeps a live fleet
-running, `regions` lists the catalogue."""
+running, `experiment` runs a failure-injection scenario, `regions` lists the catalogue."""
 
 from __future__ import annotations
 
@@ -433,6 +433,112 @@ def serve(ctx: click.Context, **p: Any) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _experiment_text(experiment: Any) -> str:
+    """A readable summary, the analytic expectation beside each measurement."""
+    j, scenario = experiment.journal, experiment.scenario
+    s = j["summary"]
+    lines = [
+        f"Experiment: {j['name']} (seed {j['seed']}, {scenario.duration_s:g} s simulated)",
+        f"Deployment: {j['deployment']['outcome']}; status: {j['status']}",
+        f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
+        f"(availability {s['availability'] if s['availability'] is not None else '-'})",
+        f"Latency (ms): p50 {s['latency_ms']['p50']}, p95 {s['latency_ms']['p95']}, "
+        f"p99 {s['latency_ms']['p99']}",
+        "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
+    ]
+    expected = scenario.health.interval_s * scenario.health.failure_threshold
+    for f in s["per_fault"]:
+        found = (
+            f"marked unhealthy after {f['detection_s']:g} s"
+            if f["detection_s"] is not None
+            else "never marked unhealthy by the probes"
+        )
+        line = (
+            f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (expected about "
+            f"{expected:g} s = {scenario.health.interval_s:g} s x "
+            f"{scenario.health.failure_threshold} for a region that stops answering)"
+        )
+        if f["failover_s"] is not None:
+            line += f"; last request sent there {f['failover_s']:g} s in"
+        if f["recovery_s"] is not None:
+            line += f"; healthy again {f['recovery_s']:g} s after it ended"
+        lines.append(line)
+    for phase, state in j["steady_states"].items():
+        probes = ", ".join(
+            f"{p['probe']} {p['value']} (max {p['tolerance']:g})" for p in state["probes"]
+        )
+        lines.append(
+            f"Steady state {phase}: {'held' if state['held'] else 'DEVIATED'}"
+            + (f": {probes}" if probes else "")
+        )
+    lines.append(f"Verdict: {'deviated' if j['deviated'] else 'steady state held'}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("--list", "listing", is_flag=True, help="List the bundled scenarios.")
+@click.option("--mode", type=click.Choice(["sim", "live"]), help="Override the scenario's mode.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write journal, CSV and plots here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def experiment(
+    ctx: click.Context,
+    scenario: str | None,
+    listing: bool,
+    mode: str | None,
+    out: str | None,
+    fmt: str,
+) -> None:
+    """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
+
+    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario.
+    """
+    import dataclasses
+    import platform
+    import time
+    from pathlib import Path
+
+    from sandbox.experiment import run_experiment
+    from sandbox.scenario import bundled_scenarios, load_scenario
+
+    if listing:
+        for name in bundled_scenarios():
+            click.echo(f"{name:<24} {load_scenario(name).name}")
+        return
+    if scenario is None:
+        raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
+    try:
+        loaded = load_scenario(scenario)
+        if mode is not None:
+            loaded = dataclasses.replace(loaded, mode=mode)
+        started = time.perf_counter()
+        result = run_experiment(loaded)
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO'") from None
+    if out is not None:
+        from sandbox.plots import draw
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "journal.json").write_text(json.dumps(result.journal, indent=2) + "\n")
+        result.log.to_csv(folder / "requests.csv")
+        draw(result, folder)
+        run = {
+            "wall_s": round(time.perf_counter() - started, 3),
+            "host": platform.node(),
+            "python": platform.python_version(),
+        }
+        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps(result.journal, indent=2))
+    else:
+        click.echo(_experiment_text(result))
+    ctx.exit(1 if result.deviated else 0)
 
 
 @main.command("regions")

@@ -119,13 +119,17 @@ class HealthView:
         self.policy = policy or HealthPolicy()
         self.outlier_policy = outlier or OutlierPolicy()
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # listeners may read the view while it notes a change
         self._probes = {r: HealthState(self.policy) for r in regions}
         self._outliers = {r: OutlierDetector(self.outlier_policy) for r in regions}
         self._recent: dict[str, deque[bool]] = {r: deque(maxlen=RECENT) for r in regions}
         self._pending_return: dict[str, float] = {}
-        self._on_transition = on_transition
+        self._listeners = [on_transition] if on_transition else []
         self.transitions: list[Transition] = []
+
+    def subscribe(self, listener: Callable[[Transition], None]) -> None:
+        """Call `listener` with every later transition too."""
+        self._listeners.append(listener)
 
     @property
     def regions(self) -> list[str]:
@@ -134,8 +138,8 @@ class HealthView:
     def _note(self, t: float, region: str, source: str, state: str) -> None:
         transition = Transition(round(t, 3), region, source, state)
         self.transitions.append(transition)
-        if self._on_transition is not None:
-            self._on_transition(transition)
+        for listener in self._listeners:
+            listener(transition)
 
     def _returns(self, now: float) -> None:
         if not self._pending_return:

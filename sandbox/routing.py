@@ -17,6 +17,7 @@ from sandbox.errors import InvalidDeployment
 from sandbox.regions import RegionCatalog
 
 POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
+REQUEST_TIMEOUT_S = 2.0  # seconds one attempt at a region may take before the next is tried
 
 
 @dataclass(frozen=True)

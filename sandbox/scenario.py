@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
-from sandbox.faults import Fault, parse_fault
+from sandbox.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
 from sandbox.regions import RegionCatalog
@@ -79,6 +79,7 @@ class Scenario:
     regions: tuple[str, ...]
     on_failure: str
     max_retries: int
+    failures: tuple[Failure, ...]
     routing: RoutingPolicy
     health: HealthPolicy
     outlier: OutlierPolicy
@@ -181,6 +182,7 @@ def _region(doc: _Doc, key: str, catalog: RegionCatalog, known: tuple[str, ...] 
     return name
 
 
+DEPLOYMENT_KEYS = ("model", "regions", "on_failure", "max_retries", "failures")
 TOP_KEYS = (
     "name",
     "seed",
@@ -207,9 +209,7 @@ HEALTH_KEYS = (
 
 
 def _regions(top: _Doc, catalog: RegionCatalog) -> tuple[str, ...]:
-    raw = top.sub("deployment", ("model", "regions", "on_failure", "max_retries")).table.get(
-        "regions"
-    )
+    raw = top.sub("deployment", DEPLOYMENT_KEYS).table.get("regions")
     if not isinstance(raw, list) or not raw:
         message = f"expected a non-empty list of region names, got {_show(raw)}"
         raise top.fail("deployment.regions", message)
@@ -292,6 +292,25 @@ def _faults(
     return tuple(faults)
 
 
+def _failures(top: _Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
+    """`deployment.failures`: the rollout's teaching faults, as `mrsandbox deploy --fail` takes."""
+    raw = top.table.get("deployment", {}).get("failures", [])
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+        message = f'expected a list such as ["eu-west-1:verify"], got {_show(raw)}'
+        raise top.fail("deployment.failures", message)
+    failures = []
+    for i, text in enumerate(raw):
+        try:
+            failure = parse_failure(text)
+        except InvalidFault as e:
+            raise top.fail(f"deployment.failures[{i}]", str(e)) from None
+        if failure.region not in regions:
+            message = f"{failure.region!r} is not one of deployment.regions"
+            raise top.fail(f"deployment.failures[{i}]", message)
+        failures.append(failure)
+    return tuple(failures)
+
+
 def parse_scenario(document: object, source: str, catalog: RegionCatalog | None = None) -> Scenario:
     """Validate a decoded scenario document; `source` names the file in messages."""
     catalog = catalog or RegionCatalog.default()
@@ -300,7 +319,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     if mode == "sim" and top.has("time_scale"):
         raise top.fail("time_scale", 'only for mode = "live"; remove it or set mode = "live"')
     regions = _regions(top, catalog)
-    deployment = top.sub("deployment", ("model", "regions", "on_failure", "max_retries"))
+    deployment = top.sub("deployment", DEPLOYMENT_KEYS)
     health, outlier = _health(top)
     service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
     duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
@@ -315,6 +334,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         regions=regions,
         on_failure=deployment.text("on_failure", "retry", POLICIES),
         max_retries=deployment.whole("max_retries", 2, 0, MAX_RETRIES),
+        failures=_failures(top, regions),
         routing=_routing(top, regions),
         health=health,
         outlier=outlier,

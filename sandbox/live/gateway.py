@@ -25,9 +25,8 @@ from sandbox.errors import UnknownRegion
 from sandbox.health import HealthView
 from sandbox.live.http import MAX_BODY_BYTES, BadRequest, install_json_errors, wall_timeout
 from sandbox.regions import RegionCatalog
-from sandbox.routing import Router
+from sandbox.routing import REQUEST_TIMEOUT_S, Router
 
-FORWARD_TIMEOUT_S = 2.0  # emulated seconds a forwarded request may take
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 
 
@@ -48,7 +47,7 @@ class GatewayState:
         pool = self.local.__dict__.setdefault("pool", {})
         if region not in pool:
             host, port = self.urls[region].removeprefix("http://").split(":")
-            timeout = wall_timeout(FORWARD_TIMEOUT_S, self.time_scale)
+            timeout = wall_timeout(REQUEST_TIMEOUT_S, self.time_scale)
             pool[region] = http.client.HTTPConnection(host, int(port), timeout=timeout)
             self.connections.append(pool[region])
         return pool[region]

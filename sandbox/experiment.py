@@ -1,0 +1,278 @@
+"""Failure-injection experiments: run a scenario, measure what users saw, check the hypothesis.
+
+The run deploys the model with the lesson's flow, then sends the scenario's users for
+`duration_s` (time 0 is when monitoring starts) while faults switch on and off at their times.
+The journal (Chaos Toolkit's spirit) holds no wall-clock fact, so the same seed gives the same
+journal, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.backend import Process
+from sandbox.errors import InvalidScenario
+from sandbox.flow import Deployment, run_deployment
+from sandbox.health import Transition
+from sandbox.records import NONE, RequestLog
+from sandbox.regions import RegionCatalog
+from sandbox.scenario import Scenario, ScheduledFault
+from sandbox.sim import SimFleet
+from sandbox.traffic import SimTraffic
+
+PHASES = ("before", "during", "after")
+COMPLETED = ("complete", "complete_with_skips")
+DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
+
+
+@dataclass
+class Experiment:
+    """A finished run: the journal, every request, and the deployment that set it up."""
+
+    scenario: Scenario
+    journal: dict[str, Any]
+    log: RequestLog
+    deployment: Deployment
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deviated(self) -> bool:
+        return bool(self.journal["deviated"])
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank percentile `p` (0-100) of already sorted values; None when empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return round(sorted_values[rank - 1], 3)
+
+
+def _latency(values: array) -> dict[str, float | None]:
+    ordered = sorted(values)
+    return {f"p{p}": percentile(ordered, p) for p in (50, 95, 99)}
+
+
+def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> Experiment:
+    """Run `scenario` in simulation and return its journal and request log."""
+    if scenario.mode != "sim":
+        raise InvalidScenario(
+            f'{scenario.source}: mode: "live" experiments are not available yet; set mode = "sim"'
+        )
+    catalog = catalog or RegionCatalog.default()
+    fleet = SimFleet(catalog, scenario.regions, scenario.regions[0], scenario.seed)
+    d = run_deployment(
+        scenario.regions,
+        scenario.model,
+        on_failure=scenario.on_failure,
+        max_retries=scenario.max_retries,
+        failures=scenario.failures,
+        seed=scenario.seed,
+        catalog=catalog,
+        health=scenario.health,
+        outlier=scenario.outlier,
+        routing=scenario.routing,
+        backend=fleet,
+    )
+    clients = list(dict.fromkeys(c.region for c in scenario.clients))
+    log = RequestLog(clients, scenario.regions)
+    events: list[dict[str, Any]] = []
+    if d.outcome in COMPLETED and d.router is not None and d.health_view is not None:
+        t0 = fleet.now()
+        view, router = d.health_view, d.router
+        choice = {c: router.plan(c, view.healthy_regions(), view.error_rate)[0][0] for c in clients}
+
+        def on_transition(t: Transition) -> None:
+            events.append(
+                {
+                    "t": round(t.t - t0, 3),
+                    "event": f"health_{t.state}",
+                    "region": t.region,
+                    "source": t.source,
+                }
+            )
+            for client in clients:
+                now = router.plan(client, view.healthy_regions(), view.error_rate)[0][0]
+                if now != choice[client]:
+                    events.append(
+                        {
+                            "t": round(t.t - t0, 3),
+                            "event": "routing_change",
+                            "client": client,
+                            "from": choice[client],
+                            "to": now,
+                        }
+                    )
+                    choice[client] = now
+
+        view.subscribe(on_transition)
+        for fault in scenario.faults:
+            fleet.env.process(_schedule(fleet, fault, t0, events))
+        traffic = SimTraffic(
+            fleet, router, view, scenario.clients, scenario.service, log, scenario.seed
+        )
+        traffic.start(until=t0 + scenario.duration_s)
+        fleet.advance(scenario.duration_s + DRAIN_S)
+        log.t = array("d", (t - t0 for t in log.t))
+    events.sort(key=lambda e: e["t"])
+    journal = _journal(scenario, d, log, events)
+    return Experiment(scenario, journal, log, d, events)
+
+
+def _schedule(fleet: SimFleet, fault: ScheduledFault, t0: float, events: list) -> Process:
+    yield fleet.env.timeout(t0 + fault.start_s - fleet.now())
+    fleet.inject(fault.region, [fault.fault])
+    events.append(
+        {
+            "t": fault.start_s,
+            "event": "fault_start",
+            "region": fault.region,
+            "kind": fault.fault.kind,
+        }
+    )
+    if fault.end_s is not None:
+        yield fleet.env.timeout(fault.fault.duration_s)
+        events.append(
+            {
+                "t": fault.end_s,
+                "event": "fault_end",
+                "region": fault.region,
+                "kind": fault.fault.kind,
+            }
+        )
+
+
+def _window(scenario: Scenario) -> tuple[float, float] | None:
+    """From the first fault's start to the last fault's end (or the run's end)."""
+    if not scenario.faults:
+        return None
+    start = min(f.start_s for f in scenario.faults)
+    end = max(f.end_s if f.end_s is not None else scenario.duration_s for f in scenario.faults)
+    return start, end
+
+
+def _phase_of(t: float, window: tuple[float, float] | None) -> str:
+    if window is None or t < window[0]:
+        return "before"
+    return "during" if t < window[1] else "after"
+
+
+def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[str, Any]:
+    window = _window(scenario)
+    sent = len(log)
+    succeeded = sum(log.ok)
+    served = Counter(log.region[i] for i in range(sent) if log.ok[i])
+    phases: dict[str, dict[str, Any]] = {}
+    for phase in PHASES:
+        picked = [i for i in range(sent) if _phase_of(log.t[i], window) == phase]
+        ok = [i for i in picked if log.ok[i]]
+        phases[phase] = {
+            "sent": len(picked),
+            "failed": len(picked) - len(ok),
+            "error_rate": round((len(picked) - len(ok)) / len(picked), 6) if picked else None,
+            "latency_ms": _latency(array("d", (log.latency_ms[i] for i in ok))),
+        }
+    ok_latency = array("d", (log.latency_ms[i] for i in range(sent) if log.ok[i]))
+    return {
+        "sent": sent,
+        "succeeded": succeeded,
+        "failed": sent - succeeded,
+        "availability": round(succeeded / sent, 6) if sent else None,
+        "latency_ms": _latency(ok_latency),
+        "phases": phases,
+        "traffic_share": {
+            region: round(served[i] / succeeded, 6) if succeeded else 0.0
+            for i, region in enumerate(log.regions)
+        },
+        "per_fault": [_per_fault(f, log, events) for f in scenario.faults],
+    }
+
+
+def _per_fault(fault: ScheduledFault, log: RequestLog, events: list[dict]) -> dict[str, Any]:
+    end = fault.end_s
+    region = log.regions.index(fault.region)
+
+    def first(kind: str, after: float) -> float | None:
+        times = [
+            e["t"]
+            for e in events
+            if e["event"] == kind
+            and e.get("region") == fault.region
+            and e.get("source") == "probe"
+            and e["t"] >= after
+        ]
+        return times[0] if times else None
+
+    down = first("health_unhealthy", fault.start_s)
+    sent_there = [
+        log.t[i]
+        for i in range(len(log))
+        if log.first[i] == region
+        and fault.start_s <= log.t[i] < (end if end is not None else math.inf)
+    ]
+    up = first("health_healthy", end) if end is not None else None
+    return {
+        "region": fault.region,
+        "kind": fault.fault.kind,
+        "start_s": fault.start_s,
+        "end_s": end,
+        "detection_s": round(down - fault.start_s, 3) if down is not None else None,
+        "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there else None,
+        "recovery_s": round(up - end, 3) if up is not None and end is not None else None,
+    }
+
+
+def _steady_states(scenario: Scenario, summary: dict) -> dict[str, dict[str, Any]]:
+    hypothesis = scenario.steady_state
+    states = {}
+    for phase in PHASES:
+        measured = summary["phases"][phase]
+        checks = []
+        if hypothesis.max_error_rate is not None and measured["error_rate"] is not None:
+            checks.append(
+                {
+                    "probe": "error_rate",
+                    "tolerance": hypothesis.max_error_rate,
+                    "value": measured["error_rate"],
+                    "held": measured["error_rate"] <= hypothesis.max_error_rate,
+                }
+            )
+        p99 = measured["latency_ms"]["p99"]
+        if hypothesis.max_p99_ms is not None and p99 is not None:
+            checks.append(
+                {
+                    "probe": "p99_ms",
+                    "tolerance": hypothesis.max_p99_ms,
+                    "value": p99,
+                    "held": p99 <= hypothesis.max_p99_ms,
+                }
+            )
+        states[phase] = {"held": all(c["held"] for c in checks), "probes": checks}
+    return states
+
+
+def _journal(
+    scenario: Scenario, d: Deployment, log: RequestLog, events: list[dict]
+) -> dict[str, Any]:
+    completed = d.outcome in COMPLETED
+    summary = _summary(scenario, log, events)
+    steady = _steady_states(scenario, summary)
+    return {
+        "name": scenario.name,
+        "seed": scenario.seed,
+        "status": "completed" if completed else "aborted",
+        "deviated": not completed or not all(s["held"] for s in steady.values()),
+        "deployment": {"outcome": d.outcome, "steps": len(d.trace.steps)},
+        "steady_states": steady,
+        "summary": summary,
+        "events": events,
+        "scenario": scenario.document,
+    }
+
+
+__all__ = ["NONE", "Experiment", "percentile", "run_experiment"]

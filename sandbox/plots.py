@@ -1,0 +1,100 @@
+"""Figures of an experiment, drawn with matplotlib into PNG files."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from sandbox.experiment import Experiment, percentile
+
+BINS = 60  # time bins over the run
+
+
+def _binned(experiment: Experiment) -> tuple[float, list[float]]:
+    width = experiment.scenario.duration_s / BINS
+    return width, [width * (i + 0.5) for i in range(BINS)]
+
+
+def _bin(t: float, width: float) -> int:
+    return min(int(t / width), BINS - 1)
+
+
+def _decorate(ax, experiment: Experiment) -> None:
+    """Shade each fault's window; mark health transitions."""
+    for fault in experiment.scenario.faults:
+        end = fault.end_s if fault.end_s is not None else experiment.scenario.duration_s
+        ax.axvspan(
+            fault.start_s,
+            end,
+            color="tab:red",
+            alpha=0.12,
+            label=f"{fault.fault.kind} in {fault.region}",
+        )
+    for event in experiment.events:
+        if event["event"] in ("health_unhealthy", "health_healthy"):
+            color = "tab:red" if event["event"] == "health_unhealthy" else "tab:green"
+            ax.axvline(event["t"], color=color, linestyle="--", linewidth=1)
+    ax.set_xlabel("time since monitoring started (s)")
+    ax.set_xlim(0, experiment.scenario.duration_s)
+
+
+def draw(experiment: Experiment, out: Path) -> list[Path]:
+    """Write traffic.png, latency.png and errors.png into `out`; return their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = experiment.log
+    width, centers = _binned(experiment)
+    served: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
+    totals, failed = [0] * BINS, [0] * BINS
+    latencies: list[list[float]] = [[] for _ in range(BINS)]
+    for i in range(len(log)):
+        b = _bin(log.t[i], width)
+        totals[b] += 1
+        if log.ok[i]:
+            served[log.region[i]][b] += 1
+            latencies[b].append(log.latency_ms[i])
+        else:
+            failed[b] += 1
+    paths = []
+    title = experiment.scenario.name
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for index, region in enumerate(log.regions):
+        share = [s / t if t else 0 for s, t in zip(served[index], totals, strict=True)]
+        ax.plot(centers, share, label=region)
+    _decorate(ax, experiment)
+    ax.set_ylabel("share of requests served")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"{title}: traffic share per region")
+    ax.legend(loc="best", fontsize="small")
+    paths.append(_save(fig, out / "traffic.png"))
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for p in (50, 95, 99):
+        values = [percentile(sorted(bucket), p) for bucket in latencies]
+        ax.plot(centers, [v if v is not None else float("nan") for v in values], label=f"p{p}")
+    _decorate(ax, experiment)
+    ax.set_ylabel("latency of served requests (ms)")
+    ax.set_title(f"{title}: latency percentiles")
+    ax.legend(loc="best", fontsize="small")
+    paths.append(_save(fig, out / "latency.png"))
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.bar(centers, [f / width for f in failed], width=width * 0.9, color="tab:red")
+    _decorate(ax, experiment)
+    ax.set_ylabel("failed requests per second")
+    ax.set_title(f"{title}: errors users saw")
+    paths.append(_save(fig, out / "errors.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

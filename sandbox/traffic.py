@@ -1,0 +1,90 @@
+"""Simulated users: Poisson arrivals per client region, routed, queued and served in SimPy.
+
+Each request asks the same `Router` the live gateway uses over the same `HealthView`, waits the
+client's round trip to the region, queues for one of the region's `capacity` slots, and is served
+in a log-normal time plus any fault's delay; a failure (fault, timeout, no model) tries the next
+region of the plan, as the gateway does. Every request lands in a `RequestLog`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+import simpy
+
+from sandbox.backend import Process
+from sandbox.health import HealthView
+from sandbox.records import NONE, RequestLog
+from sandbox.routing import REQUEST_TIMEOUT_S, Router
+from sandbox.scenario import Clients, Service
+from sandbox.sim import SimFleet
+
+
+class SimTraffic:
+    """The users of a scenario on a simulated fleet, from now until `until`."""
+
+    def __init__(
+        self,
+        fleet: SimFleet,
+        router: Router,
+        view: HealthView,
+        clients: Sequence[Clients],
+        service: Service,
+        log: RequestLog,
+        seed: int,
+    ) -> None:
+        self.fleet = fleet
+        self.env: simpy.Environment = fleet.env
+        self.router = router
+        self.view = view
+        self.clients = list(clients)
+        self.log = log
+        self._rng = random.Random(f"traffic:{seed}")
+        self._mu = math.log(service.service_ms / 1000.0)
+        self._sigma = service.service_sigma
+        self._slots = {r: simpy.Resource(self.env, service.capacity) for r in router.regions}
+        self._index = {r: i for i, r in enumerate(log.regions)}
+
+    def start(self, until: float) -> None:
+        """Start every client group's arrivals; they stop sending at `until`."""
+        for index, group in enumerate(self.clients):
+            self.env.process(self._arrivals(index, group, until))
+
+    def _arrivals(self, index: int, group: Clients, until: float) -> Process:
+        client = self.log.clients.index(group.region)
+        while True:
+            yield self.env.timeout(self._rng.expovariate(group.rate_per_s))
+            if self.env.now >= until:
+                return
+            self.env.process(self._request(client, group.region))
+
+    def _request(self, client: int, region_name: str) -> Process:
+        start = self.env.now
+        plan, _ = self.router.plan(region_name, self.view.healthy_regions(), self.view.error_rate)
+        attempts, served, first = 0, NONE, self._index[plan[0]]
+        for region in plan:
+            attempts += 1
+            yield self.env.timeout(self.fleet.catalog.rtt_ms(region_name, region) / 1000.0)
+            ok = yield from self._serve(region)
+            self.view.outcome(region, ok)
+            served = self._index[region]
+            if ok:
+                break
+        latency_ms = (self.env.now - start) * 1000
+        self.log.add(start, client, first, served, attempts, latency_ms, ok)
+
+    def _serve(self, region: str) -> Process:
+        """One attempt in `region`; its value is whether the region answered in time."""
+        effect = self.fleet.faults[region].effect(predict=True)
+        if self.fleet.models[region] is None or (effect.status and not effect.delay_s):
+            return False
+        with self._slots[region].request() as slot:
+            yield slot
+            took = effect.delay_s + self._rng.lognormvariate(self._mu, self._sigma)
+            if took > REQUEST_TIMEOUT_S:
+                yield self.env.timeout(REQUEST_TIMEOUT_S)
+                return False
+            yield self.env.timeout(took)
+        return effect.status is None

@@ -1,0 +1,216 @@
+"""Failure-injection experiments in simulation: accounting, determinism, detection, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.experiment import percentile, run_experiment
+from sandbox.scenario import bundled_scenarios, load_scenario, parse_scenario
+
+SMALL = {
+    "name": "small",
+    "seed": 1,
+    "duration_s": 200,
+    "deployment": {"regions": ["us-east-1", "eu-west-1"]},
+    "health": {"interval_s": 10, "failure_threshold": 3, "healthy_threshold": 2},
+    "clients": [{"region": "eu-west-2", "rate_per_s": 5}, {"region": "us-east-2", "rate_per_s": 3}],
+    "faults": [{"region": "eu-west-1", "kind": "outage", "start_s": 50, "duration_s": 80}],
+    "steady_state": {"max_error_rate": 0.05},
+}
+
+
+def scenario(**changes):
+    doc = copy.deepcopy(SMALL)
+    for key, value in changes.items():
+        doc[key] = value
+    return parse_scenario(doc, "small.toml")
+
+
+def test_percentile_nearest_rank():
+    assert percentile([], 50) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 99) == 4.0
+    assert percentile([5.0], 1) == 5.0
+
+
+def test_every_request_is_accounted_for():
+    e = run_experiment(scenario())
+    s = e.journal["summary"]
+    assert s["sent"] == len(e.log) == s["succeeded"] + s["failed"] > 0
+    assert sum(p["sent"] for p in s["phases"].values()) == s["sent"]
+    assert sum(p["failed"] for p in s["phases"].values()) == s["failed"]
+    assert sum(s["traffic_share"].values()) == pytest.approx(1.0)
+    assert all(0 <= t < 200 for t in e.log.t)
+
+
+def test_same_seed_same_journal_byte_for_byte():
+    first = json.dumps(run_experiment(scenario()).journal)
+    assert json.dumps(run_experiment(scenario()).journal) == first
+    assert json.dumps(run_experiment(scenario(seed=2)).journal) != first
+
+
+def test_outage_is_detected_failed_over_and_recovered():
+    e = run_experiment(scenario())
+    fault = e.journal["summary"]["per_fault"][0]
+    assert 20 - 1e-9 <= fault["detection_s"] <= 30 + 1
+    assert fault["failover_s"] is not None and fault["failover_s"] < fault["detection_s"] + 1
+    assert 10 <= fault["recovery_s"] <= 20 + 1
+    kinds = [ev["event"] for ev in e.events]
+    assert kinds.index("fault_start") < kinds.index("health_unhealthy") < kinds.index("fault_end")
+    assert "routing_change" in kinds
+    during = [e.log.region[i] for i in range(len(e.log)) if 60 <= e.log.t[i] < 120]
+    assert set(during) == {e.log.regions.index("us-east-1")}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    interval=st.sampled_from([2.0, 5.0, 10.0, 20.0]),
+    threshold=st.integers(1, 5),
+    start=st.floats(10, 100),
+    seed=st.integers(0, 10_000),
+)
+def test_detection_is_within_one_interval_of_interval_times_threshold(
+    interval, threshold, start, seed
+):
+    e = run_experiment(
+        scenario(
+            seed=seed,
+            duration_s=start + interval * threshold + 3 * interval + 20,
+            health={"interval_s": interval, "failure_threshold": threshold},
+            faults=[{"region": "eu-west-1", "kind": "outage", "start_s": start}],
+            clients=[{"region": "eu-west-2", "rate_per_s": 1}],
+        )
+    )
+    detected = e.journal["summary"]["per_fault"][0]["detection_s"]
+    expected = interval * threshold
+    assert expected - interval - 1e-6 <= detected <= expected + 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rates=st.lists(st.floats(0.5, 20), min_size=1, max_size=3),
+    kind=st.sampled_from(["outage", "latency", "error_rate", "timeout"]),
+    retries=st.integers(0, 2),
+    seed=st.integers(0, 1000),
+)
+def test_accounting_holds_for_random_scenarios(rates, kind, retries, seed):
+    params = {
+        "outage": {},
+        "latency": {"latency_ms": 500, "jitter_ms": 100},
+        "error_rate": {"error_rate": 0.5},
+        "timeout": {"timeout_ms": 3000},
+    }[kind]
+    clients = ["eu-west-2", "us-east-2", "ap-south-1"]
+    e = run_experiment(
+        scenario(
+            seed=seed,
+            routing={"retries": retries},
+            clients=[{"region": c, "rate_per_s": r} for c, r in zip(clients, rates, strict=False)],
+            faults=[
+                {"region": "eu-west-1", "kind": kind, "start_s": 40, "duration_s": 60, **params}
+            ],
+        )
+    )
+    s = e.journal["summary"]
+    assert s["sent"] == s["succeeded"] + s["failed"] == len(e.log)
+    assert all(1 <= a <= retries + 1 for a in e.log.attempts)
+    assert json.dumps(e.journal) == json.dumps(run_experiment(e.scenario).journal)
+
+
+def test_steady_state_deviation_is_reported():
+    held = run_experiment(scenario())
+    assert held.journal["deviated"] is False and held.journal["status"] == "completed"
+    strict = run_experiment(scenario(steady_state={"max_p99_ms": 1}))
+    assert strict.journal["deviated"] is True
+    assert not strict.journal["steady_states"]["before"]["held"]
+
+
+def test_a_deployment_that_does_not_complete_aborts_the_experiment():
+    e = run_experiment(
+        scenario(
+            deployment={
+                "regions": ["us-east-1", "eu-west-1"],
+                "on_failure": "stop",
+                "failures": ["us-east-1:deploy"],
+            }
+        )
+    )
+    assert (e.journal["status"], e.journal["deviated"]) == ("aborted", True)
+    assert e.journal["summary"]["sent"] == 0
+
+
+@pytest.mark.parametrize("name", bundled_scenarios())
+def test_every_bundled_scenario_runs(name):
+    e = run_experiment(load_scenario(name))
+    assert e.journal["status"] == "completed"
+    assert e.journal["summary"]["sent"] > 0
+
+
+def test_bundled_scenarios_show_what_they_promise():
+    caught = run_experiment(load_scenario("bad_model_caught"))
+    assert caught.deployment.outcome == "complete_with_skips"
+    assert caught.journal["summary"]["traffic_share"]["eu-west-1"] == 0
+    retries = run_experiment(load_scenario("flaky_region_retries")).journal
+    no_retries = run_experiment(load_scenario("flaky_region_no_retries")).journal
+    assert retries["summary"]["failed"] < no_retries["summary"]["failed"]
+    assert not retries["deviated"] and no_retries["deviated"]
+    single = run_experiment(load_scenario("single_region_baseline")).journal
+    multi = run_experiment(load_scenario("regional_outage")).journal
+    assert (
+        single["summary"]["latency_ms"]["p50"]
+        > multi["summary"]["phases"]["before"]["latency_ms"]["p50"]
+    )
+
+
+def test_experiment_command_writes_journal_csv_and_plots(invoke, tmp_path):
+    result = invoke("experiment", "regional_outage", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "marked unhealthy after" in result.output and "expected about 30 s" in result.output
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert set(journal) >= {
+        "name",
+        "seed",
+        "status",
+        "deviated",
+        "steady_states",
+        "summary",
+        "events",
+        "scenario",
+    }
+    with (tmp_path / "requests.csv").open() as rows:
+        table = list(csv.reader(rows))
+    assert table[0] == ["t_s", "client_region", "served_by", "attempts", "latency_ms", "outcome"]
+    assert len(table) - 1 == journal["summary"]["sent"]
+    for name in ("traffic.png", "latency.png", "errors.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert "wall_s" in json.loads((tmp_path / "run.json").read_text())
+    again = tmp_path / "again"
+    invoke("experiment", "regional_outage", "--out", str(again))
+    assert (again / "journal.json").read_bytes() == (tmp_path / "journal.json").read_bytes()
+
+
+def test_experiment_command_exit_status(invoke, tmp_path):
+    assert invoke("experiment", "latency_spike").exit_code == 1
+    doc = invoke("experiment", "regional_outage", "--format", "json")
+    assert json.loads(doc.output)["deviated"] is False
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "x"\nduration_s = 10\n[[clients]]\nregion = "eu-west-1"\nrate_per_s = 1\n'
+        '[deployment]\nregions = ["eu-west-1"]\n[[faults]]\nregion = "eu-west-1"\n'
+        'kind = "outage"\nstart_s = -5\n'
+    )
+    result = invoke("experiment", str(bad))
+    assert result.exit_code == 2
+    assert "faults[0].start_s: expected a number >= 0" in " ".join(result.output.split())
+    assert invoke("experiment").exit_code == 2
+    live = invoke("experiment", "regional_outage", "--mode", "live")
+    assert live.exit_code == 2 and "not available yet" in live.output
+    listed = invoke("experiment", "--list").output
+    assert all(name in listed for name in bundled_scenarios())
