@@ -4,6 +4,7 @@ running, `experiment` runs a failure-injection scenario, `regions` lists the cat
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import signal
 import threading
@@ -23,6 +24,16 @@ from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.tracer import FORMATS, TRACKERS
 
 COMPLETED = ("complete", "complete_with_skips")
+
+
+class Finite(click.FloatRange):
+    """A number in a range that also refuses nan and infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ SEED = click.option(
 )
 TIME_SCALE = click.option(
     "--time-scale",
-    type=click.FloatRange(0, 10, min_open=True),
+    type=Finite(0.001, 10),
     default=1.0,
     show_default=True,
     help="Live: wall seconds per emulated second (0.1 makes a 30 s interval take 3 s).",
@@ -356,14 +367,14 @@ def _pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
 @TIME_SCALE
 @click.option(
     "--health-interval",
-    type=click.FloatRange(0, 3600, min_open=True),
+    type=Finite(0, 3600, min_open=True),
     default=30.0,
     show_default=True,
     help="Seconds between health probes (emulated).",
 )
 @click.option(
     "--health-timeout",
-    type=click.FloatRange(0, 60, min_open=True),
+    type=Finite(0, 60, min_open=True),
     default=2.0,
     show_default=True,
     help="Seconds a health probe may take (emulated).",
@@ -388,7 +399,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
     catalog = _catalog(ctx, p["extra_regions"])
 
     def fail(message: str, wanted: Sequence[str]) -> click.UsageError:
-        fixed = ",".join(wanted) or "us-east-1,eu-west-1"
+        fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
         return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
 
     regions = _region_list(ctx, p["regions"], catalog, fail)
@@ -396,6 +407,12 @@ def serve(ctx: click.Context, **p: Any) -> None:
         model = load_model(p["model"])
     except SandboxError as e:
         raise click.BadParameter(str(e), ctx, param_hint="'--model'") from None
+    for flag, key, policy in (
+        ("--order", "order", "failover"),
+        ("--weights", "weights", "weighted"),
+    ):
+        if p[key] and p["policy"] != policy:
+            raise click.UsageError(f"{flag} applies to --policy {policy} only", ctx)
     order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
     weights = _pairs(ctx, "--weights", p["weights"])
     routing = RoutingPolicy(p["policy"], p["retries"], order, weights)
@@ -429,6 +446,12 @@ def serve(ctx: click.Context, **p: Any) -> None:
                 "admin_token": fleet.admin_token,
             }
             click.echo(json.dumps(ready))
+            if d.health_view is not None:
+                d.health_view.subscribe(
+                    lambda t: click.echo(
+                        f"t={t.t:.1f} s: {t.region} {t.state} ({t.source})", err=True
+                    )
+                )
             stop.wait()
     finally:
         for sig, handler in previous.items():

@@ -276,3 +276,26 @@ def test_gateway_bad_requests_are_json(fleet):
         "status": "ok",
         "healthy_regions": REGIONS,
     }
+
+
+def test_bad_input_through_the_gateway_ejects_no_region(fleet):
+    deep = "[" * 100_000 + "]" * 100_000
+    for _ in range(8):
+        answer = requests.post(
+            f"{fleet.gateway_url}/v1/models/model_v1:predict",
+            data=deep,
+            headers={"X-Client-Region": "eu-west-2", "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400
+    health = requests.get(f"{fleet.gateway_url}/routing").json()["health"]
+    assert all(h["healthy"] and h["ejections"] == 0 for h in health.values())
+
+
+def test_gateway_healthz_says_when_no_region_is_healthy(fleet):
+    for region in REGIONS:
+        fleet.inject(region, [Fault("outage")])
+    while fleet.deployment.health_view.healthy_regions():
+        time.sleep(0.01)
+    answer = requests.get(f"{fleet.gateway_url}/healthz")
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "no healthy region", "healthy_regions": []}

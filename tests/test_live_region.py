@@ -261,3 +261,34 @@ def test_metrics_count_requests_and_show_faults(ready):
     assert samples[("mrsandbox_request_seconds_count", (("route", route),))] == 2
     assert samples[("mrsandbox_fault_active", (("kind", "latency"),))] == 1
     assert samples[("mrsandbox_fault_active", (("kind", "outage"),))] == 0
+
+
+def test_deeply_nested_json_is_400_not_500(ready):
+    deep = "[" * 100_000 + "]" * 100_000
+    for method, path in (("POST", "/v1/models/model_v1:predict"), ("PUT", "/v1/models/model_v1")):
+        answer = ready.http.request(
+            method, ready.url + path, data=deep, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400 and "nested too deeply" in answer.json()["error"]
+    admin = ready.http.put(
+        f"{ready.url}/admin/faults",
+        data=deep,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert admin.status_code == 400 and "nested too deeply" in admin.json()["error"]
+
+
+def test_405_names_the_allowed_methods_and_bearer_is_case_insensitive(region):
+    wrong = region.http.post(f"{region.url}/healthz")
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET"}
+    lower = region.http.get(
+        f"{region.url}/admin/faults", headers={"Authorization": f"bearer {TOKEN}"}
+    )
+    assert lower.status_code == 200
+
+
+def test_model_names_are_plain(region):
+    doc = MODEL.to_dict() | {"name": "model_v1:predict"}
+    answer = region.http.put(f"{region.url}/v1/models/model_v1:predict", json=doc)
+    assert answer.status_code in (400, 405)
+    assert region.http.get(f"{region.url}/healthz").status_code == 503

@@ -54,6 +54,7 @@ class Serve:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group, as a terminal would give it
         )
         line = self.process.stdout.readline()
         assert line, self.process.stderr.read()
@@ -118,6 +119,23 @@ def test_serve_in_process_mode_leaves_no_child_on_sigterm(serve):
     assert not any(alive(k) for k in kids)
 
 
+def test_ctrl_c_in_process_mode_is_quiet_and_transitions_are_printed(serve):
+    s = serve("--regions", "us-east-1,eu-west-1", "--processes", *FAST, "--failure-threshold", "1")
+    ready = s.ready
+    requests.patch(
+        f"{ready['regions']['eu-west-1']}/admin/faults",
+        json=[{"kind": "outage"}],
+        headers={"Authorization": f"Bearer {ready['admin_token']}"},
+        timeout=5,
+    ).raise_for_status()
+    time.sleep(12 * 0.02 + 0.5)
+    os.killpg(s.process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    s.process.wait(timeout=10)
+    err = s.process.stderr.read()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "eu-west-1 unhealthy (probe)" in err
+
+
 def test_region_processes_end_when_serve_is_killed(serve):
     s = serve("--regions", "us-east-1,eu-west-1", "--processes", *FAST)
     kids = children(s.process.pid)
@@ -152,6 +170,11 @@ def test_region_processes_end_when_serve_is_killed(serve):
         (["--regions", "us-east-1", "--failure-threshold", "0"], "--failure-threshold"),
         (["--regions", "us-east-1", "--retries", "11"], "--retries"),
         ([], "Missing option '--regions'"),
+        (["--regions", "us-east-1", "--time-scale", "nan"], "'nan' is not a finite number"),
+        (["--regions", "us-east-1", "--health-interval", "inf"], "--health-interval"),
+        (["--regions", "us-east-1", "--weights", "us-east-1=3"], "--weights applies to --policy"),
+        (["--regions", "us-east-1", "--order", "us-east-1"], "--order applies to --policy"),
+        (["--regions", "us-east-1,us-east-1"], "list each region once: --regions us-east-1"),
     ],
 )
 def test_serve_usage_errors(args, message):

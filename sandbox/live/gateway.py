@@ -161,7 +161,9 @@ def _control_app(state: GatewayState) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Any:
-        return jsonify(status="ok", healthy_regions=state.healthy())
+        healthy = state.healthy()
+        status = "ok" if healthy else "no healthy region"
+        return jsonify(status=status, healthy_regions=healthy), 200 if healthy else 503
 
     @app.get("/routing")
     def routing() -> Any:

@@ -45,7 +45,11 @@ def install_json_errors(app: Flask) -> None:
             413: f"request body over {MAX_BODY_BYTES} bytes",
         }
         code = e.code or 500
-        return error(messages.get(code, e.description or e.name), code)
+        response, status = error(messages.get(code, e.description or e.name), code)
+        valid = getattr(e, "valid_methods", None)
+        if valid:
+            response.headers["Allow"] = ", ".join(valid)
+        return response, status
 
 
 def _reject_constant(name: str) -> None:
@@ -61,10 +65,12 @@ def json_body() -> Any:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"the body is not valid JSON: {e}") from None
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply to parse") from None
 
 
 def bearer_ok(expected: str) -> bool:
     """Whether the request carries `Authorization: Bearer <expected>` (constant-time check)."""
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    return scheme == "Bearer" and hmac.compare_digest(given.encode(), expected.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())

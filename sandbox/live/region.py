@@ -8,6 +8,7 @@ seconds: wall seconds divided by `time_scale`.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from sandbox.live.http import (
 from sandbox.models import Model, parse_model
 
 MAX_INSTANCES = 1000
+MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
 UNFAULTED = ("metrics", "admin_faults")  # endpoints that faults never touch
 
 
@@ -144,6 +146,8 @@ def create_region_app(
             raise BadRequest(str(e)) from None
         if model.name != name:
             raise BadRequest(f"the artifact is {model.name!r}; PUT it to /v1/models/{model.name}")
+        if not MODEL_NAME.fullmatch(name):
+            raise BadRequest(f"model names use letters, digits, '.', '_' and '-'; got {name!r}")
         if state.faults.deploy_fails():
             return error(f"deployment to {region} failed (injected deploy_failures fault)", 503)
         with state.lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 import warnings
@@ -56,6 +57,8 @@ class ServerThread:
 def _serve_region(region: str, token: str, time_scale: float, seed: int, port: int, conn) -> None:
     """A region's own process: serve until the parent says stop or goes away."""
     from sandbox.live.region import create_region_app
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
     def crash(duration_s: float | None) -> None:
         conn.send(("crash", duration_s))  # the parent kills this process
