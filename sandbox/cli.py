@@ -7,6 +7,7 @@ import json
 import math
 import shlex
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
 from sandbox.routing import POLICIES as ROUTING_POLICIES
+from sandbox.sweep import METRICS
 from sandbox.tracer import FORMATS, TRACKERS
 
 COMPLETED = ("complete", "complete_with_skips")
@@ -562,6 +564,79 @@ def experiment(
     else:
         click.echo(_experiment_text(result))
     ctx.exit(1 if result.deviated else 0)
+
+
+@main.command()
+@click.argument("scenario")
+@click.option(
+    "--vary",
+    "varies",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A scenario key and the values to try, e.g. health.interval_s=5,10,30. "
+    "Repeatable: every combination runs.",
+)
+@click.option("--out", type=click.Path(file_okay=False), help="Write sweep.csv and plots here.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Parallel processes [default: CPUs].")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    type=click.Choice(METRICS),
+    help="Metrics to plot [default: detection_s and failed].",
+)
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    scenario: str,
+    varies: tuple[str, ...],
+    out: str | None,
+    workers: int | None,
+    metrics: tuple[str, ...],
+) -> None:
+    """Run SCENARIO for every combination of the --vary values, in parallel processes."""
+    import csv
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from sandbox import sweep as sweeps
+    from sandbox.scenario import load_scenario
+    from sandbox.tables import Table
+
+    try:
+        loaded = load_scenario(scenario)
+        vary = [sweeps.parse_vary(text) for text in varies]
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO' or '--vary'") from None
+    total = 1
+    for _, values in vary:
+        total *= len(values)
+    with (
+        ProcessPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar,
+    ):
+        try:
+            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
+        except SandboxError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--vary'") from None
+    keys = [key for key, _ in vary]
+    columns = keys + list(METRICS)
+    table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
+    click.echo(table.to_text())
+    if out is not None:
+        from sandbox.plots import draw_sweep
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "sweep.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        for metric in metrics or ("detection_s", "failed"):
+            draw_sweep(rows, keys, metric, folder)
 
 
 @main.command("regions")

@@ -98,3 +98,36 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def draw_sweep(rows: list[dict], keys: list[str], metric: str, out: Path) -> Path:
+    """`metric` against the first varied key, a line per value of the others; where the sweep
+    varies the probe interval and threshold, their product (the detection rule) dashed beside."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x_key, others = keys[0], keys[1:]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[k] for k in others)].append(row)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for group, members in groups.items():
+        members.sort(key=lambda r: r[x_key])
+        label = ", ".join(f"{k}={v}" for k, v in zip(others, group, strict=True)) or metric
+        xs = [r[x_key] for r in members]
+        ys = [r[metric] if r[metric] is not None else float("nan") for r in members]
+        line = ax.plot(xs, ys, marker="o", label=label)[0]
+        rule = {"health.interval_s", "health.failure_threshold"}
+        if metric == "detection_s" and rule <= set(keys):
+            expected = [r["health.interval_s"] * r["health.failure_threshold"] for r in members]
+            ax.plot(xs, expected, linestyle="--", color=line.get_color(), alpha=0.6)
+    ax.set_xlabel(x_key)
+    ax.set_ylabel(metric)
+    title = f"{metric} against {x_key}"
+    if metric == "detection_s" and {"health.interval_s", "health.failure_threshold"} <= set(keys):
+        title += " (dashed: interval x threshold)"
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return _save(fig, out / f"sweep_{metric}.png")

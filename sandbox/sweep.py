@@ -1,0 +1,117 @@
+"""Sweeps: one scenario run for every combination of some keys' values, in parallel.
+
+`sweep` takes any `concurrent.futures.Executor` (a process pool here, a Dask cluster's executor
+for a sweep too big for one machine); each run is a plain function of a scenario document.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from typing import Any
+
+from sandbox.errors import InvalidScenario
+from sandbox.experiment import run_experiment
+from sandbox.scenario import parse_scenario
+
+METRICS = (
+    "detection_s",
+    "failover_s",
+    "recovery_s",
+    "failed",
+    "availability",
+    "p99_ms",
+    "deviated",
+)
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
+
+
+def parse_vary(text: str) -> tuple[str, list[Any]]:
+    """`health.interval_s=5,10,30` as the key path and its values (TOML scalars)."""
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip() or not values.strip():
+        raise InvalidScenario(
+            f"--vary {text!r}: expected KEY=V1,V2,..., e.g. health.interval_s=5,10"
+        )
+    parsed = []
+    for raw in values.split(","):
+        try:
+            parsed.append(tomllib.loads(f"v = {raw.strip()}")["v"])
+        except tomllib.TOMLDecodeError:
+            parsed.append(raw.strip())
+    return key.strip(), parsed
+
+
+def with_value(document: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `document` with `path` (dots, and `[i]` for a list item) set to `value`."""
+    doc = copy.deepcopy(dict(document))
+    steps = path.split(".")
+    node: Any = doc
+    for n, step in enumerate(steps):
+        match = _STEP.fullmatch(step)
+        if match is None:
+            raise InvalidScenario(f"--vary {path!r}: {step!r} is not a key")
+        name, index = match.group(1), match.group(2)
+        last = n == len(steps) - 1
+        if index is None:
+            if last:
+                node[name] = value
+            else:
+                node = node.setdefault(name, {})
+            continue
+        items = node.get(name)
+        if not isinstance(items, list) or int(index) >= len(items):
+            raise InvalidScenario(f"--vary {path!r}: the scenario has no {name}[{index}]")
+        if last:
+            items[int(index)] = value
+        else:
+            node = items[int(index)]
+    return doc
+
+
+def run_point(document: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Run one scenario document; its metrics (those of the first fault, where it has one)."""
+    journal = run_experiment(parse_scenario(document, source)).journal
+    summary = journal["summary"]
+    fault = summary["per_fault"][0] if summary["per_fault"] else {}
+    return {
+        "detection_s": fault.get("detection_s"),
+        "failover_s": fault.get("failover_s"),
+        "recovery_s": fault.get("recovery_s"),
+        "failed": summary["failed"],
+        "availability": summary["availability"],
+        "p99_ms": summary["latency_ms"]["p99"],
+        "deviated": journal["deviated"],
+    }
+
+
+def sweep(
+    document: Mapping[str, Any],
+    source: str,
+    vary: Sequence[tuple[str, Sequence[Any]]],
+    executor: Executor,
+    on_done: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """One row per combination of the varied values: those values, then the run's metrics."""
+    keys = [key for key, _ in vary]
+    points = []
+    for values in itertools.product(*(vals for _, vals in vary)):
+        doc = dict(document)
+        for key, value in zip(keys, values, strict=True):
+            doc = with_value(doc, key, value)
+        try:
+            parse_scenario(doc, source)
+        except InvalidScenario as e:
+            setting = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+            raise InvalidScenario(f"with {setting}: {e}") from None
+        points.append((dict(zip(keys, values, strict=True)), doc))
+    futures = {executor.submit(run_point, doc, source): i for i, (_, doc) in enumerate(points)}
+    results: list[dict[str, Any]] = [{} for _ in points]
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()
+        on_done()
+    return [setting | metrics for (setting, _), metrics in zip(points, results, strict=True)]
