@@ -465,7 +465,8 @@ def _experiment_text(experiment: Any) -> str:
     j, scenario = experiment.journal, experiment.scenario
     s = j["summary"]
     lines = [
-        f"Experiment: {j['name']} (seed {j['seed']}, {scenario.duration_s:g} s simulated)",
+        f"Experiment: {j['name']} (seed {j['seed']}, {scenario.duration_s:g} s "
+        f"{'simulated' if scenario.mode == 'sim' else 'emulated on a live fleet'})",
         f"Deployment: {j['deployment']['outcome']}; status: {j['status']}",
         f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
         f"(availability {s['availability'] if s['availability'] is not None else '-'})",

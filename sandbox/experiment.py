@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.backend import Process
-from sandbox.errors import InvalidScenario
 from sandbox.flow import Deployment, run_deployment
 from sandbox.health import Transition
 from sandbox.records import NONE, RequestLog
@@ -59,14 +58,60 @@ def _latency(values: array) -> dict[str, float | None]:
 
 
 def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> Experiment:
-    """Run `scenario` in simulation and return its journal and request log."""
-    if scenario.mode != "sim":
-        raise InvalidScenario(
-            f'{scenario.source}: mode: "live" experiments are not available yet; set mode = "sim"'
-        )
+    """Run `scenario` (in simulation, or on a live fleet) and return its journal and requests."""
     catalog = catalog or RegionCatalog.default()
+    if scenario.mode == "live":
+        return _run_live(scenario, catalog)
     fleet = SimFleet(catalog, scenario.regions, scenario.regions[0], scenario.seed)
-    d = run_deployment(
+    d = _deploy(scenario, catalog, fleet)
+    log, events = _log(scenario), []
+    if d.outcome in COMPLETED:
+        t0 = fleet.now()
+        _watch(d, log.clients, t0, events)
+        for fault in scenario.faults:
+            fleet.env.process(_schedule(fleet.env, fleet, fault, t0, events))
+        traffic = SimTraffic(
+            fleet, d.router, d.health_view, scenario.clients, scenario.service, log, scenario.seed
+        )
+        traffic.start(until=t0 + scenario.duration_s)
+        fleet.advance(scenario.duration_s + DRAIN_S)
+        log.t = array("d", (t - t0 for t in log.t))
+    return _finish(scenario, d, log, events)
+
+
+def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
+    """The scenario on real servers: users send real requests through the gateway."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import simpy.rt
+
+    from sandbox.live.fleet import LiveFleet
+    from sandbox.live.traffic import SENDERS, LiveTraffic
+
+    fleet = LiveFleet(
+        scenario.regions, catalog=catalog, time_scale=scenario.time_scale, seed=scenario.seed
+    )
+    with fleet:
+        d = _deploy(scenario, catalog, fleet)
+        log, events = _log(scenario), []
+        if d.outcome in COMPLETED:
+            t0 = fleet.now()
+            _watch(d, log.clients, t0, events)
+            env = simpy.rt.RealtimeEnvironment(
+                initial_time=t0, factor=scenario.time_scale, strict=False
+            )
+            for fault in scenario.faults:
+                env.process(_schedule(env, fleet, fault, t0, events))
+            traffic = LiveTraffic(fleet, scenario.model, scenario.clients, log, scenario.seed)
+            with ThreadPoolExecutor(SENDERS, thread_name_prefix="user") as pool:
+                traffic.start(env, pool, t0, t0 + scenario.duration_s)
+                env.run(until=t0 + scenario.duration_s)
+            traffic.close()
+    return _finish(scenario, d, log, events)
+
+
+def _deploy(scenario: Scenario, catalog: RegionCatalog, backend: Any) -> Deployment:
+    return run_deployment(
         scenario.regions,
         scenario.model,
         on_failure=scenario.on_failure,
@@ -77,55 +122,55 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
         health=scenario.health,
         outlier=scenario.outlier,
         routing=scenario.routing,
-        backend=fleet,
+        backend=backend,
     )
-    clients = list(dict.fromkeys(c.region for c in scenario.clients))
-    log = RequestLog(clients, scenario.regions)
-    events: list[dict[str, Any]] = []
-    if d.outcome in COMPLETED and d.router is not None and d.health_view is not None:
-        t0 = fleet.now()
-        view, router = d.health_view, d.router
-        choice = {c: router.plan(c, view.healthy_regions(), view.error_rate)[0][0] for c in clients}
 
-        def on_transition(t: Transition) -> None:
-            events.append(
-                {
-                    "t": round(t.t - t0, 3),
-                    "event": f"health_{t.state}",
-                    "region": t.region,
-                    "source": t.source,
-                }
-            )
-            for client in clients:
-                now = router.plan(client, view.healthy_regions(), view.error_rate)[0][0]
-                if now != choice[client]:
-                    events.append(
-                        {
-                            "t": round(t.t - t0, 3),
-                            "event": "routing_change",
-                            "client": client,
-                            "from": choice[client],
-                            "to": now,
-                        }
-                    )
-                    choice[client] = now
 
-        view.subscribe(on_transition)
-        for fault in scenario.faults:
-            fleet.env.process(_schedule(fleet, fault, t0, events))
-        traffic = SimTraffic(
-            fleet, router, view, scenario.clients, scenario.service, log, scenario.seed
+def _log(scenario: Scenario) -> RequestLog:
+    return RequestLog(list(dict.fromkeys(c.region for c in scenario.clients)), scenario.regions)
+
+
+def _watch(d: Deployment, clients: list[str], t0: float, events: list[dict[str, Any]]) -> None:
+    """Record health transitions, and the routing changes they cause, as events."""
+    view, router = d.health_view, d.router
+    assert view is not None and router is not None, "a completed deployment routes and monitors"
+
+    def first_choice(client: str) -> str:
+        return router.plan(client, view.healthy_regions(), view.error_rate)[0][0]
+
+    choice = {client: first_choice(client) for client in clients}
+
+    def on_transition(t: Transition) -> None:
+        at = round(t.t - t0, 3)
+        events.append(
+            {"t": at, "event": f"health_{t.state}", "region": t.region, "source": t.source}
         )
-        traffic.start(until=t0 + scenario.duration_s)
-        fleet.advance(scenario.duration_s + DRAIN_S)
-        log.t = array("d", (t - t0 for t in log.t))
+        for client in clients:
+            now = first_choice(client)
+            if now != choice[client]:
+                events.append(
+                    {
+                        "t": at,
+                        "event": "routing_change",
+                        "client": client,
+                        "from": choice[client],
+                        "to": now,
+                    }
+                )
+                choice[client] = now
+
+    view.subscribe(on_transition)
+
+
+def _finish(
+    scenario: Scenario, d: Deployment, log: RequestLog, events: list[dict[str, Any]]
+) -> Experiment:
     events.sort(key=lambda e: e["t"])
-    journal = _journal(scenario, d, log, events)
-    return Experiment(scenario, journal, log, d, events)
+    return Experiment(scenario, _journal(scenario, d, log, events), log, d, events)
 
 
-def _schedule(fleet: SimFleet, fault: ScheduledFault, t0: float, events: list) -> Process:
-    yield fleet.env.timeout(t0 + fault.start_s - fleet.now())
+def _schedule(env: Any, fleet: Any, fault: ScheduledFault, t0: float, events: list) -> Process:
+    yield env.timeout(max(0.0, t0 + fault.start_s - env.now))
     fleet.inject(fault.region, [fault.fault])
     events.append(
         {
@@ -136,7 +181,7 @@ def _schedule(fleet: SimFleet, fault: ScheduledFault, t0: float, events: list) -
         }
     )
     if fault.end_s is not None:
-        yield fleet.env.timeout(fault.fault.duration_s)
+        yield env.timeout(fault.fault.duration_s)
         events.append(
             {
                 "t": fault.end_s,

@@ -210,7 +210,30 @@ def test_experiment_command_exit_status(invoke, tmp_path):
     assert result.exit_code == 2
     assert "faults[0].start_s: expected a number >= 0" in " ".join(result.output.split())
     assert invoke("experiment").exit_code == 2
-    live = invoke("experiment", "regional_outage", "--mode", "live")
-    assert live.exit_code == 2 and "not available yet" in live.output
     listed = invoke("experiment", "--list").output
     assert all(name in listed for name in bundled_scenarios())
+
+
+LIVE_SMALL = {
+    "name": "small, sim against live",
+    "seed": 3,
+    "duration_s": 200,
+    "deployment": {"regions": ["us-east-1", "eu-west-1"]},
+    "health": {"interval_s": 10, "failure_threshold": 3, "healthy_threshold": 2},
+    "clients": [{"region": "eu-west-2", "rate_per_s": 4}, {"region": "us-east-2", "rate_per_s": 2}],
+    "faults": [{"region": "eu-west-1", "kind": "outage", "start_s": 50, "duration_s": 80}],
+}
+
+
+def test_sim_and_live_agree_on_a_small_scenario():
+    """Detection within one probe interval of each other, each region's share within 0.1."""
+    sim = run_experiment(parse_scenario(LIVE_SMALL, "small"))
+    live_doc = LIVE_SMALL | {"mode": "live", "time_scale": 0.05}
+    live = run_experiment(parse_scenario(live_doc, "small"))
+    ours, real = sim.journal["summary"], live.journal["summary"]
+    assert real["sent"] == real["succeeded"] + real["failed"] > 500
+    assert abs(ours["per_fault"][0]["detection_s"] - real["per_fault"][0]["detection_s"]) <= 10
+    for region, share in ours["traffic_share"].items():
+        assert abs(share - real["traffic_share"][region]) <= 0.1
+    assert real["availability"] >= 0.99
+    assert [e["event"] for e in live.events][:1] == ["fault_start"]

@@ -3,7 +3,8 @@
 `POST /v1/models/<name>:predict` with `X-Client-Region` picks regions by the routing policy over
 the healthy ones, waits the emulated round trip from the client to that region (scaled by
 `time_scale`), forwards, and on a refused connection, a timeout or a 5xx tries the next region.
-Answers carry `X-Served-By` and `X-Attempts` (and `X-Fail-Open: true` when no region was healthy).
+Answers carry `X-Served-By`, `X-Attempts`, `X-Tried` (the regions tried, in order) and
+`X-Fail-Open: true` when no region was healthy.
 `GET /routing` shows the policy, the health view and each client region's current choice.
 """
 
@@ -149,6 +150,7 @@ class Gateway:
             message = f"no region answered ({attempts} attempts; last {last})"
             status, content = 503, json.dumps({"error": message}).encode()
         headers.append(("X-Attempts", str(attempts)))
+        headers.append(("X-Tried", ",".join(plan[:attempts])))
         if fail_open:
             headers.append(("X-Fail-Open", "true"))
         return status, content, headers

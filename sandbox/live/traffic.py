@@ -1,0 +1,94 @@
+"""Live users: Poisson arrivals on a `RealtimeEnvironment`, real requests through the gateway."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+import simpy.rt
+
+from sandbox.backend import Process
+from sandbox.live.fleet import LiveFleet
+from sandbox.live.http import wall_timeout
+from sandbox.records import NONE, RequestLog
+from sandbox.routing import REQUEST_TIMEOUT_S
+from sandbox.scenario import Clients
+
+SENDERS = 32  # requests a live experiment keeps in flight at once
+
+
+class LiveTraffic:
+    """The users of a scenario, sending to the fleet's gateway; every request into `log`."""
+
+    def __init__(
+        self, fleet: LiveFleet, model: str, clients: Sequence[Clients], log: RequestLog, seed: int
+    ) -> None:
+        self.fleet = fleet
+        self.clients = list(clients)
+        self.log = log
+        self._path = f"/v1/models/{model}:predict"
+        self._body = json.dumps({"instances": [[12.0, 70.0, 1.0]]})
+        self._rng = random.Random(f"traffic:{seed}")
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._index = {r: i for i, r in enumerate(log.regions)}
+        host, port = fleet.gateway_url.removeprefix("http://").split(":")
+        self._address = (host, int(port))
+        retries = fleet.gateway.router.policy.retries if fleet.gateway.router else 0
+        self._timeout = wall_timeout(REQUEST_TIMEOUT_S, fleet.time_scale) * (retries + 2)
+
+    def start(
+        self, env: simpy.rt.RealtimeEnvironment, pool: Executor, t0: float, until: float
+    ) -> None:
+        """Start every client group's arrivals on `env`; requests go out through `pool`."""
+        for group in self.clients:
+            env.process(self._arrivals(env, pool, group, until, t0))
+
+    def close(self) -> None:
+        """Close the users' connections to the gateway."""
+        for connection in self._connections:
+            connection.close()
+
+    def _arrivals(self, env, pool, group: Clients, until: float, t0: float) -> Process:
+        client = self.log.clients.index(group.region)
+        while True:
+            yield env.timeout(self._rng.expovariate(group.rate_per_s))
+            if env.now >= until:
+                return
+            pool.submit(self._send, client, group.region, t0)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if not hasattr(self._local, "connection"):
+            self._local.connection = http.client.HTTPConnection(
+                *self._address, timeout=self._timeout
+            )
+            with self._lock:
+                self._connections.append(self._local.connection)
+        return self._local.connection
+
+    def _send(self, client: int, region: str, t0: float) -> None:
+        start, wall = self.fleet.now(), time.perf_counter()
+        connection = self._connection()
+        headers = {"Content-Type": "application/json", "X-Client-Region": region}
+        try:
+            connection.request("POST", self._path, self._body, headers)
+            answer = connection.getresponse()
+            answer.read()
+            ok, tried = answer.status == 200, (answer.getheader("X-Tried") or "").split(",")
+            served = answer.getheader("X-Served-By") or (tried[-1] if tried[0] else "")
+            attempts = int(answer.getheader("X-Attempts") or 0)
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            ok, tried, served, attempts = False, [""], "", 0
+        latency_ms = (time.perf_counter() - wall) / self.fleet.time_scale * 1000
+        first = self._index.get(tried[0], NONE)
+        with self._lock:
+            self.log.add(
+                start - t0, client, first, self._index.get(served, NONE), attempts, latency_ms, ok
+            )
