@@ -29,7 +29,7 @@ PYTHON = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 
 def test_readme_python_examples():
-    assert len(PYTHON) == 2
+    assert len(PYTHON) == 3
     scope: dict[str, object] = {}
     exec(PYTHON[0], scope)  # the README's own example, as a reader would paste it
     d = scope["d"]
@@ -39,3 +39,12 @@ def test_readme_python_examples():
     exec(PYTHON[1], live)
     assert live["d"].health() == {"us-east-1": "healthy", "eu-west-1": "unhealthy"}
     assert live["d"].trace.transitions[0].state == "unhealthy"
+
+
+def test_readme_dask_sweep_example(capsys):
+    scope: dict[str, object] = {"__name__": "__main__"}
+    exec(PYTHON[2], scope)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    detection = {tuple(line.split()[:2]): float(line.split()[2]) for line in lines}
+    assert detection[("30", "3")] > detection[("10", "3")] > detection[("5", "3")]
