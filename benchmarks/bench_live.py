@@ -5,7 +5,7 @@ per second from a separate client process (4 keep-alive connections, 3 s), each 
 baseline measured in the same run:
 - a region (faults, metrics, validation) against a plain Flask app with the same model call on the
   same WSGI server;
-- the gateway (routing, health view, forwarding; time_scale 0.001 so the emulated round trip is
+- the gateway (routing, health view, forwarding; time_scale 0.01 so the emulated round trip is
   negligible) against the region it forwards to;
 - waitress against werkzeug's threaded server, the same plain app: why the fleet uses waitress.
 """
@@ -98,7 +98,7 @@ def main() -> None:
     )
     plain = ServerThread(plain_app(), threads=REGION_THREADS).start()
     werkzeug = WerkzeugThread(plain_app())
-    with LiveFleet(["eu-west-1"], time_scale=0.001) as fleet:
+    with LiveFleet(["eu-west-1"], time_scale=0.01) as fleet:
         run_deployment(["eu-west-1"], "model_v1", backend=fleet)
         region_port = int(fleet.urls["eu-west-1"].rsplit(":", 1)[1])
         gateway_port = int(fleet.gateway_url.rsplit(":", 1)[1])

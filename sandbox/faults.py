@@ -193,6 +193,8 @@ class RegionFaults:
 
     def serves_bad(self) -> bool:
         """Whether an uncounted bad_model fault spoils every prediction now."""
+        if not self._active:  # the common case, without taking the lock
+            return False
         with self._lock:
             self._prune()
             entry = self._active.get("bad_model")
