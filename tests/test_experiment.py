@@ -214,14 +214,9 @@ def test_experiment_command_exit_status(invoke, tmp_path):
     assert all(name in listed for name in bundled_scenarios())
 
 
-LIVE_SMALL = {
-    "name": "small, sim against live",
+LIVE_SMALL = SMALL | {
     "seed": 3,
-    "duration_s": 200,
-    "deployment": {"regions": ["us-east-1", "eu-west-1"]},
-    "health": {"interval_s": 10, "failure_threshold": 3, "healthy_threshold": 2},
     "clients": [{"region": "eu-west-2", "rate_per_s": 4}, {"region": "us-east-2", "rate_per_s": 2}],
-    "faults": [{"region": "eu-west-1", "kind": "outage", "start_s": 50, "duration_s": 80}],
 }
 
 
