@@ -460,6 +460,21 @@ def serve(ctx: click.Context, **p: Any) -> None:
             signal.signal(sig, handler)
 
 
+def _out_folder(ctx: click.Context, out: str | None) -> Any:
+    """The --out folder, created; a usage error when it cannot be."""
+    if out is None:
+        return None
+    from pathlib import Path
+
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        message = f"cannot create {out}: {e.strerror}"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    return folder
+
+
 def _experiment_text(experiment: Any) -> str:
     """A readable summary, the analytic expectation beside each measurement."""
     j, scenario = experiment.journal, experiment.scenario
@@ -469,12 +484,19 @@ def _experiment_text(experiment: Any) -> str:
         f"{'simulated' if scenario.mode == 'sim' else 'emulated on a live fleet'})",
         f"Deployment: {j['deployment']['outcome']}; status: {j['status']}",
         f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
-        f"(availability {s['availability'] if s['availability'] is not None else '-'})",
+        f"({s['wrong_answers']} of them wrong answers; availability "
+        f"{s['availability'] if s['availability'] is not None else '-'})",
         f"Latency (ms): p50 {s['latency_ms']['p50']}, p95 {s['latency_ms']['p95']}, "
         f"p99 {s['latency_ms']['p99']}",
         "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
     ]
-    expected = scenario.health.interval_s * scenario.health.failure_threshold
+    if j["status"] == "aborted":
+        outcome = j["deployment"]["outcome"]
+        lines.append(f"The deployment did not complete ({outcome}): no user traffic was sent")
+        lines.append("Verdict: deviated")
+        return "\n".join(lines)
+    interval, threshold = scenario.health.interval_s, scenario.health.failure_threshold
+    low, high = interval * (threshold - 1), interval * threshold
     for f in s["per_fault"]:
         found = (
             f"marked unhealthy after {f['detection_s']:g} s"
@@ -482,9 +504,9 @@ def _experiment_text(experiment: Any) -> str:
             else "never marked unhealthy by the probes"
         )
         line = (
-            f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (expected about "
-            f"{expected:g} s = {scenario.health.interval_s:g} s x "
-            f"{scenario.health.failure_threshold} for a region that stops answering)"
+            f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (for a region "
+            f"that stops answering, expected between {low:g} and {high:g} s: {threshold} failed "
+            f"probes {interval:g} s apart, the first one up to a probe interval after the start)"
         )
         if f["failover_s"] is not None:
             line += f"; last request sent there {f['failover_s']:g} s in"
@@ -527,7 +549,6 @@ def experiment(
     import dataclasses
     import platform
     import time
-    from pathlib import Path
 
     from sandbox.experiment import run_experiment
     from sandbox.scenario import bundled_scenarios, load_scenario
@@ -538,6 +559,7 @@ def experiment(
         return
     if scenario is None:
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
+    folder = _out_folder(ctx, out)
     try:
         loaded = load_scenario(scenario)
         if mode is not None:
@@ -546,11 +568,9 @@ def experiment(
         result = run_experiment(loaded)
     except SandboxError as e:
         raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO'") from None
-    if out is not None:
+    if folder is not None:
         from sandbox.plots import draw
 
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
         (folder / "journal.json").write_text(json.dumps(result.journal, indent=2) + "\n")
         result.log.to_csv(folder / "requests.csv")
         draw(result, folder)
@@ -599,7 +619,6 @@ def sweep(
     """Run SCENARIO for every combination of the --vary values, in parallel processes."""
     import csv
     from concurrent.futures import ProcessPoolExecutor
-    from pathlib import Path
 
     from tqdm import tqdm
 
@@ -610,28 +629,22 @@ def sweep(
     try:
         loaded = load_scenario(scenario)
         vary = [sweeps.parse_vary(text) for text in varies]
+        total = len(sweeps.plan(loaded.document, loaded.source, vary))
     except SandboxError as e:
         raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO' or '--vary'") from None
-    total = 1
-    for _, values in vary:
-        total *= len(values)
+    folder = _out_folder(ctx, out)
     with (
         ProcessPoolExecutor(max_workers=workers) as pool,
         tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar,
     ):
-        try:
-            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--vary'") from None
+        rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
     keys = [key for key, _ in vary]
     columns = keys + list(METRICS)
     table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
     click.echo(table.to_text())
-    if out is not None:
+    if folder is not None:
         from sandbox.plots import draw_sweep
 
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
         with (folder / "sweep.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()

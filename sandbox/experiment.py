@@ -89,7 +89,11 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
     from sandbox.live.traffic import SENDERS, LiveTraffic
 
     fleet = LiveFleet(
-        scenario.regions, catalog=catalog, time_scale=scenario.time_scale, seed=scenario.seed
+        scenario.regions,
+        catalog=catalog,
+        time_scale=scenario.time_scale,
+        seed=scenario.seed,
+        processes=scenario.processes,
     )
     with fleet:
         d = _deploy(scenario, catalog, fleet)
@@ -102,7 +106,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
             )
             for fault in scenario.faults:
                 env.process(_schedule(env, fleet, fault, t0, events))
-            traffic = LiveTraffic(fleet, scenario.model, scenario.clients, log, scenario.seed)
+            traffic = LiveTraffic(fleet, d.model, scenario.clients, log, scenario.seed)
             with ThreadPoolExecutor(SENDERS, thread_name_prefix="user") as pool:
                 traffic.start(env, pool, t0, t0 + scenario.duration_s)
                 env.run(until=t0 + scenario.duration_s)
@@ -211,7 +215,8 @@ def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[st
     window = _window(scenario)
     sent = len(log)
     succeeded = sum(log.ok)
-    served = Counter(log.region[i] for i in range(sent) if log.ok[i])
+    answered = [i for i in range(sent) if log.ok[i] or log.wrong[i]]
+    served = Counter(log.region[i] for i in answered)
     phases: dict[str, dict[str, Any]] = {}
     for phase in PHASES:
         picked = [i for i in range(sent) if _phase_of(log.t[i], window) == phase]
@@ -227,11 +232,12 @@ def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[st
         "sent": sent,
         "succeeded": succeeded,
         "failed": sent - succeeded,
+        "wrong_answers": sum(log.wrong),
         "availability": round(succeeded / sent, 6) if sent else None,
         "latency_ms": _latency(ok_latency),
         "phases": phases,
         "traffic_share": {
-            region: round(served[i] / succeeded, 6) if succeeded else 0.0
+            region: round(served[i] / len(answered), 6) if answered else 0.0
             for i, region in enumerate(log.regions)
         },
         "per_fault": [_per_fault(f, log, events) for f in scenario.faults],
@@ -254,6 +260,14 @@ def _per_fault(fault: ScheduledFault, log: RequestLog, events: list[dict]) -> di
         return times[0] if times else None
 
     down = first("health_unhealthy", fault.start_s)
+    during = [
+        e
+        for e in events
+        if e.get("region") == fault.region
+        and fault.start_s <= e["t"]
+        and (end is None or e["t"] < end)
+    ]
+    taken = any(e["event"] in ("health_unhealthy", "health_ejected") for e in during)
     sent_there = [
         log.t[i]
         for i in range(len(log))
@@ -267,7 +281,7 @@ def _per_fault(fault: ScheduledFault, log: RequestLog, events: list[dict]) -> di
         "start_s": fault.start_s,
         "end_s": end,
         "detection_s": round(down - fault.start_s, 3) if down is not None else None,
-        "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there else None,
+        "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there and taken else None,
         "recovery_s": round(up - end, 3) if up is not None and end is not None else None,
     }
 

@@ -147,6 +147,7 @@ class HealthView:
         for region, until in sorted(self._pending_return.items(), key=lambda kv: kv[1]):
             if now >= until:
                 del self._pending_return[region]
+                self._recent[region].clear()  # judge it afresh, or it never wins traffic back
                 self._note(until, region, "outlier", "returned")
 
     def probe(self, region: str, ok: bool) -> None:
@@ -156,6 +157,8 @@ class HealthView:
             self._returns(now)
             state = self._probes[region]
             if state.observe(ok):
+                if state.healthy:
+                    self._recent[region].clear()  # judge it afresh, or it never wins traffic back
                 self._note(now, region, "probe", "healthy" if state.healthy else "unhealthy")
 
     def outcome(self, region: str, ok: bool) -> None:

@@ -86,6 +86,7 @@ def draw(experiment: Experiment, out: Path) -> list[Path]:
     ax.bar(centers, [f / width for f in failed], width=width * 0.9, color="tab:red")
     _decorate(ax, experiment)
     ax.set_ylabel("failed requests per second")
+    ax.set_ylim(bottom=0)
     ax.set_title(f"{title}: errors users saw")
     paths.append(_save(fig, out / "errors.png"))
     return paths

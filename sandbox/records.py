@@ -23,6 +23,7 @@ class RequestLog:
         self.attempts = array("B")
         self.latency_ms = array("d")
         self.ok = array("B")
+        self.wrong = array("B")  # answered, but with wrong predictions
 
     def add(
         self,
@@ -33,8 +34,10 @@ class RequestLog:
         attempts: int,
         latency_ms: float,
         ok: bool,
+        wrong: bool = False,
     ) -> None:
-        """One request: `first` is the region it tried first, `region` the last one."""
+        """One request: `first` is the region it tried first, `region` the last one; `ok` when
+        it got a right answer, `wrong` when a region answered with wrong predictions."""
         self.t.append(t)
         self.client.append(client)
         self.first.append(first)
@@ -42,12 +45,13 @@ class RequestLog:
         self.attempts.append(min(attempts, 255))
         self.latency_ms.append(latency_ms)
         self.ok.append(ok)
+        self.wrong.append(wrong)
 
     def __len__(self) -> int:
         return len(self.t)
 
     def rows(self) -> Iterator[tuple[float, str, str, int, float, str]]:
-        """(t, client region, served region or '-', attempts, latency ms, 'ok' | 'failed')."""
+        """(t, client region, served region or '-', attempts, latency ms, outcome)."""
         for i in range(len(self)):
             served = self.regions[self.region[i]] if self.region[i] != NONE else "-"
             yield (
@@ -56,7 +60,7 @@ class RequestLog:
                 served,
                 self.attempts[i],
                 round(self.latency_ms[i], 3),
-                "ok" if self.ok[i] else "failed",
+                "ok" if self.ok[i] else "wrong" if self.wrong[i] else "failed",
             )
 
     def to_csv(self, path: Path) -> None:

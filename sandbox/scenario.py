@@ -20,6 +20,7 @@ from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, San
 from sandbox.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
+from sandbox.models import load_model
 from sandbox.regions import RegionCatalog
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.routing import RoutingPolicy
@@ -75,6 +76,7 @@ class Scenario:
     duration_s: float
     mode: str
     time_scale: float
+    processes: bool
     model: str
     regions: tuple[str, ...]
     on_failure: str
@@ -109,6 +111,8 @@ class _Doc:
                 raise self.fail(self.path(key), f"unknown key{hint}")
 
     def path(self, key: str) -> str:
+        if key.startswith("["):
+            return f"{self.where}{key}"
         return f"{self.where}.{key}" if self.where else key
 
     def fail(self, path: str, message: str) -> InvalidScenario:
@@ -127,7 +131,8 @@ class _Doc:
     ) -> float:
         value = self.table.get(key, default)
         if value is None:
-            raise self.fail(self.path(key), f"missing; add {key} = <a number from {low}>")
+            above = f"above {low}" if low_open else f"from {low}"
+            raise self.fail(self.path(key), f"missing; add {key} = <a number {above}>")
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if (
             not ok
@@ -184,6 +189,7 @@ def _region(doc: _Doc, key: str, catalog: RegionCatalog, known: tuple[str, ...] 
 
 DEPLOYMENT_KEYS = ("model", "regions", "on_failure", "max_retries", "failures")
 TOP_KEYS = (
+    "processes",
     "name",
     "seed",
     "duration_s",
@@ -213,7 +219,7 @@ def _regions(top: _Doc, catalog: RegionCatalog) -> tuple[str, ...]:
     if not isinstance(raw, list) or not raw:
         message = f"expected a non-empty list of region names, got {_show(raw)}"
         raise top.fail("deployment.regions", message)
-    keys = tuple(str(i) for i in range(len(raw)))
+    keys = tuple(f"[{i}]" for i in range(len(raw)))
     doc = _Doc(dict(zip(keys, raw, strict=True)), "deployment.regions", top.source, keys)
     regions = tuple(_region(doc, key, catalog) for key in keys)
     twice = sorted({r for r in regions if regions.count(r) > 1})
@@ -240,14 +246,24 @@ def _routing(top: _Doc, regions: tuple[str, ...]) -> RoutingPolicy:
         policy.check(list(regions))
     except InvalidDeployment as e:
         raise top.fail("routing", str(e).removeprefix("routing: ")) from None
+    for key, name in (("order", "failover"), ("weights", "weighted")):
+        if doc.has(key) and policy.name != name:
+            raise top.fail(f"routing.{key}", f'applies to policy = "{name}" only; remove it')
+    if policy.name == "failover" and not policy.order:
+        raise top.fail("routing.order", 'policy = "failover" needs an order, e.g. ["us-east-1"]')
     return policy
 
 
 def _health(top: _Doc) -> tuple[HealthPolicy, OutlierPolicy]:
     doc = top.sub("health", HEALTH_KEYS)
+    interval = doc.number("interval_s", 30.0, 0, 3600, low_open=True)
+    timeout = doc.number("timeout_s", 2.0, 0, 60, low_open=True)
+    if timeout >= interval:
+        message = f"{timeout:g} s is not shorter than interval_s ({interval:g} s); lower it"
+        raise top.fail("health.timeout_s", message)
     health = HealthPolicy(
-        doc.number("interval_s", 30.0, 0, 3600, low_open=True),
-        doc.number("timeout_s", 2.0, 0, 60, low_open=True),
+        interval,
+        timeout,
         doc.whole("failure_threshold", 3, 1, 10),
         doc.whole("healthy_threshold", 3, 1, 10),
     )
@@ -286,10 +302,25 @@ def _faults(
             fault = parse_fault({k: v for k, v in table.items() if k not in placed}, where)
         except InvalidFault as e:
             raise InvalidScenario(f"{top.source}: {e}") from None
-        if fault.kind == "crash" and mode != "live":
-            raise top.fail(f"{where}.kind", 'crash is for mode = "live" (a real process kill)')
+        if fault.kind == "crash" and not (mode == "live" and top.table.get("processes") is True):
+            message = 'crash is a real process kill: set mode = "live" and processes = true'
+            raise top.fail(f"{where}.kind", message)
+        if fault.kind == "deploy_failures":
+            message = (
+                "no deployment happens after time 0; put rollout faults in deployment.failures"
+            )
+            raise top.fail(f"{where}.kind", message)
         faults.append(ScheduledFault(region, start, fault))
     return tuple(faults)
+
+
+def _model(deployment: _Doc) -> str:
+    name = deployment.text("model", "model_v1")
+    try:
+        load_model(name)
+    except SandboxError as e:
+        raise deployment.fail("deployment.model", str(e)) from None
+    return name
 
 
 def _failures(top: _Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
@@ -316,8 +347,12 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     catalog = catalog or RegionCatalog.default()
     top = _Doc(document, "", source, TOP_KEYS)
     mode = top.text("mode", "sim", MODES)
-    if mode == "sim" and top.has("time_scale"):
-        raise top.fail("time_scale", 'only for mode = "live"; remove it or set mode = "live"')
+    for key in ("time_scale", "processes"):
+        if mode == "sim" and top.has(key):
+            raise top.fail(key, 'only for mode = "live"; remove it or set mode = "live"')
+    processes = top.table.get("processes", False)
+    if not isinstance(processes, bool):
+        raise top.fail("processes", f"expected true or false, got {_show(processes)}")
     regions = _regions(top, catalog)
     deployment = top.sub("deployment", DEPLOYMENT_KEYS)
     health, outlier = _health(top)
@@ -329,8 +364,9 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         seed=top.whole("seed", 0, 0, 2**63 - 1),
         duration_s=duration,
         mode=mode,
-        time_scale=top.number("time_scale", 1.0, 0, 10, low_open=True),
-        model=deployment.text("model", "model_v1"),
+        time_scale=top.number("time_scale", 1.0, 0.001, 10),
+        processes=processes,
+        model=_model(deployment),
         regions=regions,
         on_failure=deployment.text("on_failure", "retry", POLICIES),
         max_retries=deployment.whole("max_retries", 2, 0, MAX_RETRIES),

@@ -87,9 +87,11 @@ class SimFleet:
         if effect.status is not None or model is None:
             return None
         predictions = model.predict(instances)
-        if self._bad_build[region] or self.faults[region].serves_bad():
-            return spoil(predictions)
-        return predictions
+        return spoil(predictions) if self.serves_wrong(region) else predictions
+
+    def serves_wrong(self, region: str) -> bool:
+        """Whether `region` answers with wrong predictions (a bad build or a bad_model fault)."""
+        return self._bad_build[region] or self.faults[region].serves_bad()
 
     def smoke(self, region: str, model: Model) -> Process:
         """Send `model`'s smoke instances to `region`; the value is what it answered."""
@@ -113,10 +115,11 @@ class SimFleet:
 
     def _probe_loop(self, region: str, view: HealthView) -> Process:
         policy = view.policy
+        yield self.env.timeout(self._rng.uniform(0, policy.interval_s))  # checkers are not in step
         while True:
-            yield self.env.timeout(policy.interval_s)
             effect = self.faults[region].effect(predict=False)
             took = self._rtt_s(region) + effect.delay_s
             yield self.env.timeout(min(took, policy.timeout_s))
             ok = took <= policy.timeout_s and effect.status is None
             view.probe(region, ok and self.models[region] is not None)
+            yield self.env.timeout(policy.interval_s)

@@ -57,7 +57,13 @@ def with_value(document: Mapping[str, Any], path: str, value: Any) -> dict[str, 
             raise InvalidScenario(f"--vary {path!r}: {step!r} is not a key")
         name, index = match.group(1), match.group(2)
         last = n == len(steps) - 1
+        if not isinstance(node, dict):
+            raise InvalidScenario(f"--vary {path!r}: {'.'.join(steps[:n])} is not a table")
         if index is None:
+            if isinstance(node.get(name), list):
+                raise InvalidScenario(
+                    f"--vary {path!r}: {name} is a list; name an item, e.g. {name}[0]"
+                )
             if last:
                 node[name] = value
             else:
@@ -89,14 +95,13 @@ def run_point(document: Mapping[str, Any], source: str) -> dict[str, Any]:
     }
 
 
-def sweep(
-    document: Mapping[str, Any],
-    source: str,
-    vary: Sequence[tuple[str, Sequence[Any]]],
-    executor: Executor,
-    on_done: Callable[[], None] = lambda: None,
-) -> list[dict[str, Any]]:
-    """One row per combination of the varied values: those values, then the run's metrics."""
+Point = tuple[dict[str, Any], dict[str, Any]]  # the varied values, the scenario document
+
+
+def plan(
+    document: Mapping[str, Any], source: str, vary: Sequence[tuple[str, Sequence[Any]]]
+) -> list[Point]:
+    """Every combination of the varied values, each checked as a scenario before any runs."""
     keys = [key for key, _ in vary]
     points = []
     for values in itertools.product(*(vals for _, vals in vary)):
@@ -109,6 +114,18 @@ def sweep(
             setting = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
             raise InvalidScenario(f"with {setting}: {e}") from None
         points.append((dict(zip(keys, values, strict=True)), doc))
+    return points
+
+
+def sweep(
+    document: Mapping[str, Any],
+    source: str,
+    vary: Sequence[tuple[str, Sequence[Any]]],
+    executor: Executor,
+    on_done: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """One row per combination of the varied values: those values, then the run's metrics."""
+    points = plan(document, source, vary)
     futures = {executor.submit(run_point, doc, source): i for i, (_, doc) in enumerate(points)}
     results: list[dict[str, Any]] = [{} for _ in points]
     for future in as_completed(futures):

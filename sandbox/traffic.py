@@ -67,16 +67,20 @@ class SimTraffic:
         for region in plan:
             attempts += 1
             yield self.env.timeout(self.fleet.catalog.rtt_ms(region_name, region) / 1000.0)
-            ok = yield from self._serve(region)
-            self.view.outcome(region, ok)
+            answered = yield from self._serve(region)
+            self.view.outcome(region, answered)
             served = self._index[region]
-            if ok:
+            if answered:
                 break
+        wrong = answered and self.fleet.serves_wrong(plan[attempts - 1])
         latency_ms = (self.env.now - start) * 1000
-        self.log.add(start, client, first, served, attempts, latency_ms, ok)
+        self.log.add(
+            start, client, first, served, attempts, latency_ms, answered and not wrong, wrong
+        )
 
     def _serve(self, region: str) -> Process:
-        """One attempt in `region`; its value is whether the region answered in time."""
+        """One attempt in `region`; its value is whether the region answered in time (right or
+        wrong: a wrong answer is no 5xx, so neither a retry nor outlier detection sees it)."""
         effect = self.fleet.faults[region].effect(predict=True)
         if self.fleet.models[region] is None or (effect.status and not effect.delay_s):
             return False

@@ -82,7 +82,7 @@ def test_detection_is_within_one_interval_of_interval_times_threshold(
         scenario(
             seed=seed,
             duration_s=start + interval * threshold + 3 * interval + 20,
-            health={"interval_s": interval, "failure_threshold": threshold},
+            health={"interval_s": interval, "timeout_s": 1, "failure_threshold": threshold},
             faults=[{"region": "eu-west-1", "kind": "outage", "start_s": start}],
             clients=[{"region": "eu-west-2", "rate_per_s": 1}],
         )
@@ -171,7 +171,8 @@ def test_bundled_scenarios_show_what_they_promise():
 def test_experiment_command_writes_journal_csv_and_plots(invoke, tmp_path):
     result = invoke("experiment", "regional_outage", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "marked unhealthy after" in result.output and "expected about 30 s" in result.output
+    assert "marked unhealthy after" in result.output
+    assert "expected between 20 and 30 s" in result.output
     journal = json.loads((tmp_path / "journal.json").read_text())
     assert set(journal) >= {
         "name",
@@ -232,3 +233,38 @@ def test_sim_and_live_agree_on_a_small_scenario():
         assert abs(share - real["traffic_share"][region]) <= 0.1
     assert real["availability"] >= 0.99
     assert [e["event"] for e in live.events][:1] == ["fault_start"]
+
+
+def test_a_bad_model_at_run_time_shows_as_wrong_answers():
+    e = run_experiment(
+        scenario(
+            faults=[{"region": "eu-west-1", "kind": "bad_model", "start_s": 50, "duration_s": 60}]
+        )
+    )
+    s = e.journal["summary"]
+    assert s["wrong_answers"] > 0 and s["failed"] >= s["wrong_answers"]
+    assert e.journal["steady_states"]["during"]["held"] is False
+    assert s["per_fault"][0]["failover_s"] is None  # nothing marked it down: no failover
+    outcomes = {row[5] for row in e.log.rows()}
+    assert "wrong" in outcomes
+
+
+def test_healthiest_policy_sends_traffic_back_after_recovery():
+    e = run_experiment(scenario(routing={"policy": "healthiest"}))
+    late = [e.log.region[i] for i in range(len(e.log)) if e.log.t[i] > 170 and e.log.ok[i]]
+    assert e.log.regions.index("eu-west-1") in late
+
+
+def test_out_folder_errors_and_aborted_text(invoke, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    bad = invoke("experiment", "regional_outage", "--out", str(blocker / "sub"))
+    assert bad.exit_code == 2 and "cannot create" in bad.output
+    aborted = tmp_path / "aborted.toml"
+    aborted.write_text(
+        'name = "a"\nduration_s = 10\n[deployment]\nregions = ["eu-west-1"]\non_failure = "stop"\n'
+        'failures = ["eu-west-1:deploy"]\n[[clients]]\nregion = "eu-west-1"\nrate_per_s = 1\n'
+    )
+    result = invoke("experiment", str(aborted))
+    assert result.exit_code == 1
+    assert "did not complete (stopped): no user traffic was sent" in result.output

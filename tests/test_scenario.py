@@ -69,6 +69,7 @@ seed = 7
 duration_s = 300
 mode = "live"
 time_scale = 0.1
+processes = true
 [deployment]
 model = "model_v2"
 regions = ["us-east-1", "eu-west-1"]
@@ -119,7 +120,15 @@ max_p99_ms = 400
         ("faults[0].kind", "flood", "faults[0].kind: expected one of latency"),
         ("faults[0].latency_ms", 5, "unknown parameter 'latency_ms' for kind 'outage'"),
         ("faults[0].region", "ap-south-1", "faults[0].region: 'ap-south-1' is not one of"),
-        ("faults[0].kind", "crash", 'crash is for mode = "live"'),
+        ("faults[0].kind", "crash", 'crash is a real process kill: set mode = "live"'),
+        ("faults[0].kind", "deploy_failures", "put rollout faults in deployment.failures"),
+        ("processes", True, 'processes: only for mode = "live"'),
+        ("deployment.model", "model_v9", "deployment.model: unknown model 'model_v9'"),
+        ("deployment.failures", ["eu-west-1:boot"], "deployment.failures[0]: 'eu-west-1:boot'"),
+        ("deployment.failures", ["ap-south-1:deploy"], "'ap-south-1' is not one of"),
+        ("routing.order", ["us-east-1"], 'routing.order: applies to policy = "failover" only'),
+        ("routing.policy", "failover", 'policy = "failover" needs an order'),
+        ("health.timeout_s", 40, "health.timeout_s: 40 s is not shorter than interval_s (30 s)"),
         ("faults[0].duration_s", 0, "faults[0].duration_s: expected a number"),
         ("clients[0].rate_per_s", 0, "clients[0].rate_per_s: expected a number > 0"),
         ("clients[0].region", "eu-west-l", "clients[0].region: unknown region 'eu-west-l'"),
@@ -127,7 +136,7 @@ max_p99_ms = 400
         ("clients", [], "clients: expected at least one [[clients]] table"),
         ("deployment.regions", [], "deployment.regions: expected a non-empty list"),
         ("deployment.regions", ["us-east-1", "us-east-1"], "lists us-east-1 more than once"),
-        ("deployment.regions", ["us-east1-"], "deployment.regions.0: unknown region 'us-east1-'"),
+        ("deployment.regions", ["us-east1-"], "deployment.regions[0]: unknown region 'us-east1-'"),
         ("deployment.on_failure", "panic", "deployment.on_failure: expected one of retry"),
         ("deployment.max_retries", 99, "deployment.max_retries: expected a whole number"),
         ("routing.policy", "nearest", "routing.policy: expected one of latency"),
@@ -137,7 +146,7 @@ max_p99_ms = 400
         ("health.failure_threshold", 0, "health.failure_threshold: expected a whole number"),
         ("health.intervl_s", 5, "health.intervl_s: unknown key; did you mean 'interval_s'"),
         ("steady_state.max_error_rate", 2, "steady_state.max_error_rate: expected a number"),
-        ("duration_s", DROP, "duration_s: missing"),
+        ("duration_s", DROP, "duration_s: missing; add duration_s = <a number above 0"),
         ("duration_s", True, "duration_s: expected a number"),
         ("seed", -1, "seed: expected a whole number"),
         ("mode", "both", "mode: expected one of sim, live"),

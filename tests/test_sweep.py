@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -87,3 +88,16 @@ def test_sweep_command(invoke, tmp_path):
     bad = invoke("sweep", "regional_outage", "--vary", "health.intervl_s=5")
     assert bad.exit_code == 2 and "did you mean 'interval_s'" in bad.output
     assert invoke("sweep", "regional_outage").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("faults.duration_s", "faults is a list; name an item, e.g. faults[0]"),
+        ("clients.rate_per_s", "clients is a list"),
+        ("health.interval_s.x", "health.interval_s is not a table"),
+    ],
+)
+def test_bad_paths_are_clean_errors(path, message):
+    with pytest.raises(InvalidScenario, match=re.escape(message)):
+        with_value(DOC, path, 1)

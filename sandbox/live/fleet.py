@@ -17,7 +17,7 @@ import requests
 import simpy.rt
 
 from sandbox.backend import Process
-from sandbox.errors import InvalidDeployment
+from sandbox.errors import InvalidDeployment, InvalidFault
 from sandbox.faults import Fault
 from sandbox.health import HealthView
 from sandbox.live.gateway import Gateway, GatewayState
@@ -166,7 +166,9 @@ class LiveFleet:
         yield self.env.timeout(max(0.0, self.now() - self.env.now))
 
     def inject(self, region: str, faults: Iterable[Fault]) -> None:
-        self.admin("PATCH", region, faults).raise_for_status()
+        answer = self.admin("PATCH", region, faults)
+        if not answer.ok:
+            raise InvalidFault(f"{region} refused the faults: {answer.json().get('error')}")
 
     def deploy(self, region: str, model: Model) -> Process:
         yield from self._network(region)

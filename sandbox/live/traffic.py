@@ -15,6 +15,7 @@ import simpy.rt
 from sandbox.backend import Process
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import wall_timeout
+from sandbox.models import Model, predictions_match
 from sandbox.records import NONE, RequestLog
 from sandbox.routing import REQUEST_TIMEOUT_S
 from sandbox.scenario import Clients
@@ -26,13 +27,15 @@ class LiveTraffic:
     """The users of a scenario, sending to the fleet's gateway; every request into `log`."""
 
     def __init__(
-        self, fleet: LiveFleet, model: str, clients: Sequence[Clients], log: RequestLog, seed: int
+        self, fleet: LiveFleet, model: Model, clients: Sequence[Clients], log: RequestLog, seed: int
     ) -> None:
         self.fleet = fleet
         self.clients = list(clients)
         self.log = log
-        self._path = f"/v1/models/{model}:predict"
-        self._body = json.dumps({"instances": [[12.0, 70.0, 1.0]]})
+        self._path = f"/v1/models/{model.name}:predict"
+        instance = list(model.smoke_instances[0])
+        self._body = json.dumps({"instances": [instance]})
+        self._expected = model.smoke_predictions[:1]
         self._rng = random.Random(f"traffic:{seed}")
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -79,16 +82,18 @@ class LiveTraffic:
         try:
             connection.request("POST", self._path, self._body, headers)
             answer = connection.getresponse()
-            answer.read()
+            content = answer.read()
             ok, tried = answer.status == 200, (answer.getheader("X-Tried") or "").split(",")
+            wrong = ok and not predictions_match(self._expected, json.loads(content)["predictions"])
             served = answer.getheader("X-Served-By") or (tried[-1] if tried[0] else "")
             attempts = int(answer.getheader("X-Attempts") or 0)
         except (OSError, http.client.HTTPException):
             connection.close()
-            ok, tried, served, attempts = False, [""], "", 0
+            ok, wrong, tried, served, attempts = False, False, [""], "", 0
         latency_ms = (time.perf_counter() - wall) / self.fleet.time_scale * 1000
         first = self._index.get(tried[0], NONE)
         with self._lock:
+            served_at = self._index.get(served, NONE)
             self.log.add(
-                start - t0, client, first, self._index.get(served, NONE), attempts, latency_ms, ok
+                start - t0, client, first, served_at, attempts, latency_ms, ok and not wrong, wrong
             )
