@@ -3,8 +3,8 @@
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_live.py`). Throughput is predict requests
 per second from a separate client process (4 keep-alive connections, 3 s), each figure against a
 baseline measured in the same run:
-- a region (faults, metrics, validation) against a plain Flask app with the same model call on the
-  same WSGI server;
+- a region against the same handler without its fault layer (the region's Flask app with the
+  faults-and-metrics middleware taken off), on the same WSGI server;
 - the gateway (routing, health view, forwarding; time_scale 0.01 so the emulated round trip is
   negligible) against the region it forwards to;
 - waitress against werkzeug's threaded server, the same plain app: why the fleet uses waitress.
@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 
 from _common import print_table, requests_per_second
-from flask import Flask, jsonify, request
+from flask import Flask
 from werkzeug.serving import make_server
 
 from sandbox import run_deployment
 from sandbox.live.fleet import REGION_THREADS, LiveFleet
+from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread
 from sandbox.models import load_model
 
@@ -34,14 +35,12 @@ ROUNDS = 5
 
 
 def plain_app() -> Flask:
-    """The predict handler alone: parse, predict, answer."""
-    app = Flask("plain")
+    """The same handler without the fault layer: a region's Flask app, middleware taken off."""
+    app = create_region_app("eu-west-1", token="bench")
+    app.wsgi_app = app.wsgi_app.app  # the Flask app under the faults and metrics middleware
     model = load_model("model_v1")
-
-    @app.post("/v1/models/<name>:predict")
-    def predict(name: str):
-        return jsonify(predictions=model.predict(request.get_json()["instances"]))
-
+    deployed = app.test_client().put(f"/v1/models/{model.name}", json=model.to_dict())
+    assert deployed.status_code == 201, deployed.json
     return app
 
 
