@@ -18,7 +18,7 @@ from typing import Any
 from sandbox.backend import Process
 from sandbox.flow import Deployment, run_deployment
 from sandbox.health import Transition
-from sandbox.records import NONE, RequestLog
+from sandbox.records import RequestLog
 from sandbox.regions import RegionCatalog
 from sandbox.scenario import Scenario, ScheduledFault
 from sandbox.sim import SimFleet
@@ -332,6 +332,3 @@ def _journal(
         "events": events,
         "scenario": scenario.document,
     }
-
-
-__all__ = ["NONE", "Experiment", "percentile", "run_experiment"]

@@ -55,13 +55,6 @@ class RoutingPolicy:
             raise InvalidDeployment("weighted routing needs weights, at least one above 0")
 
 
-def closest(client: str, candidates: Sequence[str], catalog: RegionCatalog) -> str:
-    """The candidate with the lowest round trip from `client` (ties: the earlier candidate)."""
-    if not candidates:
-        raise ValueError("no region to route to")
-    return min(candidates, key=lambda region: catalog.rtt_ms(client, region))
-
-
 class Router:
     """Orders a fleet's regions for each request by its policy; safe across threads."""
 

@@ -138,9 +138,6 @@ class RegionProcess:
             self.start()
             self._on_restart(self.region)
 
-    def alive(self) -> bool:
-        return self._process.is_alive()
-
     def stop(self) -> None:
         """Stop the process (asking first, then killing) and its supervisor."""
         self._stopping.set()
