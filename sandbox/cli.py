@@ -470,7 +470,7 @@ def _out_folder(ctx: click.Context, out: str | None) -> Any:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        message = f"cannot create {out}: {e.strerror}"
+        message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
         raise click.BadParameter(message, ctx, param_hint="'--out'") from None
     return folder
 
@@ -557,7 +557,7 @@ def experiment(
         for name in bundled_scenarios():
             click.echo(f"{name:<24} {load_scenario(name).name}")
         return
-    if scenario is None:
+    if not scenario:
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
     folder = _out_folder(ctx, out)
     try:

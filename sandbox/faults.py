@@ -71,7 +71,7 @@ def parse_fault(doc: object, where: str = "fault") -> Fault:
     if not isinstance(doc, Mapping):
         raise InvalidFault(f"{where}: expected an object with a 'kind', got {doc!r}")
     kind = doc.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidFault(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
     allowed = {"kind", "duration_s", *KINDS[kind]}
     unknown = sorted(str(k) for k in doc if k not in allowed)

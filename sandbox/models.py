@@ -212,7 +212,10 @@ def _load(resource: Traversable, source: str) -> Model:
             f"{source}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     except ValueError as exc:  # a duplicate key, or an integer with too many digits
-        raise InvalidModel(f"{source}: not valid JSON: {exc}") from None
+        reason = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise InvalidModel(f"{source}: not valid JSON: {reason}") from None
+    except RecursionError:
+        raise InvalidModel(f"{source}: not valid JSON: nested too deeply to parse") from None
     return parse_model(doc, source)
 
 
@@ -269,7 +272,7 @@ def _parse(doc: object, source: str) -> Model:
     name = _text(doc["name"], "name")
     version = _text(doc["version"], "version")
     kind = doc["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise _Problem("kind", " or ".join(repr(k) for k in KINDS), kind)
     weights = _numbers(doc["weights"], "weights")
     bias = _number(doc["bias"], "bias")

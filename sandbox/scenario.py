@@ -20,7 +20,7 @@ from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, San
 from sandbox.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
-from sandbox.models import load_model
+from sandbox.models import bundled_models, load_model
 from sandbox.regions import RegionCatalog
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.routing import RoutingPolicy
@@ -315,7 +315,11 @@ def _faults(
 
 
 def _model(deployment: _Doc) -> str:
+    """A bundled model's name, or an artifact's path (relative to the scenario file's folder)."""
     name = deployment.text("model", "model_v1")
+    scenario_file = Path(deployment.source)
+    if name not in bundled_models() and not Path(name).is_absolute() and scenario_file.is_file():
+        name = str(scenario_file.parent / name)
     try:
         load_model(name)
     except SandboxError as e:
@@ -383,7 +387,9 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         faults=_faults(top, catalog, regions, duration, mode),
         steady_state=SteadyState(
             steady.number("max_error_rate", None, 0, 1) if steady.has("max_error_rate") else None,
-            steady.number("max_p99_ms", None, 0) if steady.has("max_p99_ms") else None,
+            steady.number("max_p99_ms", None, 0, low_open=True)
+            if steady.has("max_p99_ms")
+            else None,
         ),
         source=source,
         document=dict(top.table),

@@ -103,6 +103,11 @@ def plan(
 ) -> list[Point]:
     """Every combination of the varied values, each checked as a scenario before any runs."""
     keys = [key for key, _ in vary]
+    for key, values in vary:
+        if keys.count(key) > 1:
+            raise InvalidScenario(f"--vary {key} is given twice; list all its values in one --vary")
+        if len(set(map(repr, values))) != len(values):
+            raise InvalidScenario(f"--vary {key}: a value is listed twice; list each once")
     points = []
     for values in itertools.product(*(vals for _, vals in vary)):
         doc = dict(document)

@@ -289,3 +289,10 @@ def test_entry_points_run_as_real_processes(command):
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "separated by commas" in bad.stderr
     assert "Usage: mrsandbox deploy" in bad.stderr
+
+
+def test_a_deeply_nested_artifact_is_a_usage_error(invoke, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    result = invoke("deploy", "--regions", "us-east-1", str(deep))
+    assert result.exit_code == 2 and "nested too deeply" in result.output

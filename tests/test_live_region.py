@@ -170,6 +170,8 @@ def test_admin_put_patch_delete(region):
         ({"kind": "outage"}, "expected a list"),
         ([{"kind": "latency", "latency_ms": 1e9}], "body[0].latency_ms: expected a number from 0"),
         ([{"kind": "flood"}], "body[0].kind: expected one of"),
+        ([{"kind": ["outage"]}], "body[0].kind: expected one of"),
+        ([{"kind": {"a": 1}}], "body[0].kind: expected one of"),
         ([{"kind": "outage", "count": 1}], "unknown parameter 'count'"),
         ([{"kind": "crash"}], "a crash needs process mode"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 
 import pytest
@@ -146,6 +147,7 @@ max_p99_ms = 400
         ("health.failure_threshold", 0, "health.failure_threshold: expected a whole number"),
         ("health.intervl_s", 5, "health.intervl_s: unknown key; did you mean 'interval_s'"),
         ("steady_state.max_error_rate", 2, "steady_state.max_error_rate: expected a number"),
+        ("steady_state.max_p99_ms", 0, "steady_state.max_p99_ms: expected a number > 0"),
         ("duration_s", DROP, "duration_s: missing; add duration_s = <a number above 0"),
         ("duration_s", True, "duration_s: expected a number"),
         ("seed", -1, "seed: expected a whole number"),
@@ -218,3 +220,24 @@ def test_regional_outage_file_is_valid_toml_on_its_own():
 
     text = (files("sandbox") / "scenarios" / "regional_outage.toml").read_text()
     assert tomllib.loads(text)["faults"][0]["kind"] == "outage"
+
+
+def test_relative_model_paths_are_beside_the_scenario_file(tmp_path, monkeypatch):
+    from sandbox.models import load_model
+
+    (tmp_path / "models").mkdir()
+    artifact = tmp_path / "models" / "mine.json"
+    artifact.write_text(json.dumps(load_model("model_v2").to_dict() | {"name": "mine"}))
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "x"\nduration_s = 10\n[deployment]\nmodel = "models/mine.json"\n'
+        'regions = ["eu-west-1"]\n[[clients]]\nregion = "eu-west-1"\nrate_per_s = 1\n'
+    )
+    monkeypatch.chdir("/")
+    assert load_scenario(path).model == str(artifact)
+
+
+@pytest.mark.parametrize("kind", [["outage"], {"a": 1}, 3])
+def test_a_kind_that_is_not_a_string_is_refused(kind):
+    with pytest.raises(InvalidScenario, match=r"faults\[0\]\.kind: expected one of"):
+        parse_scenario(edited("faults[0].kind", kind), "exp.toml")

@@ -101,3 +101,11 @@ def test_sweep_command(invoke, tmp_path):
 def test_bad_paths_are_clean_errors(path, message):
     with pytest.raises(InvalidScenario, match=re.escape(message)):
         with_value(DOC, path, 1)
+
+
+def test_a_key_or_value_given_twice_is_refused():
+    with ThreadPoolExecutor() as pool:
+        with pytest.raises(InvalidScenario, match="given twice"):
+            sweep(DOC, "r", [("health.interval_s", [5]), ("health.interval_s", [10])], pool)
+        with pytest.raises(InvalidScenario, match="a value is listed twice"):
+            sweep(DOC, "r", [("health.interval_s", [5, 5])], pool)

@@ -64,7 +64,8 @@ def json_body() -> Any:
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as e:
-        raise BadRequest(f"the body is not valid JSON: {e}") from None
+        reason = "a number has too many digits" if "digits" in str(e) else str(e)
+        raise BadRequest(f"the body is not valid JSON: {reason}") from None
     except RecursionError:
         raise BadRequest("the body is nested too deeply to parse") from None
 
