@@ -4,57 +4,30 @@ running, `experiment` runs a failure-injection scenario, `regions` lists the cat
 from __future__ import annotations
 
 import json
-import math
-import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from sandbox.cli_args import (
+    DeployRequest,
+    Finite,
+    build_request,
+    catalog_with,
+    out_folder,
+    pairs,
+    region_list,
+)
 from sandbox.errors import InvalidDeployment, SandboxError
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
-from sandbox.faults import Failure, parse_failure
-from sandbox.flow import MAX_RETRIES, POLICIES
-from sandbox.models import Model, bundled_models, load_model
-from sandbox.regions import RegionCatalog
+from sandbox.flow import COMPLETED, MAX_RETRIES, POLICIES
+from sandbox.models import load_model
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.sweep import METRICS
 from sandbox.tracer import FORMATS, TRACKERS
-
-COMPLETED = ("complete", "complete_with_skips")
-
-
-class Finite(click.FloatRange):
-    """A number in a range that also refuses nan and infinity."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
-
-
-@dataclass(frozen=True)
-class DeployRequest:
-    """A `mrsandbox deploy` command line, checked and ready to run."""
-
-    regions: list[str]
-    model: Model
-    on_failure: str
-    max_retries: int
-    failures: list[Failure]
-    seed: int
-    fmt: str
-    tracker: str
-    catalog: RegionCatalog
-    live: bool
-    time_scale: float
-    processes: bool
-
 
 EXTRA_REGIONS = click.option(
     "--extra-regions",
@@ -184,175 +157,6 @@ def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
     return build_request(ctx)
 
 
-_JUNK = "[]'\" "
-
-
-def _pieces(text: str) -> list[str]:
-    """Region names in what a user typed, whatever the separators, brackets and quotes."""
-    return [p.strip(_JUNK) for p in text.replace(" ", ",").split(",") if p.strip(_JUNK)]
-
-
-def _is_model_name(word: str) -> bool:
-    return word in bundled_models() or word.endswith(".json")
-
-
-def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> str:
-    """The command line as it should have been typed, other options kept."""
-    names = ",".join(dict.fromkeys(regions)) or "us-east-1,eu-west-1"
-    words = ["mrsandbox", "deploy", "--regions", names, model or "MODEL"]
-    for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name in ("regions", "region"):
-            continue
-        value = ctx.params.get(param.name)
-        if value in (None, (), False, param.get_default(ctx)):
-            continue
-        if param.is_flag:
-            words.append(param.opts[0])
-            continue
-        for v in value if param.multiple else (value,):
-            words += [param.opts[0], str(v)]
-    return shlex.join(words)
-
-
-def _catalog(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
-    catalog = RegionCatalog.default()
-    for path in extra_files:
-        try:
-            catalog.load_file(path)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--extra-regions'") from None
-    return catalog
-
-
-def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
-    """The region list and the MODEL word, or a usage error that shows the fixed command."""
-    p = ctx.params
-    args: list[str] = list(p["args"])
-    model = args[-1] if args and args[-1] not in catalog else None
-    extras = args[:-1] if model is not None else args
-    given, single = list(p["regions"]), list(p["region"])
-
-    def fail(message: str, wanted: Sequence[str] = ()) -> click.UsageError:
-        fixed = f": {_suggest(ctx, wanted, model)}" if wanted is not None else ""
-        return click.UsageError(message + fixed, ctx)
-
-    typed = [r for text in given + single + extras for r in _pieces(text)]
-    if given and single:
-        raise fail("use --regions (comma-separated) or --region (one region), not both", typed)
-    if len(given) > 1 or len(single) > 1:
-        flag = "--regions" if given else "--region"
-        raise fail(f"{flag} is given more than once; list every region in one --regions", typed)
-    if single and (len(_pieces(single[0])) > 1 or extras):
-        raise fail(
-            "--region takes a single region; for several regions use --regions with a "
-            "comma-separated list",
-            typed,
-        )
-    text = (given or single or [None])[0]
-    if text is None:
-        raise fail("missing --regions: name the regions, separated by commas, e.g.", typed)
-    if any(c in text + "".join(args) for c in "[]"):
-        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
-    spaced = extras or any(" " in r.strip() for r in text.split(","))
-    if spaced and not any(_is_model_name(e) for e in extras):
-        raise fail("regions must be separated by commas, not spaces", typed)
-    if extras:
-        raise click.UsageError(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}", ctx)
-    if not model:
-        raise click.UsageError(
-            "missing MODEL: name a bundled model "
-            f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions",
-            ctx,
-        )
-    return _region_list(ctx, text, catalog, fail), model
-
-
-Fix = Callable[[str, Sequence[str]], click.UsageError]
-
-
-def _region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
-    """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
-    typed = _pieces(text)
-    if any(c in text for c in "[]"):
-        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
-    if any(" " in r.strip() for r in text.split(",")):
-        raise fail("regions must be separated by commas, not spaces", typed)
-    regions = [r.strip() for r in text.split(",")]
-    if not any(regions):
-        raise fail("--regions is empty: name at least one region, e.g.", [])
-    if not all(regions):
-        raise fail(
-            f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)", typed
-        )
-    twice = sorted({r for r in regions if regions.count(r) > 1})
-    if twice:
-        raise fail(
-            f"--regions lists {', '.join(twice)} more than once; list each region once", typed
-        )
-    for region in regions:
-        try:
-            catalog.check(region)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
-    return regions
-
-
-def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
-    failures: dict[tuple[str, str], Failure] = {}
-    for spec in ctx.params["fails"]:
-        try:
-            failure = parse_failure(spec)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--fail'") from None
-        if failure.region not in regions:
-            message = f"{spec!r}: {failure.region} is not one of --regions ({', '.join(regions)})"
-            raise click.BadParameter(message, ctx, param_hint="'--fail'")
-        key = (failure.region, failure.stage)
-        if key in failures:
-            message = f"{spec!r}: {':'.join(key)} is already given; one --fail per region and stage"
-            raise click.BadParameter(message, ctx, param_hint="'--fail'")
-        failures[key] = failure
-    return list(failures.values())
-
-
-def build_request(ctx: click.Context) -> DeployRequest:
-    """Turn the parsed options into a `DeployRequest`, or fail with a usage error saying the fix."""
-    p = ctx.params
-    catalog = _catalog(ctx, p["extra_regions"])
-    regions, model = _regions_and_model(ctx, catalog)
-    try:
-        loaded = load_model(model)
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'MODEL'") from None
-    return DeployRequest(
-        regions,
-        loaded,
-        p["on_failure"],
-        p["max_retries"],
-        _failures(ctx, regions),
-        p["seed"],
-        p["fmt"],
-        p["tracker"],
-        catalog,
-        p["live"],
-        p["time_scale"],
-        p["processes"],
-    )
-
-
-def _pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
-    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
-    pairs: dict[str, float] = {}
-    for item in (text or "").split(",") if text else []:
-        name, _, value = item.partition("=")
-        try:
-            pairs[name.strip()] = float(value)
-        except ValueError:
-            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
-            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
-    return pairs
-
-
 @main.command()
 @click.option("--regions", required=True, metavar="R1,R2,...", help="Comma-separated regions.")
 @click.option("--model", default="model_v1", show_default=True, help="Bundled name or .json path.")
@@ -398,13 +202,13 @@ def serve(ctx: click.Context, **p: Any) -> None:
     from sandbox.live.fleet import LiveFleet
     from sandbox.routing import RoutingPolicy
 
-    catalog = _catalog(ctx, p["extra_regions"])
+    catalog = catalog_with(ctx, p["extra_regions"])
 
     def fail(message: str, wanted: Sequence[str]) -> click.UsageError:
         fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
         return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
 
-    regions = _region_list(ctx, p["regions"], catalog, fail)
+    regions = region_list(ctx, p["regions"], catalog, fail)
     try:
         model = load_model(p["model"])
     except SandboxError as e:
@@ -416,7 +220,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
         if p[key] and p["policy"] != policy:
             raise click.UsageError(f"{flag} applies to --policy {policy} only", ctx)
     order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
-    weights = _pairs(ctx, "--weights", p["weights"])
+    weights = pairs(ctx, "--weights", p["weights"])
     routing = RoutingPolicy(p["policy"], p["retries"], order, weights)
     try:
         routing.check(regions)
@@ -460,71 +264,6 @@ def serve(ctx: click.Context, **p: Any) -> None:
             signal.signal(sig, handler)
 
 
-def _out_folder(ctx: click.Context, out: str | None) -> Any:
-    """The --out folder, created; a usage error when it cannot be."""
-    if out is None:
-        return None
-    from pathlib import Path
-
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
-        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
-    return folder
-
-
-def _experiment_text(experiment: Any) -> str:
-    """A readable summary, the analytic expectation beside each measurement."""
-    j, scenario = experiment.journal, experiment.scenario
-    s = j["summary"]
-    lines = [
-        f"Experiment: {j['name']} (seed {j['seed']}, {scenario.duration_s:g} s "
-        f"{'simulated' if scenario.mode == 'sim' else 'emulated on a live fleet'})",
-        f"Deployment: {j['deployment']['outcome']}; status: {j['status']}",
-        f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
-        f"({s['wrong_answers']} of them wrong answers; availability "
-        f"{s['availability'] if s['availability'] is not None else '-'})",
-        f"Latency (ms): p50 {s['latency_ms']['p50']}, p95 {s['latency_ms']['p95']}, "
-        f"p99 {s['latency_ms']['p99']}",
-        "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
-    ]
-    if j["status"] == "aborted":
-        outcome = j["deployment"]["outcome"]
-        lines.append(f"The deployment did not complete ({outcome}): no user traffic was sent")
-        lines.append("Verdict: deviated")
-        return "\n".join(lines)
-    interval, threshold = scenario.health.interval_s, scenario.health.failure_threshold
-    low, high = interval * (threshold - 1), interval * threshold
-    for f in s["per_fault"]:
-        found = (
-            f"marked unhealthy after {f['detection_s']:g} s"
-            if f["detection_s"] is not None
-            else "never marked unhealthy by the probes"
-        )
-        line = (
-            f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (for a region "
-            f"that stops answering, expected between {low:g} and {high:g} s: {threshold} failed "
-            f"probes {interval:g} s apart, the first one up to a probe interval after the start)"
-        )
-        if f["failover_s"] is not None:
-            line += f"; last request sent there {f['failover_s']:g} s in"
-        if f["recovery_s"] is not None:
-            line += f"; healthy again {f['recovery_s']:g} s after it ended"
-        lines.append(line)
-    for phase, state in j["steady_states"].items():
-        probes = ", ".join(
-            f"{p['probe']} {p['value']} (max {p['tolerance']:g})" for p in state["probes"]
-        )
-        lines.append(
-            f"Steady state {phase}: {'held' if state['held'] else 'DEVIATED'}"
-            + (f": {probes}" if probes else "")
-        )
-    lines.append(f"Verdict: {'deviated' if j['deviated'] else 'steady state held'}")
-    return "\n".join(lines)
-
-
 @main.command()
 @click.argument("scenario", required=False)
 @click.option("--list", "listing", is_flag=True, help="List the bundled scenarios.")
@@ -559,7 +298,7 @@ def experiment(
         return
     if not scenario:
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
-    folder = _out_folder(ctx, out)
+    folder = out_folder(ctx, out)
     try:
         loaded = load_scenario(scenario)
         if mode is not None:
@@ -583,7 +322,7 @@ def experiment(
     if fmt == "json":
         click.echo(json.dumps(result.journal, indent=2))
     else:
-        click.echo(_experiment_text(result))
+        click.echo(result.report())
     ctx.exit(1 if result.deviated else 0)
 
 
@@ -632,7 +371,7 @@ def sweep(
         total = len(sweeps.plan(loaded.document, loaded.source, vary))
     except SandboxError as e:
         raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO' or '--vary'") from None
-    folder = _out_folder(ctx, out)
+    folder = out_folder(ctx, out)
     with (
         ProcessPoolExecutor(max_workers=workers) as pool,
         tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar,
@@ -659,7 +398,7 @@ def sweep(
 @click.pass_context
 def regions_command(ctx: click.Context, origin: str | None, extra_regions: Sequence[str]) -> None:
     """List the region catalogue: name, provider, location (and round trips from --from)."""
-    catalog = _catalog(ctx, extra_regions)
+    catalog = catalog_with(ctx, extra_regions)
     if origin is not None:
         try:
             catalog.check(origin)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.backend import Process
-from sandbox.flow import Deployment, run_deployment
+from sandbox.flow import COMPLETED, Deployment, run_deployment
 from sandbox.health import Transition
 from sandbox.records import RequestLog
 from sandbox.regions import RegionCatalog
@@ -25,7 +25,6 @@ from sandbox.sim import SimFleet
 from sandbox.traffic import SimTraffic
 
 PHASES = ("before", "during", "after")
-COMPLETED = ("complete", "complete_with_skips")
 DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
 
 
@@ -42,6 +41,56 @@ class Experiment:
     @property
     def deviated(self) -> bool:
         return bool(self.journal["deviated"])
+
+    def report(self) -> str:
+        """A readable summary, the analytic expectation beside each measurement."""
+        j, scenario = self.journal, self.scenario
+        s = j["summary"]
+        lines = [
+            f"Experiment: {j['name']} (seed {j['seed']}, {scenario.duration_s:g} s "
+            f"{'simulated' if scenario.mode == 'sim' else 'emulated on a live fleet'})",
+            f"Deployment: {j['deployment']['outcome']}; status: {j['status']}",
+            f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
+            f"({s['wrong_answers']} of them wrong answers; availability "
+            f"{s['availability'] if s['availability'] is not None else '-'})",
+            f"Latency (ms): p50 {s['latency_ms']['p50']}, p95 {s['latency_ms']['p95']}, "
+            f"p99 {s['latency_ms']['p99']}",
+            "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
+        ]
+        if j["status"] == "aborted":
+            outcome = j["deployment"]["outcome"]
+            lines.append(f"The deployment did not complete ({outcome}): no user traffic was sent")
+            lines.append("Verdict: deviated")
+            return "\n".join(lines)
+        interval, threshold = scenario.health.interval_s, scenario.health.failure_threshold
+        low, high = interval * (threshold - 1), interval * threshold
+        for f in s["per_fault"]:
+            found = (
+                f"marked unhealthy after {f['detection_s']:g} s"
+                if f["detection_s"] is not None
+                else "never marked unhealthy by the probes"
+            )
+            line = (
+                f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (for a "
+                f"region that stops answering, expected between {low:g} and {high:g} s: "
+                f"{threshold} failed probes {interval:g} s apart, the first one up to a probe "
+                "interval after the start)"
+            )
+            if f["failover_s"] is not None:
+                line += f"; last request sent there {f['failover_s']:g} s in"
+            if f["recovery_s"] is not None:
+                line += f"; healthy again {f['recovery_s']:g} s after it ended"
+            lines.append(line)
+        for phase, state in j["steady_states"].items():
+            probes = ", ".join(
+                f"{p['probe']} {p['value']} (max {p['tolerance']:g})" for p in state["probes"]
+            )
+            lines.append(
+                f"Steady state {phase}: {'held' if state['held'] else 'DEVIATED'}"
+                + (f": {probes}" if probes else "")
+            )
+        lines.append(f"Verdict: {'deviated' if j['deviated'] else 'steady state held'}")
+        return "\n".join(lines)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float | None:

@@ -34,6 +34,7 @@ from sandbox.sim import SimFleet
 from sandbox.tracer import Trace
 
 POLICIES = ("retry", "stop", "rollback", "skip")
+COMPLETED = ("complete", "complete_with_skips")  # outcomes of a deployment that completed
 MAX_RETRIES = 20
 END_LABELS = {
     "complete": "Deployment complete",

@@ -1,0 +1,230 @@
+"""Checking command lines: region lists, failures, weights and folders, and the deploy request.
+
+Every check fails as a click usage error (exit status 2) that says what to type instead.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.errors import SandboxError
+from sandbox.faults import Failure, parse_failure
+from sandbox.models import Model, bundled_models, load_model
+from sandbox.regions import RegionCatalog
+
+
+class Finite(click.FloatRange):
+    """A number in a range that also refuses nan and infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """A `mrsandbox deploy` command line, checked and ready to run."""
+
+    regions: list[str]
+    model: Model
+    on_failure: str
+    max_retries: int
+    failures: list[Failure]
+    seed: int
+    fmt: str
+    tracker: str
+    catalog: RegionCatalog
+    live: bool
+    time_scale: float
+    processes: bool
+
+
+_JUNK = "[]'\" "
+
+
+def _pieces(text: str) -> list[str]:
+    """Region names in what a user typed, whatever the separators, brackets and quotes."""
+    return [p.strip(_JUNK) for p in text.replace(" ", ",").split(",") if p.strip(_JUNK)]
+
+
+def _is_model_name(word: str) -> bool:
+    return word in bundled_models() or word.endswith(".json")
+
+
+def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> str:
+    """The command line as it should have been typed, other options kept."""
+    names = ",".join(dict.fromkeys(regions)) or "us-east-1,eu-west-1"
+    words = ["mrsandbox", "deploy", "--regions", names, model or "MODEL"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in ("regions", "region"):
+            continue
+        value = ctx.params.get(param.name)
+        if value in (None, (), False, param.get_default(ctx)):
+            continue
+        if param.is_flag:
+            words.append(param.opts[0])
+            continue
+        for v in value if param.multiple else (value,):
+            words += [param.opts[0], str(v)]
+    return shlex.join(words)
+
+
+def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
+    catalog = RegionCatalog.default()
+    for path in extra_files:
+        try:
+            catalog.load_file(path)
+        except SandboxError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--extra-regions'") from None
+    return catalog
+
+
+def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
+    """The region list and the MODEL word, or a usage error that shows the fixed command."""
+    p = ctx.params
+    args: list[str] = list(p["args"])
+    model = args[-1] if args and args[-1] not in catalog else None
+    extras = args[:-1] if model is not None else args
+    given, single = list(p["regions"]), list(p["region"])
+
+    def fail(message: str, wanted: Sequence[str] = ()) -> click.UsageError:
+        fixed = f": {_suggest(ctx, wanted, model)}" if wanted is not None else ""
+        return click.UsageError(message + fixed, ctx)
+
+    typed = [r for text in given + single + extras for r in _pieces(text)]
+    if given and single:
+        raise fail("use --regions (comma-separated) or --region (one region), not both", typed)
+    if len(given) > 1 or len(single) > 1:
+        flag = "--regions" if given else "--region"
+        raise fail(f"{flag} is given more than once; list every region in one --regions", typed)
+    if single and (len(_pieces(single[0])) > 1 or extras):
+        raise fail(
+            "--region takes a single region; for several regions use --regions with a "
+            "comma-separated list",
+            typed,
+        )
+    text = (given or single or [None])[0]
+    if text is None:
+        raise fail("missing --regions: name the regions, separated by commas, e.g.", typed)
+    if any(c in text + "".join(args) for c in "[]"):
+        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+    spaced = extras or any(" " in r.strip() for r in text.split(","))
+    if spaced and not any(_is_model_name(e) for e in extras):
+        raise fail("regions must be separated by commas, not spaces", typed)
+    if extras:
+        raise click.UsageError(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}", ctx)
+    if not model:
+        raise click.UsageError(
+            "missing MODEL: name a bundled model "
+            f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions",
+            ctx,
+        )
+    return region_list(ctx, text, catalog, fail), model
+
+
+Fix = Callable[[str, Sequence[str]], click.UsageError]
+
+
+def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
+    """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
+    typed = _pieces(text)
+    if any(c in text for c in "[]"):
+        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+    if any(" " in r.strip() for r in text.split(",")):
+        raise fail("regions must be separated by commas, not spaces", typed)
+    regions = [r.strip() for r in text.split(",")]
+    if not any(regions):
+        raise fail("--regions is empty: name at least one region, e.g.", [])
+    if not all(regions):
+        raise fail(
+            f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)", typed
+        )
+    twice = sorted({r for r in regions if regions.count(r) > 1})
+    if twice:
+        raise fail(
+            f"--regions lists {', '.join(twice)} more than once; list each region once", typed
+        )
+    for region in regions:
+        try:
+            catalog.check(region)
+        except SandboxError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
+    return regions
+
+
+def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
+    failures: dict[tuple[str, str], Failure] = {}
+    for spec in ctx.params["fails"]:
+        try:
+            failure = parse_failure(spec)
+        except SandboxError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--fail'") from None
+        if failure.region not in regions:
+            message = f"{spec!r}: {failure.region} is not one of --regions ({', '.join(regions)})"
+            raise click.BadParameter(message, ctx, param_hint="'--fail'")
+        key = (failure.region, failure.stage)
+        if key in failures:
+            message = f"{spec!r}: {':'.join(key)} is already given; one --fail per region and stage"
+            raise click.BadParameter(message, ctx, param_hint="'--fail'")
+        failures[key] = failure
+    return list(failures.values())
+
+
+def build_request(ctx: click.Context) -> DeployRequest:
+    """Turn the parsed options into a `DeployRequest`, or fail with a usage error saying the fix."""
+    p = ctx.params
+    catalog = catalog_with(ctx, p["extra_regions"])
+    regions, model = _regions_and_model(ctx, catalog)
+    try:
+        loaded = load_model(model)
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint="'MODEL'") from None
+    return DeployRequest(
+        regions,
+        loaded,
+        p["on_failure"],
+        p["max_retries"],
+        _failures(ctx, regions),
+        p["seed"],
+        p["fmt"],
+        p["tracker"],
+        catalog,
+        p["live"],
+        p["time_scale"],
+        p["processes"],
+    )
+
+
+def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
+    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
+    pairs: dict[str, float] = {}
+    for item in (text or "").split(",") if text else []:
+        name, _, value = item.partition("=")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
+            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
+    return pairs
+
+
+def out_folder(ctx: click.Context, out: str | None) -> Path | None:
+    """The --out folder, created; a usage error when it cannot be."""
+    if out is None:
+        return None
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    return folder
