@@ -128,7 +128,15 @@ def test_ctrl_c_in_process_mode_is_quiet_and_transitions_are_printed(serve):
         headers={"Authorization": f"Bearer {ready['admin_token']}"},
         timeout=5,
     ).raise_for_status()
-    time.sleep(12 * 0.02 + 0.5)
+    deadline = time.monotonic() + 10
+    while (
+        requests.get(f"{ready['gateway']}/routing", timeout=5).json()["health"]["eu-west-1"][
+            "probe"
+        ]
+        == "healthy"
+    ):
+        assert time.monotonic() < deadline, "the monitor never marked eu-west-1 down"
+        time.sleep(0.05)
     os.killpg(s.process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     s.process.wait(timeout=10)
     err = s.process.stderr.read()
