@@ -165,7 +165,9 @@ def test_monitor_marks_down_after_threshold_probes(fleet):
     assert (
         FAST.interval_s * (FAST.failure_threshold - 1)
         <= took
-        <= (FAST.interval_s * FAST.failure_threshold + FAST.interval_s)
+        <= (
+            FAST.interval_s * FAST.failure_threshold + 2 * FAST.interval_s
+        )  # + a busy machine's lag
     )
     assert fleet.deployment.trace.transitions[-1] == detected
 
