@@ -15,13 +15,14 @@ import click
 from sandbox.cli_args import (
     DeployRequest,
     Finite,
+    blaming,
     build_request,
     catalog_with,
     out_folder,
     pairs,
     region_list,
 )
-from sandbox.errors import InvalidDeployment, SandboxError
+from sandbox.errors import InvalidDeployment
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
 from sandbox.flow import COMPLETED, MAX_RETRIES, POLICIES
 from sandbox.models import load_model
@@ -209,10 +210,8 @@ def serve(ctx: click.Context, **p: Any) -> None:
         return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
 
     regions = region_list(ctx, p["regions"], catalog, fail)
-    try:
+    with blaming(ctx, "'--model'"):
         model = load_model(p["model"])
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'--model'") from None
     for flag, key, policy in (
         ("--order", "order", "failover"),
         ("--weights", "weights", "weighted"),
@@ -299,14 +298,12 @@ def experiment(
     if not scenario:
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
     folder = out_folder(ctx, out)
-    try:
+    with blaming(ctx, "'SCENARIO'"):
         loaded = load_scenario(scenario)
         if mode is not None:
             loaded = dataclasses.replace(loaded, mode=mode)
         started = time.perf_counter()
         result = run_experiment(loaded)
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO'") from None
     if folder is not None:
         from sandbox.plots import draw
 
@@ -365,12 +362,10 @@ def sweep(
     from sandbox.scenario import load_scenario
     from sandbox.tables import Table
 
-    try:
+    with blaming(ctx, "'SCENARIO' or '--vary'"):
         loaded = load_scenario(scenario)
         vary = [sweeps.parse_vary(text) for text in varies]
         total = len(sweeps.plan(loaded.document, loaded.source, vary))
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'SCENARIO' or '--vary'") from None
     folder = out_folder(ctx, out)
     with (
         ProcessPoolExecutor(max_workers=workers) as pool,
@@ -400,10 +395,8 @@ def regions_command(ctx: click.Context, origin: str | None, extra_regions: Seque
     """List the region catalogue: name, provider, location (and round trips from --from)."""
     catalog = catalog_with(ctx, extra_regions)
     if origin is not None:
-        try:
+        with blaming(ctx, "'--from'"):
             catalog.check(origin)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--from'") from None
     for r in catalog:
         line = f"{r.name:<26} {r.provider:<6} {r.location}"
         if origin is not None:

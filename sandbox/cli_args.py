@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,20 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
     return shlex.join(words)
 
 
+@contextmanager
+def blaming(ctx: click.Context, hint: str) -> Iterator[None]:
+    """Turn a `SandboxError` raised inside into a usage error (exit status 2) on `hint`."""
+    try:
+        yield
+    except SandboxError as e:
+        raise click.BadParameter(str(e), ctx, param_hint=hint) from None
+
+
 def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
     catalog = RegionCatalog.default()
     for path in extra_files:
-        try:
+        with blaming(ctx, "'--extra-regions'"):
             catalog.load_file(path)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--extra-regions'") from None
     return catalog
 
 
@@ -154,20 +162,16 @@ def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix
             f"--regions lists {', '.join(twice)} more than once; list each region once", typed
         )
     for region in regions:
-        try:
+        with blaming(ctx, "'--regions'"):
             catalog.check(region)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--regions'") from None
     return regions
 
 
 def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
     failures: dict[tuple[str, str], Failure] = {}
     for spec in ctx.params["fails"]:
-        try:
+        with blaming(ctx, "'--fail'"):
             failure = parse_failure(spec)
-        except SandboxError as e:
-            raise click.BadParameter(str(e), ctx, param_hint="'--fail'") from None
         if failure.region not in regions:
             message = f"{spec!r}: {failure.region} is not one of --regions ({', '.join(regions)})"
             raise click.BadParameter(message, ctx, param_hint="'--fail'")
@@ -184,10 +188,8 @@ def build_request(ctx: click.Context) -> DeployRequest:
     p = ctx.params
     catalog = catalog_with(ctx, p["extra_regions"])
     regions, model = _regions_and_model(ctx, catalog)
-    try:
+    with blaming(ctx, "'MODEL'"):
         loaded = load_model(model)
-    except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint="'MODEL'") from None
     return DeployRequest(
         regions,
         loaded,

@@ -45,7 +45,6 @@ class SimFleet:
         self.regions = list(regions)
         self.models: dict[str, Model | None] = dict.fromkeys(regions)
         self.faults = {r: RegionFaults(self.now, seed=f"{seed}:{r}") for r in regions}
-        self.router: Router | None = None
         self._bad_build = dict.fromkeys(regions, False)
         self._rng = random.Random(seed)
 
@@ -103,9 +102,9 @@ class SimFleet:
         self.models[region] = None
 
     def set_routing(self, router: Router) -> Process:
-        """Configure routing by `router`; the configuration takes ROUTING_S to propagate."""
+        """Configure routing; the simulated configuration takes ROUTING_S to propagate (the
+        simulation's users ask the deployment's `router` themselves)."""
         yield self.env.timeout(ROUTING_S)
-        self.router = router
 
     def monitor(self, view: HealthView) -> Process:
         """Start a background health checker per region of `view`."""
