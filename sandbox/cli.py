@@ -15,6 +15,7 @@ import click
 from sandbox.cli_args import (
     DeployRequest,
     Finite,
+    Mistake,
     blaming,
     build_request,
     catalog_with,
@@ -205,9 +206,9 @@ def serve(ctx: click.Context, **p: Any) -> None:
 
     catalog = catalog_with(ctx, p["extra_regions"])
 
-    def fail(message: str, wanted: Sequence[str]) -> click.UsageError:
+    def fail(message: str, wanted: Sequence[str], mistake: str) -> click.UsageError:
         fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
-        return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
+        return Mistake(f"{message}: --regions {fixed}", ctx, mistake, param_hint="'--regions'")
 
     regions = region_list(ctx, p["regions"], catalog, fail)
     with blaming(ctx, "'--model'"):

@@ -79,13 +79,33 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
     return shlex.join(words)
 
 
+class Mistake(click.BadParameter):
+    """A usage error that names the learner's mistake (`mistake`, e.g. `spaces`), so that a
+    quiz can judge a command line by what the real parser says about it."""
+
+    def __init__(
+        self, message: str, ctx: click.Context, mistake: str, param_hint: str | None = None
+    ) -> None:
+        super().__init__(message, ctx, param_hint=param_hint)
+        self.mistake = mistake
+
+    def format_message(self) -> str:
+        return super().format_message() if self.param_hint else self.message
+
+
+_MESSAGES = {
+    "brackets": "--regions takes a plain comma-separated list, without brackets",
+    "spaces": "regions must be separated by commas, not spaces",
+}
+
+
 @contextmanager
-def blaming(ctx: click.Context, hint: str) -> Iterator[None]:
+def blaming(ctx: click.Context, hint: str, mistake: str = "invalid_value") -> Iterator[None]:
     """Turn a `SandboxError` raised inside into a usage error (exit status 2) on `hint`."""
     try:
         yield
     except SandboxError as e:
-        raise click.BadParameter(str(e), ctx, param_hint=hint) from None
+        raise Mistake(str(e), ctx, mistake, param_hint=hint) from None
 
 
 def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
@@ -104,65 +124,68 @@ def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list
     extras = args[:-1] if model is not None else args
     given, single = list(p["regions"]), list(p["region"])
 
-    def fail(message: str, wanted: Sequence[str] = ()) -> click.UsageError:
-        fixed = f": {_suggest(ctx, wanted, model)}" if wanted is not None else ""
-        return click.UsageError(message + fixed, ctx)
+    def fail(message: str, wanted: Sequence[str], mistake: str) -> click.UsageError:
+        return Mistake(f"{message}: {_suggest(ctx, wanted, model)}", ctx, mistake)
 
     typed = [r for text in given + single + extras for r in _pieces(text)]
     if given and single:
-        raise fail("use --regions (comma-separated) or --region (one region), not both", typed)
+        message = "use --regions (comma-separated) or --region (one region), not both"
+        raise fail(message, typed, "both_flags")
     if len(given) > 1 or len(single) > 1:
         flag = "--regions" if given else "--region"
-        raise fail(f"{flag} is given more than once; list every region in one --regions", typed)
+        message = f"{flag} is given more than once; list every region in one --regions"
+        raise fail(message, typed, "flag_twice")
     if single and (len(_pieces(single[0])) > 1 or extras):
         raise fail(
             "--region takes a single region; for several regions use --regions with a "
             "comma-separated list",
             typed,
+            "singular_flag",
         )
     text = (given or single or [None])[0]
     if text is None:
-        raise fail("missing --regions: name the regions, separated by commas, e.g.", typed)
+        message = "missing --regions: name the regions, separated by commas, e.g."
+        raise fail(message, typed, "no_regions")
     if any(c in text + "".join(args) for c in "[]"):
-        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+        raise fail(_MESSAGES["brackets"], typed, "brackets")
     spaced = extras or any(" " in r.strip() for r in text.split(","))
     if spaced and not any(_is_model_name(e) for e in extras):
-        raise fail("regions must be separated by commas, not spaces", typed)
+        raise fail(_MESSAGES["spaces"], typed, "spaces")
     if extras:
-        raise click.UsageError(f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}", ctx)
+        message = f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}"
+        raise Mistake(message, ctx, "extra_args")
     if not model:
-        raise click.UsageError(
+        raise Mistake(
             "missing MODEL: name a bundled model "
             f"({', '.join(bundled_models())}) or a path to a .json artifact after the regions",
             ctx,
+            "no_model",
         )
     return region_list(ctx, text, catalog, fail), model
 
 
-Fix = Callable[[str, Sequence[str]], click.UsageError]
+Fix = Callable[[str, Sequence[str], str], click.UsageError]
 
 
 def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
     """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
     typed = _pieces(text)
     if any(c in text for c in "[]"):
-        raise fail("--regions takes a plain comma-separated list, without brackets", typed)
+        raise fail(_MESSAGES["brackets"], typed, "brackets")
     if any(" " in r.strip() for r in text.split(",")):
-        raise fail("regions must be separated by commas, not spaces", typed)
+        raise fail(_MESSAGES["spaces"], typed, "spaces")
     regions = [r.strip() for r in text.split(",")]
     if not any(regions):
-        raise fail("--regions is empty: name at least one region, e.g.", [])
+        raise fail("--regions is empty: name at least one region, e.g.", [], "no_regions")
     if not all(regions):
-        raise fail(
-            f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)", typed
-        )
+        message = f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)"
+        raise fail(message, typed, "empty_region")
     twice = sorted({r for r in regions if regions.count(r) > 1})
     if twice:
-        raise fail(
-            f"--regions lists {', '.join(twice)} more than once; list each region once", typed
-        )
+        message = f"--regions lists {', '.join(twice)} more than once; list each region once"
+        raise fail(message, typed, "repeated_region")
     for region in regions:
-        with blaming(ctx, "'--regions'"):
+        with blaming(ctx, "'--regions'", "unknown_region"):
             catalog.check(region)
     return regions
 
@@ -188,7 +211,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
     p = ctx.params
     catalog = catalog_with(ctx, p["extra_regions"])
     regions, model = _regions_and_model(ctx, catalog)
-    with blaming(ctx, "'MODEL'"):
+    with blaming(ctx, "'MODEL'", "unknown_model"):
         loaded = load_model(model)
     return DeployRequest(
         regions,

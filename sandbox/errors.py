@@ -48,3 +48,7 @@ class DeploymentHalted(SandboxError, RuntimeError):
 
 class UsageError(SandboxError, ValueError):
     """A command line that cannot be run as written."""
+
+
+class InvalidQuiz(SandboxError, ValueError):
+    """A question or a quiz file that cannot be used: bad TOML, a missing field, two keys."""

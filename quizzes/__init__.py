@@ -1,0 +1,1 @@
+"""The material's question sets as data, installed as `sandbox.quizzes`."""

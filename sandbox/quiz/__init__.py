@@ -1,0 +1,1 @@
+"""Quizzes whose answer keys come from running the sandbox."""

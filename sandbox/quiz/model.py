@@ -1,0 +1,169 @@
+"""Questions and quizzes: multiple choice with one correct option, or a number with a tolerance.
+
+Every other part of `sandbox.quiz` speaks these: the material's sets and the generators make them,
+the terminal, the notebook widget and the exports read them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sandbox.errors import InvalidQuiz
+
+DIFFICULTIES = ("easy", "medium", "hard")
+LETTERS = "ABCDEFGH"
+MIN_OPTIONS = 3  # the key and at least two distractors
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer of a multiple-choice question; `feedback` says why it is right or wrong."""
+
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question whose key was computed by a run that `source` reproduces.
+
+    Multiple choice when it has `options` (exactly one correct); numeric when it has a `value`,
+    right within `tolerance`.
+    """
+
+    id: str
+    text: str
+    options: tuple[Option, ...] = ()
+    value: float | None = None
+    tolerance: float = 0.0
+    unit: str = ""
+    hint: str = ""
+    solution: tuple[str, ...] = ()
+    mistakes: tuple[str, ...] = ()
+    difficulty: str = "medium"
+    source: str = ""
+    code: str = ""  # a command line or code shown with the question
+
+    def __post_init__(self) -> None:
+        where = f"question {self.id!r}"
+        if not self.text.strip():
+            raise InvalidQuiz(f"{where}: its text is empty")
+        if self.difficulty not in DIFFICULTIES:
+            raise InvalidQuiz(
+                f"{where}: difficulty {self.difficulty!r} is not one of {', '.join(DIFFICULTIES)}"
+            )
+        if (self.value is None) == (not self.options):
+            raise InvalidQuiz(f"{where}: give either options or a numeric value, not both")
+        if self.value is not None:
+            if not (math.isfinite(self.value) and math.isfinite(self.tolerance)):
+                raise InvalidQuiz(f"{where}: value and tolerance must be finite numbers")
+            if self.tolerance < 0:
+                raise InvalidQuiz(f"{where}: tolerance must be >= 0, got {self.tolerance}")
+            return
+        if not MIN_OPTIONS <= len(self.options) <= len(LETTERS):
+            raise InvalidQuiz(
+                f"{where}: has {len(self.options)} options; give {MIN_OPTIONS} to {len(LETTERS)}"
+            )
+        texts = [o.text for o in self.options]
+        twice = sorted({t for t in texts if texts.count(t) > 1})
+        if twice:
+            raise InvalidQuiz(f"{where}: option {twice[0]!r} appears more than once")
+        if sum(o.correct for o in self.options) != 1:
+            raise InvalidQuiz(f"{where}: needs exactly one correct option")
+
+    @property
+    def kind(self) -> str:
+        """`multiple_choice` or `numeric`, as jupyterquiz names them."""
+        return "numeric" if self.value is not None else "multiple_choice"
+
+    @property
+    def letters(self) -> str:
+        return LETTERS[: len(self.options)]
+
+    @property
+    def key(self) -> str:
+        """The correct letter, or the number with its tolerance."""
+        if self.value is not None:
+            return f"{self.value:g} ± {self.tolerance:g}{self.unit and ' ' + self.unit}"
+        return next(LETTERS[i] for i, o in enumerate(self.options) if o.correct)
+
+    @property
+    def answer_text(self) -> str:
+        """The key as a learner would read it: the correct option's text, or the number."""
+        if self.value is not None:
+            return self.key
+        return next(o.text for o in self.options if o.correct)
+
+    def check(self, answer: str) -> bool:
+        """Whether `answer` (a letter, or a number for a numeric question) is right."""
+        answer = answer.strip()
+        if self.value is None:
+            return answer.upper() == self.key
+        try:
+            number = float(answer)
+        except ValueError:
+            return False
+        return math.isfinite(number) and abs(number - self.value) <= self.tolerance + 1e-9
+
+    def shuffled(self, rng: random.Random) -> Question:
+        """The same question with its options in another order."""
+        if not self.options:
+            return self
+        options = list(self.options)
+        rng.shuffle(options)
+        return replace(self, options=tuple(options))
+
+    def to_jupyterquiz(self) -> dict[str, Any]:
+        """The question in jupyterquiz's JSON shape, with our `id`, `hint` and `source` beside."""
+        doc: dict[str, Any] = {"question": self.text, "type": self.kind}
+        if self.code:
+            doc["code"] = self.code
+        if self.value is not None:
+            low, high = self.value - self.tolerance, self.value + self.tolerance
+            doc["precision"] = 4
+            doc["answers"] = [
+                {
+                    "type": "range",
+                    "range": [round(low, 3), round(high, 3)],
+                    "correct": True,
+                    "feedback": "Correct. " + " ".join(self.solution),
+                },
+                {"type": "default", "feedback": f"Not quite. Hint: {self.hint}"},
+            ]
+        else:
+            doc["answers"] = [
+                {"answer": o.text, "correct": o.correct, "feedback": o.feedback}
+                for o in self.options
+            ]
+        doc.update(id=self.id, difficulty=self.difficulty, hint=self.hint, source=self.source)
+        return doc
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """A named list of questions."""
+
+    name: str
+    title: str
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        ids = [q.id for q in self.questions]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise InvalidQuiz(f"quiz {self.name!r}: question id {twice[0]!r} is used twice")
+
+    def shuffled(self, seed: int) -> Quiz:
+        """The same questions with each one's options in a seeded order."""
+        rng = random.Random(seed)
+        return replace(self, questions=tuple(q.shuffled(rng) for q in self.questions))
+
+    def to_jupyterquiz(self) -> list[dict[str, Any]]:
+        return [q.to_jupyterquiz() for q in self.questions]
+
+    def __len__(self) -> int:
+        return len(self.questions)
