@@ -6,16 +6,14 @@ Everything is validated up front; every error names the file, the key path and t
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from sandbox.documents import Doc, bundled_names, read_toml, show
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
 from sandbox.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.flow import MAX_RETRIES, POLICIES
@@ -93,88 +91,7 @@ class Scenario:
     document: Mapping[str, Any]
 
 
-class _Doc:
-    """Typed reads from one table of the document, with errors that say where and what to do."""
-
-    def __init__(self, table: object, where: str, source: str, allowed: tuple[str, ...]) -> None:
-        self.source = source
-        self.where = where
-        if not isinstance(table, dict):
-            raise self.fail(where, f"expected a table, got {_show(table)}")
-        self.table = table
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = (
-                    f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(allowed)})"
-                )
-                raise self.fail(self.path(key), f"unknown key{hint}")
-
-    def path(self, key: str) -> str:
-        if key.startswith("["):
-            return f"{self.where}{key}"
-        return f"{self.where}.{key}" if self.where else key
-
-    def fail(self, path: str, message: str) -> InvalidScenario:
-        return InvalidScenario(f"{self.source}: {path}: {message}")
-
-    def has(self, key: str) -> bool:
-        return key in self.table
-
-    def number(
-        self,
-        key: str,
-        default: float | None = None,
-        low: float = 0.0,
-        high: float = math.inf,
-        low_open: bool = False,
-    ) -> float:
-        value = self.table.get(key, default)
-        if value is None:
-            above = f"above {low}" if low_open else f"from {low}"
-            raise self.fail(self.path(key), f"missing; add {key} = <a number {above}>")
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if (
-            not ok
-            or not math.isfinite(value)
-            or not ((value > low if low_open else value >= low) and value <= high)
-        ):
-            bound = f"> {low}" if low_open else f">= {low}"
-            limit = f"{bound}" + (f" and <= {high}" if high != math.inf else "")
-            raise self.fail(self.path(key), f"expected a number {limit}, got {_show(value)}")
-        return float(value)
-
-    def whole(self, key: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
-        value = self.table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(
-                self.path(key), f"expected a whole number from {low} to {high}, got {_show(value)}"
-            )
-        return value
-
-    def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
-        value = self.table.get(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(self.path(key), f"expected a non-empty string, got {_show(value)}")
-        if choices and value not in choices:
-            raise self.fail(self.path(key), f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def tables(self, key: str) -> list[object]:
-        value = self.table.get(key, [])
-        if not isinstance(value, list):
-            raise self.fail(self.path(key), f"expected [[{key}]] tables, got {_show(value)}")
-        return value
-
-    def sub(self, key: str, allowed: tuple[str, ...]) -> _Doc:
-        return _Doc(self.table.get(key, {}), self.path(key), self.source, allowed)
-
-
-def _show(value: object) -> str:
-    return "nothing" if value is None else repr(value)
-
-
-def _region(doc: _Doc, key: str, catalog: RegionCatalog, known: tuple[str, ...] = ()) -> str:
+def _region(doc: Doc, key: str, catalog: RegionCatalog, known: tuple[str, ...] = ()) -> str:
     name = doc.text(key)
     try:
         catalog.check(name)
@@ -214,13 +131,13 @@ HEALTH_KEYS = (
 )
 
 
-def _regions(top: _Doc, catalog: RegionCatalog) -> tuple[str, ...]:
+def _regions(top: Doc, catalog: RegionCatalog) -> tuple[str, ...]:
     raw = top.sub("deployment", DEPLOYMENT_KEYS).table.get("regions")
     if not isinstance(raw, list) or not raw:
-        message = f"expected a non-empty list of region names, got {_show(raw)}"
+        message = f"expected a non-empty list of region names, got {show(raw)}"
         raise top.fail("deployment.regions", message)
     keys = tuple(f"[{i}]" for i in range(len(raw)))
-    doc = _Doc(dict(zip(keys, raw, strict=True)), "deployment.regions", top.source, keys)
+    doc = top.child(dict(zip(keys, raw, strict=True)), "deployment.regions", keys)
     regions = tuple(_region(doc, key, catalog) for key in keys)
     twice = sorted({r for r in regions if regions.count(r) > 1})
     if twice:
@@ -228,13 +145,13 @@ def _regions(top: _Doc, catalog: RegionCatalog) -> tuple[str, ...]:
     return regions
 
 
-def _routing(top: _Doc, regions: tuple[str, ...]) -> RoutingPolicy:
+def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
     doc = top.sub("routing", ("policy", "retries", "order", "weights"))
     order, weights = doc.table.get("order", []), doc.table.get("weights", {})
     if not isinstance(order, list) or not all(isinstance(r, str) for r in order):
-        raise top.fail("routing.order", f"expected a list of region names, got {_show(order)}")
+        raise top.fail("routing.order", f"expected a list of region names, got {show(order)}")
     if not isinstance(weights, dict):
-        message = f"expected a table of region = weight, got {_show(weights)}"
+        message = f"expected a table of region = weight, got {show(weights)}"
         raise top.fail("routing.weights", message)
     policy = RoutingPolicy(
         doc.text("policy", "latency", ROUTING_POLICIES),
@@ -254,7 +171,7 @@ def _routing(top: _Doc, regions: tuple[str, ...]) -> RoutingPolicy:
     return policy
 
 
-def _health(top: _Doc) -> tuple[HealthPolicy, OutlierPolicy]:
+def _health(top: Doc) -> tuple[HealthPolicy, OutlierPolicy]:
     doc = top.sub("health", HEALTH_KEYS)
     interval = doc.number("interval_s", 30.0, 0, 3600, low_open=True)
     timeout = doc.number("timeout_s", 2.0, 0, 60, low_open=True)
@@ -275,10 +192,10 @@ def _health(top: _Doc) -> tuple[HealthPolicy, OutlierPolicy]:
     return health, outlier
 
 
-def _clients(top: _Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
+def _clients(top: Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
     clients = []
     for i, table in enumerate(top.tables("clients")):
-        doc = _Doc(table, f"clients[{i}]", top.source, ("region", "rate_per_s"))
+        doc = top.child(table, f"clients[{i}]", ("region", "rate_per_s"))
         rate = doc.number("rate_per_s", None, 0, 100_000, low_open=True)
         clients.append(Clients(_region(doc, "region", catalog), rate))
     if not clients:
@@ -287,15 +204,15 @@ def _clients(top: _Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
 
 
 def _faults(
-    top: _Doc, catalog: RegionCatalog, regions: tuple[str, ...], duration: float, mode: str
+    top: Doc, catalog: RegionCatalog, regions: tuple[str, ...], duration: float, mode: str
 ) -> tuple[ScheduledFault, ...]:
     faults = []
     for i, table in enumerate(top.tables("faults")):
         where = f"faults[{i}]"
         if not isinstance(table, dict):
-            raise top.fail(where, f"expected a table, got {_show(table)}")
+            raise top.fail(where, f"expected a table, got {show(table)}")
         placed = {k: table[k] for k in ("region", "start_s") if k in table}
-        doc = _Doc(placed, where, top.source, ("region", "start_s"))
+        doc = top.child(placed, where, ("region", "start_s"))
         region = _region(doc, "region", catalog, regions)
         start = doc.number("start_s", None, 0, duration)
         try:
@@ -314,7 +231,7 @@ def _faults(
     return tuple(faults)
 
 
-def _model(deployment: _Doc) -> str:
+def _model(deployment: Doc) -> str:
     """A bundled model's name, or an artifact's path (relative to the scenario file's folder)."""
     name = deployment.text("model", "model_v1")
     scenario_file = Path(deployment.source)
@@ -327,11 +244,11 @@ def _model(deployment: _Doc) -> str:
     return name
 
 
-def _failures(top: _Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
+def _failures(top: Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
     """`deployment.failures`: the rollout's teaching faults, as `mrsandbox deploy --fail` takes."""
     raw = top.table.get("deployment", {}).get("failures", [])
     if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
-        message = f'expected a list such as ["eu-west-1:verify"], got {_show(raw)}'
+        message = f'expected a list such as ["eu-west-1:verify"], got {show(raw)}'
         raise top.fail("deployment.failures", message)
     failures = []
     for i, text in enumerate(raw):
@@ -349,14 +266,14 @@ def _failures(top: _Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
 def parse_scenario(document: object, source: str, catalog: RegionCatalog | None = None) -> Scenario:
     """Validate a decoded scenario document; `source` names the file in messages."""
     catalog = catalog or RegionCatalog.default()
-    top = _Doc(document, "", source, TOP_KEYS)
+    top = Doc(document, "", source, TOP_KEYS, InvalidScenario)
     mode = top.text("mode", "sim", MODES)
     for key in ("time_scale", "processes"):
         if mode == "sim" and top.has(key):
             raise top.fail(key, 'only for mode = "live"; remove it or set mode = "live"')
     processes = top.table.get("processes", False)
     if not isinstance(processes, bool):
-        raise top.fail("processes", f"expected true or false, got {_show(processes)}")
+        raise top.fail("processes", f"expected true or false, got {show(processes)}")
     regions = _regions(top, catalog)
     deployment = top.sub("deployment", DEPLOYMENT_KEYS)
     health, outlier = _health(top)
@@ -398,33 +315,14 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
 
 def bundled_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package."""
-    folder = files("sandbox") / "scenarios"
-    return sorted(
-        e.name.removesuffix(".toml") for e in folder.iterdir() if e.name.endswith(".toml")
-    )
+    return bundled_names(files("sandbox") / "scenarios")
 
 
 def load_scenario(
     name_or_path: str | os.PathLike[str], catalog: RegionCatalog | None = None
 ) -> Scenario:
     """Load a scenario file by path, or a bundled scenario by name."""
-    if isinstance(name_or_path, str) and name_or_path in bundled_scenarios():
-        resource = files("sandbox") / "scenarios" / f"{name_or_path}.toml"
-        text, source = resource.read_text(encoding="utf-8"), name_or_path
-    else:
-        path = Path(name_or_path)
-        source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            known = ", ".join(bundled_scenarios()) or "none"
-            raise InvalidScenario(
-                f"{source}: no such file, and not a bundled scenario ({known})"
-            ) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidScenario(f"{source}: cannot read it ({e})") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidScenario(f"{source}: invalid TOML: {e}") from None
+    document, source = read_toml(
+        name_or_path, files("sandbox") / "scenarios", "scenario", InvalidScenario
+    )
     return parse_scenario(document, source, catalog)

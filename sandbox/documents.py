@@ -1,0 +1,145 @@
+"""TOML documents written by users (scenarios, question sets): reading them by name or path, and
+typed reads whose errors name the file, the key path and what to write instead."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import SandboxError
+
+
+def show(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
+def bundled_names(folder: Traversable) -> list[str]:
+    """Names of the `.toml` files shipped in a package folder."""
+    return sorted(
+        e.name.removesuffix(".toml") for e in folder.iterdir() if e.name.endswith(".toml")
+    )
+
+
+def read_toml(
+    name_or_path: str | os.PathLike[str],
+    folder: Traversable,
+    kind: str,
+    error: type[SandboxError],
+) -> tuple[dict[str, Any], str]:
+    """The document of a bundled file (by name) or of a path, and how to name it in errors."""
+    bundled = bundled_names(folder)
+    if isinstance(name_or_path, str) and name_or_path in bundled:
+        text, source = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8"), name_or_path
+    else:
+        source = str(Path(name_or_path))
+        try:
+            text = Path(name_or_path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            known = ", ".join(bundled) or "none"
+            raise error(f"{source}: no such file, and not a bundled {kind} ({known})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise error(f"{source}: cannot read it ({e})") from None
+    try:
+        return tomllib.loads(text), source
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"{source}: invalid TOML: {e}") from None
+
+
+class Doc:
+    """Typed reads from one table of the document, with errors that say where and what to do."""
+
+    def __init__(
+        self,
+        table: object,
+        where: str,
+        source: str,
+        allowed: tuple[str, ...],
+        error: type[SandboxError],
+    ) -> None:
+        self.source = source
+        self.where = where
+        self.error = error
+        if not isinstance(table, dict):
+            raise self.fail(where, f"expected a table, got {show(table)}")
+        self.table = table
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = (
+                    f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(allowed)})"
+                )
+                raise self.fail(self.path(key), f"unknown key{hint}")
+
+    def path(self, key: str) -> str:
+        if key.startswith("["):
+            return f"{self.where}{key}"
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, path: str, message: str) -> SandboxError:
+        return self.error(f"{self.source}: {path}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        low: float = 0.0,
+        high: float = math.inf,
+        low_open: bool = False,
+    ) -> float:
+        value = self.table.get(key, default)
+        if value is None:
+            above = f"above {low}" if low_open else f"from {low}"
+            raise self.fail(self.path(key), f"missing; add {key} = <a number {above}>")
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if (
+            not ok
+            or not math.isfinite(value)
+            or not ((value > low if low_open else value >= low) and value <= high)
+        ):
+            bound = f"> {low}" if low_open else f">= {low}"
+            limit = f"{bound}" + (f" and <= {high}" if high != math.inf else "")
+            raise self.fail(self.path(key), f"expected a number {limit}, got {show(value)}")
+        return float(value)
+
+    def whole(self, key: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(
+                self.path(key), f"expected a whole number from {low} to {high}, got {show(value)}"
+            )
+        return value
+
+    def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(self.path(key), f"expected a non-empty string, got {show(value)}")
+        if choices and value not in choices:
+            raise self.fail(self.path(key), f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def tables(self, key: str) -> list[object]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(self.path(key), f"expected [[{key}]] tables, got {show(value)}")
+        return value
+
+    def strings(self, key: str, default: list[str] | None = None) -> list[str]:
+        value = self.table.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(self.path(key), f"expected a list of strings, got {show(value)}")
+        return value
+
+    def sub(self, key: str, allowed: tuple[str, ...]) -> Doc:
+        return self.child(self.table.get(key, {}), self.path(key), allowed)
+
+    def child(self, table: object, where: str, allowed: tuple[str, ...]) -> Doc:
+        """Another table of the same document."""
+        return Doc(table, where, self.source, allowed, self.error)
