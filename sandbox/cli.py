@@ -22,6 +22,7 @@ from sandbox.cli_args import (
     out_folder,
     pairs,
     region_list,
+    regions_and_model,
 )
 from sandbox.errors import InvalidDeployment
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
@@ -96,6 +97,12 @@ def main() -> None:
     help=f"Inject a failure: {FAIL_SYNTAX} (COUNT: first COUNT attempts; default every one). "
     "Repeatable.",
 )
+@click.option(
+    "--leave-out",
+    metavar="CALL[:REGION]",
+    help="Leave one call out of the lesson's loop to see what the flow does without it: "
+    "routing_setup, monitor_health, deploy_model:REGION or verify_deployment:REGION.",
+)
 @SEED
 @click.option("--live", is_flag=True, help="Deploy to real region servers on 127.0.0.1.")
 @TIME_SCALE
@@ -123,13 +130,7 @@ def deploy(ctx: click.Context, **_: Any) -> None:
     from sandbox.flow import run_deployment
 
     request = build_request(ctx)
-    settings = {
-        "on_failure": request.on_failure,
-        "max_retries": request.max_retries,
-        "failures": request.failures,
-        "seed": request.seed,
-        "catalog": request.catalog,
-    }
+    settings = request.flow_settings()
     if request.live:
         from sandbox.live.fleet import LiveFleet
 
@@ -153,10 +154,19 @@ def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
 
     Raises `click.UsageError` (exit status 2) exactly as the command would.
     """
-    ctx = deploy.make_context(
-        "deploy", list(argv), parent=click.Context(main, info_name="mrsandbox")
-    )
-    return build_request(ctx)
+    return build_request(_deploy_context(argv))
+
+
+def parse_deploy_syntax(argv: Sequence[str]) -> tuple[list[str], str]:
+    """The regions and the MODEL word of a `mrsandbox deploy` command line, checked as the
+    command checks them but without loading the model (a placeholder name passes)."""
+    ctx = _deploy_context(argv)
+    return regions_and_model(ctx, catalog_with(ctx, ctx.params["extra_regions"]))
+
+
+def _deploy_context(argv: Sequence[str]) -> click.Context:
+    parent = click.Context(main, info_name="mrsandbox")
+    return deploy.make_context("deploy", list(argv), parent=parent)
 
 
 @main.command()

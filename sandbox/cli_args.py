@@ -17,6 +17,7 @@ import click
 
 from sandbox.errors import SandboxError
 from sandbox.faults import Failure, parse_failure
+from sandbox.flow import parse_leave_out
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
 
@@ -47,6 +48,18 @@ class DeployRequest:
     live: bool
     time_scale: float
     processes: bool
+    leave_out: str | None = None
+
+    def flow_settings(self) -> dict[str, Any]:
+        """The keyword arguments of `run_deployment` that this command line sets."""
+        return {
+            "on_failure": self.on_failure,
+            "max_retries": self.max_retries,
+            "failures": self.failures,
+            "seed": self.seed,
+            "catalog": self.catalog,
+            "leave_out": self.leave_out,
+        }
 
 
 _JUNK = "[]'\" "
@@ -116,7 +129,7 @@ def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalo
     return catalog
 
 
-def _regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
+def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
     """The region list and the MODEL word, or a usage error that shows the fixed command."""
     p = ctx.params
     args: list[str] = list(p["args"])
@@ -210,9 +223,12 @@ def build_request(ctx: click.Context) -> DeployRequest:
     """Turn the parsed options into a `DeployRequest`, or fail with a usage error saying the fix."""
     p = ctx.params
     catalog = catalog_with(ctx, p["extra_regions"])
-    regions, model = _regions_and_model(ctx, catalog)
+    regions, model = regions_and_model(ctx, catalog)
     with blaming(ctx, "'MODEL'", "unknown_model"):
         loaded = load_model(model)
+    if p["leave_out"] is not None:
+        with blaming(ctx, "'--leave-out'"):
+            parse_leave_out(p["leave_out"], regions)
     return DeployRequest(
         regions,
         loaded,
@@ -226,6 +242,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
         p["live"],
         p["time_scale"],
         p["processes"],
+        p["leave_out"],
     )
 
 

@@ -41,7 +41,10 @@ END_LABELS = {
     "complete_with_skips": "Deployment complete with skips",
     "stopped": "Deployment stopped",
     "rolled_back": "Deployment rolled back",
+    "incomplete": "Deployment incomplete",
 }
+CALLS = ("deploy_model", "verify_deployment", "routing_setup", "monitor_health")
+PER_REGION_CALLS = ("deploy_model", "verify_deployment")
 LABELS = {
     "Select region": "Select region {}",
     "Deploy model": "Deploy model to {}",
@@ -237,7 +240,8 @@ class Deployment:
 
     @property
     def outcome(self) -> str | None:
-        """`complete`, `complete_with_skips`, `stopped`, `rolled_back`, or None while running."""
+        """`complete`, `complete_with_skips`, `stopped`, `rolled_back`, `incomplete` (a call was
+        left out), or None while running."""
         return self.trace.outcome
 
     def advance(self, seconds: float) -> None:
@@ -264,6 +268,11 @@ class Deployment:
         healthy = view.healthy_regions() if view is not None else self.routes
         error_rate = view.error_rate if view is not None else (lambda region: 0.0)
         return self.router.plan(client, healthy, error_rate)[0][0]
+
+    def give_up(self, summary: str) -> None:
+        """End the trace unfinished (outcome `incomplete`), e.g. when a call was left out."""
+        self._check_call("give_up")
+        self._end("incomplete", summary)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -351,17 +360,51 @@ class Deployment:
         raise DeploymentHalted(summary, outcome)
 
 
+def parse_leave_out(text: str, regions: Sequence[str]) -> tuple[str, str | None]:
+    """`monitor_health` or `verify_deployment:eu-west-1` as (call, region or None)."""
+    call, _, region = text.partition(":")
+    if call not in CALLS:
+        raise InvalidDeployment(
+            f"leave out {text!r}: expected one of {', '.join(CALLS)} "
+            "(with :REGION for deploy_model and verify_deployment)"
+        )
+    if (call in PER_REGION_CALLS) != bool(region):
+        example = f"{call}:{regions[0]}" if call in PER_REGION_CALLS else call
+        raise InvalidDeployment(f"leave out {text!r}: write {example}")
+    if region and region not in regions:
+        raise InvalidDeployment(
+            f"leave out {text!r}: {region} is not one of the regions ({', '.join(regions)})"
+        )
+    return call, region or None
+
+
 def run_deployment(
-    regions: Sequence[str], model: str | os.PathLike[str] | Model = "model_v1", **settings: Any
+    regions: Sequence[str],
+    model: str | os.PathLike[str] | Model = "model_v1",
+    *,
+    leave_out: str | None = None,
+    **settings: Any,
 ) -> Deployment:
-    """Run the lesson's execution sample to its end (or its halt) and return the deployment."""
+    """Run the lesson's execution sample to its end (or its halt) and return the deployment.
+
+    `leave_out` (e.g. `monitor_health`, `verify_deployment:eu-west-1`) skips that call of the
+    loop, to show what the flow does without it: it goes on until it refuses a call or the loop
+    ends, and the outcome is `incomplete`.
+    """
     d = Deployment(regions, model, **settings)
+    skipped = parse_leave_out(leave_out, d.regions) if leave_out is not None else None
+    calls = [(name, r) for r in d.regions for name in PER_REGION_CALLS]
+    calls += [("routing_setup", None), ("monitor_health", None)]
     try:
-        for region in d.regions:
-            d.deploy_model(region)
-            d.verify_deployment(region)
-        d.routing_setup(d.regions)
-        d.monitor_health(d.regions)
+        for name, region in calls:
+            if (name, region) != skipped:
+                getattr(d, name)(d.regions if region is None else region)
     except DeploymentHalted:
-        pass
+        return d
+    except FlowError as e:
+        if skipped is None:
+            raise
+        d.give_up(f"Refused: {e}")
+    if not d.trace.ended:
+        d.give_up(f"Ended without {leave_out}")
     return d
