@@ -1,0 +1,243 @@
+"""Question sets written as TOML (the material's `visual` and `practice` sets in `quizzes/`, or an
+instructor's own file in the same format): loaded, validated, and keyed by running the sandbox.
+
+Each question's `[key]` table names the run that decides it (see `quizzes/README.md`); an
+`answer` letter, where the set gives one, must agree with that run or the set does not load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+from sandbox.documents import Doc, bundled_names, read_toml, show
+from sandbox.errors import InvalidQuiz
+from sandbox.flow import CALLS
+from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
+from sandbox.quiz.runs import Verdict, judge, run_command
+from sandbox.tracer import WATCHED, display
+
+KINDS = ("state", "step", "left_out", "accepted", "effect", "mistake", "material")
+QUESTION_KEYS = (
+    *("id", "text", "code", "difficulty", "options", "answer"),
+    *("hint", "solution", "mistakes", "key"),
+)
+KEY_KEYS = ("kind", "run", "variable", "step", "action", "call", "regions")
+
+
+def material_sets() -> list[str]:
+    """Names of the question sets shipped with the package (`visual`, `practice`)."""
+    return bundled_names(files("sandbox.quizzes"))
+
+
+def load_set(name_or_path: str | os.PathLike[str]) -> Quiz:
+    """Load a bundled question set by name, or a set file by path, with every key computed."""
+    document, source = read_toml(name_or_path, files("sandbox.quizzes"), "set", InvalidQuiz)
+    name = os.path.basename(source).removesuffix(".toml")
+    return parse_set(document, source, name)
+
+
+def parse_set(document: dict[str, Any], source: str, name: str) -> Quiz:
+    """A set document as a `Quiz`; errors name the file, the key path and the fix."""
+    top = Doc(document, "", source, ("title", "questions"), InvalidQuiz)
+    items = top.tables("questions")
+    if not items:
+        raise top.fail("questions", "no questions; add [[questions]] tables")
+    questions = [
+        _question(top.child(item, f"questions[{i}]", QUESTION_KEYS)) for i, item in enumerate(items)
+    ]
+    try:
+        return Quiz(name, top.text("title", name), tuple(questions))
+    except InvalidQuiz as e:
+        raise InvalidQuiz(f"{source}: {e}") from None
+
+
+@dataclass(frozen=True)
+class _Choice:
+    text: str
+    means: Any
+    feedback: str
+
+
+def _choices(q: Doc) -> list[_Choice]:
+    raw = q.table.get("options")
+    if not isinstance(raw, list) or not 3 <= len(raw) <= len(LETTERS):
+        raise q.fail(q.path("options"), f"expected a list of 3 to {len(LETTERS)} options")
+    choices = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"text": item}
+        o = q.child(item, q.path(f"options[{i}]"), ("text", "means", "feedback"))
+        means = o.table.get("means")
+        if means is not None and not isinstance(means, str):
+            means = o.strings("means")
+        choices.append(_Choice(o.text("text"), means, _optional_text(o, "feedback")))
+    return choices
+
+
+def _optional_text(doc: Doc, key: str) -> str:
+    value = doc.table.get(key, "")
+    if not isinstance(value, str):
+        raise doc.fail(doc.path(key), f"expected a string, got {show(value)}")
+    return value
+
+
+def _question(q: Doc) -> Question:
+    choices = _choices(q)
+    code = _optional_text(q, "code")
+    key = q.sub("key", KEY_KEYS)
+    kind = key.text("kind", choices=KINDS)
+    answer = q.table.get("answer")
+    letters = LETTERS[: len(choices)]
+    if answer is not None and (not isinstance(answer, str) or answer not in letters):
+        raise q.fail(q.path("answer"), f"expected one of {', '.join(letters)}, got {show(answer)}")
+    if kind == "material":
+        if answer is None:
+            raise q.fail(q.path("answer"), "missing; a material key needs the answer letter")
+        correct = [letter == answer for letter in letters]
+        feedback, source = ["" for _ in choices], ""
+    else:
+        correct, feedback, source = KEYERS[kind](q, key, choices, code)
+    hits = [letters[i] for i, ok in enumerate(correct) if ok]
+    if len(hits) != 1:
+        found = f"options {' and '.join(hits)} both fit" if hits else "no option fits"
+        raise q.fail(q.path("key"), f"the run does not decide one option: {found}")
+    if answer is not None and hits[0] != answer:
+        raise q.fail(
+            q.path("answer"),
+            f"the set says {answer}, but the run `{source}` gives {hits[0]} "
+            f"({choices[letters.index(hits[0])].text})",
+        )
+    return Question(
+        id=q.text("id"),
+        text=q.text("text"),
+        code=code,
+        options=tuple(
+            Option(c.text, ok, c.feedback or fb)
+            for c, ok, fb in zip(choices, correct, feedback, strict=True)
+        ),
+        hint=_optional_text(q, "hint"),
+        solution=tuple(q.strings("solution", [])),
+        mistakes=tuple(q.strings("mistakes", [])),
+        difficulty=q.text("difficulty", "medium", DIFFICULTIES),
+        source=source,
+    )
+
+
+Keyed = tuple[list[bool], list[str], str]  # correct per option, feedback per option, source
+
+
+def _by_text(choices: list[_Choice], key_text: str, evidence: str) -> tuple[list[bool], list[str]]:
+    correct = [c.text == key_text for c in choices]
+    return correct, [f"{'Right' if ok else 'No'}: {evidence}." for ok in correct]
+
+
+def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    run = key.text("run")
+    variable = key.text("variable", choices=WATCHED)
+    d = _run(key, run)
+    step = key.whole("step", low=0, high=len(d.trace.steps))
+    value = display(d.trace.snapshots[step][variable])
+    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run)
+
+
+def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    run = key.text("run")
+    action = key.text("action")
+    steps = [s.step for s in _run(key, run).trace.steps if s.action == action]
+    if not steps:
+        raise key.fail(key.path("action"), f"the run has no step {action!r}")
+    return (*_by_text(choices, f"Step {steps[0]}", f"{action!r} is step {steps[0]}"), run)
+
+
+def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    run = key.text("run")
+    call = key.text("call")
+    if call.partition(":")[0] not in CALLS:
+        raise key.fail(key.path("call"), f"expected one of {', '.join(CALLS)}, got {call!r}")
+    without = f"{run} --leave-out {call}"
+    names = unchanged_without(_run(key, run), _run(key, without))
+    if len(names) != 1:
+        raise key.fail(key.path("call"), f"leaving it out keeps {len(names)} variables unchanged")
+    evidence = f"without {call}, {names[0]} keeps its start value; the full run changes it"
+    return (*_by_text(choices, names[0], evidence), without)
+
+
+def unchanged_without(full: Any, without: Any) -> list[str]:
+    """The watched variables that keep their start value without a call, unlike the full run."""
+    start, end, real = without.trace.snapshots[0], without.trace.snapshots[-1], full.trace
+    return [v for v in WATCHED if end[v] == start[v] != real.snapshots[-1][v]]
+
+
+def _accepted(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    wanted = tuple(key.strings("regions"))
+    verdicts = [_judge(q, f"options[{i}]", c.text) for i, c in enumerate(choices)]
+    correct = [v.accepted and v.regions == wanted for v in verdicts]
+    feedback = [
+        f"mrsandbox deploy reads regions {', '.join(v.regions)}"
+        if v.accepted
+        else f"mrsandbox deploy refuses it: {v.message}"
+        for v in verdicts
+    ]
+    source = next((f"mrsandbox {c.text}" for c, ok in zip(choices, correct, strict=True) if ok), "")
+    return correct, feedback, source
+
+
+def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    verdict = _judge(q, "code", code)
+    for i, c in enumerate(choices):
+        if c.means != "fails" and not isinstance(c.means, list):
+            raise q.fail(q.path(f"options[{i}].means"), 'expected a list of regions or "fails"')
+    correct = [
+        c.means == "fails" if not verdict.accepted else c.means == list(verdict.regions)
+        for c in choices
+    ]
+    said = (
+        f"it deploys to {', '.join(verdict.regions)}"
+        if verdict.accepted
+        else f"it fails: {verdict.message}"
+    )
+    feedback = [f"{'Right' if ok else 'No'}: mrsandbox deploy shows {said}." for ok in correct]
+    return correct, feedback, f"mrsandbox {code}"
+
+
+def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
+    verdict = _judge(q, "code", code)
+    for i, c in enumerate(choices):
+        if not isinstance(c.means, str):
+            raise q.fail(q.path(f"options[{i}].means"), "expected the mistake's name")
+    if verdict.accepted:
+        raise q.fail(q.path("code"), f"`{code}` is accepted: it has no mistake to name")
+    correct = [c.means == verdict.mistake for c in choices]
+    feedback = [f"{'Right' if ok else 'No'}: the parser says {verdict.message}" for ok in correct]
+    return correct, feedback, f"mrsandbox {code}"
+
+
+def _judge(q: Doc, where: str, command: str) -> Verdict:
+    """The parser's verdict on a command line of the set (syntax only: placeholders pass)."""
+    if not command.strip():
+        raise q.fail(q.path(where), "missing; this key kind judges a `mrsandbox deploy` line")
+    try:
+        return judge(command, load_model=False)
+    except InvalidQuiz as e:
+        raise q.fail(q.path(where), str(e)) from None
+
+
+def _run(key: Doc, run: str) -> Any:
+    try:
+        return run_command(run)
+    except InvalidQuiz as e:
+        raise key.fail(key.path("run"), str(e)) from None
+
+
+KEYERS: dict[str, Callable[[Doc, Doc, list[_Choice], str], Keyed]] = {
+    "state": _state,
+    "step": _step,
+    "left_out": _left_out,
+    "accepted": _accepted,
+    "effect": _effect,
+    "mistake": _mistake,
+}

@@ -1,0 +1,91 @@
+"""The runs that answer questions: a `mrsandbox deploy` command line run on simulated regions
+(with `--leave-out` for a counterfactual), the real parser's verdict on a command line, and the
+detection time of an outage in a simulated experiment."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from sandbox.cli_args import DeployRequest
+from sandbox.errors import InvalidQuiz
+from sandbox.flow import Deployment, run_deployment
+
+
+def deploy_words(command: str) -> list[str]:
+    """The words after `deploy` in `[mrsandbox] deploy ...`."""
+    try:
+        words = shlex.split(command)
+    except ValueError as e:
+        raise InvalidQuiz(f"{command!r} is not a command line: {e}") from None
+    if words[:1] == ["mrsandbox"]:
+        words = words[1:]
+    if words[:1] != ["deploy"]:
+        raise InvalidQuiz(f"{command!r}: expected a `mrsandbox deploy ...` command line")
+    return words[1:]
+
+
+def _request(command: str) -> DeployRequest:
+    from sandbox.cli import parse_deploy_args
+
+    try:
+        request = parse_deploy_args(deploy_words(command))
+    except click.UsageError as e:
+        raise InvalidQuiz(f"{command!r}: {e.format_message()}") from None
+    if request.live:
+        raise InvalidQuiz(f"{command!r}: questions are answered by simulated runs; drop --live")
+    return request
+
+
+def run_command(command: str) -> Deployment:
+    """Run a `mrsandbox deploy` command line on simulated regions, as the command would."""
+    request = _request(command)
+    return run_deployment(request.regions, request.model, **request.flow_settings())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `mrsandbox deploy` makes of a command line: its regions, or the mistake it names."""
+
+    regions: tuple[str, ...] = ()
+    model: str = ""
+    mistake: str = ""  # empty when the command line is accepted
+    message: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return not self.mistake
+
+
+def judge(command: str, load_model: bool = True) -> Verdict:
+    """Parse `command` with the real `mrsandbox deploy` parser.
+
+    With `load_model=False` only the syntax is judged, so a placeholder model name passes.
+    """
+    from sandbox.cli import parse_deploy_args, parse_deploy_syntax
+    from sandbox.cli_args import Mistake
+
+    words = deploy_words(command)
+    try:
+        if load_model:
+            request = parse_deploy_args(words)
+            return Verdict(tuple(request.regions), request.model.name)
+        regions, model = parse_deploy_syntax(words)
+        return Verdict(tuple(regions), model)
+    except Mistake as e:
+        return Verdict(mistake=e.mistake, message=e.format_message())
+    except click.UsageError as e:
+        return Verdict(mistake="usage", message=e.format_message())
+    except click.exceptions.Exit:  # --help or --version: shown, nothing deployed
+        return Verdict(mistake="usage", message="shows help; deploys nothing")
+
+
+def detection_s(document: Mapping[str, Any], source: str) -> float | None:
+    """Seconds from the scenario's first fault to its region marked unhealthy by the probes."""
+    from sandbox.sweep import run_point
+
+    return run_point(document, source)["detection_s"]
