@@ -28,6 +28,7 @@ from sandbox.errors import InvalidDeployment
 from sandbox.faults import SYNTAX as FAIL_SYNTAX
 from sandbox.flow import COMPLETED, MAX_RETRIES, POLICIES
 from sandbox.models import load_model
+from sandbox.quiz.cli import quiz
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.sweep import METRICS
 from sandbox.tracer import FORMATS, TRACKERS
@@ -414,6 +415,9 @@ def regions_command(ctx: click.Context, origin: str | None, extra_regions: Seque
             rtt = catalog.rtt_ms(origin, r.name)
             line = f"{line:<70} {rtt:7.1f} ms  {catalog.rtt_source(origin, r.name)}"
         click.echo(line.rstrip())
+
+
+main.add_command(quiz)
 
 
 def run() -> None:

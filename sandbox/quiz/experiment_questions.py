@@ -1,0 +1,75 @@
+"""Generated numeric questions keyed by a simulated experiment: how long after a fault starts
+the probes mark its region unhealthy, for a drawn health-check interval and threshold."""
+
+from __future__ import annotations
+
+import random
+
+from sandbox.quiz.model import Question
+from sandbox.quiz.runs import detection_s
+from sandbox.scenario import Scenario
+from sandbox.sweep import with_value
+
+INTERVALS_S = (5, 10, 15, 20, 30)
+THRESHOLDS = (2, 3, 4, 5)
+
+
+def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
+    """ "With interval 10 s and threshold 3, about how long after the outage starts is the region
+    marked unhealthy?", answered by running the scenario with those settings.
+
+    The key is the measured time; any answer within one interval of it is right, which takes in
+    the rule of thumb `interval x threshold` (the first failed probe comes within the first
+    interval after the fault starts).
+    """
+    if not scenario.faults:
+        return None
+    fault = scenario.faults[0]
+    room = (fault.end_s or scenario.duration_s) - fault.start_s - scenario.health.timeout_s
+    pairs = [(i, t) for i in INTERVALS_S for t in THRESHOLDS if i * t < room]
+    if not pairs:
+        return None
+    interval, threshold = rng.choice(pairs)
+    seed = rng.randrange(1000)
+    document = dict(scenario.document)
+    for key, value in (
+        ("health.interval_s", interval),
+        ("health.failure_threshold", threshold),
+        ("seed", seed),
+    ):
+        document = with_value(document, key, value)
+    measured = detection_s(document, scenario.source)
+    if measured is None:
+        return None
+    what = fault.fault.kind
+    vary = " ".join(
+        f"--vary {k}={v}"
+        for k, v in (
+            ("health.interval_s", interval),
+            ("health.failure_threshold", threshold),
+            ("seed", seed),
+        )
+    )
+    return Question(
+        id=qid,
+        text=(
+            f"In the scenario '{scenario.name}', {fault.region} has a fault ({what}) from "
+            f"t = {fault.start_s:g} s. With a health check every {interval} s and a failure "
+            f"threshold of {threshold}, about how many seconds after the fault starts is "
+            f"{fault.region} marked unhealthy?"
+        ),
+        value=round(measured, 1),
+        tolerance=float(interval),
+        unit="s",
+        hint="A region is marked unhealthy after `threshold` failed probes in a row, one every "
+        "`interval` seconds.",
+        solution=(
+            f"Rule of thumb: interval x threshold = {interval} x {threshold} = "
+            f"{interval * threshold} s.",
+            f"The simulated run measured {measured:.1f} s: the first failed probe comes within "
+            f"one interval of the fault's start, then {threshold - 1} more, {interval} s apart.",
+        ),
+        mistakes=("Counting the threshold without the interval", "Adding a whole extra interval"),
+        difficulty="hard",
+        source=f"mrsandbox sweep {scenario.source} {vary}",
+    )

@@ -1,0 +1,59 @@
+"""Options for generated questions: the key among distractors from named misconceptions, and
+the variant (regions, model) a seed picks."""
+
+from __future__ import annotations
+
+import random
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sandbox.models import bundled_models
+from sandbox.quiz.model import LETTERS, MIN_OPTIONS, Option
+from sandbox.regions import RegionCatalog
+
+OPTIONS = 4
+
+
+def choices(
+    key: str, right: str, distractors: Sequence[tuple[str, str]], rng: random.Random
+) -> tuple[Option, ...] | None:
+    """The key and up to three distinct distractors, in a seeded order; None when fewer than two
+    distractors differ from the key (the question is then skipped, never padded).
+
+    `distractors` are (text, the misconception it stands for) pairs.
+    """
+    seen = {key}
+    picked = []
+    candidates = list(distractors)
+    rng.shuffle(candidates)
+    for text, why in candidates:
+        if text.strip() and text not in seen and len(picked) < min(OPTIONS, len(LETTERS)) - 1:
+            seen.add(text)
+            picked.append(Option(text, False, why))
+    if len(picked) < MIN_OPTIONS - 1:
+        return None
+    options = [Option(key, True, right), *picked]
+    rng.shuffle(options)
+    return tuple(options)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What one generated question is about: the regions and the model it deploys."""
+
+    regions: tuple[str, ...]
+    model: str
+
+    @classmethod
+    def draw(cls, rng: random.Random, catalog: RegionCatalog, size: int | None = None) -> Variant:
+        """Two or three regions of one provider and a bundled model."""
+        provider = rng.choice(sorted({r.provider for r in catalog}))
+        names = sorted(r.name for r in catalog if r.provider == provider)
+        regions = rng.sample(names, size or rng.choice((2, 3)))
+        return cls(tuple(regions), rng.choice(bundled_models()))
+
+    def command(self, *extra: str) -> str:
+        """`mrsandbox deploy --regions ... MODEL` with `extra` words after it."""
+        words = ["mrsandbox", "deploy", "--regions", ",".join(self.regions), self.model, *extra]
+        return shlex.join(words)

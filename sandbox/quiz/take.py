@@ -1,0 +1,123 @@
+"""Take a quiz in a terminal: one answer a line, so that it also runs from a pipe or a file."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import TextIO
+
+from sandbox.quiz.model import Question, Quiz
+
+
+@dataclass(frozen=True)
+class Score:
+    """How many of the `answered` questions were right, out of `total`."""
+
+    right: int
+    answered: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.answered == self.total
+
+    def __str__(self) -> str:
+        score = f"Score: {self.right}/{self.total}"
+        return score if self.complete else f"{score} (answered {self.answered})"
+
+
+def take(quiz: Quiz, answers: TextIO, out: TextIO) -> Score:
+    """Ask every question of `quiz` on `out`, read one answer a line from `answers`, mark it.
+
+    Stops early, with the score so far, at the end of `answers` or on Ctrl-C.
+    """
+    total = len(quiz)
+    right = answered = 0
+    print(quiz.title, file=out)
+    try:
+        for number, question in enumerate(quiz.questions, 1):
+            print(file=out)
+            _show(question, number, total, out)
+            answer = _ask(question, answers, out)
+            if answer is None:
+                break
+            right += _mark(question, answer, out)
+            answered += 1
+    except KeyboardInterrupt:
+        print(file=out)
+    score = Score(right, answered, total)
+    if not score.complete:
+        print(f"\nInput ended after {answered} of {total} questions.", file=out)
+    print(f"\n{score}" if score.complete else score, file=out)
+    return score
+
+
+def _show(question: Question, number: int, total: int, out: TextIO) -> None:
+    print(f"Question {number} of {total} ({question.difficulty})", file=out)
+    print(question.text, file=out)
+    if question.code:
+        print(textwrap.indent(question.code, "    "), file=out)
+    for letter, option in zip(question.letters, question.options, strict=True):
+        print(f"  {letter}. {option.text}", file=out)
+    if question.value is not None:
+        print(f"Answer with a number{_in_unit(question)}.", file=out)
+
+
+def _ask(question: Question, answers: TextIO, out: TextIO) -> str | None:
+    """The first valid answer read from `answers`; None when the input ends first."""
+    while True:
+        out.write("Your answer: ")
+        out.flush()
+        line = answers.readline()
+        if not answers.isatty():  # nobody typed it: echo it, so that a log reads well
+            out.write(line.rstrip("\r\n") + "\n")
+        elif not line:  # Ctrl-D or Ctrl-C left the cursor after the prompt
+            out.write("\n")
+        if not line:
+            return None
+        answer = line.strip()
+        problem = _problem(question, answer)
+        if problem is None:
+            return answer
+        print(problem, file=out)
+
+
+def _problem(question: Question, answer: str) -> str | None:
+    """What to type instead of `answer`, or None if it is a valid answer."""
+    if question.value is None:
+        if answer.upper() in tuple(question.letters):
+            return None
+        return f"Answer with one of {', '.join(question.letters)}."
+    try:
+        if math.isfinite(float(answer)):
+            return None
+    except ValueError:
+        pass
+    return f"Answer with a number{_in_unit(question)}, like 12 or 0.5."
+
+
+def _mark(question: Question, answer: str, out: TextIO) -> bool:
+    """Print whether `answer` is right, then why; return whether it is right."""
+    right = question.check(answer)
+    if right:
+        print("Correct.", file=out)
+    elif question.value is not None:
+        print(f"Not quite: the answer is {question.key}.", file=out)
+    else:
+        print(f"Not quite: the answer is {question.key}. {question.answer_text}", file=out)
+    if question.value is None:
+        chosen = question.options[question.letters.index(answer.upper())]
+        if chosen.feedback:
+            print(f"{answer.upper()}: {chosen.feedback}", file=out)
+    if question.hint:
+        print(f"Hint: {question.hint}", file=out)
+    if question.solution:
+        print("Solution:", file=out)
+        for step, text in enumerate(question.solution, 1):
+            print(f"  {step}. {text}", file=out)
+    return right
+
+
+def _in_unit(question: Question) -> str:
+    return f" (in {question.unit})" if question.unit else ""
