@@ -75,6 +75,10 @@ def _choices(q: Doc) -> list[_Choice]:
         if means is not None and not isinstance(means, str):
             means = o.strings("means")
         choices.append(_Choice(o.text("text"), means, _optional_text(o, "feedback")))
+    texts = [c.text for c in choices]
+    twice = sorted({t for t in texts if texts.count(t) > 1})
+    if twice:
+        raise q.fail(q.path("options"), f"option {twice[0]!r} appears more than once")
     return choices
 
 
@@ -98,13 +102,13 @@ def _question(q: Doc) -> Question:
         if answer is None:
             raise q.fail(q.path("answer"), "missing; a material key needs the answer letter")
         correct = [letter == answer for letter in letters]
-        feedback, source = ["" for _ in choices], ""
+        feedback, source, found = ["" for _ in choices], "", ""
     else:
-        correct, feedback, source = KEYERS[kind](q, key, choices, code)
+        correct, feedback, source, found = KEYERS[kind](q, key, choices, code)
     hits = [letters[i] for i, ok in enumerate(correct) if ok]
     if len(hits) != 1:
-        found = f"options {' and '.join(hits)} both fit" if hits else "no option fits"
-        raise q.fail(q.path("key"), f"the run does not decide one option: {found}")
+        fits = f"options {' and '.join(hits)} all fit" if hits else "no option fits"
+        raise q.fail(q.path("key"), f"the run `{source}` gives {found}, and {fits}")
     if answer is not None and hits[0] != answer:
         raise q.fail(
             q.path("answer"),
@@ -127,7 +131,8 @@ def _question(q: Doc) -> Question:
     )
 
 
-Keyed = tuple[list[bool], list[str], str]  # correct per option, feedback per option, source
+# correct per option, feedback per option, the command behind the key, what the run gave
+Keyed = tuple[list[bool], list[str], str, str]
 
 
 def _by_text(choices: list[_Choice], key_text: str, evidence: str) -> tuple[list[bool], list[str]]:
@@ -141,7 +146,7 @@ def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     d = _run(key, run)
     step = key.whole("step", low=0, high=len(d.trace.steps))
     value = display(d.trace.snapshots[step][variable])
-    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run)
+    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run, value)
 
 
 def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -150,7 +155,8 @@ def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     steps = [s.step for s in _run(key, run).trace.steps if s.action == action]
     if not steps:
         raise key.fail(key.path("action"), f"the run has no step {action!r}")
-    return (*_by_text(choices, f"Step {steps[0]}", f"{action!r} is step {steps[0]}"), run)
+    key = f"Step {steps[0]}"
+    return (*_by_text(choices, key, f"{action!r} is step {steps[0]}"), run, key)
 
 
 def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -163,7 +169,7 @@ def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     if len(names) != 1:
         raise key.fail(key.path("call"), f"leaving it out keeps {len(names)} variables unchanged")
     evidence = f"without {call}, {names[0]} keeps its start value; the full run changes it"
-    return (*_by_text(choices, names[0], evidence), without)
+    return (*_by_text(choices, names[0], evidence), without, names[0])
 
 
 def unchanged_without(full: Any, without: Any) -> list[str]:
@@ -183,7 +189,7 @@ def _accepted(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         for v in verdicts
     ]
     source = next((f"mrsandbox {c.text}" for c, ok in zip(choices, correct, strict=True) if ok), "")
-    return correct, feedback, source
+    return correct, feedback, source, f"a line that deploys to {', '.join(wanted)}"
 
 
 def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -201,7 +207,7 @@ def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         else f"it fails: {verdict.message}"
     )
     feedback = [f"{'Right' if ok else 'No'}: mrsandbox deploy shows {said}." for ok in correct]
-    return correct, feedback, f"mrsandbox {code}"
+    return correct, feedback, f"mrsandbox {code}", said
 
 
 def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -213,7 +219,7 @@ def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         raise q.fail(q.path("code"), f"`{code}` is accepted: it has no mistake to name")
     correct = [c.means == verdict.mistake for c in choices]
     feedback = [f"{'Right' if ok else 'No'}: the parser says {verdict.message}" for ok in correct]
-    return correct, feedback, f"mrsandbox {code}"
+    return correct, feedback, f"mrsandbox {code}", f"the mistake {verdict.mistake!r}"
 
 
 def _judge(q: Doc, where: str, command: str) -> Verdict:

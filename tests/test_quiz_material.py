@@ -1,0 +1,172 @@
+"""The material's question sets: loaded from quizzes/, keyed by real runs, and refused with a
+clear error when a set file is wrong."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sandbox.errors import InvalidQuiz, SandboxError
+from sandbox.quiz.material import load_set, material_sets, parse_set
+
+ROOT = Path(__file__).resolve().parent.parent
+VISUAL = tomllib.loads((ROOT / "quizzes" / "visual.toml").read_text())
+PRACTICE = tomllib.loads((ROOT / "quizzes" / "practice.toml").read_text())
+# The lesson's Visual Quiz and Practice sections, copied verbatim from the material.
+LESSON = (Path(__file__).parent / "golden" / "lesson_quizzes.txt").read_text()
+
+
+def test_the_bundled_sets_are_the_materials_visual_quiz_and_practice_set():
+    assert material_sets() == ["practice", "visual"]
+    visual, practice = load_set("visual"), load_set("practice")
+    assert (len(visual), len(practice)) == (3, 5)
+    assert [q.difficulty for q in practice.questions] == [
+        *("easy", "easy", "medium", "medium", "hard")
+    ]
+    for q in practice.questions:
+        assert q.hint and q.solution and len(q.mistakes) == 3 and len(q.options) == 4
+
+
+def test_the_visual_quiz_keys_a_c_b_come_out_of_a_real_run():
+    assert "".join(q.key for q in load_set("visual").questions) == "ACB"
+
+
+def test_the_practice_keys_agree_with_the_material():
+    assert "".join(q.key for q in load_set("practice").questions) == "CABAD"
+
+
+def test_a_visual_key_follows_the_run_not_the_file():
+    # Ask about step 2 instead: the run says {'us-east-1': 'success'}, option B, so the
+    # material's letter A no longer agrees and the set is refused, naming both letters.
+    doc = copy.deepcopy(VISUAL)
+    doc["questions"][0]["key"]["step"] = 2
+    with pytest.raises(InvalidQuiz, match=r"questions\[0\]\.answer: the set says A, .* gives B"):
+        parse_set(doc, "visual.toml", "visual")
+    del doc["questions"][0]["answer"]
+    assert parse_set(doc, "visual.toml", "visual").questions[0].key == "B"
+
+
+def test_a_syntax_key_follows_the_real_parser():
+    # The same options asked about us-east1 only: no option deploys to exactly that.
+    doc = copy.deepcopy(PRACTICE)
+    doc["questions"][1]["key"]["regions"] = ["us-east1"]
+    with pytest.raises(InvalidQuiz, match=r"questions\[1\]\.key: .*, and no option fits"):
+        parse_set(doc, "practice.toml", "practice")
+
+
+def test_wrong_options_explain_themselves_with_the_parsers_message():
+    q = load_set("practice").questions[1]
+    feedback = {o.text: o.feedback for o in q.options}
+    assert "not spaces" in feedback["deploy --regions us-east1 europe-west1 model_name"]
+    assert "without brackets" in feedback["deploy --regions [us-east1 europe-west1] model_name"]
+    assert "single region" in feedback["deploy --region us-east1 europe-west1 model_name"]
+
+
+def test_each_computed_key_names_the_command_that_reproduces_it():
+    visual = load_set("visual")
+    assert visual.questions[0].source == "mrsandbox deploy --regions us-east-1,eu-west-1 model_v1"
+    assert visual.questions[2].source.endswith("--leave-out monitor_health")
+    assert load_set("practice").questions[0].source == ""  # a concept: the material's key
+
+
+def test_the_options_hints_and_mistakes_are_the_lessons_own():
+    for quiz in (load_set("visual"), load_set("practice")):
+        for q in quiz.questions:
+            for text in (*(o.text for o in q.options), *q.mistakes, q.hint.rstrip(".")):
+                assert text in LESSON, text
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("questions"), r"questions: no questions"),
+        (lambda d: d["questions"][0].update(optoins=[]), r"questions\[0\]\.optoins: .*'options'"),
+        (lambda d: d["questions"][0].update(options=["a", "b"]), r"options: expected a list"),
+        (
+            lambda d: d["questions"][0].update(options=["{}", "{}", "Step 1"]),
+            r"option '\{\}' appears more than once",
+        ),
+        (lambda d: d["questions"][0].update(answer="E"), r"answer: expected one of A, B, C, D"),
+        (lambda d: d["questions"][0]["key"].update(kind="guess"), r"key\.kind: expected one of"),
+        (lambda d: d["questions"][0]["key"].update(step=99), r"key\.step: expected a whole"),
+        (lambda d: d["questions"][0]["key"].update(variable="x"), r"key\.variable: expected one"),
+        (
+            lambda d: d["questions"][0]["key"].update(run="mrsandbox deploy --regions a b m"),
+            r"questions\[0\]\.key\.run: .*commas",
+        ),
+        (
+            lambda d: d["questions"][2]["key"].update(call="routing_setup"),
+            r"questions\[2\]\.key\.call: leaving it out keeps 2 variables unchanged",
+        ),
+        (lambda d: d["questions"][1]["key"].update(action="Dance"), r"no step 'Dance'"),
+        (lambda d: d["questions"][0].update(difficulty="trivial"), r"difficulty: expected one of"),
+        (lambda d: d["questions"][0].update(hint=3), r"hint: expected a string"),
+        (lambda d: d["questions"][0].update(solution="one"), r"solution: expected a list"),
+        (lambda d: d["questions"][1].update(id="deployment-status-after-step-4"), r"used twice"),
+    ],
+)
+def test_a_wrong_visual_set_is_refused_with_the_key_path(edit, message):
+    doc = copy.deepcopy(VISUAL)
+    edit(doc)
+    with pytest.raises(InvalidQuiz, match=message) as caught:
+        parse_set(doc, "mine.toml", "mine")
+    assert str(caught.value).startswith("mine.toml: ")
+
+
+@pytest.mark.parametrize(
+    ("index", "edit", "message"),
+    [
+        (2, lambda q: q.pop("code"), r"questions\[0\]\.code: missing"),
+        (2, lambda q: q["options"][0].update(means="all"), r"options\[0\]\.means: expected a"),
+        (
+            3,
+            lambda q: q.update(code="deploy --regions a,b model_v1"),
+            r"gives the mistake 'unknown_region', and no option fits",
+        ),
+        (
+            3,
+            lambda q: q.update(code="deploy --regions us-west1,europe-west1 model_v2"),
+            r"code: .* is accepted: it has no mistake to name",
+        ),
+        (0, lambda q: q.pop("answer"), r"answer: missing; a material key needs"),
+        (1, lambda q: q["key"].update(regions="us-east1"), r"key\.regions: expected a list"),
+    ],
+)
+def test_a_wrong_practice_question_is_refused(index, edit, message):
+    question = copy.deepcopy(PRACTICE["questions"][index])
+    edit(question)
+    with pytest.raises(InvalidQuiz, match=message):
+        parse_set({"title": "t", "questions": [question]}, "mine.toml", "mine")
+
+
+def test_set_files_are_read_by_path_and_bad_files_named(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text((ROOT / "quizzes" / "visual.toml").read_text())
+    assert load_set(mine).name == "mine"
+    assert load_set(str(mine)).questions == load_set("visual").questions
+    with pytest.raises(InvalidQuiz, match=r"nope\.toml: no such file, and not a bundled set"):
+        load_set(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("title = \n")
+    with pytest.raises(InvalidQuiz, match=r"broken\.toml: invalid TOML"):
+        load_set(broken)
+    assert issubclass(InvalidQuiz, SandboxError)
+
+
+def test_the_sets_ship_in_the_wheel(tmp_path):
+    """Installed without -e, the sets still load: they are package data of sandbox.quizzes."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("visual.toml", "practice.toml", "README.md", "__init__.py"):
+        assert f"sandbox/quizzes/{name}" in names
