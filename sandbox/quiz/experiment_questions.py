@@ -3,6 +3,7 @@ the probes mark its region unhealthy, for a drawn health-check interval and thre
 
 from __future__ import annotations
 
+import math
 import random
 
 from sandbox.quiz.model import Question
@@ -11,16 +12,16 @@ from sandbox.scenario import Scenario
 from sandbox.sweep import with_value
 
 INTERVALS_S = (5, 10, 15, 20, 30)
-THRESHOLDS = (2, 3, 4, 5)
+THRESHOLDS = (3, 4, 5)
 
 
 def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
     """ "With interval 10 s and threshold 3, about how long after the outage starts is the region
     marked unhealthy?", answered by running the scenario with those settings.
 
-    The key is the measured time; any answer within one interval of it is right, which takes in
-    the rule of thumb `interval x threshold` (the first failed probe comes within the first
-    interval after the fault starts).
+    The key is the measured time. Right is anything within half an interval of it, or up to the
+    rule of thumb `interval x threshold` if that is further away: the first failed probe comes
+    at a random point within the first interval after the fault starts.
     """
     if not scenario.faults:
         return None
@@ -59,7 +60,7 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
             f"{fault.region} marked unhealthy?"
         ),
         value=round(measured, 1),
-        tolerance=float(interval),
+        tolerance=math.ceil(10 * max(interval / 2, abs(interval * threshold - measured))) / 10,
         unit="s",
         hint="A region is marked unhealthy after `threshold` failed probes in a row, one every "
         "`interval` seconds.",
