@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The build backend's deprecation chatter is not for users of the sandbox.
 PIP := PYTHONWARNINGS=ignore $(BIN)/python -m pip
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: lint
 
 bench: $(VENV)/.installed-base
 	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+lab: $(VENV)/.installed-lessons
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
