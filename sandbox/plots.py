@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from sandbox.experiment import Experiment, percentile
 
@@ -40,11 +41,6 @@ def _decorate(ax, experiment: Experiment) -> None:
 
 def draw(experiment: Experiment, out: Path) -> list[Path]:
     """Write traffic.png, latency.png and errors.png into `out`; return their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     log = experiment.log
     width, centers = _binned(experiment)
     served: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
@@ -61,7 +57,7 @@ def draw(experiment: Experiment, out: Path) -> list[Path]:
     paths = []
     title = experiment.scenario.name
 
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _figure(9, 4)
     for index, region in enumerate(log.regions):
         share = [s / t if t else 0 for s, t in zip(served[index], totals, strict=True)]
         ax.plot(centers, share, label=region)
@@ -72,7 +68,7 @@ def draw(experiment: Experiment, out: Path) -> list[Path]:
     ax.legend(loc="best", fontsize="small")
     paths.append(_save(fig, out / "traffic.png"))
 
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _figure(9, 4)
     for p in (50, 95, 99):
         values = [percentile(sorted(bucket), p) for bucket in latencies]
         ax.plot(centers, [v if v is not None else float("nan") for v in values], label=f"p{p}")
@@ -82,7 +78,7 @@ def draw(experiment: Experiment, out: Path) -> list[Path]:
     ax.legend(loc="best", fontsize="small")
     paths.append(_save(fig, out / "latency.png"))
 
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _figure(9, 4)
     ax.bar(centers, [f / width for f in failed], width=width * 0.9, color="tab:red")
     _decorate(ax, experiment)
     ax.set_ylabel("failed requests per second")
@@ -92,28 +88,28 @@ def draw(experiment: Experiment, out: Path) -> list[Path]:
     return paths
 
 
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A figure of its own, outside pyplot: drawing files leaves a notebook's backend alone."""
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
+def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
 def draw_sweep(rows: list[dict], keys: list[str], metric: str, out: Path) -> Path:
     """`metric` against the first varied key, a line per value of the others; where the sweep
     varies the probe interval and threshold, their product (the detection rule) dashed beside."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x_key, others = keys[0], keys[1:]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         groups[tuple(row[k] for k in others)].append(row)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _figure(8, 4.5)
     for group, members in groups.items():
         members.sort(key=lambda r: r[x_key])
         label = ", ".join(f"{k}={v}" for k, v in zip(others, group, strict=True)) or metric
