@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sandbox.cli_args import blaming, out_folder
+from sandbox.quiz.export import FORMATS
 
 GENERATED = "generated"
 DEFAULT_COUNT = 10
@@ -119,9 +120,7 @@ def generate_command(ctx: click.Context, fmt: str, **p: Any) -> None:
 
 @quiz.command()
 @click.argument("set_name", metavar="SET")
-@click.option(
-    "--format", "fmt", required=True, type=click.Choice(["gift", "jupyterquiz", "markdown", "qti"])
-)
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

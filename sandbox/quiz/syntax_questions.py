@@ -58,10 +58,9 @@ def which_command(qid: str, variant: Variant, rng: random.Random) -> Question | 
     options = choices(right[0], "Right: mrsandbox deploy accepts it.", distractors, rng)
     if options is None:
         return None
-    names = " and ".join(variant.regions)
     return Question(
         id=qid,
-        text=f"Which command line deploys {variant.model} to {names}?",
+        text=f"Which command line deploys {variant.model} to {_both(variant.regions)}?",
         options=options,
         hint="Use commas to separate regions after the --regions flag, then the model.",
         solution=(

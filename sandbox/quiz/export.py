@@ -1,0 +1,223 @@
+"""Write a quiz for other tools: Moodle GIFT, jupyterquiz JSON, Markdown handouts, a QTI zip.
+
+Option texts are often dict literals (`{'us-east-1': 'success'}`) or command lines
+(`mrsandbox deploy --regions us-east-1,eu-west-1 model_v1`): every format escapes them so that
+they come out exactly as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sandbox.errors import InvalidQuiz
+from sandbox.quiz.model import Question, Quiz
+
+FORMATS = ("gift", "jupyterquiz", "markdown", "qti")
+
+# GIFT: the characters Moodle's importer reads as syntax; a newline is written `\n`.
+_GIFT_SPECIAL = re.compile(r"[\\~=#{}:\n]")
+# Moodle reads a leading `[html]` (and the like) as the text's format, and a leading `%50%` on
+# a wrong option as its weight: such texts get an explicit format or weight in front.
+_GIFT_FORMAT = re.compile(r"\[(?:moodle|html|plain|markdown)\]")
+_GIFT_WEIGHT = re.compile(r"%-*\d{1,2}\.?\d*%")
+
+# Markdown (CommonMark for the handouts, Python-Markdown with smarty-pants inside text2qti):
+# backslash-escape emphasis, code, links, attributes, `$` math and quotes anywhere, and the
+# `--` / `...` that smarty-pants would turn into dashes and ellipses.
+_MD_ESCAPE = re.compile(r"""[\\`*_{}\[\]$'"]|-(?=-)|(?<=-)-|\.(?=\.)|(?<=\.)\.""")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "~": "&#126;"}
+_MD_BLOCK_START = re.compile(r"^(?:#|[+-](?=\s|$)|\d+[.)](?=\s|$))")  # a heading or list item
+
+
+def to_gift(quiz: Quiz) -> str:
+    """The quiz in Moodle's GIFT format; the hint and the `source` of each key in comments."""
+    header = _gift_comment(quiz.title, "quiz: ")
+    blocks = ["\n".join(header)] if header else []
+    for q in quiz.questions:
+        body = "\n\n".join(part for part in (q.text, q.code, _unit_note(q)) if part)
+        lines = [*_gift_comment(q.hint, "hint: "), *_gift_comment(q.source, "source: ")]
+        lines.append(f"::{_gift(q.id)}::[plain]{_gift(body)} {{")
+        if q.value is None:
+            for o in q.options:
+                feedback = f"#{_gift_field(o.feedback)}" if o.feedback else ""
+                if o.correct:
+                    lines.append(f"={_gift_field(o.text)}{feedback}")
+                else:
+                    lines.append(f"~{_gift_field(o.text, wrong_option=True)}{feedback}")
+        else:
+            lines.append(f"#{_number(q.value)}:{_number(q.tolerance)}")
+        if q.solution:
+            solution = "\n".join(q.solution)
+            lines.append(f"####{_gift_field(solution)}")
+        lines.append("}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def to_markdown(quiz: Quiz) -> tuple[str, str]:
+    """A student handout (questions and lettered options, no keys) and its answer key."""
+    student = [f"# {_md(quiz.title)}"]
+    key = [f"# {_md(quiz.title)}: answer key"]
+    for n, q in enumerate(quiz.questions, 1):
+        student.append(f"**{n}.** *({q.difficulty})* {_md(q.text)}")
+        if q.code:
+            student.append(_code_block(q.code))
+        if q.value is None:
+            student.append(
+                "\n".join(
+                    f"- **{letter}.** {_inline(o.text)}"
+                    for letter, o in zip(q.letters, q.options, strict=True)
+                )
+            )
+        else:
+            student.append(f"**Answer:** ______________ {_md(q.unit)}".rstrip())
+        key.append(f"## {n}. {_code_span(q.id)} ({q.difficulty})")
+        key.append(_md(q.text))
+        answer = _md(q.key) if q.value is not None else f"{q.key}. {_inline(q.answer_text)}"
+        key.append(f"**Answer:** {answer}")
+        if q.solution:
+            key.append(
+                "**Solution:**\n\n"
+                + "\n".join(f"{i}. {_md(step)}" for i, step in enumerate(q.solution, 1))
+            )
+        if q.hint:
+            key.append(f"**Hint:** {_md(q.hint)}")
+        if q.mistakes:
+            key.append("**Common mistakes:**\n\n" + "\n".join(f"- {_md(m)}" for m in q.mistakes))
+        if q.source:
+            key.append(f"**Reproduce the key:** {_code_span(q.source)}")
+    return "\n\n".join(student) + "\n", "\n\n".join(key) + "\n"
+
+
+def to_jupyterquiz(quiz: Quiz) -> str:
+    """The quiz as jupyterquiz's JSON list of questions."""
+    return json.dumps(quiz.to_jupyterquiz(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_qti(quiz: Quiz) -> bytes:
+    """The quiz as a QTI zip (Canvas and other LMSs import it), made by text2qti.
+
+    Raises InvalidQuiz, naming the question, for what text2qti refuses: two questions with the
+    same text, a numeric key whose range comes within 0.0001 of zero.
+    """
+    from text2qti.config import Config  # imported here: it takes a tenth of a second
+    from text2qti.err import Text2qtiError
+    from text2qti.qti import QTI
+    from text2qti.quiz import Quiz as Text2qtiQuiz
+
+    lines = [f"Quiz title: {quiz.title}", ""]
+    starts = []  # (first line number, question id)
+    for n, q in enumerate(quiz.questions, 1):
+        starts.append((len(lines) + 1, q.id))
+        lines += [*_qti_question(n, q), ""]
+    try:
+        parsed = Text2qtiQuiz("\n".join(lines), config=Config(), source_name=quiz.name)
+        return QTI(parsed).zip_bytes()
+    except Text2qtiError as error:
+        line = re.search(r"on line (\d+)", str(error))
+        ids = [i for start, i in starts if line and start <= int(line[1])]
+        where = f"question {ids[-1]!r}" if ids else f"quiz {quiz.name!r}"
+        reason = str(error).splitlines()[-1]
+        raise InvalidQuiz(f"{where}: text2qti cannot write it as QTI: {reason}") from error
+
+
+def export(quiz: Quiz, fmt: str) -> dict[str, bytes]:
+    """The files of `quiz` in format `fmt` (one of FORMATS): file name -> contents."""
+    match fmt:
+        case "gift":
+            return {f"{quiz.name}.gift": to_gift(quiz).encode()}
+        case "jupyterquiz":
+            return {f"{quiz.name}.json": to_jupyterquiz(quiz).encode()}
+        case "markdown":
+            student, key = to_markdown(quiz)
+            return {f"{quiz.name}.md": student.encode(), f"{quiz.name}_key.md": key.encode()}
+        case "qti":
+            return {f"{quiz.name}_qti.zip": to_qti(quiz)}
+    raise InvalidQuiz(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _qti_question(n: int, q: Question) -> list[str]:
+    """The question in text2qti's plain-text format; continuation lines indented under it."""
+    parts = [_md(q.text)]
+    if q.code:
+        parts.append(_code_block(q.code))
+    if q.unit:
+        parts.append(_md(_unit_note(q)))
+    head, body = f"{n}.  ", "\n\n".join(parts)
+    lines = [f"Title: {q.id}", head + body.replace("\n", "\n" + " " * len(head))]
+    if q.solution:
+        lines.append("...  " + _md("\n".join(q.solution)))
+    if q.hint:
+        lines.append(f"-    {_md('Hint: ' + q.hint)}")
+    if q.value is None:
+        for letter, o in zip(q.letters.lower(), q.options, strict=True):
+            lines.append(f"{'*' if o.correct else ''}{letter})  {_inline(o.text)}")
+            if o.feedback:
+                lines.append(f"...  {_md(o.feedback)}")
+    else:
+        lines.append(f"=    {_number(q.value)} +- {_number(q.tolerance)}")
+    return lines
+
+
+def _unit_note(q: Question) -> str:
+    return f"Answer with a number (in {q.unit})." if q.unit else ""
+
+
+def _number(x: float) -> str:
+    """`x` exactly, without a trailing `.0`."""
+    return repr(float(x)).removesuffix(".0")
+
+
+def _gift(text: str) -> str:
+    """`text` with GIFT's special characters escaped by a backslash, newlines as `\\n`."""
+    return _GIFT_SPECIAL.sub(lambda m: "\\n" if m[0] == "\n" else "\\" + m[0], text)
+
+
+def _gift_field(text: str, wrong_option: bool = False) -> str:
+    """An escaped option or feedback that Moodle reads as text, whatever it starts with."""
+    if _GIFT_FORMAT.match(text):
+        return "[plain]" + _gift(text)
+    if wrong_option and _GIFT_WEIGHT.match(text):
+        return "%0%" + _gift(text)
+    return _gift(text)
+
+
+def _gift_comment(text: str, label: str) -> list[str]:
+    return [f"// {label}{line}" for line in text.split("\n")] if text else []
+
+
+def _md(text: str) -> str:
+    """`text` as Markdown that renders as itself; newlines become `<br>`."""
+    text = _MD_ESCAPE.sub(lambda m: "\\" + m[0], "".join(_MD_ENTITIES.get(c, c) for c in text))
+    text = _MD_BLOCK_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], text)
+    return text.replace("\n", "<br>")
+
+
+def _is_code(text: str) -> bool:
+    """A dict or list literal, or an `mrsandbox` command line, on one line."""
+    if "\n" in text:
+        return False
+    return text.startswith("mrsandbox ") or (text[:1], text[-1:]) in {("{", "}"), ("[", "]")}
+
+
+def _inline(text: str) -> str:
+    """An option: code as an inline code span, anything else as escaped Markdown."""
+    return _code_span(text) if _is_code(text) else _md(text)
+
+
+def _code_span(text: str) -> str:
+    fence = _fence(text, 1)
+    pad = " " if "`" in text else ""  # so that a backtick at either end stays inside
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _code_block(code: str) -> str:
+    fence = _fence(code, 3)
+    return f"{fence}\n{code}\n{fence}"
+
+
+def _fence(text: str, shortest: int) -> str:
+    """Backticks that no run of backticks in `text` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(shortest, longest + 1)
