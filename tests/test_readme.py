@@ -17,7 +17,8 @@ def test_readme_has_examples():
 
 
 @pytest.mark.parametrize("line", COMMANDS)
-def test_readme_command(invoke, line):
+def test_readme_command(invoke, line, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # files the examples write (--out) land here
     command, _, comment = line.partition("#")
     expected = re.search(r"exit (\d)", comment)
     result = invoke(*shlex.split(command)[1:])
@@ -29,7 +30,7 @@ PYTHON = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 
 def test_readme_python_examples():
-    assert len(PYTHON) == 3
+    assert len(PYTHON) == 4
     scope: dict[str, object] = {}
     exec(PYTHON[0], scope)  # the README's own example, as a reader would paste it
     d = scope["d"]
@@ -48,3 +49,11 @@ def test_readme_dask_sweep_example(capsys):
     assert len(lines) == 6
     detection = {tuple(line.split()[:2]): float(line.split()[2]) for line in lines}
     assert detection[("30", "3")] > detection[("10", "3")] > detection[("5", "3")]
+
+
+def test_readme_quiz_example(capsys):
+    scope: dict[str, object] = {}
+    exec(PYTHON[3], scope)  # outside a notebook, IPython's display prints what it would show
+    assert "IPython.core.display" in capsys.readouterr().out
+    widget = scope["QuizWidget"](scope["load_set"]("visual"))
+    assert [q.question.key for q in widget.questions] == ["A", "C", "B"]
