@@ -62,7 +62,8 @@ def lesson_quiz() -> Quiz:
         id="p99-latency",
         text="What is the p99 (~~not p50~~) of eu-west-1 for *model_v1* with 5% loss & $0 budget?",
         value=137.5,
-        tolerance=2.5,
+        low=135.0,
+        high=140.0,
         unit="ms",
         hint="Sort the latencies; take the 99th percentile",
         solution=("mrsandbox sweep prints p50 and p99 per region.", "Read eu-west-1's p99."),
@@ -155,8 +156,8 @@ def parse_gift(source: str) -> list[dict]:
         }
         answers = strip_raw(answers)
         if answers[0] == ("#", False):
-            value, tolerance = "".join(c for c, _ in answers[1:]).split(":")
-            question.update(value=float(value), tolerance=float(tolerance))
+            low, high = "".join(c for c, _ in answers[1:]).split("..")
+            question.update(low=float(low), high=float(high))
         else:
             question["options"] = gift_options(answers)
         questions.append(question)
@@ -195,7 +196,7 @@ def expected_gift(q: Question) -> dict:
     if q.value is None:
         expected["options"] = [(o.text, o.correct, o.feedback) for o in q.options]
     else:
-        expected.update(value=q.value, tolerance=q.tolerance)
+        expected.update(low=q.low, high=q.high)
     return expected
 
 
@@ -267,14 +268,12 @@ def test_gift_round_trip_keeps_any_printable_text(question, options, correct, so
     assert {k: got[k] for k in expected_gift(q)} == expected_gift(q)
 
 
-@given(
-    value=st.floats(allow_nan=False, allow_infinity=False),
-    tolerance=st.floats(min_value=0, allow_infinity=False),
-)
-def test_gift_numeric_key_is_exact(value, tolerance):
-    q = Question(id="n", text="How many?", value=value, tolerance=tolerance)
+@given(bounds=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=2, max_size=2))
+def test_gift_numeric_range_is_exact(bounds):
+    low, high = sorted(bounds)
+    q = Question(id="n", text="How many?", value=low, low=low, high=high)
     [got] = parse_gift(to_gift(Quiz("n", "N", (q,))))
-    assert (got["value"], got["tolerance"]) == (value, tolerance)
+    assert (got["low"], got["high"]) == (low, high)
 
 
 # --- QTI ------------------------------------------------------------------------------------
@@ -347,7 +346,7 @@ def test_qti_zip_holds_the_questions_their_choices_and_the_keys():
             condition = scoring_condition(item)
             low = float(condition.findtext(f".//{QTI}vargte"))
             high = float(condition.findtext(f".//{QTI}varlte"))
-            assert (low, high) == (q.value - q.tolerance, q.value + q.tolerance)
+            assert (low, high) == (q.low, q.high)
             assert f"(in {q.unit})" in shown
 
 
@@ -379,9 +378,11 @@ def test_qti_shows_markdown_and_latex_characters_as_written(question, options, f
 def test_qti_refusals_become_invalid_quiz_naming_the_question():
     first = lesson_quiz().questions[0]
     twice = Quiz("dup", "Twice", (first, replace(first, id="deploy-again")))
-    with pytest.raises(InvalidQuiz, match=r"question 'deploy-again'.*Duplicate question"):
+    with pytest.raises(InvalidQuiz, match=r"questions '.+' and 'deploy-again' ask the same"):
         to_qti(twice)
-    zero = Question(id="failed-requests", text="How many requests failed?", value=0.0)
+    zero = Question(
+        id="failed-requests", text="How many requests failed?", value=0.0, low=0.0, high=0.0
+    )
     with pytest.raises(InvalidQuiz, match="question 'failed-requests'"):
         to_qti(Quiz("zero", "Zero", (lesson_quiz().questions[1], zero)))
 
@@ -428,7 +429,7 @@ def test_markdown_answer_key_holds_every_key_solution_and_source():
         assert f"Answer: {answer}" in shown
         for part in (q.hint, *q.solution, *q.mistakes, q.source):
             assert part in shown
-    assert "137.5 ± 2.5 ms" in shown
+    assert "137.5 ms (right from 135 to 140 ms)" in shown
 
 
 # --- jupyterquiz and the dispatch -----------------------------------------------------------

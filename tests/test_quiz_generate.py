@@ -194,10 +194,12 @@ def test_a_detection_key_is_the_sweeps_measurement(invoke):
         assert q.kind == "numeric" and q.unit == "s"
         interval = float(re.search(r"every (\d+) s", q.text).group(1))
         threshold = int(re.search(r"threshold of (\d+)", q.text).group(1))
-        assert interval / 2 <= q.tolerance <= interval + 2.1  # the probe timeout is 2 s
-        # The rule of thumb interval x threshold is accepted; a tenth of it is not.
+        # What the rule allows is right: from interval x (threshold - 1) to interval x threshold
+        # plus the 2 s probe timeout; less than the lower end cannot be.
+        assert q.low <= interval * (threshold - 1) and q.high >= interval * threshold + 2
+        assert q.low <= q.value <= q.high
         assert q.check(str(interval * threshold))
-        assert not q.check(str(interval * threshold / 10))
+        assert not q.check(str(interval * (threshold - 1) - 1))
         result = invoke(*shlex.split(q.source)[1:], "--workers", "1")
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()

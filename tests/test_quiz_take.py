@@ -43,7 +43,8 @@ QUIZ = Quiz(
             id="latency",
             text="What is the median latency to us-east-1?",
             value=120.0,
-            tolerance=5.0,
+            low=115.0,
+            high=125.0,
             unit="ms",
             hint="Add the network and the model time.",
             solution=("90 ms network + 30 ms model = 120 ms.",),
@@ -98,7 +99,7 @@ def test_all_wrong_shows_the_key_the_feedback_of_the_choice_and_the_hint():
     assert "Not quite: the answer is A. {'us-east-1': 'success'}\n" in out
     assert "B: A region that is down cannot succeed.\n" in out
     assert "Hint: Look at which region the fault targets." in out
-    assert "Not quite: the answer is 120 ± 5 ms.\n" in out
+    assert "Not quite: the answer is 120 ms (right from 115 to 125 ms).\n" in out
     assert "Hint: Add the network and the model time." in out
     assert "Not quite: the answer is C. rollback\nA: stop keeps what is deployed." in out
     assert "Correct." not in out
@@ -131,17 +132,17 @@ def test_an_invalid_number_is_refused_and_asked_again(bad):
 
 
 @pytest.mark.parametrize("answer", ["120", "115", "125", "124.9", "1.2e2", " 118 "])
-def test_a_number_within_the_tolerance_is_right(answer):
+def test_a_number_within_the_range_is_right(answer):
     score, out = run(f"A\n{answer}\nC\n")
     assert score.right == 3
     assert out.count("Correct.") == 3
 
 
 @pytest.mark.parametrize("answer", ["114.9", "125.1", "0", "-120"])
-def test_a_number_outside_the_tolerance_is_wrong(answer):
+def test_a_number_outside_the_range_is_wrong(answer):
     score, out = run(f"A\n{answer}\nC\n")
     assert score.right == 2
-    assert "Not quite: the answer is 120 ± 5 ms." in out
+    assert "Not quite: the answer is 120 ms (right from 115 to 125 ms)." in out
 
 
 def test_end_of_input_stops_early_with_the_score_so_far():

@@ -41,7 +41,8 @@ QUIZ = Quiz(
             id="latency",
             text="What is the median latency to us-east-1?",
             value=120.0,
-            tolerance=5.0,
+            low=115.0,
+            high=125.0,
             unit="ms",
             hint="Add the network and the model time.",
         ),
@@ -131,17 +132,17 @@ def test_checking_without_a_choice_asks_for_one():
 
 
 @pytest.mark.parametrize("value", [120.0, 115.0, 125.0, 118.5])
-def test_a_number_within_the_tolerance_is_right(value):
+def test_a_number_within_the_range_is_right(value):
     widget = QuizWidget(QUIZ)
     assert "Correct." in check(widget, 1, value)
     assert widget.score.value == "1 of 3 right"
 
 
 @pytest.mark.parametrize("value", [114.9, 125.1, 0.0, -120.0])
-def test_a_number_outside_the_tolerance_is_wrong(value):
+def test_a_number_outside_the_range_is_wrong(value):
     widget = QuizWidget(QUIZ)
     feedback = check(widget, 1, value)
-    assert "Not quite:</b> the answer is 120 ± 5 ms." in feedback
+    assert "Not quite:</b> the answer is 120 ms (right from 115 to 125 ms)." in feedback
     assert "Hint:</i> Add the network and the model time." in feedback
     assert widget.score.value == "0 of 3 right"
 

@@ -19,9 +19,10 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
     """ "With interval 10 s and threshold 3, about how long after the outage starts is the region
     marked unhealthy?", answered by running the scenario with those settings.
 
-    The key is the measured time. Right is anything within half an interval of it, or up to the
-    rule of thumb `interval x threshold` if that is further away: the first failed probe comes
-    at a random point within the first interval after the fault starts.
+    The key is the measured time. Right is anything the rule allows: the first failed probe comes
+    within one interval of the fault's start, so detection takes from `interval x (threshold - 1)`
+    to `interval x threshold` plus the probe timeout (widened to the measurement, should it fall
+    outside).
     """
     if not scenario.faults:
         return None
@@ -40,6 +41,7 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
     ):
         document = with_value(document, key, value)
     measured = detection_s(document, scenario.source)
+    timeout = scenario.health.timeout_s
     if measured is None:
         return None
     what = fault.fault.kind
@@ -60,15 +62,18 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
             f"{fault.region} marked unhealthy?"
         ),
         value=round(measured, 1),
-        tolerance=math.ceil(10 * max(interval / 2, abs(interval * threshold - measured))) / 10,
+        low=math.floor(10 * min(measured, interval * (threshold - 1))) / 10,
+        high=math.ceil(10 * max(measured, interval * threshold + timeout)) / 10,
         unit="s",
         hint="A region is marked unhealthy after `threshold` failed probes in a row, one every "
         "`interval` seconds.",
         solution=(
             f"Rule of thumb: interval x threshold = {interval} x {threshold} = "
             f"{interval * threshold} s.",
-            f"The simulated run measured {measured:.1f} s: the first failed probe comes within "
-            f"one interval of the fault's start, then {threshold - 1} more, {interval} s apart.",
+            f"The first failed probe comes within one interval of the fault's start, then "
+            f"{threshold - 1} more, {interval} s apart: from {interval * (threshold - 1)} s to "
+            f"{interval * threshold} s, plus up to the {timeout:g} s probe timeout.",
+            f"The simulated run measured {measured:.1f} s.",
         ),
         mistakes=("Counting the threshold without the interval", "Adding a whole extra interval"),
         difficulty="hard",

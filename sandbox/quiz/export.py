@@ -46,7 +46,7 @@ def to_gift(quiz: Quiz) -> str:
                 else:
                     lines.append(f"~{_gift_field(o.text, wrong_option=True)}{feedback}")
         else:
-            lines.append(f"#{_number(q.value)}:{_number(q.tolerance)}")
+            lines.append(f"#{_number(q.low)}..{_number(q.high)}")
         if q.solution:
             solution = "\n".join(q.solution)
             lines.append(f"####{_gift_field(solution)}")
@@ -106,6 +106,13 @@ def to_qti(quiz: Quiz) -> bytes:
     from text2qti.qti import QTI
     from text2qti.quiz import Quiz as Text2qtiQuiz
 
+    asked: dict[tuple[str, str], str] = {}
+    for q in quiz.questions:
+        first = asked.setdefault((q.text, q.code), q.id)
+        if first != q.id:
+            raise InvalidQuiz(
+                f"questions {first!r} and {q.id!r} ask the same; QTI takes each question once"
+            )
     lines = [f"Quiz title: {quiz.title}", ""]
     starts = []  # (first line number, question id)
     for n, q in enumerate(quiz.questions, 1):
@@ -156,7 +163,7 @@ def _qti_question(n: int, q: Question) -> list[str]:
             if o.feedback:
                 lines.append(f"...  {_md(o.feedback)}")
     else:
-        lines.append(f"=    {_number(q.value)} +- {_number(q.tolerance)}")
+        lines.append(f"=    [{_number(q.low)}, {_number(q.high)}]")
     return lines
 
 

@@ -1,4 +1,5 @@
-"""Questions and quizzes: multiple choice with one correct option, or a number with a tolerance.
+"""Questions and quizzes: multiple choice with one correct option, or a number and the range of
+answers judged right.
 
 Every other part of `sandbox.quiz` speaks these: the material's sets and the generators make them,
 the terminal, the notebook widget and the exports read them.
@@ -31,15 +32,16 @@ class Option:
 class Question:
     """A question whose key was computed by a run that `source` reproduces.
 
-    Multiple choice when it has `options` (exactly one correct); numeric when it has a `value`,
-    right within `tolerance`.
+    Multiple choice when it has `options` (exactly one correct); numeric when it has a `value`
+    (the run's number) and the range `low` to `high` around it that is judged right.
     """
 
     id: str
     text: str
     options: tuple[Option, ...] = ()
     value: float | None = None
-    tolerance: float = 0.0
+    low: float | None = None
+    high: float | None = None
     unit: str = ""
     hint: str = ""
     solution: tuple[str, ...] = ()
@@ -59,10 +61,11 @@ class Question:
         if (self.value is None) == (not self.options):
             raise InvalidQuiz(f"{where}: give either options or a numeric value, not both")
         if self.value is not None:
-            if not (math.isfinite(self.value) and math.isfinite(self.tolerance)):
-                raise InvalidQuiz(f"{where}: value and tolerance must be finite numbers")
-            if self.tolerance < 0:
-                raise InvalidQuiz(f"{where}: tolerance must be >= 0, got {self.tolerance}")
+            bounds = (self.low, self.value, self.high)
+            if not all(isinstance(b, int | float) and math.isfinite(b) for b in bounds):
+                raise InvalidQuiz(f"{where}: value, low and high must be finite numbers")
+            if not self.low <= self.value <= self.high:  # type: ignore[operator]
+                raise InvalidQuiz(f"{where}: expected low <= value <= high, got {bounds}")
             return
         if not MIN_OPTIONS <= len(self.options) <= len(LETTERS):
             raise InvalidQuiz(
@@ -86,9 +89,10 @@ class Question:
 
     @property
     def key(self) -> str:
-        """The correct letter, or the number with its tolerance."""
+        """The correct letter, or the number with the range judged right."""
         if self.value is not None:
-            return f"{self.value:g} ± {self.tolerance:g}{self.unit and ' ' + self.unit}"
+            unit = f" {self.unit}" if self.unit else ""
+            return f"{self.value:g}{unit} (right from {self.low:g} to {self.high:g}{unit})"
         return next(LETTERS[i] for i, o in enumerate(self.options) if o.correct)
 
     @property
@@ -107,7 +111,8 @@ class Question:
             number = float(answer)
         except ValueError:
             return False
-        return math.isfinite(number) and abs(number - self.value) <= self.tolerance + 1e-9
+        low, high = self.low or 0.0, self.high or 0.0
+        return math.isfinite(number) and low - 1e-9 <= number <= high + 1e-9
 
     def shuffled(self, rng: random.Random) -> Question:
         """The same question with its options in another order."""
@@ -123,7 +128,7 @@ class Question:
         if self.code:
             doc["code"] = self.code
         if self.value is not None:
-            low, high = self.value - self.tolerance, self.value + self.tolerance
+            low, high = self.low or 0.0, self.high or 0.0
             doc["precision"] = 4
             doc["answers"] = [
                 {
