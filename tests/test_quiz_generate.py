@@ -46,6 +46,7 @@ def cli_json(invoke, command: str) -> tuple[int, dict]:
 def test_every_question_has_one_correct_option_and_no_duplicates(quizzes):
     for quiz in quizzes:
         assert len(quiz) == 10
+        assert len({(q.text, q.code) for q in quiz.questions}) == len(quiz)  # none asked twice
         for q in quiz.questions:
             texts = [o.text for o in q.options]
             assert 3 <= len(texts) <= 4 and len(set(texts)) == len(texts), q
@@ -65,7 +66,8 @@ def test_the_same_seed_gives_the_same_quiz_and_others_differ(quizzes):
 
 
 def test_a_student_id_seeds_a_variant_of_its_own():
-    assert student_seed("ada") == student_seed(" ada ") != student_seed("alan")
+    assert student_seed("ada") == student_seed(" Ada ") != student_seed("alan")
+    assert student_seed("\udcff\udcfe")  # undecodable bytes of a command line still seed
     assert generate(student_seed("ada"), 4, kinds=FLOW_KINDS) != generate(
         student_seed("alan"), 4, kinds=FLOW_KINDS
     )
@@ -84,25 +86,27 @@ def _state_key(invoke, q: Question) -> str:
     return display(doc["snapshots"][int(n)]["variables"][variable])
 
 
-ASKS = {
-    r"is the model first deployed to ([\w-]+)": "Deploy model",
-    r"is the deployment to ([\w-]+) first retried": "Retry deployment",
-    r"is the deployment in ([\w-]+) first verified": "Verify deployment",
-    r"is traffic routing configured()": "Setup traffic routing",
-    r"does health monitoring start()": "Start health monitoring",
+ASKS = {  # what a question asks -> the first row that answers it: (action, result or any)
+    r"does the first deployment to ([\w-]+) happen": ("Deploy model", None),
+    r"is the deployment to ([\w-]+) first retried": ("Retry deployment", None),
+    r"does the verification of ([\w-]+) succeed": ("Verify deployment", "Verification success"),
+    r"is traffic routing configured()": ("Setup traffic routing", None),
+    r"does health monitoring start()": ("Start health monitoring", None),
 }
 
 
 def _step_key(invoke, q: Question) -> str:
     _, doc = cli_json(invoke, q.source)
-    for pattern, action in ASKS.items():
+    for pattern, (action, result) in ASKS.items():
         match = re.search(pattern, q.text)
         if match:
             region = match.group(1)
             step = next(
                 s["step"]
                 for s in doc["steps"]
-                if s["action"] == action and (not region or s["region"] == region)
+                if s["action"] == action
+                and (not region or s["region"] == region)
+                and result in (None, s["result"])
             )
             return f"Step {step}"
     raise AssertionError(q.text)
@@ -241,3 +245,27 @@ def test_bad_settings_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message) as caught:
         generate(**kwargs)
     assert isinstance(caught.value, SandboxError)
+
+
+def test_a_scenario_with_one_region_repeats_no_question():
+    quiz = generate(0, count=12, scenario="single_region_baseline")
+    assert len({(q.text, q.code) for q in quiz.questions}) == len(quiz)
+
+
+def test_no_distractor_is_also_true(quizzes):
+    for quiz in quizzes:
+        for q in quiz.questions:
+            if q.id.startswith("mistake") and (
+                "--region " in q.code or q.code.count("--regions") > 1
+            ):
+                assert "Missing comma between regions" not in [o.text for o in q.options]
+            if q.id.startswith("failure") and "receive traffic" in q.text:
+                routed = q.answer_text.split(", ")
+                for o in q.options:
+                    if o.correct:
+                        continue
+                    if q.answer_text == "none":
+                        assert "no region gets traffic" in o.feedback
+                    else:  # each region the option gets wrong is named in its feedback
+                        named = (set(o.text.split(", ")) ^ set(routed)) - {"none"}
+                        assert all(r in o.feedback for r in named), (o, routed)

@@ -69,22 +69,23 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
     )
 
 
-def _step_actions(trace: Any) -> list[tuple[str, str, str]]:
-    """(action, region, what it asks) for the steps a question can name unambiguously."""
+def _askable_steps(trace: Any) -> list[tuple[int, str]]:
+    """(step, what a question asks about it) for steps a question can name unambiguously."""
     asks = {
-        "Deploy model": "is the model first deployed to {}",
-        "Retry deployment": "is the deployment to {} first retried",
-        "Verify deployment": "is the deployment in {} first verified",
-        "Setup traffic routing": "is traffic routing configured",
-        "Start health monitoring": "does health monitoring start",
+        ("Deploy model", "Deployment success"): "does the first deployment to {} happen",
+        ("Deploy model", "Deployment failed"): "does the first deployment to {} happen",
+        ("Retry deployment", "Deployment success"): "is the deployment to {} first retried",
+        ("Retry deployment", "Deployment failed"): "is the deployment to {} first retried",
+        ("Verify deployment", "Verification success"): "does the verification of {} succeed",
+        ("Setup traffic routing", "Routing configured"): "is traffic routing configured",
+        ("Start health monitoring", "Monitoring active"): "does health monitoring start",
     }
-    seen = set()
-    found = []
+    found: dict[str, int] = {}
     for s in trace.steps:
-        if s.action in asks and (s.action, s.region) not in seen:
-            seen.add((s.action, s.region))
-            found.append((s.action, s.region, asks[s.action].format(s.region)))
-    return found
+        ask = asks.get((s.action, s.result))
+        if ask is not None:
+            found.setdefault(ask.format(s.region), s.step)
+    return [(step, ask) for ask, step in found.items()]
 
 
 def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question | None:
@@ -92,27 +93,24 @@ def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question |
     failure = _with_failure(variant, rng)
     command = variant.command(*failure)
     trace = run_command(command).trace
-    action, region, asks = rng.choice(_step_actions(trace))
-    n = next(s.step for s in trace.steps if (s.action, s.region) == (action, region))
-    partner = {"Deploy model": "Verify deployment", "Verify deployment": "Deploy model"}
+    n, asks = rng.choice(_askable_steps(trace))
+    row = trace.steps[n - 1]
     related = [
         s.step
         for s in trace.steps
-        if (s.action, s.region) == (partner.get(action), region)
-        or (action == "Setup traffic routing" and s.action == "Start health monitoring")
+        if s.region == row.region and s.action != row.action and s.action != "Select region"
     ]
     last = len(trace.steps)
-    candidates = [
-        (n - 1, "One step off: that is the step before it."),
-        (n + 1, "One step off: that is the step after it."),
-        (related[0] if related else 0, f"That step is a different action in {region}."),
-        (last, "That is the End row, after every action."),
-        (n + 2, "Two steps off: count the rows of the Process Table again."),
-    ]
+    candidates = [n - 1, n + 1, n + 2, last, *related[:1]]
+
+    def shown(k: int) -> str:
+        s = trace.steps[k - 1]
+        return f"No: step {k} is {s.action} ({s.region}): {s.result}."
+
     options = choices(
         f"Step {n}",
-        f"Right: step {n} is {action} ({region}).",
-        [(f"Step {k}", why) for k, why in candidates if 1 <= k <= last],
+        f"Right: step {n} is {row.action} ({row.region}): {row.result}.",
+        [(f"Step {k}", shown(k)) for k in candidates if 1 <= k <= last],
         rng,
     )
     if options is None:
@@ -122,9 +120,9 @@ def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question |
         text=f"Run the command below. At which step {asks}?",
         code=command,
         options=options,
-        hint=f"Look at the Action column of the Process Table for '{action}'.",
-        solution=(f"Step {n} of the Process Table is {action} ({region}).",),
-        mistakes=("Counting from 0", "Confusing deploying with verifying"),
+        hint=f"Look at the Action and Result columns of the Process Table for '{row.action}'.",
+        solution=(f"Step {n} of the Process Table is {row.action} ({row.region}): {row.result}.",),
+        mistakes=("Reading the row before or after", "Confusing deploying with verifying"),
         difficulty="medium" if failure else "easy",
         source=command,
     )
@@ -146,36 +144,34 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
     command = variant.command("--leave-out", call)
     full, without = run_command(full_command), run_command(command)
     names = unchanged_without(full, without)
-    start = without.trace.snapshots[0]
+    start, end = without.trace.snapshots[0], without.trace.snapshots[-1]
+    ending = without.trace.steps[-1].next_step
     if len(names) == 1:
         name = names[0]
-        key, text = (
-            name,
-            (
-                f"If the call {python} were left out of the loop, which variable would remain "
-                f"{display(start[name])} in the Status Tracker?"
-            ),
+        key = name
+        text = (
+            f"If the call {python} were left out of the loop, which variable would remain "
+            f"{display(start[name])} in the Status Tracker?"
         )
-        distractors = [(v, f"{v} still changes without {python}.") for v in WATCHED if v != name]
-        evidence = f"Without {python}, only {name} keeps its start value {display(start[name])}."
+        distractors = [
+            (v, f"No: without {python}, {v} still ends as {display(end[v])}.")
+            for v in WATCHED
+            if v not in (name, "regions")  # regions is the input: it never changes
+        ]
+        evidence = f"without {python}, only {name} keeps its start value {display(start[name])}."
     else:
         name = rng.choice([v for v in DICTS if full.trace.snapshots[-1][v] != start[v]])
-        final = without.trace.snapshots[-1][name]
+        final = end[name]
         key = display(final)
         text = f"If the call {python} were left out of the loop, what would {name} be at the end?"
+        wrong = f"No: without {python}, {name} ends as {key} ({ending})."
         distractors = [
-            (display(full.trace.snapshots[-1][name]), "That is the full run's final state."),
-            (display(start[name]), "The flow runs until it refuses a call; steps before it count."),
-            (
-                display({k: final[k] for k in list(final)[:-1]}),
-                "One region too few: the last call before the refusal still counts.",
-            ),
-            (
-                display(dict.fromkeys(final, "failed")),
-                "A call left out is not a failure: nothing is marked failed.",
-            ),
+            (display(full.trace.snapshots[-1][name]), f"{wrong} That is the full run's."),
+            (display(start[name]), f"{wrong} The calls before the refusal still count."),
+            (display({k: final[k] for k in list(final)[:-1]}), wrong),
+            (display(dict.fromkeys(final, "failed")), f"{wrong} A call left out is no failure."),
         ]
-        evidence = f"Without {python}, {name} ends as {key}: {without.trace.steps[-1].next_step}."
+        evidence = f"without {python}, {name} ends as {key}; the End row says: {ending}."
     options = choices(key, "Right: " + evidence, distractors, rng)
     if options is None:
         return None
@@ -206,7 +202,7 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
     command = variant.command(*extra)
     d = run_command(command)
     ask = rng.choice(("attempts", "outcome", "traffic"))
-    fails = "every time" if count is None else f"the first {count} time{'s' * (count > 1)}"
+    fails = {None: "every time", 1: "once, the first time"}.get(count, f"the first {count} times")
     setup = f"The {stage} step in {region} fails {fails}; the policy is {policy}."
     if ask == "attempts":
         attempts = sum(
@@ -217,15 +213,17 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         allowed = retries + 1 if policy == "retry" else 1
         key = str(attempts)
         text = f"{setup} How many times is the model deployed to {region}, retries included?"
+        rows = f"No: the Process Table has {attempts} Deploy/Retry rows for {region}"
         distractors = [
-            (str(attempts + 1), "One too many: count the Deploy and Retry rows of the region."),
-            (str(attempts - 1), "One too few: the first deployment counts too."),
-            (str(allowed), "The most the policy allows, whether or not the failures last."),
-            (str(count or 1), "The number of failures, not of deployments."),
-            ("1", "A failure does not end the region's deployments under every policy."),
+            (str(attempts + 1), f"{rows}."),
+            (str(attempts - 1), f"{rows}; the first deployment counts too."),
+            (str(allowed), f"{rows}; {allowed} is the most the policy allows."),
+            ("1", f"{rows}; a failure does not end the region's deployments at once."),
         ]
+        if count is not None:
+            distractors.append((str(count), f"{rows}; {count} is the number of failures."))
         distractors = [(t, why) for t, why in distractors if int(t) >= 1]
-        evidence = f"{region} gets {attempts} Deploy/Retry row(s); outcome {d.outcome}."
+        evidence = f"{region} has {attempts} Deploy/Retry rows; the outcome is {d.outcome}."
     elif ask == "outcome":
         key = d.outcome or ""
         text = f"{setup} What is the deployment's outcome?"
@@ -235,8 +233,9 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
             "stopped": "stopped comes from the stop policy, or retry running out.",
             "rolled_back": "only the rollback policy rolls regions back.",
         }
-        distractors = [(o, why[o]) for o in OUTCOMES if o != key]
-        evidence = f"The End row says {d.trace.steps[-1].next_step}."
+        ending = d.trace.steps[-1].next_step
+        distractors = [(o, f"No: the End row says {ending}; {why[o]}") for o in OUTCOMES]
+        evidence = f"the End row says {ending}."
     else:
         key = ", ".join(d.routes) if d.routes else "none"
         text = (
@@ -244,14 +243,12 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
             "(none if routing is never set up)?"
         )
         others = [r for r in variant.regions if r != region]
+        candidates = [list(variant.regions), others, [region], [], variant.regions[:1]]
         distractors = [
-            (", ".join(variant.regions), "Every listed region: a failed region gets no traffic."),
-            (", ".join(others), "Routing is set up only when the flow reaches its end."),
-            (region, "The failed region is the last to get traffic, not the only one."),
-            ("none", "A completed deployment routes to its verified regions."),
-            (variant.regions[0], "Routing covers every verified region, not the first only."),
+            (", ".join(c) or "none", _traffic_feedback(c, d.routes, region, d.outcome))
+            for c in candidates
         ]
-        evidence = f"Outcome {d.outcome}; routed regions: {key}."
+        evidence = f"the outcome is {d.outcome}; routed regions: {key}."
     options = choices(key, f"Right: {evidence}", distractors, rng)
     if options is None:
         return None
@@ -279,3 +276,18 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         difficulty="medium" if d.outcome in COMPLETED else "hard",
         source=command,
     )
+
+
+def _traffic_feedback(
+    option: list[str], routes: list[str], failed: str, outcome: str | None
+) -> str:
+    """Why an option's regions are not the ones that get traffic, fact by fact."""
+    if not routes:
+        return f"No: the outcome is {outcome}, so routing is never set up: no region gets traffic."
+    facts = [
+        f"{r} gets no traffic" + (" (its deployment failed)" if r == failed else "")
+        for r in option
+        if r not in routes
+    ]
+    facts += [f"{r} is verified and gets traffic too" for r in routes if r not in option]
+    return f"No: {'; '.join(facts)}."

@@ -31,10 +31,12 @@ MAX_COUNT = 100
 
 
 def student_seed(student: str) -> int:
-    """A seed of a student id: the same id always gives the same quiz."""
+    """A seed of a student id: the same id (whatever its case and surrounding spaces) always
+    gives the same quiz."""
     if not student.strip():
         raise InvalidQuiz("the student id is empty; give a name or number")
-    return int.from_bytes(hashlib.sha256(student.strip().encode()).digest()[:4], "big")
+    name = student.strip().casefold().encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.sha256(name).digest()[:4], "big")
 
 
 def generate(
@@ -60,6 +62,7 @@ def generate(
     order = list(kinds)
     random.Random(seed).shuffle(order)
     questions: list[Question] = []
+    asked: set[tuple[str, str]] = set()  # a question asked twice is skipped
     for attempt in range(count * 4):
         if len(questions) == count:
             break
@@ -75,7 +78,8 @@ def generate(
                 else Variant.draw(rng, catalog)
             )
             question = FLOW[kind](qid, variant, rng)
-        if question is not None:
+        if question is not None and (question.text, question.code) not in asked:
+            asked.add((question.text, question.code))
             questions.append(question)
     where = f", scenario {loaded.source}" if scenario is not None else ""
     return Quiz(f"generated-{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))

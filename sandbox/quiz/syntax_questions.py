@@ -20,6 +20,9 @@ MISTAKES = {
     "unknown_region": "A region name is misspelled",
     "repeated_region": "A region is listed twice",
 }
+# Descriptions that also fit another mistake's line, so they are never its distractors: the fix
+# of `--region a b` and of `--regions a --regions b` does add commas.
+ALSO_TRUE = {"singular_flag": {"spaces"}, "flag_twice": {"spaces"}}
 
 
 def command_lines(variant: Variant) -> dict[str, str]:
@@ -105,7 +108,11 @@ def what_happens(qid: str, variant: Variant, rng: random.Random) -> Question | N
         options=options,
         hint="Commas separate regions; every listed region is deployed, in the listed order.",
         solution=(told,),
-        mistakes=("Assuming only the first region is used", "Thinking valid syntax is invalid"),
+        mistakes=(
+            ("Assuming only the first region is used", "Thinking valid syntax is invalid")
+            if verdict.accepted
+            else ("Assuming the command guesses what was meant", "Missing a syntax mistake")
+        ),
         difficulty="medium",
         source=line,
     )
@@ -122,7 +129,11 @@ def likely_error(qid: str, variant: Variant, rng: random.Random) -> Question | N
     options = choices(
         MISTAKES[verdict.mistake],
         f"Right: {told}",
-        [(text, f"No: {told}") for m, text in MISTAKES.items() if m != verdict.mistake],
+        [
+            (text, f"No: {told}")
+            for m, text in MISTAKES.items()
+            if m != verdict.mistake and m not in ALSO_TRUE.get(verdict.mistake, ())
+        ],
         rng,
     )
     if options is None:
