@@ -100,9 +100,11 @@ def main() -> None:
 )
 @click.option(
     "--leave-out",
+    multiple=True,
     metavar="CALL[:REGION]",
     help="Leave one call out of the lesson's loop to see what the flow does without it: "
-    "routing_setup, monitor_health, deploy_model:REGION or verify_deployment:REGION.",
+    "routing_setup, monitor_health, deploy_model:REGION or verify_deployment:REGION. "
+    "Repeatable.",
 )
 @SEED
 @click.option("--live", is_flag=True, help="Deploy to real region servers on 127.0.0.1.")

@@ -17,7 +17,7 @@ import click
 
 from sandbox.errors import SandboxError
 from sandbox.faults import Failure, parse_failure
-from sandbox.flow import parse_leave_out
+from sandbox.flow import check_leave_out
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
 
@@ -48,7 +48,7 @@ class DeployRequest:
     live: bool
     time_scale: float
     processes: bool
-    leave_out: str | None = None
+    leave_out: tuple[str, ...] = ()
 
     def flow_settings(self) -> dict[str, Any]:
         """The keyword arguments of `run_deployment` that this command line sets."""
@@ -92,6 +92,15 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
     return shlex.join(words)
 
 
+# Every mistake a `deploy` command line can have, by the name a `Mistake` carries; "usage" is
+# click's own (an unknown option, a missing value).
+MISTAKE_NAMES = (
+    *("spaces", "brackets", "singular_flag", "flag_twice", "both_flags", "no_regions"),
+    *("empty_region", "repeated_region", "unknown_region", "extra_args", "no_model"),
+    *("unknown_model", "invalid_value", "usage"),
+)
+
+
 class Mistake(click.BadParameter):
     """A usage error that names the learner's mistake (`mistake`, e.g. `spaces`), so that a
     quiz can judge a command line by what the real parser says about it."""
@@ -99,6 +108,8 @@ class Mistake(click.BadParameter):
     def __init__(
         self, message: str, ctx: click.Context, mistake: str, param_hint: str | None = None
     ) -> None:
+        if mistake not in MISTAKE_NAMES:
+            raise ValueError(f"unknown mistake name {mistake!r}")
         super().__init__(message, ctx, param_hint=param_hint)
         self.mistake = mistake
 
@@ -226,9 +237,8 @@ def build_request(ctx: click.Context) -> DeployRequest:
     regions, model = regions_and_model(ctx, catalog)
     with blaming(ctx, "'MODEL'", "unknown_model"):
         loaded = load_model(model)
-    if p["leave_out"] is not None:
-        with blaming(ctx, "'--leave-out'"):
-            parse_leave_out(p["leave_out"], regions)
+    with blaming(ctx, "'--leave-out'"):
+        check_leave_out(p["leave_out"], regions)
     return DeployRequest(
         regions,
         loaded,
@@ -263,9 +273,14 @@ def out_folder(ctx: click.Context, out: str | None) -> Path | None:
     """The --out folder, created; a usage error when it cannot be."""
     if out is None:
         return None
+    if not out.strip():
+        raise click.BadParameter("is empty; name a folder to write into", ctx, param_hint="'--out'")
     folder = Path(out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        message = f"{out} exists and is not a folder; name a folder to write into"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
     except OSError as e:
         message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
         raise click.BadParameter(message, ctx, param_hint="'--out'") from None

@@ -36,14 +36,23 @@ def read_toml(
     if isinstance(name_or_path, str) and name_or_path in bundled:
         text, source = (folder / f"{name_or_path}.toml").read_text(encoding="utf-8"), name_or_path
     else:
-        source = str(Path(name_or_path))
+        source = str(name_or_path)
+        if not source.strip():
+            raise error(f"the name is empty: name a bundled {kind} or a .toml file")
+        path = Path(name_or_path)
         try:
-            text = Path(name_or_path).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is fine
         except FileNotFoundError:
             known = ", ".join(bundled) or "none"
             raise error(f"{source}: no such file, and not a bundled {kind} ({known})") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise error(f"{source}: cannot read it ({e})") from None
+        except IsADirectoryError:
+            raise error(f"{source}: is a folder; name a .toml file") from None
+        except UnicodeDecodeError as e:
+            raise error(
+                f"{source}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
+            ) from None
+        except OSError as e:
+            raise error(f"{source}: cannot read it ({e.strerror})") from None
     try:
         return tomllib.loads(text), source
     except tomllib.TOMLDecodeError as e:

@@ -296,3 +296,44 @@ def test_a_deeply_nested_artifact_is_a_usage_error(invoke, tmp_path):
     deep.write_text("[" * 100_000 + "]" * 100_000)
     result = invoke("deploy", "--regions", "us-east-1", str(deep))
     assert result.exit_code == 2 and "nested too deeply" in result.output
+
+
+@pytest.mark.parametrize(
+    ("left", "steps", "unchanged"),
+    [
+        (["monitor_health"], 7, {"regions", "monitoring_active"}),
+        (["routing_setup"], 6, {"regions", "routing_configured", "monitoring_active"}),
+        (
+            ["routing_setup", "monitor_health"],
+            6,
+            {"regions", "routing_configured", "monitoring_active"},
+        ),
+        (
+            ["verify_deployment:us-east-1"],
+            3,
+            {"regions", "verification_status", "routing_configured", "monitoring_active"},
+        ),
+    ],
+)
+def test_leave_out_runs_the_loop_without_the_calls(invoke, left, steps, unchanged):
+    args = [a for call in left for a in ("--leave-out", call)]
+    code, doc = deploy_json(invoke, "--regions", "us-east-1,eu-west-1", "model_v1", *args)
+    assert code == 1 and doc["outcome"] == "incomplete"
+    assert len(doc["steps"]) == steps and doc["steps"][-1]["action"] == "End"
+    start, end = doc["snapshots"][0]["variables"], doc["snapshots"][-1]["variables"]
+    assert {v for v in start if start[v] == end[v]} == unchanged
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--leave-out", "monitor_health", "--leave-out", "monitor_health"], "each call once"),
+        (["--leave-out", "verify_deployment"], "write verify_deployment:us-east-1"),
+        (["--leave-out", "deploy_model:ap-south-1"], "ap-south-1 is not one of the regions"),
+        (["--leave-out", "select_region"], "expected one of deploy_model, verify_deployment"),
+    ],
+)
+def test_leave_out_refuses_what_cannot_be_left_out(invoke, args, message):
+    result = invoke("deploy", "--regions", "us-east-1,eu-west-1", "model_v1", *args)
+    assert result.exit_code == 2
+    assert message in result.output

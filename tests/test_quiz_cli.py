@@ -127,6 +127,12 @@ def test_list_names_the_sets():
         (["generate", "--scenario", "nosuch"], "not a bundled scenario"),
         (["export", "visual"], "Missing option '--format'"),
         (["export", "visual", "--format", "pdf"], "'pdf' is not one of"),
+        (["export", "visual", "--format", "gift", "--out", ""], "'--out': is empty"),
+        (["export", "visual", "--format", "gift", "--out", "/dev/null"], "is not a folder"),
+        (["export", "visual", "--format", "gift", "--out", "/proc"], "cannot write /proc/"),
+        (["generate", "--scenario", ""], "the name is empty"),
+        (["take", ""], "the name is empty"),
+        (["take", "."], ".: is a folder; name a .toml file"),
     ],
 )
 def test_bad_input_is_a_usage_error_that_says_what_to_do(args, says):
@@ -150,3 +156,40 @@ def test_a_broken_set_file_is_named_with_its_key_path(tmp_path):
     done = mrsandbox("quiz", "take", str(mine))
     assert done.returncode == 2
     assert "mine.toml: questions[0].options: expected a list of 3 to 8 options" in done.stderr
+
+
+def test_an_undecodable_student_id_still_seeds_a_quiz():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "quiz",
+            "generate",
+            "--student",
+            b"\xff\xfe",
+            "--count",
+            "2",
+        ],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 2
+
+
+def test_variants_export_under_names_of_their_own(tmp_path):
+    for args in (["--seed", "3"], ["--student", "Ada Lovelace"]):
+        done = mrsandbox(
+            "quiz", "export", "visual", "--format", "markdown", "--out", str(tmp_path), *args
+        )
+        assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "visual-ada-lovelace.md",
+        "visual-ada-lovelace_key.md",
+        "visual-seed3.md",
+        "visual-seed3_key.md",
+    ]
+    assert "for Ada Lovelace" in (tmp_path / "visual-ada-lovelace.md").read_text()

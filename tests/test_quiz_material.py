@@ -47,7 +47,9 @@ def test_a_visual_key_follows_the_run_not_the_file():
     # material's letter A no longer agrees and the set is refused, naming both letters.
     doc = copy.deepcopy(VISUAL)
     doc["questions"][0]["key"]["step"] = 2
-    with pytest.raises(InvalidQuiz, match=r"questions\[0\]\.answer: the set says A, .* gives B"):
+    with pytest.raises(
+        InvalidQuiz, match=r"questions\[0\]\.answer: the set says A, but .* after step 2: option B"
+    ):
         parse_set(doc, "visual.toml", "visual")
     del doc["questions"][0]["answer"]
     assert parse_set(doc, "visual.toml", "visual").questions[0].key == "B"
@@ -103,13 +105,23 @@ def test_the_options_hints_and_mistakes_are_the_lessons_own():
         ),
         (
             lambda d: d["questions"][2]["key"].update(call="routing_setup"),
-            r"questions\[2\]\.key\.call: leaving it out keeps 2 variables unchanged",
+            r"questions\[2\]\.key\.call: leaving it out keeps 2 variables at their start value "
+            r"\(routing_configured, monitoring_active\)",
         ),
         (lambda d: d["questions"][1]["key"].update(action="Dance"), r"no step 'Dance'"),
         (lambda d: d["questions"][0].update(difficulty="trivial"), r"difficulty: expected one of"),
         (lambda d: d["questions"][0].update(hint=3), r"hint: expected a string"),
         (lambda d: d["questions"][0].update(solution="one"), r"solution: expected a list"),
-        (lambda d: d["questions"][1].update(id="deployment-status-after-step-4"), r"used twice"),
+        (
+            lambda d: d["questions"][1].update(id="deployment-status-after-step-4"),
+            r"questions\[1\]\.id: .* is already the id of questions\[0\]",
+        ),
+        (lambda d: d["questions"][0].update(options=[1, 2, 3]), r"expected a string or a table"),
+        (
+            lambda d: d["questions"][0].update(options=["true", "true ", "false"]),
+            r"option 'true' appears more than once",
+        ),
+        (lambda d: d.update(title=5), r"^mine\.toml: title: expected a non-empty string"),
     ],
 )
 def test_a_wrong_visual_set_is_refused_with_the_key_path(edit, message):
@@ -128,7 +140,7 @@ def test_a_wrong_visual_set_is_refused_with_the_key_path(edit, message):
         (
             3,
             lambda q: q.update(code="deploy --regions a,b model_v1"),
-            r"gives the mistake 'unknown_region', and no option fits",
+            r"finds the mistake 'unknown_region' in .*, and no option fits",
         ),
         (
             3,
@@ -137,6 +149,12 @@ def test_a_wrong_visual_set_is_refused_with_the_key_path(edit, message):
         ),
         (0, lambda q: q.pop("answer"), r"answer: missing; a material key needs"),
         (1, lambda q: q["key"].update(regions="us-east1"), r"key\.regions: expected a list"),
+        (1, lambda q: q["key"].update(regions=["us-east-one"]), r"key\.regions: unknown region"),
+        (
+            3,
+            lambda q: q["options"][1].update(means="spcaes"),
+            r"options\[1\]\.means: expected a mistake's name: did you mean 'spaces'\?",
+        ),
     ],
 )
 def test_a_wrong_practice_question_is_refused(index, edit, message):
@@ -175,3 +193,38 @@ def test_the_sets_ship_in_the_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("visual.toml", "practice.toml", "README.md", "__init__.py"):
         assert f"sandbox/quizzes/{name}" in names
+
+
+def test_a_key_behind_a_placeholder_model_names_a_command_that_runs(invoke):
+    q = load_set("practice").questions[1]
+    assert q.source == "mrsandbox deploy --regions us-east1,europe-west1 model_v1"
+    assert invoke(*q.source.split()[1:]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("\ufefftitle = 'BOM'\n", None),  # a byte-order mark, as Notepad writes, is fine
+        ("title = 'caf\xe9'\n".encode("latin-1"), r"not UTF-8 text .*save it as UTF-8"),
+    ],
+)
+def test_set_file_encodings(tmp_path, content, message):
+    path = tmp_path / "enc.toml"
+    if isinstance(content, str):
+        visual = (ROOT / "quizzes" / "visual.toml").read_text()
+        path.write_text(
+            visual.replace('title = "Visual Quiz"\n', content.removeprefix("\ufeff"), 1)
+        )
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+        assert load_set(path).title == "BOM"
+    else:
+        path.write_bytes(content)
+        with pytest.raises(InvalidQuiz, match=message):
+            load_set(path)
+
+
+def test_a_folder_or_an_empty_name_is_not_a_set(tmp_path):
+    with pytest.raises(InvalidQuiz, match=r"is a folder; name a \.toml file"):
+        load_set(tmp_path)
+    with pytest.raises(InvalidQuiz, match=r"the name is empty"):
+        load_set("")

@@ -122,7 +122,7 @@ def test_an_invalid_letter_is_refused_and_asked_again(bad):
     assert "Answer with one of A, B, C.\n" not in out
 
 
-@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "twelve", "", "120 ms", "1e999"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "twelve", "", "120 s", "1e999"])
 def test_an_invalid_number_is_refused_and_asked_again(bad):
     score, out = run(f"A\n{bad}\n120\nC\n")
     assert score == Score(right=3, answered=3, total=3)
@@ -243,3 +243,9 @@ def test_ctrl_c_stops_with_the_score_so_far_and_no_traceback():
     assert process.returncode == 0, stderr
     assert b"Traceback" not in stderr
     assert b"Input ended after 0 of 3 questions." in stdout
+
+
+def test_a_letter_with_a_dot_or_bracket_and_a_number_with_its_unit_are_read():
+    score, out = run("a.\n120 ms\nC)\n")
+    assert score.right == 3
+    assert "Answer with one of" not in out and "like 12 or 0.5" not in out

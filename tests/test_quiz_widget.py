@@ -114,13 +114,17 @@ def test_a_wrong_choice_shows_the_key_the_feedback_and_the_hint():
     assert widget.score.value == "0 of 3 right"
 
 
-def test_the_score_follows_the_last_check_of_each_question():
+def test_the_score_counts_the_first_check_of_each_question():
     widget = QuizWidget(QUIZ)
     check(widget, 0, "A")
     check(widget, 2, "A")
     assert widget.score.value == "2 of 3 right"
-    check(widget, 0, "C")
-    assert widget.score.value == "1 of 3 right"
+    check(widget, 0, "C")  # a second try shows its feedback but keeps the first result
+    assert "Not quite" in widget.questions[0].feedback.value
+    assert widget.score.value == "2 of 3 right"
+    check(widget, 1, 10.0)  # wrong first, then right once the key was shown: still wrong
+    check(widget, 1, 120.0)
+    assert widget.score.value == "2 of 3 right"
 
 
 def test_checking_without_a_choice_asks_for_one():

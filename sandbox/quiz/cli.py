@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ def _variant_options(command: Any) -> Any:
             click.option(
                 "--seed",
                 type=click.IntRange(min=0),
-                help="Seed of the variant: regions, steps and option order [generated: 0].",
+                help="Seed of the variant: regions, steps and option order (generated set: "
+                "default 0; a material set keeps its order without one).",
             ),
             click.option("--student", metavar="ID", help="A student id to seed the variant with."),
             click.option(
@@ -49,21 +52,30 @@ def _quiz(ctx: click.Context, name: str, p: dict[str, Any]) -> Any:
     from sandbox.quiz.generate import generate, student_seed
     from sandbox.quiz.material import load_set
 
-    if p["seed"] is not None and p["student"] is not None:
+    student, seed = p["student"], p["seed"]
+    if seed is not None and student is not None:
         raise click.UsageError("give --seed or --student, not both", ctx)
-    seed = p["seed"]
-    if p["student"] is not None:
+    if student is not None:
         with blaming(ctx, "'--student'"):
-            seed = student_seed(p["student"])
+            seed = student_seed(student)
     if name == GENERATED:
         with blaming(ctx, "'--scenario'"):
-            return generate(seed or 0, p["count"] or DEFAULT_COUNT, p["scenario"])
-    for flag in ("count", "scenario"):
-        if p[flag] is not None:
-            raise click.UsageError(f"--{flag} applies to the generated set only", ctx)
-    with blaming(ctx, "'SET'"):
-        quiz = load_set(name)
-    return quiz if seed is None else quiz.shuffled(seed)
+            quiz = generate(seed or 0, p["count"] or DEFAULT_COUNT, p["scenario"])
+    else:
+        for flag in ("count", "scenario"):
+            if p[flag] is not None:
+                raise click.UsageError(f"--{flag} applies to the generated set only", ctx)
+        with blaming(ctx, "'SET'"):
+            quiz = load_set(name)
+        if seed is not None:
+            quiz = quiz.shuffled(seed)
+    if student is not None:  # name the variant after its student, so exports tell them apart
+        shown = student.strip().encode("utf-8", "replace").decode("utf-8")
+        slug = re.sub(r"[^\w-]+", "-", shown.casefold()).strip("-") or "student"
+        return replace(quiz, name=f"{name}-{slug}", title=f"{quiz.title}, for {shown}")
+    if seed is not None and name != GENERATED:
+        return replace(quiz, name=f"{quiz.name}-seed{seed}", title=f"{quiz.title} (seed {seed})")
+    return quiz
 
 
 @click.group()
@@ -141,5 +153,9 @@ def export(ctx: click.Context, set_name: str, fmt: str, out: str, **p: Any) -> N
     out_folder(ctx, out)
     for name, content in files.items():
         path = Path(out) / name
-        path.write_bytes(content)
+        try:
+            path.write_bytes(content)
+        except OSError as e:
+            message = f"cannot write {path}: {e.strerror}; name a folder you can write to"
+            raise click.BadParameter(message, ctx, param_hint="'--out'") from None
         click.echo(str(path))

@@ -74,6 +74,8 @@ def to_markdown(quiz: Quiz) -> tuple[str, str]:
             student.append(f"**Answer:** ______________ {_md(q.unit)}".rstrip())
         key.append(f"## {n}. {_code_span(q.id)} ({q.difficulty})")
         key.append(_md(q.text))
+        if q.code:
+            key.append(_code_block(q.code))
         answer = _md(q.key) if q.value is not None else f"{q.key}. {_inline(q.answer_text)}"
         key.append(f"**Answer:** {answer}")
         if q.solution:

@@ -88,4 +88,4 @@ def generate(
 def _scenario(scenario: str | Scenario | None) -> Scenario:
     if isinstance(scenario, Scenario):
         return scenario
-    return load_scenario(scenario or DEFAULT_SCENARIO)
+    return load_scenario(DEFAULT_SCENARIO if scenario is None else scenario)

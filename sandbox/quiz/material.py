@@ -7,19 +7,27 @@ Each question's `[key]` table names the run that decides it (see `quizzes/README
 
 from __future__ import annotations
 
+import difflib
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+from sandbox.cli_args import MISTAKE_NAMES
 from sandbox.documents import Doc, bundled_names, read_toml, show
-from sandbox.errors import InvalidQuiz
+from sandbox.errors import InvalidQuiz, UnknownRegion
 from sandbox.flow import CALLS
+from sandbox.models import bundled_models
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
 from sandbox.quiz.runs import Verdict, judge, run_command
+from sandbox.regions import RegionCatalog
 from sandbox.tracer import WATCHED, display
 
+# What an option of a `mistake` question may mean: a mistake the parser names, or "other" for
+# a belief the parser never states (e.g. "the flag should be singular").
+MEANINGS = (*MISTAKE_NAMES, "other")
 KINDS = ("state", "step", "left_out", "accepted", "effect", "mistake", "material")
 QUESTION_KEYS = (
     *("id", "text", "code", "difficulty", "options", "answer"),
@@ -46,13 +54,16 @@ def parse_set(document: dict[str, Any], source: str, name: str) -> Quiz:
     items = top.tables("questions")
     if not items:
         raise top.fail("questions", "no questions; add [[questions]] tables")
-    questions = [
-        _question(top.child(item, f"questions[{i}]", QUESTION_KEYS)) for i, item in enumerate(items)
-    ]
-    try:
-        return Quiz(name, top.text("title", name), tuple(questions))
-    except InvalidQuiz as e:
-        raise InvalidQuiz(f"{source}: {e}") from None
+    title = top.text("title", name)
+    questions: list[Question] = []
+    for i, item in enumerate(items):
+        question = _question(top.child(item, f"questions[{i}]", QUESTION_KEYS))
+        same = [n for n, q in enumerate(questions) if q.id == question.id]
+        if same:
+            message = f"{question.id!r} is already the id of questions[{same[0]}]"
+            raise top.fail(f"questions[{i}].id", message)
+        questions.append(question)
+    return Quiz(name, title, tuple(questions))
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,14 @@ def _choices(q: Doc) -> list[_Choice]:
     for i, item in enumerate(raw):
         if isinstance(item, str):
             item = {"text": item}
+        elif not isinstance(item, dict):
+            message = f'expected a string or a table {{ text = "..." }}, got {show(item)}'
+            raise q.fail(q.path(f"options[{i}]"), message)
         o = q.child(item, q.path(f"options[{i}]"), ("text", "means", "feedback"))
         means = o.table.get("means")
         if means is not None and not isinstance(means, str):
             means = o.strings("means")
-        choices.append(_Choice(o.text("text"), means, _optional_text(o, "feedback")))
+        choices.append(_Choice(o.text("text").strip(), means, _optional_text(o, "feedback")))
     texts = [c.text for c in choices]
     twice = sorted({t for t in texts if texts.count(t) > 1})
     if twice:
@@ -108,11 +122,11 @@ def _question(q: Doc) -> Question:
     hits = [letters[i] for i, ok in enumerate(correct) if ok]
     if len(hits) != 1:
         fits = f"options {' and '.join(hits)} all fit" if hits else "no option fits"
-        raise q.fail(q.path("key"), f"the run `{source}` gives {found}, and {fits}")
+        raise q.fail(q.path("key"), f"{found}, and {fits}")
     if answer is not None and hits[0] != answer:
         raise q.fail(
             q.path("answer"),
-            f"the set says {answer}, but the run `{source}` gives {hits[0]} "
+            f"the set says {answer}, but {found}: option {hits[0]} "
             f"({choices[letters.index(hits[0])].text})",
         )
     return Question(
@@ -131,7 +145,7 @@ def _question(q: Doc) -> Question:
     )
 
 
-# correct per option, feedback per option, the command behind the key, what the run gave
+# correct per option, feedback per option, the command behind the key, what the run found
 Keyed = tuple[list[bool], list[str], str, str]
 
 
@@ -146,17 +160,22 @@ def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     d = _run(key, run)
     step = key.whole("step", low=0, high=len(d.trace.steps))
     value = display(d.trace.snapshots[step][variable])
-    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run, value)
+    found = f"`{run}` gives {variable} = {value} after step {step}"
+    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run, found)
 
 
 def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     run = key.text("run")
     action = key.text("action")
-    steps = [s.step for s in _run(key, run).trace.steps if s.action == action]
+    trace = _run(key, run).trace
+    steps = [s.step for s in trace.steps if s.action == action]
     if not steps:
-        raise key.fail(key.path("action"), f"the run has no step {action!r}")
-    key = f"Step {steps[0]}"
-    return (*_by_text(choices, key, f"{action!r} is step {steps[0]}"), run, key)
+        actions = ", ".join(dict.fromkeys(s.action for s in trace.steps))
+        message = f"the run has no step {action!r}; its actions: {actions}"
+        raise key.fail(key.path("action"), message)
+    answer = f"Step {steps[0]}"
+    found = f"`{run}` has {action!r} at step {steps[0]}"
+    return (*_by_text(choices, answer, f"{action!r} is step {steps[0]}"), run, found)
 
 
 def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -167,9 +186,15 @@ def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     without = f"{run} --leave-out {call}"
     names = unchanged_without(_run(key, run), _run(key, without))
     if len(names) != 1:
-        raise key.fail(key.path("call"), f"leaving it out keeps {len(names)} variables unchanged")
+        kept = ", ".join(names) or "none"
+        raise key.fail(
+            key.path("call"),
+            f"leaving it out keeps {len(names)} variables at their start value ({kept}); "
+            "leave out a call that only one variable depends on, e.g. monitor_health",
+        )
     evidence = f"without {call}, {names[0]} keeps its start value; the full run changes it"
-    return (*_by_text(choices, names[0], evidence), without, names[0])
+    found = f"`{without}` keeps {names[0]} at its start value"
+    return (*_by_text(choices, names[0], evidence), without, found)
 
 
 def unchanged_without(full: Any, without: Any) -> list[str]:
@@ -180,6 +205,12 @@ def unchanged_without(full: Any, without: Any) -> list[str]:
 
 def _accepted(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     wanted = tuple(key.strings("regions"))
+    catalog = RegionCatalog.default()
+    for region in wanted:
+        try:
+            catalog.check(region)
+        except UnknownRegion as e:
+            raise key.fail(key.path("regions"), str(e)) from None
     verdicts = [_judge(q, f"options[{i}]", c.text) for i, c in enumerate(choices)]
     correct = [v.accepted and v.regions == wanted for v in verdicts]
     feedback = [
@@ -188,8 +219,10 @@ def _accepted(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         else f"mrsandbox deploy refuses it: {v.message}"
         for v in verdicts
     ]
-    source = next((f"mrsandbox {c.text}" for c, ok in zip(choices, correct, strict=True) if ok), "")
-    return correct, feedback, source, f"a line that deploys to {', '.join(wanted)}"
+    right = [(c.text, v.model) for c, v, ok in zip(choices, verdicts, correct, strict=True) if ok]
+    source = _runnable(*right[0]) if right else ""
+    found = f"the parser must accept one line with regions {', '.join(wanted)}"
+    return correct, feedback, source, found
 
 
 def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -207,19 +240,31 @@ def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         else f"it fails: {verdict.message}"
     )
     feedback = [f"{'Right' if ok else 'No'}: mrsandbox deploy shows {said}." for ok in correct]
-    return correct, feedback, f"mrsandbox {code}", said
+    return correct, feedback, _runnable(code), f"`{code}`: {said}"
 
 
 def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     verdict = _judge(q, "code", code)
     for i, c in enumerate(choices):
-        if not isinstance(c.means, str):
-            raise q.fail(q.path(f"options[{i}].means"), "expected the mistake's name")
+        if c.means not in MEANINGS:
+            close = difflib.get_close_matches(str(c.means), MEANINGS, n=1)
+            fix = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(MEANINGS)}"
+            raise q.fail(q.path(f"options[{i}].means"), f"expected a mistake's name: {fix}")
     if verdict.accepted:
         raise q.fail(q.path("code"), f"`{code}` is accepted: it has no mistake to name")
     correct = [c.means == verdict.mistake for c in choices]
     feedback = [f"{'Right' if ok else 'No'}: the parser says {verdict.message}" for ok in correct]
-    return correct, feedback, f"mrsandbox {code}", f"the mistake {verdict.mistake!r}"
+    found = f"the parser finds the mistake {verdict.mistake!r} in `{code}`"
+    return correct, feedback, _runnable(code), found
+
+
+def _runnable(command: str, model: str = "") -> str:
+    """`command` as a `mrsandbox` command line that runs, a placeholder model made a real one."""
+    words = shlex.split(command)
+    words = words if words[:1] == ["mrsandbox"] else ["mrsandbox", *words]
+    if model and model not in bundled_models() and not model.endswith(".json"):
+        words = [bundled_models()[0] if w == model else w for w in words]
+    return shlex.join(words)
 
 
 def _judge(q: Doc, where: str, command: str) -> Verdict:

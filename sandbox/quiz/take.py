@@ -76,11 +76,21 @@ def _ask(question: Question, answers: TextIO, out: TextIO) -> str | None:
             out.write("\n")
         if not line:
             return None
-        answer = line.strip()
+        answer = _plain(question, line)
         problem = _problem(question, answer)
         if problem is None:
             return answer
         print(problem, file=out)
+
+
+def _plain(question: Question, line: str) -> str:
+    """The answer in a line as typed: `b.` or `b)` for B, `90 s` for 90 where the unit is s."""
+    answer = line.strip()
+    if question.value is None:
+        return answer.rstrip(".)").strip()
+    if question.unit and answer.endswith(question.unit):
+        return answer.removesuffix(question.unit).strip()
+    return answer
 
 
 def _problem(question: Question, answer: str) -> str | None:

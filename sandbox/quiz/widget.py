@@ -54,8 +54,10 @@ class QuestionWidget(widgets.VBox):
         if answer is None:
             self.feedback.value = "<p>Choose an option first.</p>"
             return
-        self.right = question.check(str(answer))
-        if self.right:
+        right = question.check(str(answer))
+        if self.right is None:  # the first check counts; later ones only show feedback
+            self.right = right
+        if right:
             lines = ["<b>Correct.</b>"]
         elif question.value is not None:
             lines = [f"<b>Not quite:</b> the answer is {escape(question.key)}."]
@@ -93,7 +95,7 @@ class QuizWidget(widgets.VBox):
 
     @property
     def right(self) -> int:
-        """How many questions were right when last checked."""
+        """How many questions were right at their first check."""
         return sum(bool(q.right) for q in self.questions)
 
     def _update_score(self) -> None:
