@@ -105,6 +105,8 @@ def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question |
 
     def shown(k: int) -> str:
         s = trace.steps[k - 1]
+        if k == last:
+            return f"No: step {k} is the End row: {s.next_step}."
         return f"No: step {k} is {s.action} ({s.region}): {s.result}."
 
     options = choices(
@@ -245,7 +247,7 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         others = [r for r in variant.regions if r != region]
         candidates = [list(variant.regions), others, [region], [], variant.regions[:1]]
         distractors = [
-            (", ".join(c) or "none", _traffic_feedback(c, d.routes, region, d.outcome))
+            (", ".join(c) or "none", _traffic_feedback(c, d.routes, (region, stage), d.outcome))
             for c in candidates
         ]
         evidence = f"the outcome is {d.outcome}; routed regions: {key}."
@@ -279,13 +281,15 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
 
 
 def _traffic_feedback(
-    option: list[str], routes: list[str], failed: str, outcome: str | None
+    option: list[str], routes: list[str], failed: tuple[str, str], outcome: str | None
 ) -> str:
-    """Why an option's regions are not the ones that get traffic, fact by fact."""
+    """Why an option's regions are not the ones that get traffic, fact by fact; `failed` is
+    the failing region and its stage."""
     if not routes:
         return f"No: the outcome is {outcome}, so routing is never set up: no region gets traffic."
+    stage = {"deploy": "deployment", "verify": "verification"}[failed[1]]
     facts = [
-        f"{r} gets no traffic" + (" (its deployment failed)" if r == failed else "")
+        f"{r} gets no traffic" + (f" (its {stage} failed)" if r == failed[0] else "")
         for r in option
         if r not in routes
     ]
