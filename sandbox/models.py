@@ -76,7 +76,12 @@ class Model:
                     )
                 row.append(number)
             z = sum(w * x for w, x in zip(self.weights, row, strict=True)) + self.bias
-            predictions.append(_sigmoid(z) if self.kind == "logistic" else z)
+            prediction = _sigmoid(z) if self.kind == "logistic" else z
+            if not math.isfinite(prediction):
+                raise ValueError(
+                    f"instance {index}: the prediction is not a finite number; send smaller values"
+                )
+            predictions.append(prediction)
         return predictions
 
     def to_dict(self) -> dict[str, Any]:

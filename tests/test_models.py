@@ -425,3 +425,12 @@ def test_logistic_predictions_are_probabilities(model: Model, rows: list[list[fl
     predictions = model.predict(instances)
     assert len(predictions) == len(instances)
     assert all(0.0 < p < 1.0 for p in predictions)
+
+
+def test_a_prediction_that_overflows_is_refused_not_answered_as_infinity():
+    from sandbox.models import Model
+
+    linear = Model("huge", "1", "linear", (1e308, 1e308), 0.0, ((1.0, 1.0),), (2e308,))
+    with pytest.raises(ValueError, match="instance 0: the prediction is not a finite number"):
+        linear.predict([[1e308, 1e308]])
+    assert linear.predict([[1.0, -1.0]]) == [0.0]

@@ -214,6 +214,9 @@ def create_region_app(
         body = json_body()
         if not isinstance(body, dict) or "instances" not in body:
             raise BadRequest('expected {"instances": [[...], ...]}')
+        extra = sorted(set(body) - {"instances"})
+        if extra:
+            raise BadRequest(f'unknown field {extra[0]!r}: send {{"instances": [[...], ...]}} only')
         instances = body["instances"]
         if not isinstance(instances, list) or not 1 <= len(instances) <= MAX_INSTANCES:
             raise BadRequest(f"instances: expected a list of 1 to {MAX_INSTANCES} instances")
