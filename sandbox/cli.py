@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -202,6 +203,13 @@ def _deploy_context(argv: Sequence[str]) -> click.Context:
 )
 @click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
 @click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address every server listens on; any other than this machine's own warns, since "
+    "other machines can then reach the fleet.",
+)
 @PROCESSES
 @SEED
 @EXTRA_REGIONS
@@ -242,17 +250,29 @@ def serve(ctx: click.Context, **p: Any) -> None:
     health = HealthPolicy(
         p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
     )
-    stop = threading.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
-    try:
-        with LiveFleet(
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fleet = LiveFleet(
             regions,
             catalog=catalog,
             time_scale=p["time_scale"],
             seed=p["seed"],
             processes=p["processes"],
-        ) as fleet:
+            host=p["host"],
+        )
+    for warning in caught:
+        click.echo(f"Warning: {warning.message}", err=True)
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        try:
+            fleet.start()
+        except (OSError, ValueError) as e:  # waitress: ValueError for a name it cannot resolve
+            reason = (getattr(e, "strerror", None) or str(e)).rstrip(".")
+            message = f"cannot listen on {p['host']}: {reason}; use 127.0.0.1 or an address here"
+            raise click.BadParameter(message, ctx, param_hint="'--host'") from None
+        with fleet:
             d = run_deployment(
                 regions, model, backend=fleet, health=health, routing=routing, seed=p["seed"]
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from sandbox.health import HealthView
 from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
-from sandbox.live.server import RegionProcess, ServerThread
+from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
 from sandbox.models import Model
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router
@@ -46,7 +47,9 @@ class LiveFleet:
         time_scale: float = 1.0,
         seed: int = 0,
         processes: bool = False,
+        host: str = HOST,
     ) -> None:
+        """`host` is where every server listens: 127.0.0.1 unless given (another host warns)."""
         if not 0 < time_scale <= 10:
             raise InvalidDeployment(f"time_scale must be above 0 and at most 10, got {time_scale}")
         self.catalog = catalog or RegionCatalog.default()
@@ -57,6 +60,10 @@ class LiveFleet:
         self.time_scale = time_scale
         self.seed = seed
         self.processes = processes
+        self.host = host
+        warning = exposed(host)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
         self.admin_token = secrets.token_urlsafe(24)
         self.urls: dict[str, str] = {}
         self.gateway_url = ""
@@ -71,15 +78,21 @@ class LiveFleet:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> LiveFleet:
-        """Start every region and the gateway; return once all of them listen."""
+        """Start every region and the gateway; return once all of them listen (once only)."""
+        if self._servers:
+            return self
         self._started = time.monotonic()
         try:
-            for region in self.regions:
-                server = self._start_region(region)
-                self._servers.append(server)
+            for region in self.regions:  # region processes start side by side
+                self._servers.append(self._start_region(region))
+            for region, server in zip(self.regions, self._servers, strict=True):
+                if self.processes:
+                    server.ready()
                 self.urls[region] = server.url
             self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
-            gateway = ServerThread(Gateway(self.gateway), threads=GATEWAY_THREADS).start()
+            gateway = ServerThread(
+                Gateway(self.gateway), host=self.host, threads=GATEWAY_THREADS
+            ).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:
@@ -90,12 +103,12 @@ class LiveFleet:
     def _start_region(self, region: str) -> Any:
         if self.processes:
             return RegionProcess(
-                region, self.admin_token, self.time_scale, self.seed, self._redeploy
-            ).start()
+                region, self.admin_token, self.time_scale, self.seed, self._redeploy, self.host
+            ).launch()
         app = create_region_app(
             region, token=self.admin_token, time_scale=self.time_scale, seed=self.seed
         )
-        return ServerThread(app, threads=REGION_THREADS).start()
+        return ServerThread(app, host=self.host, threads=REGION_THREADS).start()
 
     def close(self) -> None:
         """Stop the monitor, the gateway and every region; safe to call twice."""

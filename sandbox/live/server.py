@@ -13,24 +13,43 @@ import multiprocessing
 import signal
 import threading
 import time
-import warnings
 from collections.abc import Callable
 
 from waitress.server import create_server
 
+from sandbox.live.http import MAX_BODY_BYTES
+
 HOST = "127.0.0.1"
 THREADS = 8
 STARTUP_S = 20.0  # a region process must listen within this
+# Bodies over this are refused by waitress itself (413) before they are read into memory or
+# spooled to disk; the apps refuse bodies over MAX_BODY_BYTES with a JSON 413.
+SERVER_BODY_LIMIT = 4 * MAX_BODY_BYTES
+
+
+def exposed(host: str) -> str | None:
+    """A warning when `host` makes a server reachable from other machines, else None."""
+    if host in (HOST, "localhost", "::1"):
+        return None
+    return (
+        f"serving on {host}: reachable from other machines, which can call every route "
+        "(fault injection needs the admin token)"
+    )
 
 
 class ServerThread:
     """A waitress server for `app` on `host`, port `port` (0: any free one), in a thread."""
 
     def __init__(self, app: Callable, port: int = 0, host: str = HOST, threads: int = THREADS):
-        if host != HOST:
-            warnings.warn(f"serving on {host}, reachable from other machines", stacklevel=2)
         logging.getLogger("waitress").setLevel(logging.ERROR)
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="mrsandbox")
+        self._server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="mrsandbox",
+            max_request_body_size=SERVER_BODY_LIMIT,
+        )
         self.port: int = self._server.effective_port
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(
@@ -54,7 +73,9 @@ class ServerThread:
         self._thread.join(timeout=2)
 
 
-def _serve_region(region: str, token: str, time_scale: float, seed: int, port: int, conn) -> None:
+def _serve_region(
+    region: str, token: str, time_scale: float, seed: int, host: str, port: int, conn
+) -> None:
     """A region's own process: serve until the parent says stop or goes away."""
     from sandbox.live.region import create_region_app
 
@@ -64,7 +85,7 @@ def _serve_region(region: str, token: str, time_scale: float, seed: int, port: i
         conn.send(("crash", duration_s))  # the parent kills this process
 
     app = create_region_app(region, token=token, time_scale=time_scale, seed=seed, on_crash=crash)
-    server = ServerThread(app, port=port).start()
+    server = ServerThread(app, port=port, host=host).start()
     conn.send(("ready", server.port))
     with contextlib.suppress(EOFError, OSError):
         conn.recv()  # "stop", or EOFError when the parent is gone
@@ -85,9 +106,11 @@ class RegionProcess:
         time_scale: float,
         seed: int,
         on_restart: Callable[[str], None],
+        host: str = HOST,
     ) -> None:
         self.region = region
-        self._args = (region, token, time_scale, seed)
+        self.host = host
+        self._args = (region, token, time_scale, seed, host)
         self._scale = time_scale
         self._on_restart = on_restart
         self._stopping = threading.Event()
@@ -97,6 +120,10 @@ class RegionProcess:
 
     def start(self) -> RegionProcess:
         """Start the process and wait until it listens."""
+        return self.launch().ready()
+
+    def launch(self) -> RegionProcess:
+        """Start the process; `ready()` waits for it (launch several, then wait for all)."""
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
@@ -107,11 +134,15 @@ class RegionProcess:
         )
         self._process.start()
         child.close()
+        return self
+
+    def ready(self) -> RegionProcess:
+        """Wait until the launched process listens."""
         if not self._conn.poll(STARTUP_S):
             self._process.kill()
             raise RuntimeError(f"region {self.region} did not start within {STARTUP_S} s")
         _, self.port = self._conn.recv()
-        self.url = f"http://{HOST}:{self.port}"
+        self.url = f"http://{self.host}:{self.port}"
         if self._supervisor is None:
             self._supervisor = threading.Thread(
                 target=self._supervise, name=f"supervise-{self.region}", daemon=True
