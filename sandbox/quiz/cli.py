@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -108,8 +109,9 @@ def take(ctx: click.Context, set_name: str, **p: Any) -> None:
     from sandbox.quiz.take import take as run
 
     loaded = _quiz(ctx, set_name, p)
-    stdin = click.get_text_stream("stdin", errors="replace")
-    score = run(loaded, stdin, sys.stdout)
+    if isinstance(sys.stdin, io.TextIOWrapper):  # bytes that are not text read as U+FFFD
+        sys.stdin.reconfigure(errors="replace")
+    score = run(loaded, sys.stdin, sys.stdout)
     ctx.exit(0 if score.complete else 1)
 
 
