@@ -316,7 +316,8 @@ def experiment(
 ) -> None:
     """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
 
-    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario.
+    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario,
+    130 when interrupted (Ctrl-C).
     """
     import dataclasses
     import platform
@@ -337,7 +338,11 @@ def experiment(
         if mode is not None:
             loaded = dataclasses.replace(loaded, mode=mode)
         started = time.perf_counter()
-        result = run_experiment(loaded)
+        try:
+            result = run_experiment(loaded)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the experiment and every server it started stopped.", err=True)
+            ctx.exit(130)
     if folder is not None:
         from sandbox.plots import draw
 

@@ -1,0 +1,138 @@
+"""Nothing outlives what started it: fleets started and stopped many times, in both modes, and a
+live experiment interrupted while its fault is on, leave no thread, child process, open file
+descriptor or listening port behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.live.fleet import LiveFleet
+from sandbox.models import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+CYCLES = 50
+ARTIFACT = load_model("model_v1").to_dict()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def living_children(pid: int) -> list[int]:
+    """Children of `pid` that still run (a zombie has ended; its parent reaps it)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if state != "Z":
+                found.append(int(child))
+    return found
+
+
+def listening(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) == 0
+
+
+def used_once(fleet: LiveFleet) -> list[str]:
+    """Deploy the model everywhere, send a request through the gateway; return every URL."""
+    for region in fleet.regions:
+        response = requests.put(
+            f"{fleet.urls[region]}/v1/models/model_v1",
+            json=ARTIFACT,
+            timeout=10,
+        )
+        assert response.status_code == 201
+    return [fleet.gateway_url, *fleet.urls.values()]
+
+
+@pytest.mark.parametrize(("processes", "regions"), [(False, 3), (True, 2)])
+def test_many_start_stop_cycles_leave_nothing_behind(processes, regions):
+    names = ["us-east-1", "eu-west-1", "ap-southeast-2"][:regions]
+    # One cycle first: the first region process also starts multiprocessing's resource
+    # tracker, Python's helper that lives as long as this interpreter (it is no region).
+    with LiveFleet(names, time_scale=0.01, processes=processes):
+        pass
+    threads, fds, helpers = threading.active_count(), open_fds(), living_children(os.getpid())
+    urls: list[str] = []
+    for _ in range(CYCLES):
+        with LiveFleet(names, time_scale=0.01, processes=processes) as fleet:
+            urls += used_once(fleet)
+            assert all(listening(url) for url in urls[-regions - 1 :])
+    time.sleep(0.1)
+    assert threading.active_count() == threads, threading.enumerate()
+    assert open_fds() <= fds
+    assert multiprocessing.active_children() == []
+    assert living_children(os.getpid()) == helpers
+    assert not any(listening(url) for url in set(urls))
+
+
+LIVE_SCENARIO = """
+name = "live outage, interrupted"
+seed = 1
+duration_s = 600
+mode = "live"
+time_scale = 0.05
+processes = true
+
+[deployment]
+model = "model_v1"
+regions = ["us-east-1", "eu-west-1"]
+
+[[clients]]
+region = "eu-west-1"
+rate_per_s = 5
+
+[[faults]]
+region = "eu-west-1"
+kind = "outage"
+start_s = 20
+duration_s = 500
+"""
+
+
+def test_an_interrupted_live_experiment_stops_its_servers_and_faults(tmp_path):
+    scenario = tmp_path / "live.toml"
+    scenario.write_text(LIVE_SCENARIO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "experiment", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(living_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.5)  # the outage starts 20 emulated seconds (1 s) after the traffic
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Interrupted: the experiment and every server it started stopped." in stderr
+    assert "Traceback" not in stderr
+    time.sleep(0.5)
+    group = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "-g", str(process.pid)], capture_output=True, text=True
+    ).stdout.split("\n")
+    assert [line for line in group if line.strip() and "Z" not in line.split()[-1]] == []
