@@ -35,8 +35,8 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-base
-	@for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
 
 lab: $(VENV)/.installed-lessons
 	$(BIN)/jupyter lab notebooks/

@@ -53,3 +53,21 @@ def print_table(rows: list[tuple[str, ...]], note: str) -> None:
     for row in [header, *rows]:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     print(note)
+
+
+def emit(rows: list[tuple[str, ...]], note: str) -> None:
+    """The script's rows: as a table, or with `--json` as one JSON line for `benchmarks/run.py`."""
+    if "--json" in sys.argv[1:]:
+        print(json.dumps({"rows": rows, "note": note}))
+    else:
+        print_table(rows, note)
+
+
+def row(name: str, value: float, base: float, target: float, unit: str, more: bool) -> tuple:
+    """A table row: `value` against `base`, met when above (`more`) or below `target`."""
+    met = value >= target if more else value < target
+    shown = f"{value:,.0f}" if unit == "req/s" else f"{value:.3f} {unit}"
+    baseline = f"{base:,.0f}" if unit == "req/s" else f"{base:.3f} {unit}"
+    ratio = f"{value / base:.2f}" if more else f"{value / base:.1f}x"
+    goal = f">= {target}" if more else f"< {target:g} {unit}"
+    return (name, shown, baseline, ratio, goal, "yes" if met else "NO")

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import print_table
+from _common import emit, row
 
 REPEATS = 15
 BIN = Path(sys.executable).parent
@@ -51,21 +51,11 @@ def median_seconds(command: list[str]) -> float:
 
 def main() -> None:
     baseline = median_seconds([sys.executable, "-c", "pass"])
-    rows = []
-    for name, command, target in CASES:
-        took = median_seconds(command)
-        met = "yes" if took < target else "NO"
-        rows.append(
-            (
-                name,
-                f"{took:.3f} s",
-                f"{baseline:.3f} s",
-                f"{took / baseline:.1f}x",
-                f"< {target} s",
-                met,
-            )
-        )
-    print_table(rows, f"(median of {REPEATS} runs each; baseline: `python -c pass`)")
+    rows = [
+        row(name, median_seconds(cmd), baseline, target, "s", more=False)
+        for name, cmd, target in CASES
+    ]
+    emit(rows, f"(median of {REPEATS} runs each; baseline: `python -c pass`)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from _common import print_table, requests_per_second
+from _common import emit, requests_per_second, row
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -83,18 +83,8 @@ def interleaved(measures: dict[str, Callable[[], float]], rounds: int = ROUNDS) 
 
 
 def main() -> None:
-    rows = []
     fleet_s, bare_s = startup_seconds()
-    rows.append(
-        (
-            "5 regions + gateway ready",
-            f"{fleet_s:.3f} s",
-            f"{bare_s:.3f} s",
-            f"{fleet_s / bare_s:.1f}x",
-            "< 1 s",
-            "yes" if fleet_s < 1 else "NO",
-        )
-    )
+    rows = [row("5 regions + gateway ready", fleet_s, bare_s, 1, "s", more=False)]
     plain = ServerThread(plain_app(), threads=REGION_THREADS).start()
     werkzeug = WerkzeugThread(plain_app())
     with LiveFleet(["eu-west-1"], time_scale=0.01) as fleet:
@@ -111,26 +101,15 @@ def main() -> None:
         )
     plain.stop()
     werkzeug.stop()
-    for name, value, base, target in [
-        ("region predict (req/s)", rate["direct"], rate["plain"], 0.85),
-        ("gateway predict (req/s)", rate["gateway"], rate["direct"], 0.4),
-        ("waitress vs werkzeug (req/s)", rate["plain"], rate["werkzeug"], 1.0),
-    ]:
-        ratio = value / base
-        rows.append(
-            (
-                name,
-                f"{value:.0f}",
-                f"{base:.0f}",
-                f"{ratio:.2f}",
-                f">= {target}",
-                "yes" if ratio >= target else "NO",
-            )
-        )
+    rows += [
+        row("region predict", rate["direct"], rate["plain"], 0.85, "req/s", more=True),
+        row("gateway predict", rate["gateway"], rate["direct"], 0.4, "req/s", more=True),
+        row("waitress vs werkzeug", rate["plain"], rate["werkzeug"], 1.0, "req/s", more=True),
+    ]
     note = (
         f"(throughput: median of {ROUNDS} interleaved rounds, 4 keep-alive connections, 2 s each)"
     )
-    print_table(rows, note)
+    emit(rows, note)
 
 
 if __name__ == "__main__":

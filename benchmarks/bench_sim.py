@@ -15,7 +15,7 @@ import sys
 import time
 
 import simpy
-from _common import print_table
+from _common import emit, row
 
 from sandbox.experiment import run_experiment
 from sandbox.scenario import parse_scenario
@@ -96,31 +96,23 @@ def peak(code: str) -> dict:
 def main() -> None:
     bare_n, bare_s = bare_loop()
     our_n, our_s = ours()
-    ratio = (our_n / our_s) / (bare_n / bare_s)
     million, baseline = peak(MILLION), peak(BASELINE)
     rows = [
-        (
-            "simulated requests/s",
-            f"{our_n / our_s:,.0f}",
-            f"{bare_n / bare_s:,.0f}",
-            f"{ratio:.2f}",
-            ">= 0.5",
-            "yes" if ratio >= 0.5 else "NO",
-        ),
-        (
+        row("simulated requests/s", our_n / our_s, bare_n / bare_s, 0.5, "req/s", more=True),
+        row(
             f"{million['sent']:,} requests: peak memory",
-            f"{million['peak_mb']:.0f} MB",
-            f"{baseline['peak_mb']:.0f} MB",
-            f"{million['peak_mb'] / baseline['peak_mb']:.1f}x",
-            "< 1024 MB",
-            "yes" if million["peak_mb"] < 1024 else "NO",
+            million["peak_mb"],
+            baseline["peak_mb"],
+            1024,
+            "MB",
+            more=False,
         ),
     ]
     note = (
         f"(bare SimPy loop: same arrivals and service, {bare_n:,} requests; a million requests "
         f"took {million['wall_s']:.1f} s; memory baseline: the interpreter with the imports)"
     )
-    print_table(rows, note)
+    emit(rows, note)
 
 
 if __name__ == "__main__":
