@@ -52,3 +52,7 @@ class UsageError(SandboxError, ValueError):
 
 class InvalidQuiz(SandboxError, ValueError):
     """A question or a quiz file that cannot be used: bad TOML, a missing field, two keys."""
+
+
+class ServerError(SandboxError, RuntimeError):
+    """A server of the live fleet that could not start."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from waitress.server import create_server
 
+from sandbox.errors import ServerError
 from sandbox.live.http import MAX_BODY_BYTES
 
 HOST = "127.0.0.1"
@@ -140,8 +141,16 @@ class RegionProcess:
         """Wait until the launched process listens."""
         if not self._conn.poll(STARTUP_S):
             self._process.kill()
-            raise RuntimeError(f"region {self.region} did not start within {STARTUP_S} s")
-        _, self.port = self._conn.recv()
+            raise ServerError(f"region {self.region} did not start within {STARTUP_S} s")
+        try:
+            _, self.port = self._conn.recv()
+        except EOFError:
+            self._process.join(timeout=5)
+            raise ServerError(
+                f"region {self.region}'s process ended before it listened (exit code "
+                f"{self._process.exitcode}); a script that starts a fleet with processes=True "
+                "must do so under `if __name__ == '__main__':`"
+            ) from None
         self.url = f"http://{self.host}:{self.port}"
         if self._supervisor is None:
             self._supervisor = threading.Thread(
