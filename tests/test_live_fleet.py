@@ -301,3 +301,20 @@ def test_gateway_healthz_says_when_no_region_is_healthy(fleet):
     answer = requests.get(f"{fleet.gateway_url}/healthz")
     assert answer.status_code == 503
     assert answer.json() == {"status": "no healthy region", "healthy_regions": []}
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error_in_process_mode(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "from sandbox.live.fleet import LiveFleet\n"
+        "with LiveFleet(['eu-west-1'], processes=True):\n"
+        "    pass\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sandbox.errors.ServerError: region eu-west-1's process ended")
+    assert "if __name__ == '__main__':" in last
