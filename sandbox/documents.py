@@ -13,6 +13,8 @@ from typing import Any
 
 from sandbox.errors import SandboxError
 
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
 
 def show(value: object) -> str:
     return "nothing" if value is None else repr(value)
@@ -41,7 +43,15 @@ def read_toml(
             raise error(f"the name is empty: name a bundled {kind} or a .toml file")
         path = Path(name_or_path)
         try:
-            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is fine
+            if path.exists() and not path.is_file() and not path.is_dir():
+                raise error(f"{source}: not a regular file (a device or a pipe); name a .toml file")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise error(
+                    f"{source}: larger than {MAX_DOCUMENT_BYTES} bytes; is it the right file?"
+                )
+            text = data.decode("utf-8-sig")  # a byte-order mark is fine
         except FileNotFoundError:
             known = ", ".join(bundled) or "none"
             raise error(f"{source}: no such file, and not a bundled {kind} ({known})") from None

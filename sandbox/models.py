@@ -130,7 +130,13 @@ def load_model(name_or_path: str | os.PathLike[str]) -> Model:
                 f"unknown model {name_or_path!r}: use a bundled model ({', '.join(bundled)}) "
                 "or a path to a .json artifact"
             )
-    return _load(Path(name_or_path), os.fspath(name_or_path))
+    path = Path(name_or_path)
+    if path.exists() and not path.is_file():
+        raise InvalidModel(
+            f"{os.fspath(name_or_path)}: not a regular file (a folder, a device or a pipe); "
+            "name a .json artifact"
+        )
+    return _load(path, os.fspath(name_or_path))
 
 
 def predictions_match(

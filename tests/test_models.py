@@ -370,8 +370,19 @@ def test_missing_path_and_directory(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(InvalidModel, match=r"nope\.json: cannot read the artifact"):
         load_model(missing)
-    with pytest.raises(InvalidModel, match="cannot read the artifact"):
+    with pytest.raises(InvalidModel, match="not a regular file"):
         load_model(tmp_path)
+
+
+def test_a_pipe_or_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "model.json"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer forever
+    with pytest.raises(InvalidModel, match="not a regular file"):
+        load_model(pipe)
+    with pytest.raises(InvalidModel, match="not a regular file"):
+        load_model("/dev/zero")
 
 
 def test_invalid_model_is_a_sandbox_value_error() -> None:

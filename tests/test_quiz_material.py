@@ -223,6 +223,21 @@ def test_set_file_encodings(tmp_path, content, message):
             load_set(path)
 
 
+def test_a_pipe_a_device_or_a_huge_file_is_not_read(tmp_path):
+    import os
+
+    pipe = tmp_path / "set.toml"
+    os.mkfifo(pipe)
+    with pytest.raises(InvalidQuiz, match="not a regular file"):
+        load_set(pipe)
+    with pytest.raises(InvalidQuiz, match="/dev/zero: not a regular file"):
+        load_set("/dev/zero")
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# " + "x" * (2 * 1024 * 1024))
+    with pytest.raises(InvalidQuiz, match="larger than 1048576 bytes"):
+        load_set(huge)
+
+
 def test_a_folder_or_an_empty_name_is_not_a_set(tmp_path):
     with pytest.raises(InvalidQuiz, match=r"is a folder; name a \.toml file"):
         load_set(tmp_path)
