@@ -79,6 +79,8 @@ CASES = [
     ("region", "GET", "/v1/models/nope", {}, None, 404, "no model 'nope'"),
     ("region", "DELETE", "/v1/models/nope", {}, None, 404, "no model 'nope'"),
     ("region", "GET", "/nope", {}, None, 404, "no route /nope"),
+    ("region", "GET", PREDICT, {}, None, 405, "GET is not allowed"),
+    ("region", "PUT", PREDICT, JSON, artifact(), 405, "PUT is not allowed"),
     ("region", "POST", "/healthz", {}, None, 405, "POST is not allowed"),
     ("region", "DELETE", "/metrics", {}, None, 405, "DELETE is not allowed"),
     ("region", "GET", "/admin/faults", {}, None, 401, "admin token"),
@@ -112,6 +114,18 @@ GATEWAY_CASES = [
         413,
         "",
     ),
+    ("POST", PREDICT, {"X-Client-Region": "eu-west-1"}, '{"instances": []}', 415, "Content-Type"),
+    ("POST", "/v1/models/%C3%A9:predict", {**JSON, "X-Client-Region": "eu-west-1"}, "{}", 404, ""),
+    ("POST", "/v1/models/a%20b:predict", {**JSON, "X-Client-Region": "eu-west-1"}, "{}", 404, ""),
+    ("POST", "/v1/models/m%0d%0a:predict", {**JSON, "X-Client-Region": "eu-west-1"}, "{}", 404, ""),
+    (
+        "POST",
+        "/v1/models/model_v1%23:predict",
+        {**JSON, "X-Client-Region": "eu-west-1"},
+        "{}",
+        404,
+        "'model_v1#'",
+    ),
     ("GET", "/nope", {}, None, 404, "no route /nope"),
     ("POST", "/routing", {}, None, 405, "POST is not allowed"),
     ("DELETE", "/healthz", {}, None, 405, "DELETE is not allowed"),
@@ -131,6 +145,16 @@ def assert_unchanged(fleet) -> None:
         timeout=5,
     )
     assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
+
+
+def test_requests_for_names_no_region_serves_eject_no_region(fleet):
+    url = f"{fleet.gateway_url}/v1/models/a%20b:predict"
+    for _ in range(12):  # more than the outlier detector's 5 errors in a row
+        answer = requests.post(url, data="{}", headers={**JSON, "X-Client-Region": "eu-west-1"})
+        assert answer.status_code == 404 and "X-Served-By" not in answer.headers
+    routing = requests.get(f"{fleet.gateway_url}/routing", timeout=5).json()
+    assert all(state["healthy"] for state in routing["health"].values()), routing["health"]
+    assert requests.get(f"{fleet.gateway_url}/healthz", timeout=5).status_code == 200
 
 
 def assert_json_error(answer: requests.Response, status: int, says: str) -> None:

@@ -100,3 +100,34 @@ def test_users_and_switching_faults_every_request_accounted_for():
     assert rss_growth < 200, f"peak memory grew by {rss_growth:.0f} MB"
     time.sleep(0.2)
     assert threading.active_count() <= baseline_threads + 1  # everything the fleet started ended
+
+
+def test_requests_given_up_on_free_their_worker_so_the_admin_api_answers():
+    """A 60 s timeout fault under load: the gateway gives up on each request after its timeout,
+    the region stops holding it, and clearing the fault takes moments, not minutes."""
+    with LiveFleet(["eu-west-1"], time_scale=0.1, seed=2) as fleet:
+        assert run_deployment(["eu-west-1"], "model_v1", backend=fleet).outcome == "complete"
+        fleet.admin("PUT", "eu-west-1", [Fault("timeout", timeout_ms=60_000)])
+        stop = threading.Event()
+        url = f"{fleet.gateway_url}/v1/models/model_v1:predict"
+
+        def user() -> None:
+            with requests.Session() as session:
+                while not stop.is_set():
+                    answer = session.post(
+                        url, json=BODY, headers={"X-Client-Region": "eu-west-2"}, timeout=10
+                    )
+                    assert answer.status_code == 503  # the gateway timed out, every region
+
+        users = [threading.Thread(target=user) for _ in range(16)]
+        for thread in users:
+            thread.start()
+        time.sleep(2.0)
+        stop.set()
+        for thread in users:
+            thread.join(timeout=30)
+        started = time.perf_counter()
+        assert fleet.admin("DELETE", "eu-west-1").json() == {"faults": []}
+        assert time.perf_counter() - started < 2.0
+        answer = requests.post(url, json=BODY, headers={"X-Client-Region": "eu-west-2"}, timeout=5)
+        assert answer.status_code == 200

@@ -24,7 +24,13 @@ from flask import Flask, jsonify
 
 from sandbox.errors import UnknownRegion
 from sandbox.health import HealthView
-from sandbox.live.http import MAX_BODY_BYTES, BadRequest, install_json_errors, wall_timeout
+from sandbox.live.http import (
+    MAX_BODY_BYTES,
+    MODEL_NAME,
+    BadRequest,
+    install_json_errors,
+    wall_timeout,
+)
 from sandbox.regions import RegionCatalog
 from sandbox.routing import REQUEST_TIMEOUT_S, Router
 
@@ -56,9 +62,10 @@ class GatewayState:
     def forward(self, region: str, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
         """POST to `region`; OSError or HTTPException when it cannot answer in time."""
         connection = self._connection(region)
+        headers = {"Content-Type": content_type} if content_type else {}
         for attempt in (1, 2):
             try:
-                connection.request("POST", path, body, {"Content-Type": content_type})
+                connection.request("POST", path, body, headers)
                 answer = connection.getresponse()
                 return answer.status, answer.read()
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
@@ -86,7 +93,7 @@ class GatewayState:
         return self.router.plan(client, self.healthy(), error_rate)
 
 
-PREDICT_PATH = re.compile(r"/v1/models/[^/]+:predict")
+PREDICT_PATH = re.compile(r"/v1/models/([^/]+):predict")
 
 
 class Gateway:
@@ -101,20 +108,25 @@ class Gateway:
         self.control = _control_app(state)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if not PREDICT_PATH.fullmatch(environ.get("PATH_INFO", "")):
+        match = PREDICT_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is None:
             return self.control(environ, start_response)
         try:
-            status, body, headers = self._predict(environ)
+            status, body, headers = self._predict(environ, match.group(1))
         except BadRequest as e:
             status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), []
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
 
-    def _predict(self, environ: dict[str, Any]) -> tuple[int, bytes, list[tuple[str, str]]]:
+    def _predict(
+        self, environ: dict[str, Any], name: str
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
         state = self.state
         if environ["REQUEST_METHOD"] != "POST":
             raise BadRequest(f"{environ['REQUEST_METHOD']} is not allowed; POST predictions", 405)
+        if not MODEL_NAME.fullmatch(name):  # no region serves it: answered here, blaming none
+            raise BadRequest(f"no model {name!r}: names use letters, digits, '.', '_', '-'", 404)
         client = environ.get("HTTP_X_CLIENT_REGION")
         if not client:
             raise BadRequest("missing header X-Client-Region: name the region the user is near")
@@ -126,7 +138,7 @@ class Gateway:
         if length > MAX_BODY_BYTES:
             raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes", 413)
         body = environ["wsgi.input"].read(length)
-        content_type = environ.get("CONTENT_TYPE") or "application/json"
+        content_type = environ.get("CONTENT_TYPE", "")  # the region judges it
         plan, fail_open = state.plan(client)
         attempts, last = 0, ""
         status, content, headers = 503, b"", []

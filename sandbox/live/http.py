@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
+MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")  # what a model may be called
 MIN_WALL_TIMEOUT_S = 0.1  # scaled timeouts never go below what a busy laptop can honour
 
 

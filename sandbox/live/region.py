@@ -31,6 +31,7 @@ from sandbox.errors import InvalidFault, InvalidModel
 from sandbox.faults import KINDS, RegionFaults, parse_faults, spoil
 from sandbox.live.http import (
     MAX_BODY_BYTES,
+    MODEL_NAME,
     BadRequest,
     bearer_ok,
     error,
@@ -40,7 +41,7 @@ from sandbox.live.http import (
 from sandbox.models import Model, parse_model
 
 MAX_INSTANCES = 1000
-MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
+HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Instrumented:
             seen.append(status[:3])
             return start_response(status, headers, exc_info)
 
-        result = self._faulted(route, respond) or self.app(environ, respond)
+        result = self._faulted(route, environ, respond) or self.app(environ, respond)
         key = (route, seen[0] if seen else "500")
         if key not in self.children:
             self.children[key] = (self.requests.labels(*key), self.latency.labels(route))
@@ -121,13 +122,15 @@ class _Instrumented:
         histogram.observe(time.perf_counter() - started)
         return result
 
-    def _faulted(self, route: str, respond: Callable) -> list[bytes] | None:
+    def _faulted(
+        self, route: str, environ: dict[str, Any], respond: Callable
+    ) -> list[bytes] | None:
         """The answer of an active fault, after its delay; None to let the request through."""
         if route in ("/metrics", "/admin/faults"):
             return None
         effect = self.state.faults.effect(predict=route == PREDICT_ROUTE)
         if effect.delay_s:
-            time.sleep(effect.delay_s * self.time_scale)
+            _hold(effect.delay_s * self.time_scale, environ.get("waitress.client_disconnected"))
         if effect.status is None:
             return None
         what = "is unavailable" if effect.status == 503 else "timed out"
@@ -135,6 +138,16 @@ class _Instrumented:
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         respond(f"{effect.status} {HTTPStatus(effect.status).phrase}", headers)
         return [body]
+
+
+def _hold(seconds: float, gone: Callable[[], bool] | None) -> None:
+    """Wait `seconds`, or until the client has hung up: a request the caller gave up on (a
+    gateway timeout, a probe timeout) must not keep a worker thread for a whole slow fault."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if gone is not None and gone():
+            return
+        time.sleep(min(left, HOLD_STEP_S))
 
 
 def create_region_app(
@@ -172,7 +185,12 @@ def create_region_app(
         }
         return jsonify(body), 200 if model else 503
 
+    def not_predict(name: str) -> None:
+        if name.endswith(":predict"):
+            raise BadRequest(f"{request.method} is not allowed on {request.path}; POST it", 405)
+
     def current(name: str) -> Model:
+        not_predict(name)
         model = state.model
         if model is None or model.name != name:
             raise BadRequest(f"no model {name!r} in {region}", 404)
@@ -185,6 +203,7 @@ def create_region_app(
 
     @app.put("/v1/models/<name>")
     def deploy(name: str) -> Any:
+        not_predict(name)
         try:
             model = parse_model(json_body(), f"PUT /v1/models/{name}")
         except InvalidModel as e:

@@ -50,6 +50,7 @@ class ServerThread:
             threads=threads,
             ident="mrsandbox",
             max_request_body_size=SERVER_BODY_LIMIT,
+            channel_request_lookahead=1,  # so that a request can tell its client hung up
         )
         self.port: int = self._server.effective_port
         self.url = f"http://{host}:{self.port}"
