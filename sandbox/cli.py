@@ -250,24 +250,24 @@ def serve(ctx: click.Context, **p: Any) -> None:
     health = HealthPolicy(
         p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fleet = LiveFleet(
-            regions,
-            catalog=catalog,
-            time_scale=p["time_scale"],
-            seed=p["seed"],
-            processes=p["processes"],
-            host=p["host"],
-        )
-    for warning in caught:
-        click.echo(f"Warning: {warning.message}", err=True)
+    fleet = LiveFleet(
+        regions,
+        catalog=catalog,
+        time_scale=p["time_scale"],
+        seed=p["seed"],
+        processes=p["processes"],
+        host=p["host"],
+    )
     stop = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
     try:
         try:
-            fleet.start()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fleet.start()
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
         except (OSError, ValueError) as e:  # waitress: ValueError for a name it cannot resolve
             reason = (getattr(e, "strerror", None) or str(e)).rstrip(".")
             message = f"cannot listen on {p['host']}: {reason}; use 127.0.0.1 or an address here"

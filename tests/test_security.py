@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox import run_deployment
 from sandbox.errors import InvalidModel
 from sandbox.live.fleet import LiveFleet
+from sandbox.live.server import address, exposed
+from sandbox.live.server import url as server_url
 from sandbox.models import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,10 +32,23 @@ def test_servers_listen_on_this_machine_only_by_default():
 
 
 def test_another_host_is_a_choice_that_warns():
-    with pytest.warns(UserWarning, match="0.0.0.0: reachable from other machines"):
-        fleet = LiveFleet(["us-east-1"], time_scale=0.01, host="0.0.0.0")
-    with fleet:
+    fleet = LiveFleet(["us-east-1"], time_scale=0.01, host="0.0.0.0")
+    with pytest.warns(UserWarning, match="0.0.0.0: reachable from other machines"), fleet:
         assert fleet.gateway_url.startswith("http://0.0.0.0:")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "localhost"])
+def test_loopback_hosts_work_and_do_not_warn(host):
+    with LiveFleet(["us-east-1", "eu-west-1"], time_scale=0.01, host=host) as fleet:
+        d = run_deployment(["us-east-1", "eu-west-1"], "model_v1", backend=fleet)
+        assert d.outcome == "complete"
+        answer = requests.post(
+            f"{fleet.gateway_url}/v1/models/model_v1:predict",
+            json={"instances": [[12.0, 70.0, 1.0]]},
+            headers={"X-Client-Region": "eu-west-2"},
+            timeout=5,
+        )
+        assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
 
 
 def test_serve_on_another_host_says_so_on_stderr():
@@ -50,6 +66,23 @@ def test_serve_on_another_host_says_so_on_stderr():
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert stderr.startswith("Warning: serving on 0.0.0.0: reachable from other machines")
+
+
+@pytest.mark.parametrize(
+    ("host", "url", "warns"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080", False),
+        ("::1", "http://[::1]:8080", False),
+        ("[::1]", "http://[::1]:8080", False),
+        ("::", "http://[::]:8080", True),
+        ("0.0.0.0", "http://0.0.0.0:8080", True),
+        ("example.org", "http://example.org:8080", True),
+    ],
+)
+def test_ipv6_addresses_get_brackets_and_only_loopback_is_quiet(host, url, warns):
+    assert server_url(host, 8080) == url
+    assert address(url) == (host.strip("[]"), 8080)
+    assert (exposed(host) is not None) == warns
 
 
 def test_each_fleet_has_a_random_admin_token_of_its_own():

@@ -61,9 +61,6 @@ class LiveFleet:
         self.seed = seed
         self.processes = processes
         self.host = host
-        warning = exposed(host)
-        if warning is not None:
-            warnings.warn(warning, stacklevel=2)
         self.admin_token = secrets.token_urlsafe(24)
         self.urls: dict[str, str] = {}
         self.gateway_url = ""
@@ -98,6 +95,9 @@ class LiveFleet:
         except BaseException:
             self.close()
             raise
+        warning = exposed(self.host)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
         return self
 
     def _start_region(self, region: str) -> Any:

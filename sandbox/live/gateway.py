@@ -31,6 +31,7 @@ from sandbox.live.http import (
     install_json_errors,
     wall_timeout,
 )
+from sandbox.live.server import address
 from sandbox.regions import RegionCatalog
 from sandbox.routing import REQUEST_TIMEOUT_S, Router
 
@@ -53,9 +54,9 @@ class GatewayState:
         """A kept-alive connection to `region` per gateway thread (http.client: the hot path)."""
         pool = self.local.__dict__.setdefault("pool", {})
         if region not in pool:
-            host, port = self.urls[region].removeprefix("http://").split(":")
+            host, port = address(self.urls[region])
             timeout = wall_timeout(REQUEST_TIMEOUT_S, self.time_scale)
-            pool[region] = http.client.HTTPConnection(host, int(port), timeout=timeout)
+            pool[region] = http.client.HTTPConnection(host, port, timeout=timeout)
             self.connections.append(pool[region])
         return pool[region]
 

@@ -8,12 +8,14 @@ keeps the thread count bounded under load.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import multiprocessing
 import signal
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from waitress.server import create_server
 
@@ -30,12 +32,28 @@ SERVER_BODY_LIMIT = 4 * MAX_BODY_BYTES
 
 def exposed(host: str) -> str | None:
     """A warning when `host` makes a server reachable from other machines, else None."""
-    if host in (HOST, "localhost", "::1"):
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it may resolve to any address
+        loopback = False
+    if loopback:
         return None
     return (
         f"serving on {host}: reachable from other machines, which can call every route "
         "(fault injection needs the admin token)"
     )
+
+
+def url(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets."""
+    bare = host.strip("[]")
+    return f"http://[{bare}]:{port}" if ":" in bare else f"http://{bare}:{port}"
+
+
+def address(server_url: str) -> tuple[str, int]:
+    """The host and port of a server's URL, for a connection to it."""
+    parts = urlsplit(server_url)
+    return parts.hostname or HOST, parts.port or 80
 
 
 class ServerThread:
@@ -45,7 +63,7 @@ class ServerThread:
         logging.getLogger("waitress").setLevel(logging.ERROR)
         self._server = create_server(
             app,
-            host=host,
+            host=host.strip("[]"),
             port=port,
             threads=threads,
             ident="mrsandbox",
@@ -53,7 +71,7 @@ class ServerThread:
             channel_request_lookahead=1,  # so that a request can tell its client hung up
         )
         self.port: int = self._server.effective_port
-        self.url = f"http://{host}:{self.port}"
+        self.url = url(host, self.port)
         self._thread = threading.Thread(
             target=self._server.run, name=f"wsgi-{self.port}", daemon=True
         )
@@ -152,7 +170,7 @@ class RegionProcess:
                 f"{self._process.exitcode}); a script that starts a fleet with processes=True "
                 "must do so under `if __name__ == '__main__':`"
             ) from None
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = url(self.host, self.port)
         if self._supervisor is None:
             self._supervisor = threading.Thread(
                 target=self._supervise, name=f"supervise-{self.region}", daemon=True

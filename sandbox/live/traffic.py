@@ -15,6 +15,7 @@ import simpy.rt
 from sandbox.backend import Process
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import wall_timeout
+from sandbox.live.server import address
 from sandbox.models import Model, predictions_match
 from sandbox.records import NONE, RequestLog
 from sandbox.routing import REQUEST_TIMEOUT_S
@@ -41,8 +42,7 @@ class LiveTraffic:
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
         self._index = {r: i for i, r in enumerate(log.regions)}
-        host, port = fleet.gateway_url.removeprefix("http://").split(":")
-        self._address = (host, int(port))
+        self._address = address(fleet.gateway_url)
         retries = fleet.gateway.router.policy.retries if fleet.gateway.router else 0
         self._timeout = wall_timeout(REQUEST_TIMEOUT_S, fleet.time_scale) * (retries + 2)
 
