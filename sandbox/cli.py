@@ -4,6 +4,7 @@ running, `experiment` runs a failure-injection scenario, `regions` lists the cat
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -393,6 +394,7 @@ def sweep(
 ) -> None:
     """Run SCENARIO for every combination of the --vary values, in parallel processes."""
     import csv
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from tqdm import tqdm
@@ -406,11 +408,17 @@ def sweep(
         vary = [sweeps.parse_vary(text) for text in varies]
         total = len(sweeps.plan(loaded.document, loaded.source, vary))
     folder = out_folder(ctx, out)
-    with (
-        ProcessPoolExecutor(max_workers=workers) as pool,
-        tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar,
-    ):
-        rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
+    pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
+    try:
+        with tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar:
+            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
+    except KeyboardInterrupt:
+        for worker in multiprocessing.active_children():  # the pool's, mid-run
+            worker.terminate()
+        click.echo("Interrupted: the sweep and its workers stopped.", err=True)
+        ctx.exit(130)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     keys = [key for key, _ in vary]
     columns = keys + list(METRICS)
     table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import re
+import signal
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
@@ -27,6 +31,7 @@ METRICS = (
     "p99_ms",
     "deviated",
 )
+PARENT_CHECK_S = 0.5  # how often a sweep worker looks whether its parent is still there
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 
 
@@ -137,3 +142,16 @@ def sweep(
         results[futures[future]] = future.result()
         on_done()
     return [setting | metrics for (setting, _), metrics in zip(points, results, strict=True)]
+
+
+def worker_init(parent: int) -> None:
+    """In each worker process: leave Ctrl-C to the parent, and end as soon as the parent has
+    ended (killed, say), instead of running on as an orphan."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

@@ -34,11 +34,7 @@ def living_children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            try:
-                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except FileNotFoundError:
-                continue
-            if state != "Z":
+            if state(int(child)) not in ("Z", "gone"):
                 found.append(int(child))
     return found
 
@@ -136,3 +132,46 @@ def test_an_interrupted_live_experiment_stops_its_servers_and_faults(tmp_path):
         ["ps", "-o", "pid=,stat=", "-g", str(process.pid)], capture_output=True, text=True
     ).stdout.split("\n")
     assert [line for line in group if line.strip() and "Z" not in line.split()[-1]] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_sweep_leaves_no_worker_running(sig):
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "sandbox", "sweep", "regional_outage"),
+            *("--vary", "health.interval_s=5,6,7,8,9,10", "--vary", "duration_s=5000"),
+            *("--workers", "2"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(living_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = living_children(process.pid)
+        assert len(workers) >= 2, process.communicate()
+        time.sleep(0.5)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if sig == signal.SIGINT:
+        assert process.returncode == 130
+        assert "Interrupted: the sweep and its workers stopped." in stderr
+        assert "Traceback" not in stderr
+    deadline = time.monotonic() + 5  # a worker looks for its parent twice a second
+    while any(Path(f"/proc/{w}").exists() and state(w) != "Z" for w in workers):
+        assert time.monotonic() < deadline, "a sweep worker outlived the sweep"
+        time.sleep(0.1)
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
