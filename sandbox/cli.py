@@ -248,6 +248,12 @@ def serve(ctx: click.Context, **p: Any) -> None:
         routing.check(regions)
     except InvalidDeployment as e:
         raise click.UsageError(str(e), ctx) from None
+    if p["health_timeout"] >= p["health_interval"]:
+        message = (
+            f"{p['health_timeout']:g} s is not shorter than --health-interval "
+            f"({p['health_interval']:g} s): a probe must end before the next one starts"
+        )
+        raise click.BadParameter(message, ctx, param_hint="'--health-timeout'")
     health = HealthPolicy(
         p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
     )

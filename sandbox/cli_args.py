@@ -239,6 +239,10 @@ def build_request(ctx: click.Context) -> DeployRequest:
         loaded = load_model(model)
     with blaming(ctx, "'--leave-out'"):
         check_leave_out(p["leave_out"], regions)
+    for flag, name in (("--time-scale", "time_scale"), ("--processes", "processes")):
+        given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        if given and not p["live"]:
+            raise click.UsageError(f"{flag} applies to live fleets only: add --live", ctx)
     return DeployRequest(
         regions,
         loaded,
@@ -261,6 +265,9 @@ def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
     pairs: dict[str, float] = {}
     for item in (text or "").split(",") if text else []:
         name, _, value = item.partition("=")
+        if name.strip() in pairs:
+            message = f"{name.strip()} is given twice; give each region one weight"
+            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
         try:
             pairs[name.strip()] = float(value)
         except ValueError:

@@ -337,3 +337,27 @@ def test_leave_out_refuses_what_cannot_be_left_out(invoke, args, message):
     result = invoke("deploy", "--regions", "us-east-1,eu-west-1", "model_v1", *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deploy", "--regions", "us-east-1", "model_v1", "--time-scale", "0.1"], "add --live"),
+        (["deploy", "--regions", "us-east-1", "model_v1", "--processes"], "add --live"),
+        (
+            ["serve", "--regions", "us-east-1", "--health-interval", "1", "--health-timeout", "5"],
+            "5 s is not shorter than --health-interval (1 s)",
+        ),
+        (
+            [
+                *("serve", "--regions", "us-east-1,eu-west-1", "--policy", "weighted"),
+                *("--weights", "us-east-1=1,us-east-1=2"),
+            ],
+            "us-east-1 is given twice",
+        ),
+    ],
+)
+def test_options_that_would_be_ignored_or_contradict_are_refused(invoke, args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output
