@@ -64,8 +64,9 @@ def emit(rows: list[tuple[str, ...]], note: str) -> None:
 
 
 def row(name: str, value: float, base: float, target: float, unit: str, more: bool) -> tuple:
-    """A table row: `value` against `base`, met when above (`more`) or below `target`."""
-    met = value >= target if more else value < target
+    """A table row: `value` against `base`; with `more`, met when value / base is at least
+    `target` (a ratio), otherwise when `value` is below `target` (in `unit`)."""
+    met = value / base >= target if more else value < target
     shown = f"{value:,.0f}" if unit == "req/s" else f"{value:.3f} {unit}"
     baseline = f"{base:,.0f}" if unit == "req/s" else f"{base:.3f} {unit}"
     ratio = f"{value / base:.2f}" if more else f"{value / base:.1f}x"

@@ -6,7 +6,8 @@ baseline measured in the same run:
 - a region against the same handler without its fault layer (the region's Flask app with the
   faults-and-metrics middleware taken off), on the same WSGI server;
 - the gateway (routing, health view, forwarding; time_scale 0.01 so the emulated round trip is
-  negligible) against the region it forwards to;
+  negligible) against the region it forwards to, with the region in a process of its own
+  (`--processes`) and with gateway and region sharing one process (and its interpreter lock);
 - waitress against werkzeug's threaded server, the same plain app: why the fleet uses waitress.
 """
 
@@ -87,29 +88,59 @@ def main() -> None:
     rows = [row("5 regions + gateway ready", fleet_s, bare_s, 1, "s", more=False)]
     plain = ServerThread(plain_app(), threads=REGION_THREADS).start()
     werkzeug = WerkzeugThread(plain_app())
-    with LiveFleet(["eu-west-1"], time_scale=0.01) as fleet:
-        run_deployment(["eu-west-1"], "model_v1", backend=fleet)
-        region_port = int(fleet.urls["eu-west-1"].rsplit(":", 1)[1])
-        gateway_port = int(fleet.gateway_url.rsplit(":", 1)[1])
+    with (
+        LiveFleet(["eu-west-1"], time_scale=0.01) as threads,
+        LiveFleet(["eu-west-1"], time_scale=0.01, processes=True) as processes,
+    ):
+        for fleet in (threads, processes):
+            run_deployment(["eu-west-1"], "model_v1", backend=fleet)
         rate = interleaved(
             {
                 "plain": lambda: requests_per_second(plain.port, PATH),
-                "direct": lambda: requests_per_second(region_port, PATH),
-                "gateway": lambda: requests_per_second(gateway_port, PATH, CLIENT),
                 "werkzeug": lambda: requests_per_second(werkzeug.port, PATH),
+                **{
+                    f"{measure}-{mode}": measurer(fleet, measure)
+                    for mode, fleet in (("threads", threads), ("processes", processes))
+                    for measure in ("direct", "gateway")
+                },
             }
         )
     plain.stop()
     werkzeug.stop()
     rows += [
-        row("region predict", rate["direct"], rate["plain"], 0.85, "req/s", more=True),
-        row("gateway predict", rate["gateway"], rate["direct"], 0.4, "req/s", more=True),
+        row("region predict", rate["direct-threads"], rate["plain"], 0.85, "req/s", more=True),
+        row(
+            "gateway predict (--processes)",
+            rate["gateway-processes"],
+            rate["direct-processes"],
+            0.4,
+            "req/s",
+            more=True,
+        ),
+        row(
+            "gateway predict (one process)",
+            rate["gateway-threads"],
+            rate["direct-threads"],
+            0.4,
+            "req/s",
+            more=True,
+        ),
         row("waitress vs werkzeug", rate["plain"], rate["werkzeug"], 1.0, "req/s", more=True),
     ]
     note = (
-        f"(throughput: median of {ROUNDS} interleaved rounds, 4 keep-alive connections, 2 s each)"
+        f"(throughput: median of {ROUNDS} interleaved rounds, 4 keep-alive connections, 2 s each; "
+        "gateway against the region it forwards to, in the same mode)"
     )
     emit(rows, note)
+
+
+def measurer(fleet: LiveFleet, measure: str) -> Callable[[], float]:
+    """Predict requests per second straight to the fleet's region, or through its gateway."""
+    if measure == "direct":
+        port = int(fleet.urls["eu-west-1"].rsplit(":", 1)[1])
+        return lambda: requests_per_second(port, PATH)
+    port = int(fleet.gateway_url.rsplit(":", 1)[1])
+    return lambda: requests_per_second(port, PATH, CLIENT)
 
 
 if __name__ == "__main__":
