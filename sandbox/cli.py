@@ -292,6 +292,8 @@ def serve(ctx: click.Context, **p: Any) -> None:
                 "admin_token": fleet.admin_token,
             }
             click.echo(json.dumps(ready))
+            dashboard = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
+            click.echo(f"Dashboard: {dashboard}", err=True)
             if d.health_view is not None:
                 d.health_view.subscribe(
                     lambda t: click.echo(

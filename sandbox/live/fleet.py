@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import requests
@@ -21,11 +21,12 @@ from sandbox.backend import Process
 from sandbox.errors import InvalidDeployment, InvalidFault
 from sandbox.faults import Fault
 from sandbox.health import HealthView
+from sandbox.live.dashboard import dashboard_blueprint
 from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
-from sandbox.models import Model
+from sandbox.models import Model, bundled_models
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router
 
@@ -67,6 +68,7 @@ class LiveFleet:
         self._servers: list[Any] = []
         self._monitor: HealthMonitor | None = None
         self._deployed: dict[str, Model] = {}
+        self._closers: list[Callable[[], None]] = []
         self._session = requests.Session()
         self._started = 0.0
         self.env = simpy.rt.RealtimeEnvironment(factor=time_scale, strict=False)
@@ -87,9 +89,9 @@ class LiveFleet:
                     server.ready()
                 self.urls[region] = server.url
             self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
-            gateway = ServerThread(
-                Gateway(self.gateway), host=self.host, threads=GATEWAY_THREADS
-            ).start()
+            app = Gateway(self.gateway)
+            app.control.register_blueprint(dashboard_blueprint(self))
+            gateway = ServerThread(app, host=self.host, threads=GATEWAY_THREADS).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:
@@ -112,6 +114,8 @@ class LiveFleet:
 
     def close(self) -> None:
         """Stop the monitor, the gateway and every region; safe to call twice."""
+        while self._closers:
+            self._closers.pop()()
         if self._monitor is not None:
             self._monitor.stop()
             self._monitor = None
@@ -121,6 +125,24 @@ class LiveFleet:
         if self.gateway is not None:
             self.gateway.close()
         self._session.close()
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run `closer` first when the fleet closes (what a part started on it must stop)."""
+        self._closers.append(closer)
+
+    def deployed(self, region: str) -> Model | None:
+        """The model the fleet last deployed to `region`."""
+        return self._deployed.get(region)
+
+    def serving_model(self) -> str:
+        """The name of the model most regions serve."""
+        names = [m.name for m in self._deployed.values()]
+        return max(set(names), key=names.count) if names else "model_v1"
+
+    @staticmethod
+    def models() -> list[str]:
+        """The models a rollout can deploy: the bundled ones."""
+        return bundled_models()
 
     def __enter__(self) -> LiveFleet:
         return self.start()

@@ -15,6 +15,7 @@ import json
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -23,6 +24,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 from sandbox.errors import UnknownRegion
+from sandbox.experiment import percentile
 from sandbox.health import HealthView
 from sandbox.live.http import (
     MAX_BODY_BYTES,
@@ -38,6 +40,37 @@ from sandbox.routing import REQUEST_TIMEOUT_S, Router
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 
 
+class TrafficStats:
+    """What the gateway saw in the last seconds: each forward's region, outcome and latency, and
+    which region last served each client region (the dashboard's rates and flows)."""
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._seen: deque[tuple[float, str, bool, float]] = deque(maxlen=100_000)
+        self.served: dict[str, str] = {}
+
+    def add(self, region: str, ok: bool, latency_ms: float) -> None:
+        with self._lock:
+            self._seen.append((time.monotonic(), region, ok, latency_ms))
+
+    def snapshot(self) -> dict[str, dict[str, float | None]]:
+        """Per region over the window: requests per second, error rate, p95 latency (ms)."""
+        since = time.monotonic() - self.window_s
+        with self._lock:
+            recent = [s for s in self._seen if s[0] >= since]
+        view: dict[str, dict[str, float | None]] = {}
+        for region in {s[1] for s in recent}:
+            mine = [s for s in recent if s[1] == region]
+            p95 = percentile(sorted(s[3] for s in mine if s[2]), 95)
+            view[region] = {
+                "rate_per_s": round(len(mine) / self.window_s, 2),
+                "error_rate": round(sum(not s[2] for s in mine) / len(mine), 4),
+                "p95_ms": round(p95, 1) if p95 is not None else None,
+            }
+        return view
+
+
 @dataclass
 class GatewayState:
     """What the gateway routes by; the fleet fills it in as the flow goes."""
@@ -48,6 +81,7 @@ class GatewayState:
     router: Router | None = None
     view: HealthView | None = None
     local: threading.local = field(default_factory=threading.local)
+    stats: TrafficStats = field(default_factory=TrafficStats)
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
 
     def _connection(self, region: str) -> http.client.HTTPConnection:
@@ -148,16 +182,20 @@ class Gateway:
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
                 time.sleep(delay)
+            sent = time.perf_counter()
             try:
                 status, content = state.forward(region, environ["PATH_INFO"], body, content_type)
             except (OSError, http.client.HTTPException) as e:
                 status, last = 503, f"{region}: {type(e).__name__}"
             else:
                 last = f"{region}: {status}"
+            took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
+            state.stats.add(region, status < 500, took_ms)
             if state.view:
                 state.view.outcome(region, status < 500)
             if status < 500:
                 headers = [("X-Served-By", region)]
+                state.stats.served[client] = region
                 break
         else:
             message = f"no region answered ({attempts} attempts; last {last})"

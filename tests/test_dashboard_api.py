@@ -1,0 +1,195 @@
+"""The dashboard's page, its state and its controls over real HTTP on a live fleet: every control
+needs the admin token, bad input gets a clear 4xx and changes nothing, and everything the page
+needs comes from the gateway itself."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from sandbox import HealthPolicy, run_deployment
+from sandbox.live.fleet import LiveFleet
+
+REGIONS = ["us-east-1", "eu-west-1"]
+POLICY = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=2, healthy_threshold=2)
+
+
+@pytest.fixture
+def fleet():
+    with LiveFleet(REGIONS, time_scale=0.02, seed=4) as fleet:
+        assert (
+            run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY).outcome == "complete"
+        )
+        yield fleet
+
+
+def call(fleet, method: str, path: str, body=None, token: str | None = "fleet"):
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {fleet.admin_token if token == 'fleet' else token}"
+    return requests.request(
+        method, f"{fleet.gateway_url}{path}", json=body, headers=headers, timeout=10
+    )
+
+
+def state(fleet) -> dict:
+    return call(fleet, "GET", "/dashboard/state", token=None).json()
+
+
+def test_the_page_and_its_files_come_from_the_gateway_alone(fleet):
+    page = call(fleet, "GET", "/dashboard", token=None)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    texts = [page.text]
+    for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+        asset = call(fleet, "GET", f"/dashboard/static/{name}", token=None)
+        assert asset.status_code == 200 and asset.headers["Content-Type"].startswith(kind)
+        texts.append(asset.text)
+    for text in texts:  # no CDN, no font or script from another host
+        assert not re.search(
+            r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text.replace("http://www.w3.org/2000/svg", "")
+        )
+    missing = call(fleet, "GET", "/dashboard/static/secrets.txt", token=None)
+    assert missing.status_code == 404 and "error" in missing.json()
+
+
+def test_the_state_shows_each_region_the_policy_and_the_events(fleet):
+    shown = state(fleet)
+    assert [r["name"] for r in shown["regions"]] == REGIONS
+    for region in shown["regions"]:
+        assert region["healthy"] is True and (region["model"], region["version"]) == (
+            "model_v1",
+            "1.0.0",
+        )
+        assert {"lat", "lon", "rate_per_s", "error_rate", "p95_ms", "location"} <= set(region)
+    assert shown["policy"] == "latency" and "failover" in shown["policies"]
+    assert shown["flows"] == [] and shown["load"] == {"clients": [], "rate_per_s": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/dashboard/api/faults", {"region": "eu-west-1", "fault": {"kind": "outage"}}),
+        ("DELETE", "/dashboard/api/faults", {"region": "eu-west-1"}),
+        ("PUT", "/dashboard/api/policy", {"policy": "failover"}),
+        ("POST", "/dashboard/api/load", {"clients": ["eu-west-2"]}),
+        ("DELETE", "/dashboard/api/load", {}),
+        ("POST", "/dashboard/api/rollout", {"model": "model_v2"}),
+    ],
+)
+@pytest.mark.parametrize("token", [None, "wrong"])
+def test_every_control_needs_the_token(fleet, method, path, body, token):
+    answer = call(fleet, method, path, body, token=token)
+    assert answer.status_code == 401 and "admin token" in answer.json()["error"]
+    shown = state(fleet)
+    assert shown["policy"] == "latency" and shown["load"]["clients"] == []
+    assert all(r["version"] == "1.0.0" for r in shown["regions"])
+    assert fleet.admin("GET", "eu-west-1").json() == {"faults": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "says"),
+    [
+        (
+            "POST",
+            "/dashboard/api/faults",
+            {"region": "mars-1", "fault": {"kind": "outage"}},
+            "region",
+        ),
+        (
+            "POST",
+            "/dashboard/api/faults",
+            {"region": "eu-west-1", "fault": {"kind": "meteor"}},
+            "meteor",
+        ),
+        (
+            "POST",
+            "/dashboard/api/faults",
+            {"region": "eu-west-1", "fault": {"kind": "error_rate", "error_rate": 2}},
+            "error_rate",
+        ),
+        ("POST", "/dashboard/api/faults", [1, 2], "JSON object"),
+        ("PUT", "/dashboard/api/policy", {"policy": "fastest"}, "policy"),
+        ("POST", "/dashboard/api/load", {"clients": []}, "clients"),
+        ("POST", "/dashboard/api/load", {"clients": ["atlantis-1"]}, "clients"),
+        (
+            "POST",
+            "/dashboard/api/load",
+            {"clients": ["eu-west-2"], "rate_per_s": 1000},
+            "rate_per_s",
+        ),
+        (
+            "POST",
+            "/dashboard/api/load",
+            {"clients": ["eu-west-2"], "rate_per_s": "x"},
+            "rate_per_s",
+        ),
+        ("POST", "/dashboard/api/rollout", {"model": "model_v9"}, "model"),
+        ("POST", "/dashboard/api/rollout", {"model": "../etc/passwd"}, "model"),
+    ],
+)
+def test_bad_controls_are_refused_and_change_nothing(fleet, method, path, body, says):
+    answer = call(fleet, method, path, body)
+    assert answer.status_code == 400, answer.text
+    assert says in answer.json()["error"]
+    shown = state(fleet)
+    assert shown["policy"] == "latency" and shown["load"]["clients"] == []
+    assert fleet.admin("GET", "eu-west-1").json() == {"faults": []}
+
+
+def test_controls_inject_and_clear_faults_switch_policy_and_run_users(fleet):
+    fault = {"kind": "latency", "latency_ms": 100, "duration_s": 600}
+    assert call(fleet, "POST", "/dashboard/api/faults", {"region": "eu-west-1", "fault": fault}).ok
+    assert fleet.admin("GET", "eu-west-1").json()["faults"][0]["kind"] == "latency"
+    assert call(fleet, "DELETE", "/dashboard/api/faults", {"region": "eu-west-1"}).ok
+    assert fleet.admin("GET", "eu-west-1").json() == {"faults": []}
+    assert call(fleet, "PUT", "/dashboard/api/policy", {"policy": "failover"}).ok
+    assert state(fleet)["policy"] == "failover"
+    load = {"clients": ["eu-west-2", "ap-south-1"], "rate_per_s": 20}
+    assert call(fleet, "POST", "/dashboard/api/load", load).ok
+    deadline = time.monotonic() + 10
+    while not all(f["region"] for f in state(fleet)["flows"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    shown = state(fleet)
+    assert {f["client"]: f["region"] for f in shown["flows"]} == {
+        "eu-west-2": "us-east-1",  # failover: the first region of the order, for everyone
+        "ap-south-1": "us-east-1",
+    }
+    assert next(r for r in shown["regions"] if r["name"] == "us-east-1")["rate_per_s"] > 0
+    assert call(fleet, "DELETE", "/dashboard/api/load", {}).ok
+    assert state(fleet)["load"]["clients"] == []
+    kinds = [e["kind"] for e in state(fleet)["events"]]
+    assert kinds[:4] == ["fault", "fault", "routing", "load"]
+
+
+def test_a_rollout_goes_region_by_region_and_shows_each_step(fleet):
+    answer = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v2"})
+    assert answer.status_code == 202
+    again = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v2"})
+    assert again.status_code == 409
+    deadline = time.monotonic() + 20
+    while any(r["model"] != "model_v2" for r in state(fleet)["regions"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    deadline = time.monotonic() + 5
+    while "rollout of model_v2 complete" not in [e["text"] for e in state(fleet)["events"]]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    steps = [e["text"] for e in state(fleet)["events"] if e["kind"] == "rollout"]
+    assert steps[0].startswith("deploying model_v2") and steps[0].endswith("to us-east-1")
+    assert steps.index("us-east-1 verified with model_v2 2.0.0") < steps.index(
+        "deploying model_v2 2.0.0 to eu-west-1"
+    )
+
+
+def test_users_stop_when_the_fleet_closes():
+    before = threading.active_count()
+    with LiveFleet(REGIONS, time_scale=0.02) as fleet:
+        run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY)
+        assert call(fleet, "POST", "/dashboard/api/load", {"clients": ["eu-west-2"]}).ok
+    time.sleep(0.2)
+    assert threading.active_count() <= before
