@@ -89,7 +89,10 @@ class ServerThread:
             for dispatcher in list(server._map.values()):
                 dispatcher.close()
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:  # the loop's wake-up pipe is gone: close from here instead
+            close_all()
         self._thread.join(timeout=2)
 
 
