@@ -129,6 +129,14 @@ def test_every_control_needs_the_token(fleet, method, path, body, token):
         ),
         ("POST", "/dashboard/api/rollout", {"model": "model_v9"}, "model"),
         ("POST", "/dashboard/api/rollout", {"model": "../etc/passwd"}, "model"),
+        ("POST", "/dashboard/api/rollout", {"model": "a" * 5000}, "model"),
+        ("POST", "/dashboard/api/load", {"clients": ["eu-west-2"], "rate_per_s": 1e-300}, "rate"),
+        (
+            "POST",
+            "/dashboard/api/faults",
+            {"region": "eu-west-1", "fault": {"kind": "outage"}, "extra": 1},
+            "unknown field 'extra'",
+        ),
     ],
 )
 def test_bad_controls_are_refused_and_change_nothing(fleet, method, path, body, says):
@@ -193,3 +201,20 @@ def test_users_stop_when_the_fleet_closes():
         assert call(fleet, "POST", "/dashboard/api/load", {"clients": ["eu-west-2"]}).ok
     time.sleep(0.2)
     assert threading.active_count() <= before
+
+
+def test_a_huge_control_body_is_refused(fleet):
+    body = {"clients": ["eu-west-2"] * 200_000}
+    answer = call(fleet, "POST", "/dashboard/api/load", body)
+    assert answer.status_code == 413 and "error" in answer.json()
+    assert state(fleet)["load"]["clients"] == []
+
+
+def test_health_changes_before_the_page_opens_are_in_the_events(fleet):
+    from sandbox.faults import Fault
+
+    fleet.inject("eu-west-1", [Fault("outage", duration_s=600)])
+    deadline = time.monotonic() + 10
+    while not any("eu-west-1 unhealthy (probe)" in e["text"] for e in state(fleet)["events"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)

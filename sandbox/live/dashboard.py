@@ -13,6 +13,7 @@ from collections import deque
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+import requests
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox.errors import InvalidFault, SandboxError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 MAX_RATE_PER_S = 50.0  # synthetic requests per second, all client regions together
+MIN_RATE_PER_S = 0.1
 EVENTS = 100
 ROLLOUT_PAUSE_S = 0.5  # wall seconds between regions, to watch the rollout move
 
@@ -104,7 +106,7 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
     events = Events(fleet.now)
     users = SyntheticUsers(fleet)
     fleet.on_close(users.stop)
-    watched: list[Any] = []
+    fleet.on_transition(lambda t: events.add("health", f"{t.region} {t.state} ({t.source})"))
     rollout = threading.Lock()
     closing = threading.Event()
     fleet.on_close(closing.set)
@@ -114,11 +116,22 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
             message = "missing or wrong admin token: send 'Authorization: Bearer <token>'"
             raise BadRequest(message, 401)
 
-    def body_table() -> dict[str, Any]:
+    def body_table(*keys: str) -> dict[str, Any]:
         body = json_body()
         if not isinstance(body, dict):
             raise BadRequest("expected a JSON object")
+        unknown = sorted(set(body) - set(keys))
+        if unknown:
+            raise BadRequest(f"unknown field {unknown[0]!r}; known: {', '.join(keys)}")
         return body
+
+    def admin(method: str, region: str, faults: list[Any] | None = None) -> Any:
+        try:
+            if faults is not None:
+                return fleet.inject(region, faults)
+            return fleet.admin(method, region).json()
+        except requests.RequestException:
+            raise BadRequest(f"{region} does not answer (crashed?); try again later", 503) from None
 
     @page.get("/dashboard")
     def dashboard() -> Response:
@@ -134,9 +147,6 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
     def state() -> Any:
         gateway = fleet.gateway
         view = gateway.view if gateway else None
-        if view is not None and view not in watched:  # health transitions become events
-            watched.append(view)
-            view.subscribe(lambda t: events.add("health", f"{t.region} {t.state} ({t.source})"))
         health = view.snapshot() if view else {}
         traffic = gateway.stats.snapshot() if gateway else {}
         router = gateway.router if gateway else None
@@ -177,35 +187,37 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
     @page.route("/dashboard/api/faults", methods=["POST", "DELETE"])
     def faults() -> Any:
         guard()
-        body = body_table()
+        body = body_table("region", "fault") if request.method == "POST" else body_table("region")
         region = body.get("region")
         if region not in fleet.regions:
             raise BadRequest(f"region: expected one of {', '.join(fleet.regions)}, got {region!r}")
         if request.method == "DELETE":
-            fleet.admin("DELETE", region)
+            admin("DELETE", region)
             events.add("fault", f"faults cleared in {region}")
             return jsonify(region=region, faults=[])
         try:
             wanted = parse_faults([body.get("fault")], "fault")
-            fleet.inject(region, wanted)
+            admin("PATCH", region, wanted)
         except (InvalidFault, SandboxError) as e:
             raise BadRequest(str(e)) from None
         fault = wanted[0]
         lasting = f" for {fault.duration_s:g} s" if fault.duration_s else ""
         events.add("fault", f"{fault.kind} injected in {region}{lasting}")
-        return jsonify(region=region, faults=fleet.admin("GET", region).json()["faults"])
+        return jsonify(region=region, faults=admin("GET", region)["faults"])
 
     @page.put("/dashboard/api/policy")
     def policy() -> Any:
         guard()
-        name = body_table().get("policy")
+        name = body_table("policy").get("policy")
         if name not in POLICIES:
             raise BadRequest(f"policy: expected one of {', '.join(POLICIES)}, got {name!r}")
         gateway = fleet.gateway
         if gateway is None or gateway.router is None:
             raise BadRequest("routing is not configured yet", 409)
         old = gateway.router
-        chosen = RoutingPolicy(name, old.policy.retries, tuple(old.regions), {})
+        order = old.policy.order or tuple(old.regions)  # what serve was given, else the regions
+        weights = old.policy.weights or dict.fromkeys(old.regions, 1)
+        chosen = RoutingPolicy(name, old.policy.retries, order, weights)
         gateway.router = Router(chosen, old.regions, fleet.catalog, fleet.seed)
         events.add("routing", f"routing policy: {name}")
         return jsonify(policy=name)
@@ -217,29 +229,27 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
             users.stop()
             events.add("load", "synthetic users stopped")
             return jsonify(clients=[], rate_per_s=0.0)
-        body = body_table()
+        body = body_table("clients", "rate_per_s")
         clients, rate = body.get("clients"), body.get("rate_per_s", 5)
         names = fleet.catalog.names()
         if not isinstance(clients, list) or not clients or any(c not in names for c in clients):
             raise BadRequest("clients: expected a list of catalogue regions, e.g. ['eu-west-2']")
+        clients = list(dict.fromkeys(clients))
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise BadRequest(f"rate_per_s: expected a number, got {rate!r}")
-        if not 0 < rate <= MAX_RATE_PER_S:
-            raise BadRequest(f"rate_per_s: expected above 0 and at most {MAX_RATE_PER_S:g}")
-        users.start(list(dict.fromkeys(clients)), float(rate))
+        if not MIN_RATE_PER_S <= rate <= MAX_RATE_PER_S:
+            raise BadRequest(f"rate_per_s: expected {MIN_RATE_PER_S:g} to {MAX_RATE_PER_S:g}")
+        users.start(clients, float(rate))
         events.add("load", f"synthetic users in {', '.join(clients)}: {rate:g} requests/s")
         return jsonify(clients=clients, rate_per_s=rate)
 
     @page.post("/dashboard/api/rollout")
     def roll_out() -> Any:
         guard()
-        name = body_table().get("model")
-        try:
-            model = load_model(name) if isinstance(name, str) else None
-        except SandboxError as e:
-            raise BadRequest(f"model: {e}") from None
-        if model is None or name not in fleet.models():
-            raise BadRequest(f"model: expected one of {', '.join(fleet.models())}, got {name!r}")
+        name = body_table("model").get("model")
+        if name not in fleet.models():  # bundled models only: never a path on this machine
+            raise BadRequest(f"model: expected one of {', '.join(fleet.models())}")
+        model = load_model(name)
         if not rollout.acquire(blocking=False):
             raise BadRequest("a rollout is already running", 409)
 
@@ -252,7 +262,7 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
                     served = fleet.run(fleet.deploy(region, model))
                     served = served and fleet.run(fleet.smoke(region, model))
                     if not served or not predictions_match(model.smoke_predictions, served):
-                        events.add("rollout", f"{region} failed its verification: rollout stopped")
+                        events.add("rollout", f"{region} was not deployed and verified: stopped")
                         return
                     events.add("rollout", f"{region} verified with {model.name} {model.version}")
                     closing.wait(ROLLOUT_PAUSE_S)

@@ -69,6 +69,7 @@ class LiveFleet:
         self._monitor: HealthMonitor | None = None
         self._deployed: dict[str, Model] = {}
         self._closers: list[Callable[[], None]] = []
+        self._watchers: list[Callable[[Any], None]] = []
         self._session = requests.Session()
         self._started = 0.0
         self.env = simpy.rt.RealtimeEnvironment(factor=time_scale, strict=False)
@@ -129,6 +130,10 @@ class LiveFleet:
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run `closer` first when the fleet closes (what a part started on it must stop)."""
         self._closers.append(closer)
+
+    def on_transition(self, watcher: Callable[[Any], None]) -> None:
+        """Call `watcher` with every health transition, from the moment monitoring starts."""
+        self._watchers.append(watcher)
 
     def deployed(self, region: str) -> Model | None:
         """The model the fleet last deployed to `region`."""
@@ -240,4 +245,6 @@ class LiveFleet:
         urls = {region: self.urls[region] for region in view.regions}
         self._monitor = HealthMonitor(view, urls, self.now, self.time_scale).start()
         self.gateway.view = view
+        for watcher in self._watchers:
+            view.subscribe(watcher)
         yield from self._catch_up()

@@ -210,6 +210,7 @@ class Gateway:
 def _control_app(state: GatewayState) -> Flask:
     """The gateway's other routes: /healthz and /routing."""
     app = Flask("sandbox.gateway")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # the dashboard's controls take JSON bodies
     install_json_errors(app)
 
     @app.get("/healthz")

@@ -74,7 +74,9 @@ function drawMap(state) {
     const health = region.healthy ? "healthy" : "unhealthy";
     map.append(svg("circle", { class: `region ${health}`, "data-region": region.name,
       cx: x(region.lon), cy: y(region.lat), r: 6 }));
-    map.append(svg("text", { x: x(region.lon) + 8, y: y(region.lat) + 3 }, region.name));
+    const east = x(region.lon) > 620;  // labels near the right edge go to the left of the dot
+    map.append(svg("text", { x: x(region.lon) + (east ? -8 : 8), y: y(region.lat) + 3,
+      "text-anchor": east ? "end" : "start" }, region.name));
   }
 }
 
