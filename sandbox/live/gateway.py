@@ -190,7 +190,7 @@ class Gateway:
             else:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
-            state.stats.add(region, status < 500, took_ms)
+            state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
             if state.view:
                 state.view.outcome(region, status < 500)
             if status < 500:

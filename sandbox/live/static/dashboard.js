@@ -125,6 +125,7 @@ function fillChoices(state) {
     ["rollout-model", state.models]]) {
     for (const name of names) $(id).append(new Option(name, name));
   }
+  $("policy-choice").value = state.policy;
 }
 
 function draw(state) {
