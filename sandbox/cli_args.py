@@ -70,7 +70,8 @@ def _pieces(text: str) -> list[str]:
     return [p.strip(_JUNK) for p in text.replace(" ", ",").split(",") if p.strip(_JUNK)]
 
 
-def _is_model_name(word: str) -> bool:
+def is_model_name(word: str) -> bool:
+    """A bundled model's name or a path to a .json artifact."""
     return word in bundled_models() or word.endswith(".json")
 
 
@@ -173,7 +174,7 @@ def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[
     if any(c in text + "".join(args) for c in "[]"):
         raise fail(_MESSAGES["brackets"], typed, "brackets")
     spaced = extras or any(" " in r.strip() for r in text.split(","))
-    if spaced and not any(_is_model_name(e) for e in extras):
+    if spaced and not any(is_model_name(e) for e in extras):
         raise fail(_MESSAGES["spaces"], typed, "spaces")
     if extras:
         message = f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}"

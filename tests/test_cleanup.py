@@ -39,6 +39,22 @@ def living_children(pid: int) -> list[int]:
     return found
 
 
+def started_with_children(args: list[str], children: int = 2) -> subprocess.Popen:
+    """`python -m sandbox ARGS` in a session of its own, once it has `children` running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(living_children(process.pid)) < children and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process
+
+
 def listening(url: str) -> bool:
     host, port = url.removeprefix("http://").split(":")
     with socket.socket() as s:
@@ -46,7 +62,7 @@ def listening(url: str) -> bool:
 
 
 def used_once(fleet: LiveFleet) -> list[str]:
-    """Deploy the model everywhere, send a request through the gateway; return every URL."""
+    """Deploy the model to every region; return every URL of the fleet."""
     for region in fleet.regions:
         response = requests.put(
             f"{fleet.urls[region]}/v1/models/model_v1",
@@ -105,18 +121,8 @@ duration_s = 500
 def test_an_interrupted_live_experiment_stops_its_servers_and_faults(tmp_path):
     scenario = tmp_path / "live.toml"
     scenario.write_text(LIVE_SCENARIO)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "experiment", str(scenario)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    process = started_with_children(["experiment", str(scenario)])
     try:
-        deadline = time.monotonic() + 60
-        while len(living_children(process.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
         time.sleep(2.5)  # the outage starts 20 emulated seconds (1 s) after the traffic
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGINT)
@@ -136,22 +142,13 @@ def test_an_interrupted_live_experiment_stops_its_servers_and_faults(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_stopped_sweep_leaves_no_worker_running(sig):
-    process = subprocess.Popen(
+    process = started_with_children(
         [
-            *(sys.executable, "-m", "sandbox", "sweep", "regional_outage"),
+            *("sweep", "regional_outage", "--workers", "2"),
             *("--vary", "health.interval_s=5,6,7,8,9,10", "--vary", "duration_s=5000"),
-            *("--workers", "2"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,
+        ]
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(living_children(process.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
         workers = living_children(process.pid)
         assert len(workers) >= 2, process.communicate()
         time.sleep(0.5)

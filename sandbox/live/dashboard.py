@@ -10,17 +10,19 @@ import json
 import random
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 import requests
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox.errors import InvalidFault, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.faults import parse_faults
 from sandbox.live.http import BadRequest, bearer_ok, json_body
 from sandbox.live.server import address
-from sandbox.models import load_model, predictions_match
+from sandbox.models import bundled_models, load_model, predictions_match
 from sandbox.routing import POLICIES, Router, RoutingPolicy
 
 if TYPE_CHECKING:
@@ -125,11 +127,11 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
             raise BadRequest(f"unknown field {unknown[0]!r}; known: {', '.join(keys)}")
         return body
 
-    def admin(method: str, region: str, faults: list[Any] | None = None) -> Any:
+    @contextmanager
+    def answering(region: str) -> Iterator[None]:
+        """A region that does not answer (a crash) is a 503, not an error of the dashboard."""
         try:
-            if faults is not None:
-                return fleet.inject(region, faults)
-            return fleet.admin(method, region).json()
+            yield
         except requests.RequestException:
             raise BadRequest(f"{region} does not answer (crashed?); try again later", 503) from None
 
@@ -181,7 +183,7 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
             load={"clients": users.clients, "rate_per_s": users.rate_per_s},
             events=events.latest(),
             clients=fleet.catalog.names(),
-            models=fleet.models(),
+            models=bundled_models(),
         )
 
     @page.route("/dashboard/api/faults", methods=["POST", "DELETE"])
@@ -192,18 +194,22 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
         if region not in fleet.regions:
             raise BadRequest(f"region: expected one of {', '.join(fleet.regions)}, got {region!r}")
         if request.method == "DELETE":
-            admin("DELETE", region)
+            with answering(region):
+                fleet.admin("DELETE", region)
             events.add("fault", f"faults cleared in {region}")
             return jsonify(region=region, faults=[])
         try:
             wanted = parse_faults([body.get("fault")], "fault")
-            admin("PATCH", region, wanted)
-        except (InvalidFault, SandboxError) as e:
+            with answering(region):
+                fleet.inject(region, wanted)
+        except SandboxError as e:
             raise BadRequest(str(e)) from None
         fault = wanted[0]
         lasting = f" for {fault.duration_s:g} s" if fault.duration_s else ""
         events.add("fault", f"{fault.kind} injected in {region}{lasting}")
-        return jsonify(region=region, faults=admin("GET", region)["faults"])
+        with answering(region):
+            active = fleet.admin("GET", region).json()["faults"]
+        return jsonify(region=region, faults=active)
 
     @page.put("/dashboard/api/policy")
     def policy() -> Any:
@@ -247,8 +253,8 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
     def roll_out() -> Any:
         guard()
         name = body_table("model").get("model")
-        if name not in fleet.models():  # bundled models only: never a path on this machine
-            raise BadRequest(f"model: expected one of {', '.join(fleet.models())}")
+        if name not in bundled_models():  # bundled models only: never a path on this machine
+            raise BadRequest(f"model: expected one of {', '.join(bundled_models())}")
         model = load_model(name)
         if not rollout.acquire(blocking=False):
             raise BadRequest("a rollout is already running", 409)

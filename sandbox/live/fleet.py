@@ -26,7 +26,7 @@ from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
-from sandbox.models import Model, bundled_models
+from sandbox.models import Model
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router
 
@@ -143,11 +143,6 @@ class LiveFleet:
         """The name of the model most regions serve."""
         names = [m.name for m in self._deployed.values()]
         return max(set(names), key=names.count) if names else "model_v1"
-
-    @staticmethod
-    def models() -> list[str]:
-        """The models a rollout can deploy: the bundled ones."""
-        return bundled_models()
 
     def __enter__(self) -> LiveFleet:
         return self.start()

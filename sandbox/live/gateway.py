@@ -57,11 +57,14 @@ class TrafficStats:
     def snapshot(self) -> dict[str, dict[str, float | None]]:
         """Per region over the window: requests per second, error rate, p95 latency (ms)."""
         since = time.monotonic() - self.window_s
+        by_region: dict[str, list[tuple[float, str, bool, float]]] = {}
         with self._lock:
-            recent = [s for s in self._seen if s[0] >= since]
+            while self._seen and self._seen[0][0] < since:  # older than the window: done with
+                self._seen.popleft()
+            for seen in self._seen:
+                by_region.setdefault(seen[1], []).append(seen)
         view: dict[str, dict[str, float | None]] = {}
-        for region in {s[1] for s in recent}:
-            mine = [s for s in recent if s[1] == region]
+        for region, mine in by_region.items():
             p95 = percentile(sorted(s[3] for s in mine if s[2]), 95)
             view[region] = {
                 "rate_per_s": round(len(mine) / self.window_s, 2),

@@ -33,26 +33,20 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
         return None
     interval, threshold = rng.choice(pairs)
     seed = rng.randrange(1000)
-    document = dict(scenario.document)
-    for key, value in (
+    settings = (
         ("health.interval_s", interval),
         ("health.failure_threshold", threshold),
         ("seed", seed),
-    ):
+    )
+    document = dict(scenario.document)
+    for key, value in settings:
         document = with_value(document, key, value)
     measured = detection_s(document, scenario.source)
     timeout = scenario.health.timeout_s
     if measured is None:
         return None
     what = fault.fault.kind
-    vary = " ".join(
-        f"--vary {k}={v}"
-        for k, v in (
-            ("health.interval_s", interval),
-            ("health.failure_threshold", threshold),
-            ("seed", seed),
-        )
-    )
+    vary = " ".join(f"--vary {key}={value}" for key, value in settings)
     return Question(
         id=qid,
         text=(

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from sandbox.cli_args import MISTAKE_NAMES
+from sandbox.cli_args import MISTAKE_NAMES, is_model_name
 from sandbox.documents import Doc, bundled_names, read_toml, show
 from sandbox.errors import InvalidQuiz, UnknownRegion
 from sandbox.flow import CALLS
 from sandbox.models import bundled_models
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
-from sandbox.quiz.runs import Verdict, judge, run_command
+from sandbox.quiz.runs import Verdict, deploy_words, judge, run_command
 from sandbox.regions import RegionCatalog
 from sandbox.tracer import WATCHED, display
 
@@ -260,11 +260,10 @@ def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
 
 def _runnable(command: str, model: str = "") -> str:
     """`command` as a `mrsandbox` command line that runs, a placeholder model made a real one."""
-    words = shlex.split(command)
-    words = words if words[:1] == ["mrsandbox"] else ["mrsandbox", *words]
-    if model and model not in bundled_models() and not model.endswith(".json"):
+    words = deploy_words(command)
+    if model and not is_model_name(model):
         words = [bundled_models()[0] if w == model else w for w in words]
-    return shlex.join(words)
+    return shlex.join(["mrsandbox", "deploy", *words])
 
 
 def _judge(q: Doc, where: str, command: str) -> Verdict:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sandbox.models import bundled_models
-from sandbox.quiz.model import LETTERS, MIN_OPTIONS, Option
+from sandbox.quiz.model import MIN_OPTIONS, Option
 from sandbox.regions import RegionCatalog
 
 OPTIONS = 4
@@ -28,7 +28,7 @@ def choices(
     candidates = list(distractors)
     rng.shuffle(candidates)
     for text, why in candidates:
-        if text.strip() and text not in seen and len(picked) < min(OPTIONS, len(LETTERS)) - 1:
+        if text.strip() and text not in seen and len(picked) < OPTIONS - 1:
             seen.add(text)
             picked.append(Option(text, False, why))
     if len(picked) < MIN_OPTIONS - 1:
