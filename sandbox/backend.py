@@ -1,4 +1,5 @@
-"""What the flow needs from a backend: a clock, and deploy / verify / monitor operations.
+"""What the flow needs from a backend: a clock, and deploy / verify / monitor operations; a
+rollout also withdraws a version and splits a region's traffic between versions.
 
 Operations are SimPy process generators, so the same flow code runs on the simulated fleet
 (`SimFleet`, virtual time) and on the live fleet (`LiveFleet`, a `RealtimeEnvironment`).
@@ -38,6 +39,10 @@ class Backend(Protocol):
     def smoke(self, region: str, model: Model) -> Process: ...
 
     def rollback(self, region: str) -> Process: ...
+
+    def withdraw(self, region: str, model: Model) -> Process: ...
+
+    def set_split(self, region: str, weights: dict[str, float]) -> Process: ...
 
     def set_routing(self, router: Router) -> Process: ...
 

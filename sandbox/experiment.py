@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.backend import Process
 from sandbox.flow import COMPLETED, Deployment, run_deployment
 from sandbox.health import Transition
-from sandbox.records import RequestLog
+from sandbox.records import RequestLog, percentile
 from sandbox.regions import RegionCatalog
 from sandbox.scenario import Scenario, ScheduledFault
 from sandbox.sim import SimFleet
@@ -91,14 +90,6 @@ class Experiment:
             )
         lines.append(f"Verdict: {'deviated' if j['deviated'] else 'steady state held'}")
         return "\n".join(lines)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float | None:
-    """The nearest-rank percentile `p` (0-100) of already sorted values; None when empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return round(sorted_values[rank - 1], 3)
 
 
 def _latency(values: array) -> dict[str, float | None]:

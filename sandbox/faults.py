@@ -11,7 +11,11 @@ which it ends on its own (the words are Toxiproxy's, Chaos Mesh's and AWS FIS's)
     deploy_failures  count                    deployments fail (the next `count` of them)
     crash            -                        the region's process is killed (process mode only)
 
-`Failure` is the teaching shorthand of `mrsandbox deploy --fail REGION:deploy|verify[:COUNT]`.
+`latency`, `error_rate` and `timeout` also take a `version`: the fault then hits only the
+predictions that model version serves (a bad release that passes its smoke test and fails on
+real traffic), and is kept beside a fault of the same kind for the whole region.
+
+`Failure` is the teaching shorthand of `mrsandbox deploy --fail REGION:deploy|verify|bake[:COUNT]`.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from typing import Any
 
 from sandbox.errors import InvalidFault
 
-STAGES = ("deploy", "verify")
-SYNTAX = "REGION:deploy[:COUNT] or REGION:verify[:COUNT]"
+STAGES = ("deploy", "verify", "bake")
+SYNTAX = "REGION:deploy[:COUNT], REGION:verify[:COUNT] or REGION:bake"
+VERSIONED = frozenset({"latency", "error_rate", "timeout"})  # kinds a `version` may scope
+EVERY = 1_000  # the count of a failure given without one: every deployment
+BAKE_ERROR_RATE = 0.5  # what a `REGION:bake` failure makes the new version fail
 
 # kind -> {parameter: (low, high, required)}
 KINDS: dict[str, dict[str, tuple[float, float, bool]]] = {
@@ -54,6 +61,12 @@ class Fault:
     timeout_ms: float | None = None
     count: int | None = None
     duration_s: float | None = None
+    version: str | None = None  # only predictions served by this model version
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        """What a newer fault replaces: the same kind with the same version scope."""
+        return self.kind, self.version
 
     def to_dict(self) -> dict[str, Any]:
         """The fault as its JSON object, parameters that are not set left out."""
@@ -73,7 +86,7 @@ def parse_fault(doc: object, where: str = "fault") -> Fault:
     kind = doc.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidFault(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    allowed = {"kind", "duration_s", *KINDS[kind]}
+    allowed = {"kind", "duration_s", *KINDS[kind]} | ({"version"} if kind in VERSIONED else set())
     unknown = sorted(str(k) for k in doc if k not in allowed)
     if unknown:
         raise InvalidFault(
@@ -95,7 +108,10 @@ def parse_fault(doc: object, where: str = "fault") -> Fault:
                 f"{where}.{name}: expected {what} from {low} to {high}, got {value!r}"
             )
         values[name] = int(value) if whole else float(value)
-    return Fault(kind, **values)
+    version = doc.get("version")
+    if version is not None and (not isinstance(version, str) or not version.strip()):
+        raise InvalidFault(f"{where}.version: expected a model version such as '1.1.0'")
+    return Fault(kind, **values, version=version)
 
 
 def parse_faults(doc: object, where: str = "faults") -> list[Fault]:
@@ -126,7 +142,7 @@ class RegionFaults:
         self._clock = clock
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._active: dict[str, tuple[Fault, float | None, int | None]] = {}
+        self._active: dict[tuple[str, str | None], tuple[Fault, float | None, int | None]] = {}
 
     def _ends(self, fault: Fault) -> tuple[Fault, float | None, int | None]:
         ends_at = None if fault.duration_s is None else self._clock() + fault.duration_s
@@ -134,19 +150,19 @@ class RegionFaults:
 
     def _prune(self) -> None:
         now = self._clock()
-        for kind, (_, ends_at, left) in list(self._active.items()):
+        for key, (_, ends_at, left) in list(self._active.items()):
             if (ends_at is not None and now >= ends_at) or left == 0:
-                del self._active[kind]
+                del self._active[key]
 
     def replace(self, faults: Iterable[Fault]) -> None:
-        """Make `faults` the active set (a later fault of one kind wins)."""
+        """Make `faults` the active set (a later fault of one kind and version wins)."""
         with self._lock:
-            self._active = {f.kind: self._ends(f) for f in faults}
+            self._active = {f.key: self._ends(f) for f in faults}
 
     def add(self, faults: Iterable[Fault]) -> None:
-        """Add `faults`, each replacing an active fault of the same kind."""
+        """Add `faults`, each replacing an active fault of the same kind and version."""
         with self._lock:
-            self._active.update({f.kind: self._ends(f) for f in faults})
+            self._active.update({f.key: self._ends(f) for f in faults})
 
     def clear(self) -> None:
         """End every fault now."""
@@ -169,18 +185,18 @@ class RegionFaults:
         """Whether a fault of `kind` is active now."""
         with self._lock:
             self._prune()
-            return kind in self._active
+            return any(k == kind for k, _ in self._active)
 
     def _consume(self, kind: str, counted_only: bool = False) -> bool:
         """Whether `kind` is active (and counted, if asked); a counted fault uses up one."""
         with self._lock:
             self._prune()
-            entry = self._active.get(kind)
+            entry = self._active.get((kind, None))
             if entry is None or (counted_only and entry[2] is None):
                 return False
             fault, ends_at, left = entry
             if left is not None:
-                self._active[kind] = (fault, ends_at, left - 1)
+                self._active[kind, None] = (fault, ends_at, left - 1)
             return True
 
     def deploy_fails(self) -> bool:
@@ -197,32 +213,40 @@ class RegionFaults:
             return False
         with self._lock:
             self._prune()
-            entry = self._active.get("bad_model")
+            entry = self._active.get(("bad_model", None))
             return entry is not None and entry[2] is None
 
-    def effect(self, predict: bool) -> Effect:
-        """The effect on one request; `predict` requests are also subject to error_rate."""
+    def effect(self, predict: bool, version: str | None = None) -> Effect:
+        """The effect on one request; `predict` requests are also subject to error_rate, and
+        to the faults of the model `version` that serves them."""
         if not self._active:  # the common case, without taking the lock
             return NO_EFFECT
         with self._lock:
             self._prune()
-            active = {kind: fault for kind, (fault, _, _) in self._active.items()}
-            if "outage" in active:
-                return Effect(status=503)
-            if "timeout" in active:
-                return Effect(delay_s=active["timeout"].timeout_ms / 1000.0, status=504)
-            delay = 0.0
-            if "latency" in active:
-                f = active["latency"]
-                jitter = f.jitter_ms or 0.0
-                delay = max(0.0, f.latency_ms + self._rng.uniform(-jitter, jitter)) / 1000.0
-            if (
-                predict
-                and "error_rate" in active
-                and self._rng.random() < active["error_rate"].error_rate
-            ):
-                return Effect(delay_s=delay, status=503)
-            return Effect(delay_s=delay)
+            effect = self._effect(predict, None)
+            if predict and version is not None and effect.status is None:
+                scoped = self._effect(predict, version)
+                effect = Effect(effect.delay_s + scoped.delay_s, scoped.status)
+            return effect
+
+    def _effect(self, predict: bool, version: str | None) -> Effect:
+        active = {k: fault for (k, v), (fault, _, _) in self._active.items() if v == version}
+        if "outage" in active:
+            return Effect(status=503)
+        if "timeout" in active:
+            return Effect(delay_s=active["timeout"].timeout_ms / 1000.0, status=504)
+        delay = 0.0
+        if "latency" in active:
+            f = active["latency"]
+            jitter = f.jitter_ms or 0.0
+            delay = max(0.0, f.latency_ms + self._rng.uniform(-jitter, jitter)) / 1000.0
+        if (
+            predict
+            and "error_rate" in active
+            and self._rng.random() < active["error_rate"].error_rate
+        ):
+            return Effect(delay_s=delay, status=503)
+        return Effect(delay_s=delay)
 
 
 @dataclass(frozen=True)
@@ -231,6 +255,9 @@ class Failure:
 
     `deploy`: the deployment itself fails (a `deploy_failures` fault). `verify`: the deployment
     succeeds but serves wrong predictions, so its verification fails (a `bad_model` fault).
+    `bake`: the new version passes its verification, then fails BAKE_ERROR_RATE of the real
+    predictions it serves in the region (an `error_rate` fault of that version), which a
+    rollout's bake catches.
     """
 
     region: str
@@ -244,15 +271,21 @@ class Failure:
             )
         if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
             raise InvalidFault(f"failure count must be a whole number >= 1, got {self.count!r}")
+        if self.stage == "bake" and self.count is not None:
+            raise InvalidFault("a bake failure takes no COUNT: write REGION:bake")
 
-    def as_fault(self) -> Fault:
-        """The fault of the shared vocabulary that realises this failure."""
-        kind = "deploy_failures" if self.stage == "deploy" else "bad_model"
-        return Fault(kind, count=self.count)
+    def as_fault(self, version: str | None = None) -> Fault:
+        """The fault of the shared vocabulary that realises this failure (`version`: the new
+        model version, for a bake failure)."""
+        if self.stage == "bake":
+            return Fault("error_rate", error_rate=BAKE_ERROR_RATE, version=version)
+        if self.stage == "deploy":
+            return Fault("deploy_failures", count=self.count)
+        return Fault("bad_model", count=self.count or EVERY)  # counted: bad builds, not a region
 
 
 def parse_failure(text: str) -> Failure:
-    """Parse `REGION:deploy[:COUNT]` or `REGION:verify[:COUNT]`."""
+    """Parse `REGION:deploy[:COUNT]`, `REGION:verify[:COUNT]` or `REGION:bake`."""
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or parts[1] not in STAGES:
         raise InvalidFault(f"{text!r} is not a failure: expected {SYNTAX}, e.g. eu-west-1:deploy:1")
@@ -261,6 +294,8 @@ def parse_failure(text: str) -> Failure:
         if not parts[2].isdigit() or int(parts[2]) < 1:
             raise InvalidFault(f"{text!r}: COUNT must be a whole number >= 1, got {parts[2]!r}")
         count = int(parts[2])
+        if parts[1] == "bake":
+            raise InvalidFault(f"{text!r}: a bake failure takes no COUNT; write {parts[0]}:bake")
     return Failure(parts[0], parts[1], count)
 
 

@@ -88,6 +88,11 @@ def _check_settings(
             raise InvalidDeployment(
                 f"failure in {f.region!r}: not one of the regions ({', '.join(regions)})"
             )
+        if f.stage == "bake":
+            raise InvalidDeployment(
+                f"{f.region}:bake: a bake belongs to a rollout over a previous version "
+                "(strategy waves or canary); the lesson's flow has none"
+            )
 
 
 class Deployment:

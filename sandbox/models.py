@@ -317,3 +317,14 @@ def _parse(doc: object, source: str) -> Model:
     )
 
     return Model(name, version, kind, weights, bias, instances, predictions, features)
+
+
+def kept_versions(kept: dict[str, Model], current: Model | None, new: Model) -> dict[str, Model]:
+    """The versions a region keeps after deploying `new` over `current` (with `kept` before):
+    `new`, and the version it replaces when that is another version of the same model, so a
+    rollback can return to it. Deploying the same version again keeps what was kept."""
+    if current is None or current.name != new.name:
+        return {new.version: new}
+    if current.version != new.version:
+        return {new.version: new, current.version: current}
+    return {new.version: new, **{v: m for v, m in kept.items() if v != new.version}}

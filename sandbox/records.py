@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 import csv
+import math
+import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 NONE = -1  # no region served the request
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank percentile `p` (0-100) of already sorted values; None when empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return round(sorted_values[rank - 1], 3)
+
+
+class Versions:
+    """Model versions as small numbers, for a column of them."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def index(self, version: str | None) -> int:
+        if version is None:
+            return NONE
+        if version not in self.names:
+            self.names.append(version)
+        return self.names.index(version)
+
+    def name(self, index: int) -> str | None:
+        return None if index == NONE else self.names[index]
 
 
 class RequestLog:
@@ -24,6 +52,8 @@ class RequestLog:
         self.latency_ms = array("d")
         self.ok = array("B")
         self.wrong = array("B")  # answered, but with wrong predictions
+        self.versions = Versions()
+        self.version = array("h")  # the model version that answered last, NONE if none
 
     def add(
         self,
@@ -35,9 +65,11 @@ class RequestLog:
         latency_ms: float,
         ok: bool,
         wrong: bool = False,
+        version: str | None = None,
     ) -> None:
         """One request: `first` is the region it tried first, `region` the last one; `ok` when
-        it got a right answer, `wrong` when a region answered with wrong predictions."""
+        it got a right answer, `wrong` when a region answered with wrong predictions; `version`
+        the model version that answered."""
         self.t.append(t)
         self.client.append(client)
         self.first.append(first)
@@ -46,12 +78,13 @@ class RequestLog:
         self.latency_ms.append(latency_ms)
         self.ok.append(ok)
         self.wrong.append(wrong)
+        self.version.append(self.versions.index(version))
 
     def __len__(self) -> int:
         return len(self.t)
 
-    def rows(self) -> Iterator[tuple[float, str, str, int, float, str]]:
-        """(t, client region, served region or '-', attempts, latency ms, outcome)."""
+    def rows(self) -> Iterator[tuple[float, str, str, int, float, str, str]]:
+        """(t, client region, served region or '-', attempts, latency ms, outcome, version)."""
         for i in range(len(self)):
             served = self.regions[self.region[i]] if self.region[i] != NONE else "-"
             yield (
@@ -61,6 +94,7 @@ class RequestLog:
                 self.attempts[i],
                 round(self.latency_ms[i], 3),
                 "ok" if self.ok[i] else "wrong" if self.wrong[i] else "failed",
+                self.versions.name(self.version[i]) or "-",
             )
 
     def to_csv(self, path: Path) -> None:
@@ -68,6 +102,68 @@ class RequestLog:
         with path.open("w", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(
-                ["t_s", "client_region", "served_by", "attempts", "latency_ms", "outcome"]
+                [
+                    "t_s",
+                    "client_region",
+                    "served_by",
+                    "attempts",
+                    "latency_ms",
+                    "outcome",
+                    "version",
+                ]
             )
             writer.writerows(self.rows())
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one model version served in some regions over a window: the bake's evidence."""
+
+    requests: int
+    failed: int
+    p99_ms: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.failed / self.requests if self.requests else None
+
+
+class AttemptLog:
+    """Every attempt at a region (a request may make several): when, where, which model version
+    answered, whether it answered in time without a 5xx, and how long it took. Safe across
+    threads: the gateway's request threads add to it while a rollout reads it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.versions = Versions()
+        self.regions: list[str] = []
+        self.t = array("d")
+        self.region = array("h")
+        self.version = array("h")
+        self.ok = array("B")
+        self.latency_ms = array("d")
+
+    def add(self, t: float, region: str, version: str | None, ok: bool, latency_ms: float) -> None:
+        with self._lock:
+            if region not in self.regions:
+                self.regions.append(region)
+            self.t.append(t)
+            self.region.append(self.regions.index(region))
+            self.version.append(self.versions.index(version))
+            self.ok.append(ok)
+            self.latency_ms.append(latency_ms)
+
+    def served(self, since: float, until: float, regions: Collection[str], version: str) -> Served:
+        """What `version` served in `regions` from `since` to `until`."""
+        with self._lock:
+            wanted = {self.regions.index(r) for r in regions if r in self.regions}
+            if version not in self.versions.names:
+                return Served(0, 0, None)
+            v = self.versions.names.index(version)
+            picked = [
+                i
+                for i in range(len(self.t))
+                if since <= self.t[i] < until and self.region[i] in wanted and self.version[i] == v
+            ]
+            ok = sorted(self.latency_ms[i] for i in picked if self.ok[i])
+        return Served(len(picked), sum(1 for i in picked if not self.ok[i]), percentile(ok, 99))

@@ -16,9 +16,9 @@ import simpy
 from sandbox.backend import Process
 from sandbox.faults import Fault, RegionFaults, spoil
 from sandbox.health import HealthView
-from sandbox.models import Model
+from sandbox.models import Model, kept_versions
 from sandbox.regions import RegionCatalog
-from sandbox.routing import Router
+from sandbox.routing import Router, VersionSplit
 
 DEPLOY_S = (20.0, 40.0)  # upload, load and warm-up of a small model artifact
 ROLLBACK_S = (5.0, 10.0)  # switch back to the previous model (or none)
@@ -43,9 +43,11 @@ class SimFleet:
         self.catalog = catalog
         self.control_region = control_region
         self.regions = list(regions)
-        self.models: dict[str, Model | None] = dict.fromkeys(regions)
+        self.models: dict[str, Model | None] = dict.fromkeys(regions)  # the current version
+        self.kept: dict[str, dict[str, Model]] = {r: {} for r in regions}  # current and previous
+        self.split = VersionSplit(seed)
         self.faults = {r: RegionFaults(self.now, seed=f"{seed}:{r}") for r in regions}
-        self._bad_build = dict.fromkeys(regions, False)
+        self._bad: dict[str, set[str]] = {r: set() for r in regions}  # versions built badly
         self._rng = random.Random(seed)
 
     def now(self) -> float:
@@ -73,9 +75,18 @@ class SimFleet:
         faults = self.faults[region]
         if faults.effect(predict=False).status is not None or faults.deploy_fails():
             return False
+        self.kept[region] = kept_versions(self.kept[region], self.models[region], model)
         self.models[region] = model
-        self._bad_build[region] = faults.deploys_bad_build()
+        bad = self._bad[region] & set(self.kept[region])
+        self._bad[region] = (
+            bad | {model.version} if faults.deploys_bad_build() else bad - {model.version}
+        )
         return True
+
+    def serving(self, region: str) -> Model | None:
+        """The model version that serves one user prediction in `region` (by the split)."""
+        version = self.split.pick(region)
+        return self.kept[region].get(version or "") or self.models[region]
 
     def predict(self, region: str, instances: Sequence[Sequence[float]]) -> Process:
         """One prediction request to `region`; the value is its predictions, None if it failed."""
@@ -86,11 +97,12 @@ class SimFleet:
         if effect.status is not None or model is None:
             return None
         predictions = model.predict(instances)
-        return spoil(predictions) if self.serves_wrong(region) else predictions
+        return spoil(predictions) if self.serves_wrong(region, model.version) else predictions
 
-    def serves_wrong(self, region: str) -> bool:
-        """Whether `region` answers with wrong predictions (a bad build or a bad_model fault)."""
-        return self._bad_build[region] or self.faults[region].serves_bad()
+    def serves_wrong(self, region: str, version: str) -> bool:
+        """Whether `region` answers wrong predictions at `version` (a bad build of that version,
+        or a bad_model fault)."""
+        return version in self._bad[region] or self.faults[region].serves_bad()
 
     def smoke(self, region: str, model: Model) -> Process:
         """Send `model`'s smoke instances to `region`; the value is what it answered."""
@@ -100,6 +112,18 @@ class SimFleet:
         """Take the model out of `region` again."""
         yield self.env.timeout(self._rtt_s(region) + self._rng.uniform(*ROLLBACK_S))
         self.models[region] = None
+        self.kept[region] = {}
+
+    def withdraw(self, region: str, model: Model) -> Process:
+        """Take `model`'s version out of `region`; the version kept beside it serves again."""
+        yield self.env.timeout(self._rtt_s(region) + self._rng.uniform(*ROLLBACK_S))
+        self.kept[region].pop(model.version, None)
+        self.models[region] = next(iter(self.kept[region].values()), None)
+
+    def set_split(self, region: str, weights: dict[str, float]) -> Process:
+        """Serve `region`'s user predictions by these version weights (from the next request)."""
+        yield self.env.timeout(self._rtt_s(region))
+        self.split.set(region, weights)
 
     def set_routing(self, router: Router) -> Process:
         """Configure routing; the simulated configuration takes ROUTING_S to propagate (the

@@ -55,19 +55,31 @@ class Trace:
     """The record of one deployment: steps, snapshots after each step, and the outcome."""
 
     def __init__(
-        self, model: str, variables: Mapping[str, Any], version: str = "", clock: str = "simulated"
+        self,
+        model: str,
+        variables: Mapping[str, Any],
+        version: str = "",
+        clock: str = "simulated",
+        watched: tuple[str, ...] = WATCHED,
+        title: str = "",
     ) -> None:
         self.model = model
         self.version = version
         self.clock = clock
+        self.watched = watched
+        self._title = title
         self.steps: list[Step] = []
         self.snapshots: list[dict[str, Any]] = [self._copy(variables)]
         self.outcome: str | None = None
         self.transitions: list[Transition] = []
+        self.marks: set[int] = set()  # steps after which the tracker has a column, if any
 
-    @staticmethod
-    def _copy(variables: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: copy.deepcopy(variables[name]) for name in WATCHED}
+    def _copy(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: copy.deepcopy(variables[name]) for name in self.watched}
+
+    def mark(self) -> None:
+        """Give the tracker a checkpoint column after the latest step (e.g. a wave's end)."""
+        self.marks.add(len(self.steps))
 
     def record(
         self,
@@ -112,7 +124,10 @@ class Trace:
         return list(self.snapshots[0]["regions"])
 
     def checkpoints(self) -> list[tuple[str, int]]:
-        """The material's tracker columns: Start, each region's last step, routing, Final."""
+        """The material's tracker columns: Start, each region's last step, routing, Final (or
+        the marked steps, when a rollout marked its waves' ends)."""
+        if self.marks:
+            return self._labelled(self.marks)
         last_of_region: dict[str, int] = {}
         for s in self.steps:
             if s.action not in PER_REGION_ACTIONS:
@@ -149,7 +164,7 @@ class Trace:
         """The lesson's Status Tracker: one row per watched variable, one column per checkpoint."""
         columns = self._columns(tracker)
         rows = tuple(
-            (name, *(display(self.snapshots[n][name]) for _, n in columns)) for name in WATCHED
+            (name, *(display(self.snapshots[n][name]) for _, n in columns)) for name in self.watched
         )
         return Table("Status Tracker", ("Variable", *(label for label, _ in columns)), rows)
 
@@ -174,6 +189,8 @@ class Trace:
 
     def title(self) -> str:
         """What was deployed where: the model, its version and the regions."""
+        if self._title:
+            return self._title
         version = f" (version {self.version})" if self.version else ""
         return f"Deployment of {self.model}{version} to {', '.join(self.regions)}"
 

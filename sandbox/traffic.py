@@ -16,7 +16,7 @@ import simpy
 
 from sandbox.backend import Process
 from sandbox.health import HealthView
-from sandbox.records import NONE, RequestLog
+from sandbox.records import NONE, AttemptLog, RequestLog
 from sandbox.routing import REQUEST_TIMEOUT_S, Router
 from sandbox.scenario import Clients, Service
 from sandbox.sim import SimFleet
@@ -34,6 +34,7 @@ class SimTraffic:
         service: Service,
         log: RequestLog,
         seed: int,
+        attempts: AttemptLog | None = None,
     ) -> None:
         self.fleet = fleet
         self.env: simpy.Environment = fleet.env
@@ -41,6 +42,8 @@ class SimTraffic:
         self.view = view
         self.clients = list(clients)
         self.log = log
+        self.attempts = attempts or AttemptLog()
+        self.until = math.inf
         self._rng = random.Random(f"traffic:{seed}")
         self._mu = math.log(service.service_ms / 1000.0)
         self._sigma = service.service_sigma
@@ -48,41 +51,47 @@ class SimTraffic:
         self._index = {r: i for i, r in enumerate(log.regions)}
 
     def start(self, until: float) -> None:
-        """Start every client group's arrivals; they stop sending at `until`."""
-        for index, group in enumerate(self.clients):
-            self.env.process(self._arrivals(index, group, until))
+        """Start every client group's arrivals; they stop sending at `self.until` (`until`
+        unless it is moved later while they send)."""
+        self.until = until
+        for group in self.clients:
+            self.env.process(self._arrivals(group))
 
-    def _arrivals(self, index: int, group: Clients, until: float) -> Process:
+    def _arrivals(self, group: Clients) -> Process:
         client = self.log.clients.index(group.region)
         while True:
             yield self.env.timeout(self._rng.expovariate(group.rate_per_s))
-            if self.env.now >= until:
+            if self.env.now >= self.until:
                 return
             self.env.process(self._request(client, group.region))
 
     def _request(self, client: int, region_name: str) -> Process:
         start = self.env.now
         plan, _ = self.router.plan(region_name, self.view.healthy_regions(), self.view.error_rate)
-        attempts, served, first = 0, NONE, self._index[plan[0]]
+        attempts, served, first, version = 0, NONE, self._index[plan[0]], None
         for region in plan:
             attempts += 1
             yield self.env.timeout(self.fleet.catalog.rtt_ms(region_name, region) / 1000.0)
-            answered = yield from self._serve(region)
+            model = self.fleet.serving(region)
+            version = model.version if model is not None else None
+            sent = self.env.now
+            answered = yield from self._serve(region, version)
             self.view.outcome(region, answered)
+            self.attempts.add(sent, region, version, answered, (self.env.now - sent) * 1000)
             served = self._index[region]
             if answered:
                 break
-        wrong = answered and self.fleet.serves_wrong(plan[attempts - 1])
+        wrong = answered and self.fleet.serves_wrong(plan[attempts - 1], version or "")
         latency_ms = (self.env.now - start) * 1000
-        self.log.add(
-            start, client, first, served, attempts, latency_ms, answered and not wrong, wrong
-        )
+        ok = answered and not wrong
+        self.log.add(start, client, first, served, attempts, latency_ms, ok, wrong, version)
 
-    def _serve(self, region: str) -> Process:
-        """One attempt in `region`; its value is whether the region answered in time (right or
-        wrong: a wrong answer is no 5xx, so neither a retry nor outlier detection sees it)."""
-        effect = self.fleet.faults[region].effect(predict=True)
-        if self.fleet.models[region] is None or (effect.status and not effect.delay_s):
+    def _serve(self, region: str, version: str | None) -> Process:
+        """One attempt in `region` at model `version`; its value is whether the region answered
+        in time (right or wrong: a wrong answer is no 5xx, so neither a retry nor outlier
+        detection sees it)."""
+        effect = self.fleet.faults[region].effect(predict=True, version=version)
+        if version is None or (effect.status and not effect.delay_s):
             return False
         with self._slots[region].request() as slot:
             yield slot

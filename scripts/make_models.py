@@ -1,8 +1,10 @@
-"""Regenerate the bundled model artifacts sandbox/data/model_v1.json and model_v2.json.
+"""Regenerate the bundled model artifacts sandbox/data/model_v1.json, model_v1_1.json, model_v2.json.
 
-Both are logistic-regression churn models, trained by plain gradient descent on a seeded
-synthetic customer data set. model_v2 is the retrained version: ten times the customers and
-ten times the epochs. The output is the same bytes on every run.
+All are logistic-regression churn models, trained by plain gradient descent on a seeded
+synthetic customer data set. model_v2 is the retrained model: ten times the customers and
+ten times the epochs. model_v1_1 is version 1.1.0 of model_v1 (the same name, so a rollout
+can replace 1.0.0 by it behind the same endpoint): twice the customers and epochs. The output
+is the same bytes on every run.
 
 Usage: python scripts/make_models.py [--out DIR]
 """
@@ -43,16 +45,22 @@ SMOKE_INSTANCES = (
 
 @dataclass(frozen=True)
 class Release:
-    """One artifact to build: its name, version and how much training it gets."""
+    """One artifact to build: its name, version, file and how much training it gets."""
 
     name: str
     version: str
     customers: int
     epochs: int
+    file: str = ""  # the bundled name (file stem); the model's name when empty
+
+    @property
+    def stem(self) -> str:
+        return self.file or self.name
 
 
 RELEASES = (
     Release("model_v1", "1.0.0", customers=200, epochs=40),
+    Release("model_v1", "1.1.0", customers=400, epochs=80, file="model_v1_1"),
     Release("model_v2", "2.0.0", customers=2000, epochs=400),
 )
 
@@ -119,7 +127,7 @@ def build(release: Release) -> tuple[Model, str]:
     predictions = tuple(round(p, 12) for p in model.predict(SMOKE_INSTANCES))
     model = replace(model, smoke_predictions=predictions)
     text = json.dumps(model.to_dict(), indent=2) + "\n"
-    parse_model(json.loads(text), f"{release.name}.json")  # consistent by construction; check
+    parse_model(json.loads(text), f"{release.stem}.json")  # consistent by construction; check
     return model, text
 
 
@@ -134,7 +142,7 @@ def evaluate(model: Model, rows: list[Row]) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write both artifacts into --out and print how each does on held-out customers."""
+    """Write every artifact into --out and print how each does on held-out customers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--out",
@@ -147,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     holdout = make_customers(HOLDOUT_SEED, HOLDOUT_SIZE)
     for release in RELEASES:
         model, text = build(release)
-        path = args.out / f"{release.name}.json"
+        path = args.out / f"{release.stem}.json"
         path.write_bytes(text.encode("utf-8"))
         loss, accuracy = evaluate(model, holdout)
         print(f"wrote {path}: holdout log loss {loss:.4f}, accuracy {accuracy:.1%}")

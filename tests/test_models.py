@@ -72,7 +72,7 @@ def write(tmp_path: Path, text: str, name: str = "model.json") -> Path:
 
 
 def test_bundled_models_are_discovered() -> None:
-    assert bundled_models() == ["model_v1", "model_v2"]
+    assert bundled_models() == ["model_v1", "model_v1_1", "model_v2"]
 
 
 @pytest.mark.parametrize("name", ["model_v1", "model_v2"])
@@ -101,9 +101,10 @@ def test_bundled_files_equal_what_make_models_writes(tmp_path: Path) -> None:
         capture_output=True,
         cwd=tmp_path,
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_v1.json", "model_v2.json"]
+    names = ["model_v1.json", "model_v1_1.json", "model_v2.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     data = files("sandbox").joinpath("data")
-    for name in ("model_v1.json", "model_v2.json"):
+    for name in names:
         assert (tmp_path / name).read_bytes() == data.joinpath(name).read_bytes(), name
 
 

@@ -26,12 +26,13 @@ from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
-from sandbox.models import Model
+from sandbox.models import Model, kept_versions
 from sandbox.regions import RegionCatalog
-from sandbox.routing import Router
+from sandbox.routing import Router, VersionSplit
 
 CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
 REGION_THREADS = 8  # requests a region serves at once (slow faults hold a thread each)
+SMOKE_TEST = {"X-Smoke-Test": "true"}  # a verification's predictions, not a user's
 GATEWAY_THREADS = 16  # requests the gateway forwards at once (emulated round trips hold one)
 
 
@@ -68,6 +69,7 @@ class LiveFleet:
         self._servers: list[Any] = []
         self._monitor: HealthMonitor | None = None
         self._deployed: dict[str, Model] = {}
+        self._kept: dict[str, dict[str, Model]] = {}  # the versions each region keeps
         self._closers: list[Callable[[], None]] = []
         self._watchers: list[Callable[[Any], None]] = []
         self._session = requests.Session()
@@ -89,7 +91,13 @@ class LiveFleet:
                 if self.processes:
                     server.ready()
                 self.urls[region] = server.url
-            self.gateway = GatewayState(dict(self.urls), self.catalog, self.time_scale)
+            self.gateway = GatewayState(
+                dict(self.urls),
+                self.catalog,
+                self.now,
+                self.time_scale,
+                split=VersionSplit(self.seed),
+            )
             app = Gateway(self.gateway)
             app.control.register_blueprint(dashboard_blueprint(self))
             gateway = ServerThread(app, host=self.host, threads=GATEWAY_THREADS).start()
@@ -151,9 +159,8 @@ class LiveFleet:
         self.close()
 
     def _redeploy(self, region: str) -> None:
-        """After a crashed region restarts, give it back the model it served."""
-        model = self._deployed.get(region)
-        if model is not None:
+        """After a crashed region restarts, give it back the versions it kept, current last."""
+        for model in reversed(self._kept.get(region, {}).values()):
             self._put(region, model)
 
     # -- HTTP -------------------------------------------------------------------------------------
@@ -209,6 +216,8 @@ class LiveFleet:
         yield from self._network(region)
         ok = self._put(region, model)
         if ok:
+            current = self._deployed.get(region)
+            self._kept[region] = kept_versions(self._kept.get(region, {}), current, model)
             self._deployed[region] = model
         yield from self._catch_up()
         return ok
@@ -219,15 +228,33 @@ class LiveFleet:
         answer = None
         if status is not None and status.ok and status.json().get("version") == model.version:
             body = {"instances": [list(i) for i in model.smoke_instances]}
-            answer = self._call("POST", region, f"/v1/models/{model.name}:predict", json=body)
+            path = f"/v1/models/{model.name}:predict"
+            answer = self._call("POST", region, path, json=body, headers=SMOKE_TEST)
         yield from self._catch_up()
         return answer.json()["predictions"] if answer is not None and answer.ok else None
 
     def rollback(self, region: str) -> Process:
         yield from self._network(region)
         model = self._deployed.pop(region, None)
+        self._kept.pop(region, None)
         if model is not None:
             self._call("DELETE", region, f"/v1/models/{model.name}")
+        yield from self._catch_up()
+
+    def withdraw(self, region: str, model: Model) -> Process:
+        yield from self._network(region)
+        self._call("DELETE", region, f"/v1/models/{model.name}/versions/{model.version}")
+        kept = self._kept.get(region, {})
+        kept.pop(model.version, None)
+        self._deployed.pop(region, None)
+        if kept:
+            self._deployed[region] = next(iter(kept.values()))
+        yield from self._catch_up()
+
+    def set_split(self, region: str, weights: dict[str, float]) -> Process:
+        assert self.gateway is not None, "start the fleet first"
+        yield from self._network(region)
+        self.gateway.split.set(region, weights)
         yield from self._catch_up()
 
     def set_routing(self, router: Router) -> Process:

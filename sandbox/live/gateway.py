@@ -3,8 +3,10 @@
 `POST /v1/models/<name>:predict` with `X-Client-Region` picks regions by the routing policy over
 the healthy ones, waits the emulated round trip from the client to that region (scaled by
 `time_scale`), forwards, and on a refused connection, a timeout or a 5xx tries the next region.
-Answers carry `X-Served-By`, `X-Attempts`, `X-Tried` (the regions tried, in order) and
-`X-Fail-Open: true` when no region was healthy.
+Where a rollout split a region's predictions between model versions, the gateway picks the
+version by weight and asks the region for it (`/v1/models/<name>/versions/<version>:predict`).
+Answers carry `X-Served-By`, `X-Model-Version`, `X-Attempts`, `X-Tried` (the regions tried, in
+order) and `X-Fail-Open: true` when no region was healthy.
 `GET /routing` shows the policy, the health view and each client region's current choice.
 """
 
@@ -24,7 +26,6 @@ from typing import Any
 from flask import Flask, jsonify
 
 from sandbox.errors import UnknownRegion
-from sandbox.experiment import percentile
 from sandbox.health import HealthView
 from sandbox.live.http import (
     MAX_BODY_BYTES,
@@ -34,8 +35,9 @@ from sandbox.live.http import (
     wall_timeout,
 )
 from sandbox.live.server import address
+from sandbox.records import AttemptLog, percentile
 from sandbox.regions import RegionCatalog
-from sandbox.routing import REQUEST_TIMEOUT_S, Router
+from sandbox.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
 
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 
@@ -80,11 +82,14 @@ class GatewayState:
 
     urls: dict[str, str]
     catalog: RegionCatalog
+    clock: Callable[[], float]  # emulated seconds, the stamp of every attempt
     time_scale: float = 1.0
     router: Router | None = None
     view: HealthView | None = None
     local: threading.local = field(default_factory=threading.local)
     stats: TrafficStats = field(default_factory=TrafficStats)
+    split: VersionSplit = field(default_factory=VersionSplit)
+    attempts: AttemptLog = field(default_factory=AttemptLog)
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
 
     def _connection(self, region: str) -> http.client.HTTPConnection:
@@ -97,15 +102,18 @@ class GatewayState:
             self.connections.append(pool[region])
         return pool[region]
 
-    def forward(self, region: str, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-        """POST to `region`; OSError or HTTPException when it cannot answer in time."""
+    def forward(
+        self, region: str, path: str, body: bytes, content_type: str
+    ) -> tuple[int, bytes, str | None]:
+        """POST to `region`: the status, body and model version of its answer; OSError or
+        HTTPException when it cannot answer in time."""
         connection = self._connection(region)
         headers = {"Content-Type": content_type} if content_type else {}
         for attempt in (1, 2):
             try:
                 connection.request("POST", path, body, headers)
                 answer = connection.getresponse()
-                return answer.status, answer.read()
+                return answer.status, answer.read(), answer.getheader("X-Model-Version")
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
                 connection.close()  # a kept-alive connection the region had closed: once more
                 if attempt == 2:
@@ -185,19 +193,27 @@ class Gateway:
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
                 time.sleep(delay)
-            sent = time.perf_counter()
+            version = state.split.pick(region)
+            path = (
+                f"/v1/models/{name}/versions/{version}:predict" if version else environ["PATH_INFO"]
+            )
+            at, sent = state.clock(), time.perf_counter()
             try:
-                status, content = state.forward(region, environ["PATH_INFO"], body, content_type)
+                status, content, answered = state.forward(region, path, body, content_type)
+                version = answered or version  # a fault's answer names no version
             except (OSError, http.client.HTTPException) as e:
                 status, last = 503, f"{region}: {type(e).__name__}"
             else:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
             state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
+            state.attempts.add(at, region, version, status < 500, took_ms)
             if state.view:
                 state.view.outcome(region, status < 500)
             if status < 500:
                 headers = [("X-Served-By", region)]
+                if version:
+                    headers.append(("X-Model-Version", version))
                 state.stats.served[client] = region
                 break
         else:

@@ -1,9 +1,17 @@
 """A region's model server: a Flask app factory, one app instance per region.
 
 Routes (JSON everywhere): `GET /healthz`, `PUT|GET|DELETE /v1/models/<name>`,
-`POST /v1/models/<name>:predict`, `GET /metrics` (Prometheus), `GET|PUT|PATCH|DELETE /admin/faults`
-(bearer token). Faults are the shared vocabulary of `sandbox.faults`, on a clock of emulated
-seconds: wall seconds divided by `time_scale`.
+`POST /v1/models/<name>:predict`, `GET|DELETE /v1/models/<name>/versions/<version>`,
+`POST /v1/models/<name>/versions/<version>:predict` (TensorFlow Serving's paths),
+`GET /metrics` (Prometheus), `GET|PUT|PATCH|DELETE /admin/faults` (bearer token).
+
+A region serves one model; deploying another version of it keeps the version it replaces, so a
+rollout can send a share of the predictions to either version (the gateway's split) and roll
+back by deleting the new one. Predictions carry the version that made them in `X-Model-Version`.
+Faults scoped to a version hit the predictions of that version, except the smoke test's (a
+request with `X-Smoke-Test`): they stand for a release that passes its smoke set. Faults are the
+shared vocabulary of `sandbox.faults`, on a clock of emulated seconds: wall seconds divided by
+`time_scale`.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from sandbox.live.http import (
     install_json_errors,
     json_body,
 )
-from sandbox.models import Model, parse_model
+from sandbox.models import Model, kept_versions, parse_model
 
 MAX_INSTANCES = 1000
 HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there
@@ -46,13 +54,22 @@ HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still t
 
 @dataclass
 class RegionState:
-    """What one region serves: its model (one at a time), whether it is a bad build, its faults."""
+    """What one region serves: its model's current version and the one kept beside it, the
+    versions that are bad builds, and its faults."""
 
     name: str
     faults: RegionFaults
     model: Model | None = None
-    bad_build: bool = False
+    kept: dict[str, Model] = field(default_factory=dict)
+    bad: frozenset[str] = frozenset()
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def version(self, name: str, version: str | None) -> Model | None:
+        """The model `name` at `version` (None: the current version), if this region has it."""
+        model = self.model
+        if model is None or model.name != name:
+            return None
+        return model if version is None else self.kept.get(version)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
@@ -71,14 +88,19 @@ def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
     return requests, latency, faults
 
 
+VERSIONED_PREDICT = re.compile(r"/v1/models/[^/]+/versions/([^/]+):predict")
+PREDICT_ROUTES = frozenset(
+    {"/v1/models/<name>:predict", "/v1/models/<name>/versions/<version>:predict"}
+)
 ROUTES = (  # route label by path, for faults and metrics
     ("/healthz", re.compile(r"/healthz")),
     ("/v1/models/<name>:predict", re.compile(r"/v1/models/[^/]+:predict")),
+    ("/v1/models/<name>/versions/<version>:predict", VERSIONED_PREDICT),
+    ("/v1/models/<name>/versions/<version>", re.compile(r"/v1/models/[^/]+/versions/[^/]+")),
     ("/v1/models/<name>", re.compile(r"/v1/models/[^/]+")),
     ("/metrics", re.compile(r"/metrics")),
     ("/admin/faults", re.compile(r"/admin/faults")),
 )
-PREDICT_ROUTE = "/v1/models/<name>:predict"
 
 
 class _Instrumented:
@@ -128,7 +150,8 @@ class _Instrumented:
         """The answer of an active fault, after its delay; None to let the request through."""
         if route in ("/metrics", "/admin/faults"):
             return None
-        effect = self.state.faults.effect(predict=route == PREDICT_ROUTE)
+        predict = route in PREDICT_ROUTES
+        effect = self.state.faults.effect(predict, self._version(environ) if predict else None)
         if effect.delay_s:
             _hold(effect.delay_s * self.time_scale, environ.get("waitress.client_disconnected"))
         if effect.status is None:
@@ -138,6 +161,14 @@ class _Instrumented:
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         respond(f"{effect.status} {HTTPStatus(effect.status).phrase}", headers)
         return [body]
+
+    def _version(self, environ: dict[str, Any]) -> str | None:
+        """The model version a prediction asks for (None for the smoke test's)."""
+        if environ.get("HTTP_X_SMOKE_TEST"):
+            return None
+        match = VERSIONED_PREDICT.fullmatch(environ.get("PATH_INFO", ""))
+        model = self.state.model
+        return match.group(1) if match else model.version if model else None
 
 
 def _hold(seconds: float, gone: Callable[[], bool] | None) -> None:
@@ -189,17 +220,26 @@ def create_region_app(
         if name.endswith(":predict"):
             raise BadRequest(f"{request.method} is not allowed on {request.path}; POST it", 405)
 
-    def current(name: str) -> Model:
-        not_predict(name)
-        model = state.model
-        if model is None or model.name != name:
-            raise BadRequest(f"no model {name!r} in {region}", 404)
+    def current(name: str, version: str | None = None) -> Model:
+        not_predict(version or name)
+        model = state.version(name, version)
+        if model is None:
+            at = f" version {version!r}" if version is not None else ""
+            raise BadRequest(f"no model {name!r}{at} in {region}", 404)
         return model
+
+    def status(model: Model) -> Any:
+        return jsonify(
+            name=model.name, version=model.version, ready=True, versions=sorted(state.kept)
+        )
 
     @app.get("/v1/models/<name>")
     def model_status(name: str) -> Any:
-        model = current(name)
-        return jsonify(name=model.name, version=model.version, ready=True)
+        return status(current(name))
+
+    @app.get("/v1/models/<name>/versions/<version>")
+    def version_status(name: str, version: str) -> Any:
+        return status(current(name, version))
 
     @app.put("/v1/models/<name>")
     def deploy(name: str) -> Any:
@@ -216,20 +256,40 @@ def create_region_app(
             return error(f"deployment to {region} failed (injected deploy_failures fault)", 503)
         with state.lock:
             replaced = state.model is not None and state.model.name == name
-            state.model, state.bad_build = model, state.faults.deploys_bad_build()
+            state.kept = kept_versions(state.kept, state.model, model)
+            bad = state.bad & set(state.kept) - {model.version}
+            state.bad = bad | {model.version} if state.faults.deploys_bad_build() else bad
+            state.model = model
         body = {"name": model.name, "version": model.version, "ready": True}
-        return jsonify(body), 200 if replaced else 201
+        return jsonify(body | {"versions": sorted(state.kept)}), 200 if replaced else 201
 
     @app.delete("/v1/models/<name>")
     def undeploy(name: str) -> Any:
         model = current(name)
         with state.lock:
-            state.model, state.bad_build = None, False
-        return jsonify(name=model.name, version=model.version, ready=False)
+            state.model, state.kept, state.bad = None, {}, frozenset()
+        return jsonify(name=model.name, version=model.version, ready=False, versions=[])
+
+    @app.delete("/v1/models/<name>/versions/<version>")
+    def withdraw(name: str, version: str) -> Any:
+        model = current(name, version)
+        with state.lock:
+            state.kept = {v: m for v, m in state.kept.items() if v != version}
+            if state.model is not None and state.model.version == version:
+                state.model = next(iter(state.kept.values()), None)
+            state.bad = state.bad - {version}
+        body = {"name": model.name, "version": model.version, "ready": False}
+        return jsonify(body | {"versions": sorted(state.kept)})
 
     @app.post("/v1/models/<name>:predict")
     def predict(name: str) -> Any:
-        model = current(name)
+        return predict_with(current(name))
+
+    @app.post("/v1/models/<name>/versions/<version>:predict")
+    def predict_version(name: str, version: str) -> Any:
+        return predict_with(current(name, version))
+
+    def predict_with(model: Model) -> Any:
         body = json_body()
         if not isinstance(body, dict) or "instances" not in body:
             raise BadRequest('expected {"instances": [[...], ...]}')
@@ -243,9 +303,11 @@ def create_region_app(
             predictions = model.predict(instances)
         except ValueError as e:
             raise BadRequest(f"instances: {e}") from None
-        if state.bad_build or state.faults.serves_bad():
+        if model.version in state.bad or state.faults.serves_bad():
             predictions = spoil(predictions)
-        return jsonify(predictions=predictions)
+        response = jsonify(predictions=predictions)
+        response.headers["X-Model-Version"] = model.version
+        return response
 
     @app.get("/metrics")
     def metrics() -> Response:

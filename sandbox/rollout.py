@@ -1,0 +1,374 @@
+"""Rollouts beyond the lesson: a new version of the model over a fleet serving the previous one.
+
+The regions are taken in waves (`sequential`: one region at a time, the lesson's order; `waves`:
+sets of regions together; `canary`: each wave's new version first takes a share of its traffic).
+After a wave is deployed and verified its traffic shifts to the new version (`canary`: a share
+first) and, for a bake time, the steady-state hypothesis is checked on the predictions the new
+version actually served. A deviation, or a deployment or verification that fails after its
+retries, rolls every region the new version reached back to the previous version. Every step
+goes to a `Trace` that also tracks the version each region serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.errors import DeploymentHalted, InvalidDeployment
+from sandbox.faults import Failure
+from sandbox.flow import Deployment
+from sandbox.models import Model, predictions_match
+from sandbox.records import AttemptLog, Served
+from sandbox.tracer import WATCHED, Trace
+
+STRATEGIES = ("sequential", "waves", "canary")
+DEFAULT_BAKE_S = 120.0
+DEFAULT_CANARY_PERCENT = 10.0
+MAX_BAKE_S = 86_400.0
+ROLLOUT_WATCHED = (*WATCHED, "serving_version")
+LABELS = {
+    "Start wave": "Start wave {}",
+    "Deploy model": "Deploy model to {}",
+    "Retry deployment": "Retry deployment to {}",
+    "Verify deployment": "Verify deployment in {}",
+    "Shift traffic": "Shift traffic in {}",
+    "Bake": "Bake wave {}",
+    "Roll back deployment": "Roll back deployment in {}",
+}
+END_LABELS = {"complete": "Rollout complete", "rolled_back": "Rollout rolled back"}
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """The hypothesis an experiment and a bake check (None: not checked)."""
+
+    max_error_rate: float | None = None
+    max_p99_ms: float | None = None
+
+    def probes(self, error_rate: float | None, p99_ms: float | None) -> list[dict[str, Any]]:
+        """Each bounded probe that has a value: its tolerance, value and whether it held."""
+        checks = []
+        for probe, tolerance, value in (
+            ("error_rate", self.max_error_rate, error_rate),
+            ("p99_ms", self.max_p99_ms, p99_ms),
+        ):
+            if tolerance is not None and value is not None:
+                held = value <= tolerance
+                checks.append(
+                    {"probe": probe, "tolerance": tolerance, "value": value, "held": held}
+                )
+        return checks
+
+
+BAKE_HYPOTHESIS = SteadyState(max_error_rate=0.01)  # a bake's default: at most 1% failed
+
+
+def parse_waves(text: str) -> tuple[tuple[str, ...], ...]:
+    """`"us-east-1,eu-west-1;ap-south-1"`: waves separated by `;`, regions by `,`."""
+    waves = tuple(tuple(r.strip() for r in wave.split(",")) for wave in text.split(";"))
+    for number, wave in enumerate(waves, 1):
+        if not all(wave):
+            raise InvalidDeployment(
+                f"waves {text!r}: wave {number} has an empty region name (a doubled, leading or "
+                'trailing "," or ";"); write e.g. "us-east-1;eu-west-1,ap-south-1"'
+            )
+    return waves
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    """How the new version reaches the regions: the strategy and its settings (None: default)."""
+
+    strategy: str = "sequential"
+    waves: tuple[tuple[str, ...], ...] = ()
+    canary_percent: float | None = None
+    bake_s: float | None = None
+
+    @property
+    def percent(self) -> float:
+        """The canary's share of a wave's traffic, in percent (100 without a canary)."""
+        if self.strategy != "canary":
+            return 100.0
+        return DEFAULT_CANARY_PERCENT if self.canary_percent is None else self.canary_percent
+
+    @property
+    def bake(self) -> float:
+        """Seconds each wave bakes (0 for `sequential`)."""
+        if self.strategy == "sequential":
+            return 0.0
+        return DEFAULT_BAKE_S if self.bake_s is None else self.bake_s
+
+    def check(self, regions: Sequence[str]) -> None:
+        """Refuse settings that do not fit the strategy or the regions; say what to write."""
+        if self.strategy not in STRATEGIES:
+            raise InvalidDeployment(
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            )
+        for name, value, fits in (
+            ("waves", self.waves or None, ("waves", "canary")),
+            ("canary_percent", self.canary_percent, ("canary",)),
+            ("bake_s", self.bake_s, ("waves", "canary")),
+        ):
+            if value is not None and self.strategy not in fits:
+                raise InvalidDeployment(
+                    f"{name} applies to strategy {' or '.join(fits)}, not {self.strategy}; "
+                    "remove it or change the strategy"
+                )
+        percent = self.canary_percent
+        if percent is not None and (_not_number(percent) or not 0 < percent < 100):
+            raise InvalidDeployment(
+                f"canary_percent must be a number above 0 and below 100, got {percent!r}"
+            )
+        bake = self.bake_s
+        if bake is not None and (_not_number(bake) or not 0 <= bake <= MAX_BAKE_S):
+            raise InvalidDeployment(f"bake_s must be 0 to {MAX_BAKE_S:g} seconds, got {bake!r}")
+        listed = [r for wave in self.waves for r in wave]
+        for region in listed:
+            if region not in regions:
+                raise InvalidDeployment(
+                    f"waves: {region!r} is not one of the regions ({', '.join(regions)})"
+                )
+        twice = sorted({r for r in listed if listed.count(r) > 1})
+        if twice:
+            raise InvalidDeployment(f"waves list {', '.join(twice)} more than once")
+        missing = [r for r in regions if r not in listed]
+        if self.waves and missing:
+            raise InvalidDeployment(
+                f"waves leave out {', '.join(missing)}: put every region in one wave"
+            )
+
+    def layout(self, regions: Sequence[str]) -> list[list[str]]:
+        """The waves, in order: as given, or the strategy's default (canary and sequential:
+        one region per wave; waves: the first region, then all the others)."""
+        if self.waves:
+            return [list(w) for w in self.waves]
+        if self.strategy == "waves" and len(regions) > 1:
+            return [[regions[0]], list(regions[1:])]
+        return [[r] for r in regions]
+
+
+def _not_number(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int | float)
+
+
+def check_versions(previous: Model, model: Model, where: str = "the new model") -> None:
+    """A rollout replaces one version of a model by another of the same name."""
+    if model.name != previous.name:
+        raise InvalidDeployment(
+            f"{where} is {model.name!r}, not a version of {previous.name!r}: a rollout "
+            f"replaces one version of a model by another (e.g. model_v1 1.0.0 by model_v1_1)"
+        )
+    if model.version == previous.version:
+        raise InvalidDeployment(
+            f"{where} is version {model.version} of {model.name}, which the regions already "
+            "serve; roll out another version"
+        )
+
+
+class Rollout:
+    """A rollout of `model` over the fleet of a completed `Deployment` of its previous version.
+
+    `attempts` is where the fleet's user traffic is recorded (the gateway's, or the simulated
+    users'), so that a bake sees what the new version served.
+    """
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        model: Model,
+        plan: RolloutPlan,
+        attempts: AttemptLog,
+        *,
+        hypothesis: SteadyState = BAKE_HYPOTHESIS,
+        failures: Iterable[Failure] = (),
+    ) -> None:
+        if deployment.outcome != "complete":
+            raise InvalidDeployment(
+                "a rollout starts from a deployment that completed in every region; "
+                f"this one ended {deployment.outcome}"
+            )
+        check_versions(deployment.model, model)
+        plan.check(deployment.regions)
+        self.previous = deployment.model
+        self.model = model
+        self.plan = plan
+        self.attempts = attempts
+        self.hypothesis = hypothesis
+        self.failures = tuple(failures)
+        for failure in self.failures:
+            if failure.region not in deployment.regions:
+                raise InvalidDeployment(
+                    f"failure in {failure.region!r}: not one of the regions "
+                    f"({', '.join(deployment.regions)})"
+                )
+        self.backend = deployment.backend
+        self.max_retries = deployment.max_retries
+        self.regions = list(deployment.regions)
+        self.waves = plan.layout(self.regions)
+        self.deployment_status: dict[str, str] = {}
+        self.verification_status: dict[str, str] = {}
+        self.serving_version = dict.fromkeys(self.regions, self.previous.version)
+        self._lesson = {
+            "routing_configured": deployment.routing_configured,
+            "monitoring_active": deployment.monitoring_active,
+        }
+        title = (
+            f"Rollout of {model.name} {self.previous.version} -> {model.version} to "
+            f"{', '.join(self.regions)} ({plan.strategy}: "
+            f"{' ; '.join(', '.join(w) for w in self.waves)})"
+        )
+        self.trace = Trace(
+            model.name,
+            self._variables(),
+            model.version,
+            self.backend.clock,
+            ROLLOUT_WATCHED,
+            title,
+        )
+        self._touched: list[str] = []
+        self._attempts: dict[str, int] = {}
+        self.bakes: list[dict[str, Any]] = []
+
+    @property
+    def outcome(self) -> str | None:
+        """`complete` or `rolled_back`; None before `run`."""
+        return self.trace.outcome
+
+    def run(self) -> Rollout:
+        """Take every wave to the new version, or roll back; return self."""
+        if self.trace.steps:
+            raise InvalidDeployment("this rollout has run; start a new Rollout")
+        for region in self.regions:  # users keep the previous version until a shift
+            self._split(region, {self.previous.version: 100.0})
+        for failure in self.failures:
+            self.backend.inject(failure.region, [failure.as_fault(self.model.version)])
+        try:
+            for number, wave in enumerate(self.waves, 1):
+                self._wave(number, wave)
+        except DeploymentHalted:
+            return self
+        self._end("complete", f"Every region serves {self.model.version}")
+        return self
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _wave(self, number: int, wave: list[str]) -> None:
+        self._step("Start wave", ", ".join(wave), f"Wave {number} of {len(self.waves)}", number)
+        for region in wave:
+            self._deploy_and_verify(region)
+        percent = self.plan.percent
+        self._shift(wave, percent)
+        if self.plan.bake:
+            self._bake(number, wave)
+        if percent < 100:
+            self._shift(wave, 100.0)
+        self.trace.mark()
+
+    def _deploy_and_verify(self, region: str) -> None:
+        while True:
+            self._attempts[region] = self._attempts.get(region, 0) + 1
+            action = "Deploy model" if self._attempts[region] == 1 else "Retry deployment"
+            ok = self.backend.run(self.backend.deploy(region, self.model))
+            self.deployment_status[region] = "success" if ok else "failed"
+            self._step(action, region, "Deployment success" if ok else "Deployment failed")
+            if ok:
+                if region not in self._touched:
+                    self._touched.append(region)
+                served = self.backend.run(self.backend.smoke(region, self.model))
+                ok = served is not None and predictions_match(self.model.smoke_predictions, served)
+                self.verification_status[region] = "success" if ok else "failed"
+                result = "Verification success" if ok else "Verification failed"
+                self._step("Verify deployment", region, result)
+                if ok:
+                    return
+            if self._attempts[region] > self.max_retries:
+                what = (
+                    "deployment" if self.deployment_status[region] == "failed" else "verification"
+                )
+                self._roll_back(
+                    f"{what} in {region} failed after {self._attempts[region]} attempts"
+                )
+
+    def _shift(self, wave: list[str], percent: float) -> None:
+        new, old = self.model.version, self.previous.version
+        weights = {new: 100.0} if percent >= 100 else {old: 100.0 - percent, new: percent}
+        for region in wave:
+            self._split(region, weights)
+            self.serving_version[region] = _shares(weights)
+        self._step("Shift traffic", ", ".join(wave), f"{percent:g}% to {new}")
+
+    def _bake(self, number: int, wave: list[str]) -> None:
+        since = self.backend.now()
+        self.backend.advance(self.plan.bake)
+        served = self.attempts.served(since, self.backend.now(), wave, self.model.version)
+        probes = self.hypothesis.probes(served.error_rate, served.p99_ms)
+        held = all(p["held"] for p in probes)
+        self.bakes.append(
+            {
+                "wave": number,
+                "regions": list(wave),
+                "since_s": round(since, 3),
+                "bake_s": self.plan.bake,
+                "requests": served.requests,
+                "failed": served.failed,
+                "held": held if served.requests else None,
+                "probes": probes,
+            }
+        )
+        result = _bake_result(served, probes, self.model.version, self.plan.bake)
+        self._step("Bake", ", ".join(wave), result, number)
+        if not held:
+            self._roll_back(f"the bake of wave {number} deviated ({result.partition(': ')[2]})")
+
+    def _roll_back(self, why: str) -> None:
+        old = self.previous.version
+        for region in reversed(self._touched):
+            self._split(region, {old: 100.0})
+            self.backend.run(self.backend.withdraw(region, self.model))
+            self.deployment_status[region] = "rolled_back"
+            self.serving_version[region] = old
+            self._step("Roll back deployment", region, f"Rolled back to {old}")
+        self._touched.clear()
+        self._end("rolled_back", f"Rolled back: {why}")
+        raise DeploymentHalted(f"Rolled back: {why}", "rolled_back")
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _split(self, region: str, weights: dict[str, float]) -> None:
+        self.backend.run(self.backend.set_split(region, weights))
+
+    def _variables(self) -> dict[str, Any]:
+        return {
+            "regions": self.regions,
+            "deployment_status": self.deployment_status,
+            "verification_status": self.verification_status,
+            **self._lesson,
+            "serving_version": self.serving_version,
+        }
+
+    def _step(self, action: str, region: str, result: str, label: object = None) -> None:
+        text = LABELS[action].format(region if label is None else label)
+        self.trace.record(action, region, result, self.backend.now(), self._variables(), text)
+
+    def _end(self, outcome: str, summary: str) -> None:
+        self.trace.end(outcome, END_LABELS[outcome], summary, self.backend.now(), self._variables())
+
+
+def _shares(weights: dict[str, float]) -> str:
+    """`1.0.0 90% / 1.1.0 10%`, or the one version serving everything."""
+    if len(weights) == 1:
+        return next(iter(weights))
+    return " / ".join(f"{version} {share:g}%" for version, share in weights.items())
+
+
+def _bake_result(served: Served, probes: list[dict[str, Any]], version: str, bake_s: float) -> str:
+    if not served.requests:
+        return f"Inconclusive: {version} served no request in {bake_s:g} s"
+    measured = f"{served.requests} requests, {served.failed} failed"
+    failing = [p for p in probes if not p["held"]]
+    if failing:
+        return f"Deviated: {measured}; " + "; ".join(
+            f"{p['probe']} {p['value']:.4g} > {p['tolerance']:g}" for p in failing
+        )
+    return f"Steady state held: {measured}"
