@@ -31,6 +31,8 @@ from sandbox.faults import SYNTAX as FAIL_SYNTAX
 from sandbox.flow import COMPLETED, MAX_RETRIES, POLICIES
 from sandbox.models import load_model
 from sandbox.quiz.cli import quiz
+from sandbox.rollout import DEFAULT_BAKE_S, DEFAULT_CANARY_PERCENT, MAX_BAKE_S, STRATEGIES
+from sandbox.routing import MAX_DNS_TTL_S
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 from sandbox.sweep import METRICS
 from sandbox.tracer import FORMATS, TRACKERS
@@ -120,6 +122,39 @@ def main() -> None:
     show_default=True,
     help="Status tracker columns: the lesson's checkpoints or every step.",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="sequential",
+    show_default=True,
+    help="How the regions get the new version: one after another (the lesson's), in waves, "
+    "or a canary share of each wave's traffic first. waves and canary roll MODEL out over "
+    "its previous version.",
+)
+@click.option(
+    "--waves",
+    metavar='"R1,R2;R3"',
+    help="Regions deployed together, waves separated by ';' (waves, canary) "
+    "[default: waves: the first region, then the rest; canary: one region per wave].",
+)
+@click.option(
+    "--canary-percent",
+    type=Finite(0, 100, min_open=True, max_open=True),
+    help=f"Canary: the new version's share of a wave's traffic while it bakes "
+    f"[default: {DEFAULT_CANARY_PERCENT:g}].",
+)
+@click.option(
+    "--bake-s",
+    type=Finite(0, MAX_BAKE_S),
+    help="Waves, canary: seconds each wave is watched against the steady state (at most 1% "
+    f"failed predictions of the new version) [default: {DEFAULT_BAKE_S:g}].",
+)
+@click.option(
+    "--previous",
+    metavar="MODEL",
+    help="The version the regions serve before the rollout [default: the bundled model of "
+    "the same name with the highest version below MODEL's]. With sequential, rolls out too.",
+)
 @EXTRA_REGIONS
 @click.pass_context
 def deploy(ctx: click.Context, **_: Any) -> None:
@@ -127,14 +162,24 @@ def deploy(ctx: click.Context, **_: Any) -> None:
     its deployment, set up routing and start health monitoring: on simulated regions, or with
     --live on real region servers that stop when the command ends.
 
-    Exit status: 0 when the deployment completed, 1 when it did not, 2 for a usage error.
+    A rollout (--strategy waves or canary, or --previous) first deploys the previous version
+    everywhere with the lesson's flow, starts users near every region, then rolls MODEL out,
+    bakes each wave on the predictions the new version served and rolls back every touched
+    region on a deviation; the table is the rollout's.
+
+    Exit status: 0 when the deployment (or rollout) completed, 1 when it did not, 2 for a
+    usage error.
 
     \b
     Example: mrsandbox deploy --regions us-east-1,eu-west-1 model_v1
+    Example: mrsandbox deploy --regions us-east-1,eu-west-1,ap-northeast-1 model_v1_1 \\
+               --strategy canary --canary-percent 10 --bake-s 120 --fail eu-west-1:bake
     """
     from sandbox.flow import run_deployment
 
     request = build_request(ctx)
+    if request.rollout:
+        _roll_out(ctx, request)
     settings = request.flow_settings()
     if request.live:
         from sandbox.live.fleet import LiveFleet
@@ -152,6 +197,67 @@ def deploy(ctx: click.Context, **_: Any) -> None:
         d = run_deployment(request.regions, request.model, **settings)
     click.echo(d.trace.render(request.fmt, request.tracker))
     ctx.exit(0 if d.outcome in COMPLETED else 1)
+
+
+def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
+    """Run a rollout as an experiment: the previous version, users, then the new version."""
+    from sandbox.experiment import run_experiment
+    from sandbox.scenario import parse_scenario
+
+    scenario = parse_scenario(_rollout_document(ctx, request), "mrsandbox deploy", request.catalog)
+    experiment = run_experiment(scenario, request.catalog)
+    rollout = experiment.rollout
+    if rollout is None:
+        baseline = experiment.deployment.trace
+        click.echo(baseline.render(request.fmt, request.tracker))
+        click.echo(f"The previous version's deployment did not complete ({baseline.outcome})")
+        ctx.exit(1)
+    if request.fmt == "json":
+        users = experiment.journal["summary"]["by_version"]
+        document = rollout.trace.to_dict(request.tracker) | {"users_by_version": users}
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(rollout.trace.render(request.fmt, request.tracker))
+        click.echo(_users_line(experiment.journal["summary"]))
+    ctx.exit(0 if rollout.outcome == "complete" else 1)
+
+
+ROLLOUT_USERS_PER_S = 10.0  # the users near each region while a command-line rollout runs
+
+
+def _rollout_document(ctx: click.Context, request: DeployRequest) -> dict[str, Any]:
+    """A rollout on the command line as a scenario: the previous version deployed by the
+    lesson's flow, users near every region, then the new version by the given strategy."""
+    model, previous = request.sources
+    plan = request.plan
+    rollout: dict[str, Any] = {"model": model, "strategy": plan.strategy}
+    rollout |= {"waves": [list(w) for w in plan.waves]} if plan.waves else {}
+    rollout |= {"canary_percent": plan.canary_percent} if plan.canary_percent is not None else {}
+    rollout |= {"bake_s": plan.bake_s} if plan.bake_s is not None else {}
+    rollout |= {"failures": list(ctx.params["fails"])}
+    live = {"time_scale": request.time_scale, "processes": request.processes}
+    return {
+        "name": f"{plan.strategy} rollout of {request.model.name}",
+        "seed": request.seed,
+        "duration_s": 1.0,  # the users stop when the rollout has ended
+        "mode": "live" if request.live else "sim",
+        **(live if request.live else {}),
+        "deployment": {
+            "model": previous,
+            "regions": request.regions,
+            "max_retries": request.max_retries,
+        },
+        "clients": [{"region": r, "rate_per_s": ROLLOUT_USERS_PER_S} for r in request.regions],
+        "rollout": rollout,
+    }
+
+
+def _users_line(summary: dict[str, Any]) -> str:
+    versions = ", ".join(
+        f"{version} {n['requests']} ({n['failed']} failed)"
+        for version, n in summary["by_version"].items()
+    )
+    return f"Users: {summary['sent']} requests during the rollout; answered by version: {versions}"
 
 
 def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
@@ -205,6 +311,14 @@ def _deploy_context(argv: Sequence[str]) -> click.Context:
 @click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
 @click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
 @click.option(
+    "--dns-ttl-s",
+    type=Finite(0, MAX_DNS_TTL_S),
+    default=0.0,
+    show_default=True,
+    help="Seconds the users near a region keep the region the gateway gave them, healthy or "
+    "not, as DNS clients cache an answer (0: asked on every request).",
+)
+@click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
@@ -243,7 +357,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
             raise click.UsageError(f"{flag} applies to --policy {policy} only", ctx)
     order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
     weights = pairs(ctx, "--weights", p["weights"])
-    routing = RoutingPolicy(p["policy"], p["retries"], order, weights)
+    routing = RoutingPolicy(p["policy"], p["retries"], order, weights, p["dns_ttl_s"])
     try:
         routing.check(regions)
     except InvalidDeployment as e:

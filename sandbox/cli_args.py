@@ -9,7 +9,7 @@ import math
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sandbox.faults import Failure, parse_failure
 from sandbox.flow import check_leave_out
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
+from sandbox.rollout import RolloutPlan, check_versions, parse_waves
 
 
 class Finite(click.FloatRange):
@@ -49,6 +50,14 @@ class DeployRequest:
     time_scale: float
     processes: bool
     leave_out: tuple[str, ...] = ()
+    plan: RolloutPlan = field(default_factory=RolloutPlan)
+    previous: Model | None = None  # set: a rollout of `model` over this version
+    sources: tuple[str, str] = ("", "")  # the MODEL and previous words as typed or found
+
+    @property
+    def rollout(self) -> bool:
+        """Whether this command line rolls `model` out over a fleet serving `previous`."""
+        return self.previous is not None
 
     def flow_settings(self) -> dict[str, Any]:
         """The keyword arguments of `run_deployment` that this command line sets."""
@@ -244,12 +253,21 @@ def build_request(ctx: click.Context) -> DeployRequest:
         given = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if given and not p["live"]:
             raise click.UsageError(f"{flag} applies to live fleets only: add --live", ctx)
+    plan = _plan(ctx, regions)
+    previous, previous_source = _previous(ctx, loaded, plan)
+    failures = _failures(ctx, regions)
+    if previous is None and any(f.stage == "bake" for f in failures):
+        message = "a bake failure needs a rollout: add --strategy waves or canary (or --previous)"
+        raise click.BadParameter(message, ctx, param_hint="'--fail'")
+    if previous is not None and p["leave_out"]:
+        message = "leaves a call out of the lesson's flow; a rollout has no such loop: drop it"
+        raise click.BadParameter(message, ctx, param_hint="'--leave-out'")
     return DeployRequest(
         regions,
         loaded,
         p["on_failure"],
         p["max_retries"],
-        _failures(ctx, regions),
+        failures,
         p["seed"],
         p["fmt"],
         p["tracker"],
@@ -258,7 +276,61 @@ def build_request(ctx: click.Context) -> DeployRequest:
         p["time_scale"],
         p["processes"],
         p["leave_out"],
+        plan,
+        previous,
+        (model, previous_source),
     )
+
+
+_HINTS = {"waves": "'--waves'", "canary_percent": "'--canary-percent'", "bake_s": "'--bake-s'"}
+
+
+def _plan(ctx: click.Context, regions: Sequence[str]) -> RolloutPlan:
+    """--strategy, --waves, --canary-percent and --bake-s as a checked `RolloutPlan`."""
+    p = ctx.params
+    waves = ()
+    if p["waves"] is not None:
+        with blaming(ctx, "'--waves'"):
+            waves = parse_waves(p["waves"])
+    plan = RolloutPlan(p["strategy"], waves, p["canary_percent"], p["bake_s"])
+    try:
+        plan.check(regions)
+    except SandboxError as e:
+        hint = next((h for key, h in _HINTS.items() if str(e).startswith(key)), "'--strategy'")
+        raise Mistake(str(e), ctx, "invalid_value", param_hint=hint) from None
+    return plan
+
+
+def _previous(ctx: click.Context, model: Model, plan: RolloutPlan) -> tuple[Model | None, str]:
+    """The version a rollout replaces and how to load it: --previous, else the bundled model of
+    the same name with the highest version below MODEL's; None for the lesson's flow."""
+    given = ctx.params["previous"]
+    if given is None and plan.strategy == "sequential":
+        return None, ""
+    if given is not None:
+        with blaming(ctx, "'--previous'"):
+            previous = load_model(given)
+            check_versions(previous, model, "MODEL")
+        return previous, given
+    earlier = [
+        (load_model(name), name)
+        for name in bundled_models()
+        if (m := load_model(name)).name == model.name and _order(m.version) < _order(model.version)
+    ]
+    if not earlier:
+        message = (
+            f"a {plan.strategy} rollout replaces a version the regions serve, and no earlier "
+            f"version of {model.name} than {model.version} is bundled: give --previous "
+            "(a bundled name or a .json artifact of the same model), e.g. "
+            "--previous model_v1 with MODEL model_v1_1"
+        )
+        raise click.UsageError(message, ctx)
+    return max(earlier, key=lambda pair: _order(pair[0].version))
+
+
+def _order(version: str) -> tuple[int | str, ...]:
+    """`1.10.0` after `1.9.0`: dotted numbers compared as numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in version.split("."))
 
 
 def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:

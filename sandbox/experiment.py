@@ -2,6 +2,8 @@
 
 The run deploys the model with the lesson's flow, then sends the scenario's users for
 `duration_s` (time 0 is when monitoring starts) while faults switch on and off at their times.
+With a `[rollout]`, a new version of the model is rolled out over the serving fleet from
+`rollout.start_s` on (its bakes watch those users), and the users go on until it has ended.
 The journal (Chaos Toolkit's spirit) holds no wall-clock fact, so the same seed gives the same
 journal, byte for byte.
 """
@@ -17,8 +19,10 @@ from typing import Any
 from sandbox.backend import Process
 from sandbox.flow import COMPLETED, Deployment, run_deployment
 from sandbox.health import Transition
-from sandbox.records import RequestLog, percentile
+from sandbox.models import load_model
+from sandbox.records import AttemptLog, RequestLog, percentile
 from sandbox.regions import RegionCatalog
+from sandbox.rollout import BAKE_HYPOTHESIS, Rollout
 from sandbox.scenario import Scenario, ScheduledFault
 from sandbox.sim import SimFleet
 from sandbox.traffic import SimTraffic
@@ -36,6 +40,7 @@ class Experiment:
     log: RequestLog
     deployment: Deployment
     events: list[dict[str, Any]] = field(default_factory=list)
+    rollout: Rollout | None = None
 
     @property
     def deviated(self) -> bool:
@@ -56,6 +61,20 @@ class Experiment:
             f"p99 {s['latency_ms']['p99']}",
             "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
         ]
+        r = j["rollout"]
+        if r is not None:
+            lines.append(
+                f"Rollout ({r['strategy']}) {r['from_version']} -> {r['to_version']} from "
+                f"{r['start_s']:g} s to {r['end_s']:g} s: {r['outcome']} ({r['summary']})"
+            )
+        if len(s["by_version"]) > 1:
+            lines.append(
+                "Answers by version: "
+                + ", ".join(
+                    f"{v} {n['share']:.1%} ({n['failed']} failed)"
+                    for v, n in s["by_version"].items()
+                )
+            )
         if j["status"] == "aborted":
             outcome = j["deployment"]["outcome"]
             lines.append(f"The deployment did not complete ({outcome}): no user traffic was sent")
@@ -64,6 +83,13 @@ class Experiment:
         interval, threshold = scenario.health.interval_s, scenario.health.failure_threshold
         low, high = interval * (threshold - 1), interval * threshold
         for f in s["per_fault"]:
+            if "version" in f:
+                lines.append(
+                    f"Fault {f['kind']} of version {f['version']} in {f['region']} from "
+                    f"{f['start_s']:g} s: {f['requests']} answers of that version there, "
+                    f"{f['failed']} of them failed after retries"
+                )
+                continue
             found = (
                 f"marked unhealthy after {f['detection_s']:g} s"
                 if f["detection_s"] is not None
@@ -76,7 +102,11 @@ class Experiment:
                 "interval after the start)"
             )
             if f["failover_s"] is not None:
-                line += f"; last request sent there {f['failover_s']:g} s in"
+                line += (
+                    f"; last request sent there {f['failover_s']:g} s in (expected at most "
+                    f"interval x threshold + DNS TTL = {interval:g} x {threshold} + "
+                    f"{scenario.routing.dns_ttl_s:g} = {f['expected_failover_s']:g} s)"
+                )
             if f["recovery_s"] is not None:
                 line += f"; healthy again {f['recovery_s']:g} s after it ended"
             lines.append(line)
@@ -104,7 +134,7 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
         return _run_live(scenario, catalog)
     fleet = SimFleet(catalog, scenario.regions, scenario.regions[0], scenario.seed)
     d = _deploy(scenario, catalog, fleet)
-    log, events = _log(scenario), []
+    log, events, rollout, t0 = _log(scenario), [], None, 0.0
     if d.outcome in COMPLETED:
         t0 = fleet.now()
         _watch(d, log.clients, t0, events)
@@ -114,9 +144,14 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
             fleet, d.router, d.health_view, scenario.clients, scenario.service, log, scenario.seed
         )
         traffic.start(until=t0 + scenario.duration_s)
-        fleet.advance(scenario.duration_s + DRAIN_S)
+        if scenario.rollout is not None:
+            traffic.until = math.inf
+            fleet.advance(scenario.rollout.start_s)
+            rollout = _rollout(scenario, d, traffic.attempts).run()
+            traffic.until = max(t0 + scenario.duration_s, fleet.now())
+        fleet.advance(traffic.until - fleet.now() + DRAIN_S)
         log.t = array("d", (t - t0 for t in log.t))
-    return _finish(scenario, d, log, events)
+    return _finish(scenario, d, log, events, rollout, t0)
 
 
 def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
@@ -137,7 +172,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
     )
     with fleet:
         d = _deploy(scenario, catalog, fleet)
-        log, events = _log(scenario), []
+        log, events, rollout, t0 = _log(scenario), [], None, 0.0
         if d.outcome in COMPLETED:
             t0 = fleet.now()
             _watch(d, log.clients, t0, events)
@@ -146,12 +181,59 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
             )
             for fault in scenario.faults:
                 env.process(_schedule(env, fleet, fault, t0, events))
-            traffic = LiveTraffic(fleet, d.model, scenario.clients, log, scenario.seed)
+            versions = [load_model(scenario.rollout.model)] if scenario.rollout else []
+            traffic = LiveTraffic(fleet, d.model, scenario.clients, log, scenario.seed, versions)
+            assert fleet.gateway is not None
             with ThreadPoolExecutor(SENDERS, thread_name_prefix="user") as pool:
                 traffic.start(env, pool, t0, t0 + scenario.duration_s)
-                env.run(until=t0 + scenario.duration_s)
+                if scenario.rollout is None:
+                    env.run(until=t0 + scenario.duration_s)
+                else:
+                    rollout = _rollout(scenario, d, fleet.gateway.attempts)
+                    _run_beside(rollout, env, traffic, t0 + scenario.rollout.start_s)
             traffic.close()
-    return _finish(scenario, d, log, events)
+    return _finish(scenario, d, log, events, rollout, t0)
+
+
+def _run_beside(rollout: Rollout, env: Any, traffic: Any, start: float) -> None:
+    """Run a live rollout in a thread of its own from `start` while `env` sends the users,
+    who go on until `traffic.until` or the rollout's end, whichever is later."""
+    import threading
+
+    failed: list[BaseException] = []
+
+    def roll() -> None:
+        try:
+            rollout.backend.advance(max(0.0, start - rollout.backend.now()))
+            rollout.run()
+        except BaseException as e:  # handed to the caller's thread
+            failed.append(e)
+
+    thread = threading.Thread(target=roll, name="rollout", daemon=True)
+    thread.start()
+    end = traffic.until
+    traffic.until = math.inf
+    env.run(until=max(end, env.now + 1e-9))
+    while thread.is_alive():
+        env.run(until=env.now + 1.0)
+    traffic.until = env.now
+    if failed:
+        raise failed[0]
+
+
+def _rollout(scenario: Scenario, d: Deployment, attempts: AttemptLog) -> Rollout:
+    spec = scenario.rollout
+    assert spec is not None
+    steady = scenario.steady_state
+    bounded = steady.max_error_rate is not None or steady.max_p99_ms is not None
+    return Rollout(
+        d,
+        load_model(spec.model),
+        spec.plan,
+        attempts,
+        hypothesis=steady if bounded else BAKE_HYPOTHESIS,
+        failures=spec.failures,
+    )
 
 
 def _deploy(scenario: Scenario, catalog: RegionCatalog, backend: Any) -> Deployment:
@@ -207,10 +289,22 @@ def _watch(d: Deployment, clients: list[str], t0: float, events: list[dict[str, 
 
 
 def _finish(
-    scenario: Scenario, d: Deployment, log: RequestLog, events: list[dict[str, Any]]
+    scenario: Scenario,
+    d: Deployment,
+    log: RequestLog,
+    events: list[dict[str, Any]],
+    rollout: Rollout | None,
+    t0: float,
 ) -> Experiment:
+    if rollout is not None:
+        events += [
+            {"t": round(step.t - t0, 3), "event": "rollout_step", "action": step.action}
+            | {"region": step.region, "result": step.result or step.next_step}
+            for step in rollout.trace.steps
+        ]
     events.sort(key=lambda e: e["t"])
-    return Experiment(scenario, _journal(scenario, d, log, events), log, d, events)
+    journal = _journal(scenario, d, log, events, rollout, t0)
+    return Experiment(scenario, journal, log, d, events, rollout)
 
 
 def _schedule(env: Any, fleet: Any, fault: ScheduledFault, t0: float, events: list) -> Process:
@@ -236,13 +330,18 @@ def _schedule(env: Any, fleet: Any, fault: ScheduledFault, t0: float, events: li
         )
 
 
-def _window(scenario: Scenario) -> tuple[float, float] | None:
-    """From the first fault's start to the last fault's end (or the run's end)."""
-    if not scenario.faults:
+def _window(scenario: Scenario, events: list[dict]) -> tuple[float, float] | None:
+    """From the first fault's or the rollout's start to the last one's end (or the run's)."""
+    spans = [
+        (f.start_s, f.end_s if f.end_s is not None else scenario.duration_s)
+        for f in scenario.faults
+    ]
+    steps = [e["t"] for e in events if e["event"] == "rollout_step"]
+    if steps:
+        spans.append((steps[0], steps[-1]))
+    if not spans:
         return None
-    start = min(f.start_s for f in scenario.faults)
-    end = max(f.end_s if f.end_s is not None else scenario.duration_s for f in scenario.faults)
-    return start, end
+    return min(s for s, _ in spans), max(e for _, e in spans)
 
 
 def _phase_of(t: float, window: tuple[float, float] | None) -> str:
@@ -252,7 +351,7 @@ def _phase_of(t: float, window: tuple[float, float] | None) -> str:
 
 
 def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[str, Any]:
-    window = _window(scenario)
+    window = _window(scenario, events)
     sent = len(log)
     succeeded = sum(log.ok)
     answered = [i for i in range(sent) if log.ok[i] or log.wrong[i]]
@@ -280,13 +379,49 @@ def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[st
             region: round(served[i] / len(answered), 6) if answered else 0.0
             for i, region in enumerate(log.regions)
         },
-        "per_fault": [_per_fault(f, log, events) for f in scenario.faults],
+        "per_fault": [_per_fault(scenario, f, log, events) for f in scenario.faults],
+        "by_version": _by_version(log),
     }
 
 
-def _per_fault(fault: ScheduledFault, log: RequestLog, events: list[dict]) -> dict[str, Any]:
+def _by_version(log: RequestLog) -> dict[str, dict[str, float | int]]:
+    """Per model version: the requests it answered last, how many failed, and its share."""
+    counts: Counter[int] = Counter(log.version)
+    failed: Counter[int] = Counter(v for v, ok in zip(log.version, log.ok, strict=True) if not ok)
+    answered = sum(n for v, n in counts.items() if v >= 0)
+    return {
+        name: {
+            "requests": counts[i],
+            "failed": failed[i],
+            "share": round(counts[i] / answered, 6) if answered else 0.0,
+        }
+        for i, name in enumerate(log.versions.names)
+    }
+
+
+def _per_fault(
+    scenario: Scenario, fault: ScheduledFault, log: RequestLog, events: list[dict]
+) -> dict[str, Any]:
     end = fault.end_s
     region = log.regions.index(fault.region)
+    if fault.fault.version is not None:  # no probe sees it: what it did to that version's answers
+        version = log.versions.index(fault.fault.version)
+        hit = [
+            i
+            for i in range(len(log))
+            if log.region[i] == region
+            and log.version[i] == version
+            and fault.start_s <= log.t[i] < (end if end is not None else math.inf)
+        ]
+        return {
+            "region": fault.region,
+            "kind": fault.fault.kind,
+            "version": fault.fault.version,
+            "start_s": fault.start_s,
+            "end_s": end,
+            "requests": len(hit),
+            "failed": sum(1 for i in hit if not log.ok[i]),
+        }
 
     def first(kind: str, after: float) -> float | None:
         times = [
@@ -323,40 +458,33 @@ def _per_fault(fault: ScheduledFault, log: RequestLog, events: list[dict]) -> di
         "detection_s": round(down - fault.start_s, 3) if down is not None else None,
         "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there and taken else None,
         "recovery_s": round(up - end, 3) if up is not None and end is not None else None,
+        "expected_failover_s": expected_failover_s(scenario),
     }
 
 
+def expected_failover_s(scenario: Scenario) -> float:
+    """How long users may still be sent to a region that stopped answering: probes take up to
+    interval x failure_threshold to mark it down, and clients keep a DNS answer for its TTL."""
+    health = scenario.health
+    return health.interval_s * health.failure_threshold + scenario.routing.dns_ttl_s
+
+
 def _steady_states(scenario: Scenario, summary: dict) -> dict[str, dict[str, Any]]:
-    hypothesis = scenario.steady_state
     states = {}
     for phase in PHASES:
         measured = summary["phases"][phase]
-        checks = []
-        if hypothesis.max_error_rate is not None and measured["error_rate"] is not None:
-            checks.append(
-                {
-                    "probe": "error_rate",
-                    "tolerance": hypothesis.max_error_rate,
-                    "value": measured["error_rate"],
-                    "held": measured["error_rate"] <= hypothesis.max_error_rate,
-                }
-            )
-        p99 = measured["latency_ms"]["p99"]
-        if hypothesis.max_p99_ms is not None and p99 is not None:
-            checks.append(
-                {
-                    "probe": "p99_ms",
-                    "tolerance": hypothesis.max_p99_ms,
-                    "value": p99,
-                    "held": p99 <= hypothesis.max_p99_ms,
-                }
-            )
+        checks = scenario.steady_state.probes(measured["error_rate"], measured["latency_ms"]["p99"])
         states[phase] = {"held": all(c["held"] for c in checks), "probes": checks}
     return states
 
 
 def _journal(
-    scenario: Scenario, d: Deployment, log: RequestLog, events: list[dict]
+    scenario: Scenario,
+    d: Deployment,
+    log: RequestLog,
+    events: list[dict],
+    rollout: Rollout | None,
+    t0: float,
 ) -> dict[str, Any]:
     completed = d.outcome in COMPLETED
     summary = _summary(scenario, log, events)
@@ -367,8 +495,27 @@ def _journal(
         "status": "completed" if completed else "aborted",
         "deviated": not completed or not all(s["held"] for s in steady.values()),
         "deployment": {"outcome": d.outcome, "steps": len(d.trace.steps)},
+        "rollout": _rollout_record(rollout, t0),
         "steady_states": steady,
         "summary": summary,
         "events": events,
         "scenario": scenario.document,
+    }
+
+
+def _rollout_record(rollout: Rollout | None, t0: float) -> dict[str, Any] | None:
+    """The rollout in the journal: versions, waves, outcome, and each bake's evidence."""
+    if rollout is None:
+        return None
+    steps = rollout.trace.steps
+    return {
+        "strategy": rollout.plan.strategy,
+        "from_version": rollout.previous.version,
+        "to_version": rollout.model.version,
+        "waves": rollout.waves,
+        "outcome": rollout.outcome,
+        "summary": steps[-1].next_step,
+        "start_s": round(steps[0].t - t0, 3),
+        "end_s": round(steps[-1].t - t0, 3),
+        "bakes": [b | {"since_s": round(b["since_s"] - t0, 3)} for b in rollout.bakes],
     }

@@ -212,7 +212,7 @@ class Deployment:
         routes = [r for r in regions if self.verification_status.get(r) == "success"]
         if not routes:
             self._halt("stopped", "Stopped: no verified region to route traffic to")
-        self.router = Router(self.routing_policy, routes, self.catalog, self.seed)
+        self.router = Router(self.routing_policy, routes, self.catalog, self.seed, self.backend.now)
         self.backend.run(self.backend.set_routing(self.router))
         self.routes = routes
         self.routing_configured = True

@@ -20,8 +20,9 @@ from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
 from sandbox.models import bundled_models, load_model
 from sandbox.regions import RegionCatalog
+from sandbox.rollout import STRATEGIES, RolloutPlan, SteadyState, check_versions, parse_waves
+from sandbox.routing import MAX_DNS_TTL_S, RoutingPolicy
 from sandbox.routing import POLICIES as ROUTING_POLICIES
-from sandbox.routing import RoutingPolicy
 
 MODES = ("sim", "live")
 MAX_DURATION_S = 30 * 24 * 3600.0
@@ -49,11 +50,14 @@ class ScheduledFault:
 
 
 @dataclass(frozen=True)
-class SteadyState:
-    """The hypothesis checked before, during and after the faults (None: not checked)."""
+class RolloutSpec:
+    """A new version of the model rolled out over the running fleet, `start_s` after the users
+    start; `failures` as `deployment.failures`, plus `REGION:bake`."""
 
-    max_error_rate: float | None = None
-    max_p99_ms: float | None = None
+    model: str
+    plan: RolloutPlan
+    start_s: float
+    failures: tuple[Failure, ...]
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Scenario:
     clients: tuple[Clients, ...]
     faults: tuple[ScheduledFault, ...]
     steady_state: SteadyState
+    rollout: RolloutSpec | None
     source: str
     document: Mapping[str, Any]
 
@@ -119,7 +124,9 @@ TOP_KEYS = (
     "clients",
     "faults",
     "steady_state",
+    "rollout",
 )
+ROLLOUT_KEYS = ("model", "strategy", "waves", "canary_percent", "bake_s", "start_s", "failures")
 HEALTH_KEYS = (
     "interval_s",
     "timeout_s",
@@ -146,7 +153,7 @@ def _regions(top: Doc, catalog: RegionCatalog) -> tuple[str, ...]:
 
 
 def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
-    doc = top.sub("routing", ("policy", "retries", "order", "weights"))
+    doc = top.sub("routing", ("policy", "retries", "order", "weights", "dns_ttl_s"))
     order, weights = doc.table.get("order", []), doc.table.get("weights", {})
     if not isinstance(order, list) or not all(isinstance(r, str) for r in order):
         raise top.fail("routing.order", f"expected a list of region names, got {show(order)}")
@@ -158,6 +165,7 @@ def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
         doc.whole("retries", 1, 0, 10),
         tuple(order),
         weights,
+        doc.number("dns_ttl_s", 0.0, 0, MAX_DNS_TTL_S),
     )
     try:
         policy.check(list(regions))
@@ -231,36 +239,85 @@ def _faults(
     return tuple(faults)
 
 
-def _model(deployment: Doc) -> str:
+def _model(doc: Doc, default: str | None = "model_v1") -> str:
     """A bundled model's name, or an artifact's path (relative to the scenario file's folder)."""
-    name = deployment.text("model", "model_v1")
-    scenario_file = Path(deployment.source)
+    name = doc.text("model", default)
+    scenario_file = Path(doc.source)
     if name not in bundled_models() and not Path(name).is_absolute() and scenario_file.is_file():
         name = str(scenario_file.parent / name)
     try:
         load_model(name)
     except SandboxError as e:
-        raise deployment.fail("deployment.model", str(e)) from None
+        raise doc.fail(doc.path("model"), str(e)) from None
     return name
 
 
-def _failures(top: Doc, regions: tuple[str, ...]) -> tuple[Failure, ...]:
-    """`deployment.failures`: the rollout's teaching faults, as `mrsandbox deploy --fail` takes."""
-    raw = top.table.get("deployment", {}).get("failures", [])
+def _failures(doc: Doc, regions: tuple[str, ...], bake: bool = False) -> tuple[Failure, ...]:
+    """`failures` of a table: teaching faults, as `mrsandbox deploy --fail` takes them."""
+    raw = doc.table.get("failures", [])
+    where = doc.path("failures")
     if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
         message = f'expected a list such as ["eu-west-1:verify"], got {show(raw)}'
-        raise top.fail("deployment.failures", message)
+        raise doc.fail(where, message)
     failures = []
     for i, text in enumerate(raw):
         try:
             failure = parse_failure(text)
         except InvalidFault as e:
-            raise top.fail(f"deployment.failures[{i}]", str(e)) from None
+            raise doc.fail(f"{where}[{i}]", str(e)) from None
         if failure.region not in regions:
             message = f"{failure.region!r} is not one of deployment.regions"
-            raise top.fail(f"deployment.failures[{i}]", message)
+            raise doc.fail(f"{where}[{i}]", message)
+        if failure.stage == "bake" and not bake:
+            message = "a bake failure belongs to a rollout: put it in rollout.failures"
+            raise doc.fail(f"{where}[{i}]", message)
         failures.append(failure)
     return tuple(failures)
+
+
+def _rollout(
+    top: Doc, regions: tuple[str, ...], previous: str, duration: float
+) -> RolloutSpec | None:
+    """The `[rollout]` table: the new version and how it reaches the regions."""
+    if not top.has("rollout"):
+        return None
+    doc = top.sub("rollout", ROLLOUT_KEYS)
+    model = _model(doc, None)
+    try:
+        check_versions(load_model(previous), load_model(model), "rollout.model")
+    except SandboxError as e:
+        raise doc.fail(
+            "rollout.model", f"{e} (deployment.model is what the regions serve first)"
+        ) from None
+    waves = doc.table.get("waves")
+    if isinstance(waves, str):
+        try:
+            waves = parse_waves(waves)
+        except InvalidDeployment as e:
+            raise doc.fail("rollout.waves", str(e)) from None
+    elif waves is not None:
+        shaped = isinstance(waves, list) and all(
+            isinstance(w, list) and w and all(isinstance(r, str) for r in w) for w in waves
+        )
+        if not shaped:
+            example = '[["us-east-1"], ["eu-west-1"]]'
+            message = f"expected lists of regions such as {example}, got {show(waves)}"
+            raise doc.fail("rollout.waves", message)
+        waves = tuple(tuple(w) for w in waves)
+    plan = RolloutPlan(
+        doc.text("strategy", "sequential", STRATEGIES),
+        waves or (),
+        doc.number("canary_percent", None, 0, 100, low_open=True)
+        if doc.has("canary_percent")
+        else None,
+        doc.number("bake_s", None, 0) if doc.has("bake_s") else None,
+    )
+    try:
+        plan.check(regions)
+    except InvalidDeployment as e:
+        raise doc.fail("rollout", str(e)) from None
+    start = doc.number("start_s", 0.0, 0, duration)
+    return RolloutSpec(model, plan, start, _failures(doc, regions, bake=True))
 
 
 def parse_scenario(document: object, source: str, catalog: RegionCatalog | None = None) -> Scenario:
@@ -276,6 +333,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         raise top.fail("processes", f"expected true or false, got {show(processes)}")
     regions = _regions(top, catalog)
     deployment = top.sub("deployment", DEPLOYMENT_KEYS)
+    model = _model(deployment)
     health, outlier = _health(top)
     service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
     duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
@@ -287,11 +345,11 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         mode=mode,
         time_scale=top.number("time_scale", 1.0, 0.001, 10),
         processes=processes,
-        model=_model(deployment),
+        model=model,
         regions=regions,
         on_failure=deployment.text("on_failure", "retry", POLICIES),
         max_retries=deployment.whole("max_retries", 2, 0, MAX_RETRIES),
-        failures=_failures(top, regions),
+        failures=_failures(deployment, regions),
         routing=_routing(top, regions),
         health=health,
         outlier=outlier,
@@ -308,6 +366,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
             if steady.has("max_p99_ms")
             else None,
         ),
+        rollout=_rollout(top, regions, model, duration),
         source=source,
         document=dict(top.table),
     )

@@ -59,8 +59,9 @@ class SimFleet:
         return self.env.run(until=self.env.process(process))
 
     def advance(self, seconds: float) -> None:
-        """Let simulated time pass (background monitors keep probing)."""
-        self.env.run(until=self.env.now + seconds)
+        """Let simulated time pass (background monitors keep probing); 0 s is no time at all."""
+        if seconds > 0:
+            self.env.run(until=self.env.now + seconds)
 
     def inject(self, region: str, faults: Iterable[Fault]) -> None:
         """Add faults to a region (each replacing an active fault of its kind)."""

@@ -186,7 +186,9 @@ def test_experiment_command_writes_journal_csv_and_plots(invoke, tmp_path):
     }
     with (tmp_path / "requests.csv").open() as rows:
         table = list(csv.reader(rows))
-    assert table[0] == ["t_s", "client_region", "served_by", "attempts", "latency_ms", "outcome"]
+    assert table[0] == [
+        *("t_s", "client_region", "served_by", "attempts", "latency_ms", "outcome", "version")
+    ]
     assert len(table) - 1 == journal["summary"]["sent"]
     for name in ("traffic.png", "latency.png", "errors.png"):
         data = (tmp_path / name).read_bytes()

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.errors import InvalidFault
-from sandbox.faults import Failure, Fault, parse_failure
+from sandbox.faults import BAKE_ERROR_RATE, EVERY, Failure, Fault, parse_failure
 from sandbox.health import HealthPolicy, HealthState
 
 
@@ -57,8 +57,13 @@ def test_parse_failure_rejects_bad_specs(text):
 
 def test_failure_is_a_fault_of_the_shared_vocabulary():
     assert Failure("r", "deploy", 2).as_fault() == Fault("deploy_failures", count=2)
-    assert Failure("r", "verify").as_fault() == Fault("bad_model")
+    assert Failure("r", "verify").as_fault() == Fault("bad_model", count=EVERY)
+    assert Failure("r", "verify", 1).as_fault() == Fault("bad_model", count=1)
+    bake = Failure("r", "bake").as_fault("1.1.0")
+    assert bake == Fault("error_rate", error_rate=BAKE_ERROR_RATE, version="1.1.0")
     with pytest.raises(InvalidFault, match="stage"):
         Failure("r", "boot")
+    with pytest.raises(InvalidFault, match="no COUNT"):
+        parse_failure("r:bake:2")
     with pytest.raises(InvalidFault, match="count"):
         Failure("r", "deploy", 0)

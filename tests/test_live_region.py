@@ -75,7 +75,8 @@ def test_deploy_replace_status_and_undeploy(region):
     assert region.deploy().status_code == 201
     assert region.deploy().status_code == 200
     status = region.http.get(f"{region.url}/v1/models/model_v1")
-    assert status.json() == {"name": "model_v1", "version": "1.0.0", "ready": True}
+    expected = {"name": "model_v1", "version": "1.0.0", "ready": True, "versions": ["1.0.0"]}
+    assert status.json() == expected
     assert region.http.get(f"{region.url}/v1/models/model_v2").status_code == 404
     assert region.http.delete(f"{region.url}/v1/models/model_v1").status_code == 200
     assert region.http.get(f"{region.url}/v1/models/model_v1").status_code == 404

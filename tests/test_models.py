@@ -360,7 +360,7 @@ def test_huge_file_is_rejected_before_parsing(tmp_path: Path) -> None:
 
 def test_unknown_model_name() -> None:
     message = (
-        "unknown model 'model_v3': use a bundled model (model_v1, model_v2) "
+        "unknown model 'model_v3': use a bundled model (model_v1, model_v1_1, model_v2) "
         "or a path to a .json artifact"
     )
     with pytest.raises(InvalidModel, match=f"^{re.escape(message)}$"):
