@@ -165,6 +165,7 @@ def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
                     "healthy": health.get(name, {}).get("healthy", True),
                     "model": model.name if model else None,
                     "version": model.version if model else None,
+                    "split": gateway.split.weights(name) if gateway else {},
                     **traffic.get(name, {"rate_per_s": 0.0, "error_rate": 0.0, "p95_ms": None}),
                 }
             )

@@ -252,6 +252,8 @@ def _control_app(state: GatewayState) -> Flask:
             regions=router.regions if router else [],
             health=state.view.snapshot() if state.view else {},
             choices=choices,
+            split={region: state.split.weights(region) for region in state.urls},
+            dns_ttl_s=router.policy.dns_ttl_s if router else None,
         )
 
     return app

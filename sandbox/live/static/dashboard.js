@@ -111,7 +111,11 @@ function drawRegions(state) {
     const health = row.querySelector(".health");
     health.textContent = region.healthy ? "healthy" : "unhealthy";
     health.className = `health ${region.healthy ? "healthy" : "unhealthy"}`;
-    row.querySelector(".model").textContent = region.model ? `${region.model} ${region.version}` : "none";
+    const shares = Object.entries(region.split || {});
+    const served = shares.length > 1
+      ? shares.map(([version, share]) => `${version} ${share}%`).join(" / ")
+      : region.version;
+    row.querySelector(".model").textContent = region.model ? `${region.model} ${served}` : "none";
     row.querySelector(".rate").textContent = region.rate_per_s.toFixed(1);
     row.querySelector(".errors").textContent = `${(100 * region.error_rate).toFixed(1)}%`;
     row.querySelector(".p95").textContent = region.p95_ms === null ? "-" : region.p95_ms.toFixed(0);
