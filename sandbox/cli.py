@@ -3,6 +3,7 @@ running, `experiment` runs a failure-injection scenario, `regions` lists the cat
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -217,8 +218,9 @@ def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
         document = rollout.trace.to_dict(request.tracker) | {"users_by_version": users}
         click.echo(json.dumps(document, indent=2))
     else:
+        users = _users_line(experiment.journal["summary"])
         click.echo(rollout.trace.render(request.fmt, request.tracker))
-        click.echo(_users_line(experiment.journal["summary"]))
+        click.echo(f"<p>{html.escape(users)}</p>" if request.fmt == "html" else f"\n{users}")
     ctx.exit(0 if rollout.outcome == "complete" else 1)
 
 
