@@ -131,9 +131,14 @@ class Served:
 class AttemptLog:
     """Every attempt at a region (a request may make several): when, where, which model version
     answered, whether it answered in time without a 5xx, and how long it took. Safe across
-    threads: the gateway's request threads add to it while a rollout reads it."""
+    threads: the gateway's request threads add to it while a rollout reads it. It keeps the
+    latest `keep` attempts (a long-running gateway must not grow without end): past that, the
+    older half goes."""
 
-    def __init__(self) -> None:
+    KEEP = 1_000_000
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self.keep = keep
         self._lock = threading.Lock()
         self.versions = Versions()
         self.regions: list[str] = []
@@ -152,6 +157,13 @@ class AttemptLog:
             self.version.append(self.versions.index(version))
             self.ok.append(ok)
             self.latency_ms.append(latency_ms)
+            if len(self.t) > self.keep:
+                half = len(self.t) // 2
+                for column in (self.t, self.region, self.version, self.ok, self.latency_ms):
+                    del column[:half]
+
+    def __len__(self) -> int:
+        return len(self.t)
 
     def served(self, since: float, until: float, regions: Collection[str], version: str) -> Served:
         """What `version` served in `regions` from `since` to `until`."""

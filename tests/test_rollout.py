@@ -255,3 +255,14 @@ def test_the_canary_takes_its_share_of_the_region_s_predictions(percent):
     old = attempts.served(since, until, region, OLD.version).requests
     assert new + old > 10_000
     assert abs(new / (new + old) - percent / 100) <= SHARE_TOLERANCE
+
+
+def test_the_attempt_log_keeps_its_latest_attempts_only():
+    attempts = AttemptLog(keep=10)
+    for t in range(25):
+        attempts.add(float(t), "eu-west-1", "1.1.0", t % 2 == 0, 5.0)
+    assert 5 <= len(attempts) <= 10
+    served = attempts.served(0, 100, ["eu-west-1"], "1.1.0")
+    assert served.requests == len(attempts) and attempts.t[-1] == 24.0
+    assert attempts.served(0, 100, ["us-east-1"], "1.1.0").requests == 0
+    assert attempts.served(0, 100, ["eu-west-1"], "9.9.9") == attempts.served(0, 0, [], "9.9.9")
