@@ -47,7 +47,7 @@ EXTRA_REGIONS = click.option(
 )
 SEED = click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 2**63 - 1),
     default=0,
     show_default=True,
     help="Seed of every random draw (simulated times, fault jitter, weighted routing).",
@@ -214,8 +214,11 @@ def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
         click.echo(f"The previous version's deployment did not complete ({baseline.outcome})")
         ctx.exit(1)
     if request.fmt == "json":
-        users = experiment.journal["summary"]["by_version"]
-        document = rollout.trace.to_dict(request.tracker) | {"users_by_version": users}
+        journal = experiment.journal
+        document = rollout.trace.to_dict(request.tracker) | {
+            "rollout": journal["rollout"],
+            "users_by_version": journal["summary"]["by_version"],
+        }
         click.echo(json.dumps(document, indent=2))
     else:
         users = _users_line(experiment.journal["summary"])

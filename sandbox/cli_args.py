@@ -20,7 +20,7 @@ from sandbox.faults import Failure, parse_failure
 from sandbox.flow import check_leave_out
 from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
-from sandbox.rollout import RolloutPlan, check_versions, parse_waves
+from sandbox.rollout import RolloutPlan, check_failures, check_versions, parse_waves
 
 
 class Finite(click.FloatRange):
@@ -259,9 +259,16 @@ def build_request(ctx: click.Context) -> DeployRequest:
     if previous is None and any(f.stage == "bake" for f in failures):
         message = "a bake failure needs a rollout: add --strategy waves or canary (or --previous)"
         raise click.BadParameter(message, ctx, param_hint="'--fail'")
-    if previous is not None and p["leave_out"]:
-        message = "leaves a call out of the lesson's flow; a rollout has no such loop: drop it"
-        raise click.BadParameter(message, ctx, param_hint="'--leave-out'")
+    if previous is not None:
+        for flag, name, message in (
+            ("--leave-out", "leave_out", "leaves a call out of the lesson's flow"),
+            ("--on-failure", "on_failure", "chooses what the lesson's flow does on a failure"),
+        ):
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+                message += "; a rollout retries (--max-retries), then rolls back: drop it"
+                raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
+        with blaming(ctx, "'--fail'"):
+            check_failures(failures, regions, plan)
     return DeployRequest(
         regions,
         loaded,
@@ -310,7 +317,7 @@ def _previous(ctx: click.Context, model: Model, plan: RolloutPlan) -> tuple[Mode
     if given is not None:
         with blaming(ctx, "'--previous'"):
             previous = load_model(given)
-            check_versions(previous, model, "MODEL")
+            check_versions(previous, model, f"MODEL {ctx.params['args'][-1]}")
         return previous, given
     earlier = [
         (load_model(name), name)

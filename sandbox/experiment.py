@@ -67,6 +67,13 @@ class Experiment:
                 f"Rollout ({r['strategy']}) {r['from_version']} -> {r['to_version']} from "
                 f"{r['start_s']:g} s to {r['end_s']:g} s: {r['outcome']} ({r['summary']})"
             )
+            for b in r["bakes"]:
+                verdict = {True: "held", False: "deviated", None: "inconclusive"}[b["held"]]
+                lines.append(
+                    f"Bake of wave {b['wave']} ({', '.join(b['regions'])}) from {b['since_s']:g} s "
+                    f"for {b['bake_s']:g} s: {r['to_version']} served {b['requests']} predictions, "
+                    f"{b['failed']} failed: {verdict}"
+                )
         if len(s["by_version"]) > 1:
             lines.append(
                 "Answers by version: "

@@ -18,6 +18,7 @@ from typing import Any
 from sandbox.errors import DeploymentHalted, InvalidDeployment
 from sandbox.faults import Failure
 from sandbox.flow import Deployment
+from sandbox.health import Transition
 from sandbox.models import Model, predictions_match
 from sandbox.records import AttemptLog, Served
 from sandbox.tracer import WATCHED, Trace
@@ -166,6 +167,21 @@ def check_versions(previous: Model, model: Model, where: str = "the new model") 
         )
 
 
+def check_failures(failures: Iterable[Failure], regions: Sequence[str], plan: RolloutPlan) -> None:
+    """Each failure in one of the regions; a bake failure only where the plan bakes."""
+    for failure in failures:
+        if failure.region not in regions:
+            raise InvalidDeployment(
+                f"failure in {failure.region!r}: not one of the regions ({', '.join(regions)})"
+            )
+        if failure.stage == "bake" and not plan.bake:
+            raise InvalidDeployment(
+                f"{failure.region}:bake: this rollout has no bake to catch it ({plan.strategy}"
+                f"{', bake_s 0' if plan.strategy != 'sequential' else ''}); use strategy waves "
+                "or canary with a bake above 0 s"
+            )
+
+
 class Rollout:
     """A rollout of `model` over the fleet of a completed `Deployment` of its previous version.
 
@@ -196,12 +212,7 @@ class Rollout:
         self.attempts = attempts
         self.hypothesis = hypothesis
         self.failures = tuple(failures)
-        for failure in self.failures:
-            if failure.region not in deployment.regions:
-                raise InvalidDeployment(
-                    f"failure in {failure.region!r}: not one of the regions "
-                    f"({', '.join(deployment.regions)})"
-                )
+        check_failures(self.failures, deployment.regions, plan)
         self.backend = deployment.backend
         self.max_retries = deployment.max_retries
         self.regions = list(deployment.regions)
@@ -226,6 +237,8 @@ class Rollout:
             ROLLOUT_WATCHED,
             title,
         )
+        if deployment.health_view is not None:  # what the monitor sees during the rollout
+            deployment.health_view.subscribe(self._transition)
         self._touched: list[str] = []
         self._attempts: dict[str, int] = {}
         self.bakes: list[dict[str, Any]] = []
@@ -287,7 +300,7 @@ class Rollout:
                     "deployment" if self.deployment_status[region] == "failed" else "verification"
                 )
                 self._roll_back(
-                    f"{what} in {region} failed after {self._attempts[region]} attempts"
+                    f"{what} in {region} failed after {_count(self._attempts[region], 'attempt')}"
                 )
 
     def _shift(self, wave: list[str], percent: float) -> None:
@@ -335,6 +348,10 @@ class Rollout:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _transition(self, transition: Transition) -> None:
+        if self.trace.steps and not self.trace.ended:
+            self.trace.transition(transition)
+
     def _split(self, region: str, weights: dict[str, float]) -> None:
         self.backend.run(self.backend.set_split(region, weights))
 
@@ -355,6 +372,10 @@ class Rollout:
         self.trace.end(outcome, END_LABELS[outcome], summary, self.backend.now(), self._variables())
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _shares(weights: dict[str, float]) -> str:
     """`1.0.0 90% / 1.1.0 10%`, or the one version serving everything."""
     if len(weights) == 1:
@@ -364,8 +385,8 @@ def _shares(weights: dict[str, float]) -> str:
 
 def _bake_result(served: Served, probes: list[dict[str, Any]], version: str, bake_s: float) -> str:
     if not served.requests:
-        return f"Inconclusive: {version} served no request in {bake_s:g} s"
-    measured = f"{served.requests} requests, {served.failed} failed"
+        return f"Inconclusive: {version} served no prediction in {bake_s:g} s"
+    measured = f"{_count(served.requests, 'prediction')}, {served.failed} failed"
     failing = [p for p in probes if not p["held"]]
     if failing:
         return f"Deviated: {measured}; " + "; ".join(

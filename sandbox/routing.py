@@ -70,8 +70,10 @@ class RoutingPolicy:
 class Router:
     """Orders a fleet's regions for each request by its policy; safe across threads.
 
-    With a `dns_ttl_s`, the clients near one region (one resolver) keep the first region they
-    were given for that long on `clock`, healthy or not, as DNS clients cache an answer.
+    With a `dns_ttl_s`, the clients near one region (one resolver) keep the region they were
+    given until their cached answer expires on `clock`, healthy or not, as DNS clients do. The
+    first answer is already part-way through its TTL (a seeded draw: resolvers are not in step
+    with the fleet), later ones last the whole TTL.
     """
 
     def __init__(
@@ -109,12 +111,13 @@ class Router:
         ordered, fail_open = self._plan(client, healthy, error_rate)
         if not self.policy.dns_ttl_s or self.clock is None:
             return ordered, fail_open
-        now = self.clock()
+        now, ttl = self.clock(), self.policy.dns_ttl_s
         with self._lock:
             region, expires = self._cached.get(client, ("", -1.0))
             if now >= expires:
+                left = ttl if client in self._cached else ttl * self._rng.random()
                 region = ordered[0]
-                self._cached[client] = (region, now + self.policy.dns_ttl_s)
+                self._cached[client] = (region, now + left)
         if region == ordered[0]:
             return ordered, fail_open
         rest = [r for r in ordered if r != region]

@@ -6,6 +6,7 @@ Everything is validated up front; every error names the file, the key path and t
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
 from sandbox.models import bundled_models, load_model
 from sandbox.regions import RegionCatalog
-from sandbox.rollout import STRATEGIES, RolloutPlan, SteadyState, check_versions, parse_waves
+from sandbox.rollout import (
+    STRATEGIES,
+    RolloutPlan,
+    SteadyState,
+    check_failures,
+    check_versions,
+    parse_waves,
+)
 from sandbox.routing import MAX_DNS_TTL_S, RoutingPolicy
 from sandbox.routing import POLICIES as ROUTING_POLICIES
 
@@ -296,8 +304,10 @@ def _rollout(
         except InvalidDeployment as e:
             raise doc.fail("rollout.waves", str(e)) from None
     elif waves is not None:
-        shaped = isinstance(waves, list) and all(
-            isinstance(w, list) and w and all(isinstance(r, str) for r in w) for w in waves
+        shaped = (
+            isinstance(waves, list)
+            and bool(waves)
+            and all(isinstance(w, list) and w and all(isinstance(r, str) for r in w) for w in waves)
         )
         if not shaped:
             example = '[["us-east-1"], ["eu-west-1"]]'
@@ -307,9 +317,7 @@ def _rollout(
     plan = RolloutPlan(
         doc.text("strategy", "sequential", STRATEGIES),
         waves or (),
-        doc.number("canary_percent", None, 0, 100, low_open=True)
-        if doc.has("canary_percent")
-        else None,
+        doc.number("canary_percent", None, -math.inf) if doc.has("canary_percent") else None,
         doc.number("bake_s", None, 0) if doc.has("bake_s") else None,
     )
     try:
@@ -317,7 +325,27 @@ def _rollout(
     except InvalidDeployment as e:
         raise doc.fail("rollout", str(e)) from None
     start = doc.number("start_s", 0.0, 0, duration)
-    return RolloutSpec(model, plan, start, _failures(doc, regions, bake=True))
+    failures = _failures(doc, regions, bake=True)
+    try:
+        check_failures(failures, regions, plan)
+    except InvalidDeployment as e:
+        raise doc.fail("rollout.failures", str(e)) from None
+    return RolloutSpec(model, plan, start, failures)
+
+
+def _check_versions(
+    top: Doc, faults: tuple[ScheduledFault, ...], model: str, rollout: RolloutSpec | None
+) -> None:
+    """A fault's `version` names a version the run serves, or it would hit nothing."""
+    served = {load_model(model).version: "deployment.model"}
+    if rollout is not None:
+        served[load_model(rollout.model).version] = "rollout.model"
+    for i, fault in enumerate(faults):
+        version = fault.fault.version
+        if version is not None and version not in served:
+            known = " or ".join(f"{v} ({where})" for v, where in served.items())
+            message = f"{version!r} is not a version this run serves: {known}"
+            raise top.fail(f"faults[{i}].version", message)
 
 
 def parse_scenario(document: object, source: str, catalog: RegionCatalog | None = None) -> Scenario:
@@ -338,6 +366,9 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
     duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
     steady = top.sub("steady_state", ("max_error_rate", "max_p99_ms"))
+    faults = _faults(top, catalog, regions, duration, mode)
+    rollout = _rollout(top, regions, model, duration)
+    _check_versions(top, faults, model, rollout)
     return Scenario(
         name=top.text("name"),
         seed=top.whole("seed", 0, 0, 2**63 - 1),
@@ -359,14 +390,14 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
             service.number("service_sigma", 0.5, 0, 3),
         ),
         clients=_clients(top, catalog),
-        faults=_faults(top, catalog, regions, duration, mode),
+        faults=faults,
         steady_state=SteadyState(
             steady.number("max_error_rate", None, 0, 1) if steady.has("max_error_rate") else None,
             steady.number("max_p99_ms", None, 0, low_open=True)
             if steady.has("max_p99_ms")
             else None,
         ),
-        rollout=_rollout(top, regions, model, duration),
+        rollout=rollout,
         source=source,
         document=dict(top.table),
     )

@@ -42,7 +42,7 @@ class SimTraffic:
         self.view = view
         self.clients = list(clients)
         self.log = log
-        self.attempts = attempts or AttemptLog()
+        self.attempts = attempts if attempts is not None else AttemptLog()
         self.until = math.inf
         self._rng = random.Random(f"traffic:{seed}")
         self._mu = math.log(service.service_ms / 1000.0)

@@ -163,7 +163,7 @@ USAGE_ERRORS = [
         "--regions us-east-1 --fail us-east-1:deploy:1 --fail us-east-1:deploy:2 model_v1",
         "us-east-1:deploy is already given",
     ),
-    ("--regions us-east1 --seed -1 model_v1", "-1 is not in the range x>=0"),
+    ("--regions us-east1 --seed -1 model_v1", "-1 is not in the range 0<=x<=9223372036854775807"),
     ("--regions us-east1 europe-west1", "--regions us-east1,europe-west1 MODEL"),
     ("--regions us-east1,us-east1 model_v1", "lists us-east1 more than once"),
     ("--regions , model_v1", "--regions is empty"),

@@ -167,7 +167,7 @@ def test_a_bake_that_sees_no_traffic_is_inconclusive_and_goes_on():
     d = run_deployment(REGIONS[:2], OLD)
     rollout = roll(d, AttemptLog(), RolloutPlan("waves", bake_s=10))
     bakes = [s for s in rollout.trace.steps if s.action == "Bake"]
-    assert [b.result for b in bakes] == ["Inconclusive: 1.1.0 served no request in 10 s"] * 2
+    assert [b.result for b in bakes] == ["Inconclusive: 1.1.0 served no prediction in 10 s"] * 2
     assert rollout.outcome == "complete"
     assert [b["held"] for b in rollout.bakes] == [None, None]
 
@@ -211,13 +211,16 @@ def test_a_rollback_restores_the_previous_version_everywhere_it_touched(case):
     regions, plan, failure, seed = case
     d, attempts, _ = serving(regions, seed=seed)
     failures = [parse_failure(":".join(failure))] if failure else []
+    if failure is not None and failure[1] == "bake" and not plan.bake:
+        with pytest.raises(InvalidDeployment, match="no bake to catch it"):
+            roll(d, attempts, plan, failures)
+        return
     rollout = roll(d, attempts, plan, failures)
     fleet, steps = d.backend, rollout.trace.steps
     reached = [s.region for s in steps if s.result == "Deployment success"]
     touched = list(dict.fromkeys(reached))
     rolled = [s.region for s in steps if s.action == "Roll back deployment"]
-    catches = failure is not None and (failure[1] != "bake" or plan.bake > 0)
-    assert rollout.outcome == ("rolled_back" if catches else "complete")
+    assert rollout.outcome == ("complete" if failure is None else "rolled_back")
     if rollout.outcome == "complete":
         assert versions(d) == dict.fromkeys(regions, NEW.version)
         assert rolled == []

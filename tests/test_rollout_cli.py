@@ -51,6 +51,10 @@ def test_the_json_document_carries_the_steps_and_the_users_by_version(invoke):
     actions = [s["action"] for s in document["steps"]]
     assert actions.count("Bake") == 2 and actions.count("Shift traffic") == 4
     assert set(document["users_by_version"]) == {"1.0.0", "1.1.0"}
+    assert document["rollout"]["strategy"] == "canary"
+    versions = (document["rollout"]["from_version"], document["rollout"]["to_version"])
+    assert versions == ("1.0.0", "1.1.0")
+    assert [b["held"] for b in document["rollout"]["bakes"]] == [True, True]
     last = document["snapshots"][-1]["variables"]
     assert last["serving_version"] == {"us-east-1": "1.1.0", "eu-west-1": "1.1.0"}
 
@@ -124,7 +128,8 @@ def test_parse_deploy_args_carries_the_plan_and_the_previous_version():
         ),
         (
             ["--strategy", "canary", "--previous", "model_v2"],
-            "Invalid value for '--previous': MODEL is 'model_v1', not a version of 'model_v2'",
+            "Invalid value for '--previous': MODEL model_v1_1 is 'model_v1', not a version of "
+            "'model_v2'",
         ),
         (["--strategy", "canary", "--previous", "model_v1_1"], "which the regions already serve"),
         (["--strategy", "canary", "--previous", "nope.json"], "Invalid value for '--previous'"),
@@ -133,6 +138,13 @@ def test_parse_deploy_args_carries_the_plan_and_the_previous_version():
             "Invalid value for '--fail': a bake failure needs a rollout",
         ),
         (["--fail", "eu-west-1:bake:2"], "a bake failure takes no COUNT"),
+        (["--strategy", "waves", "--bake-s", "0", "--fail", "eu-west-1:bake"], "no bake to catch"),
+        (
+            ["--previous", "model_v1", "--fail", "eu-west-1:bake"],
+            "no bake to catch it (sequential)",
+        ),
+        (["--strategy", "canary", "--on-failure", "skip"], "Invalid value for '--on-failure'"),
+        (["--strategy", "canary", "--seed", str(2**63)], "9223372036854775808 is not in the range"),
         (
             ["--strategy", "canary", "--leave-out", "monitor_health"],
             "Invalid value for '--leave-out'",
@@ -192,7 +204,16 @@ def _document(**rollout):
         ),
         (
             {"strategy": "canary", "canary_percent": 0},
-            "rollout.canary_percent: expected a number > 0",
+            "rollout: canary_percent must be a number above 0 and below 100, got 0",
+        ),
+        (
+            {"strategy": "canary", "canary_percent": 100},
+            "rollout: canary_percent must be a number above 0 and below 100, got 100",
+        ),
+        ({"strategy": "waves", "waves": []}, "rollout.waves: expected lists of regions"),
+        (
+            {"strategy": "sequential", "failures": ["eu-west-1:bake"]},
+            "rollout.failures: eu-west-1:bake: this rollout has no bake",
         ),
         ({"strategy": "canary", "bake_s": "long"}, "rollout.bake_s: expected a number >= 0"),
         ({"start_s": 5000}, "rollout.start_s: expected a number >= 0 and <= 900"),
@@ -222,6 +243,17 @@ def test_waves_are_given_as_text_or_as_lists():
     )
     assert as_text.rollout == as_lists.rollout
     assert as_text.rollout.plan.waves == (("us-east-1",), ("eu-west-1", "ap-northeast-1"))
+
+
+def test_a_version_fault_names_a_version_the_run_serves():
+    document = _document()
+    document["faults"][1]["version"] = "9.9.9"
+    with pytest.raises(InvalidScenario) as caught:
+        parse_scenario(document, "my.toml")
+    assert str(caught.value) == (
+        "my.toml: faults[1].version: '9.9.9' is not a version this run serves: "
+        "1.0.0 (deployment.model) or 1.1.0 (rollout.model)"
+    )
 
 
 def test_a_bake_failure_belongs_in_rollout_failures():
