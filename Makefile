@@ -27,6 +27,10 @@ demo: $(VENV)/.installed-base
 	@echo "== A failure injected: eu-west-1's first deployment fails, the retry policy tries again"
 	@echo "== mrsandbox deploy --regions us-east-1,eu-west-1 model_v1 --fail eu-west-1:deploy:1"
 	@$(BIN)/mrsandbox deploy --regions us-east-1,eu-west-1 model_v1 --fail eu-west-1:deploy:1
+	@echo
+	@echo "== A canary rollout of model_v1 1.1.0 over 1.0.0: 10% of each region's traffic, a 60 s bake"
+	@echo "== mrsandbox deploy --regions us-east-1,eu-west-1 model_v1_1 --strategy canary --bake-s 60"
+	@$(BIN)/mrsandbox deploy --regions us-east-1,eu-west-1 model_v1_1 --strategy canary --bake-s 60
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Regenerate the bundled model artifacts sandbox/data/model_v1.json, model_v1_1.json, model_v2.json.
+"""Regenerate the bundled model artifacts sandbox/data/model_v1.json, model_v1_1.json and
+model_v2.json.
 
 All are logistic-regression churn models, trained by plain gradient descent on a seeded
 synthetic customer data set. model_v2 is the retrained model: ten times the customers and
