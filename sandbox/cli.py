@@ -208,6 +208,7 @@ def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
     scenario = parse_scenario(_rollout_document(ctx, request), "mrsandbox deploy", request.catalog)
     experiment = run_experiment(scenario, request.catalog)
     rollout = experiment.rollout
+    _warn(experiment.warnings)
     if rollout is None:
         baseline = experiment.deployment.trace
         click.echo(baseline.render(request.fmt, request.tracker))
@@ -481,13 +482,20 @@ def experiment(
             "wall_s": round(time.perf_counter() - started, 3),
             "host": platform.node(),
             "python": platform.python_version(),
+            "warnings": result.warnings,
         }
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     if fmt == "json":
         click.echo(json.dumps(result.journal, indent=2))
     else:
         click.echo(result.report())
+    _warn(result.warnings)
     ctx.exit(1 if result.deviated else 0)
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command()

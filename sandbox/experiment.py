@@ -41,6 +41,7 @@ class Experiment:
     deployment: Deployment
     events: list[dict[str, Any]] = field(default_factory=list)
     rollout: Rollout | None = None
+    warnings: list[str] = field(default_factory=list)  # wall-clock facts, kept out of the journal
 
     @property
     def deviated(self) -> bool:
@@ -179,7 +180,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
     )
     with fleet:
         d = _deploy(scenario, catalog, fleet)
-        log, events, rollout, t0 = _log(scenario), [], None, 0.0
+        log, events, rollout, t0, behind = _log(scenario), [], None, 0.0, None
         if d.outcome in COMPLETED:
             t0 = fleet.now()
             _watch(d, log.clients, t0, events)
@@ -199,7 +200,10 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
                     rollout = _rollout(scenario, d, fleet.gateway.attempts)
                     _run_beside(rollout, env, traffic, t0 + scenario.rollout.start_s)
             traffic.close()
-    return _finish(scenario, d, log, events, rollout, t0)
+            behind = traffic.behind()
+    experiment = _finish(scenario, d, log, events, rollout, t0)
+    experiment.warnings += [behind] if d.outcome in COMPLETED and behind else []
+    return experiment
 
 
 def _run_beside(rollout: Rollout, env: Any, traffic: Any, start: float) -> None:

@@ -3,6 +3,7 @@ canary caught and rolled back, and a DNS TTL the gateway honours."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -197,3 +198,37 @@ def test_the_gateway_keeps_a_client_s_cached_region_for_the_dns_ttl():
     assert without < 2  # ejected after a few failed answers, then asked afresh
     kept = _kept_after_an_outage(ttl)
     assert without + 2 <= kept <= ttl + detection + 2
+
+
+BUSY = """
+name = "more users than the laptop can send"
+seed = 1
+duration_s = {duration}
+mode = "live"
+time_scale = {scale}
+
+[deployment]
+model = "model_v1"
+regions = ["eu-west-1"]
+
+[[clients]]
+region = "eu-west-1"
+rate_per_s = {rate}
+"""
+
+
+@pytest.mark.parametrize(
+    ("duration", "scale", "rate", "warned"), [(1, 0.01, 2000, True), (2, 0.5, 4, False)]
+)
+def test_a_live_run_warns_when_its_users_fall_behind(
+    invoke, tmp_path, duration, scale, rate, warned
+):
+    path = tmp_path / "busy.toml"
+    path.write_text(BUSY.format(duration=duration, scale=scale, rate=rate))
+    result = invoke("experiment", str(path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert ("Warning: the live users fell behind" in result.output) is warned
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert bool(run["warnings"]) is warned
+    journal = (tmp_path / "out" / "journal.json").read_text()
+    assert "fell behind" not in journal  # a wall-clock fact stays out of the journal

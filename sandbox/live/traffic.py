@@ -8,6 +8,7 @@ import math
 import random
 import threading
 import time
+from array import array
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -18,11 +19,12 @@ from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import wall_timeout
 from sandbox.live.server import address
 from sandbox.models import Model, predictions_match
-from sandbox.records import NONE, RequestLog
+from sandbox.records import NONE, RequestLog, percentile
 from sandbox.routing import REQUEST_TIMEOUT_S
 from sandbox.scenario import Clients
 
 SENDERS = 32  # requests a live experiment keeps in flight at once
+LATE_S = 0.5  # emulated seconds a request may go out after its arrival before the run warns
 
 
 class LiveTraffic:
@@ -52,6 +54,7 @@ class LiveTraffic:
         self._connections: list[http.client.HTTPConnection] = []
         self._index = {r: i for i, r in enumerate(log.regions)}
         self.until = math.inf
+        self.lateness = array("d")  # emulated seconds each request went out after its arrival
         self._address = address(fleet.gateway_url)
         retries = fleet.gateway.router.policy.retries if fleet.gateway.router else 0
         self._timeout = wall_timeout(REQUEST_TIMEOUT_S, fleet.time_scale) * (retries + 2)
@@ -65,6 +68,17 @@ class LiveTraffic:
         for group in self.clients:
             env.process(self._arrivals(env, pool, group, t0))
 
+    def behind(self) -> str | None:
+        """A warning when the users went out late (the machine could not keep up), else None."""
+        late = percentile(sorted(self.lateness), 95)
+        if late is None or late <= LATE_S:
+            return None
+        return (
+            f"the live users fell behind: 5% of requests went out over {late:.3g} emulated s "
+            "after their arrival, so rates, latencies and bakes undercount; raise the time scale "
+            "(wall s per emulated s) or lower the rates"
+        )
+
     def close(self) -> None:
         """Close the users' connections to the gateway."""
         for connection in self._connections:
@@ -76,7 +90,7 @@ class LiveTraffic:
             yield env.timeout(self._rng.expovariate(group.rate_per_s))
             if env.now >= self.until:
                 return
-            pool.submit(self._send, client, group.region, t0)
+            pool.submit(self._send, client, group.region, t0, env.now)
 
     def _connection(self) -> http.client.HTTPConnection:
         if not hasattr(self._local, "connection"):
@@ -87,8 +101,10 @@ class LiveTraffic:
                 self._connections.append(self._local.connection)
         return self._local.connection
 
-    def _send(self, client: int, region: str, t0: float) -> None:
+    def _send(self, client: int, region: str, t0: float, due: float) -> None:
         start, wall = self.fleet.now(), time.perf_counter()
+        with self._lock:
+            self.lateness.append(start - due)
         connection = self._connection()
         headers = {"Content-Type": "application/json", "X-Client-Region": region}
         try:
