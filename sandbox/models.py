@@ -12,6 +12,7 @@ import json
 import math
 import numbers
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -29,6 +30,7 @@ KINDS = ("linear", "logistic")
 FIELDS = ("name", "version", "kind", "features", "weights", "bias", "smoke")
 OPTIONAL_FIELDS = ("features",)
 SMOKE_FIELDS = ("instances", "predictions")
+VERSION = re.compile(r"[A-Za-z0-9._+-]+")  # e.g. 1.1.0, 2024-06-01, 1.0.0-rc1+build
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,10 @@ def _parse(doc: object, source: str) -> Model:
     _check_keys(doc, FIELDS, "", source)
     name = _text(doc["name"], "name")
     version = _text(doc["version"], "version")
+    if not VERSION.fullmatch(version):
+        raise _Problem(
+            "version", "letters, digits, '.', '_', '+' and '-' (it goes in URLs)", version
+        )
     kind = doc["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         raise _Problem("kind", " or ".join(repr(k) for k in KINDS), kind)

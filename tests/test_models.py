@@ -20,6 +20,7 @@ from sandbox.errors import InvalidModel, SandboxError
 from sandbox.models import (
     MAX_ARTIFACT_BYTES,
     TOLERANCE,
+    VERSION,
     Model,
     bundled_models,
     load_model,
@@ -221,6 +222,8 @@ BAD_FIELDS = [
     ("name", "  ", "'name': expected a non-empty string, got '  '"),
     ("version", ["1"], "'version': expected a non-empty string, got a list of 1 value"),
     ("version", None, "'version': expected a non-empty string, got null"),
+    ("version", "1.0 beta", "'version': expected letters, digits, '.', '_', '\\+' and '-'"),
+    ("version", "1/2", "'version': expected .* \\(it goes in URLs\\), got '1/2'"),
     ("kind", "tree", "'kind': expected 'linear' or 'logistic', got 'tree'"),
     ("weights", [], "'weights': expected a non-empty list of finite numbers, got an empty list"),
     ("weights", "abc", "'weights': expected a non-empty list of finite numbers, got 'abc'"),
@@ -411,7 +414,7 @@ def models(
     names = st.one_of(st.just([]), st.lists(label, min_size=n, max_size=n, unique=True))
     model = Model(
         name=draw(label),
-        version=draw(label),
+        version=draw(st.from_regex(VERSION, fullmatch=True)),
         kind=draw(st.sampled_from(kinds)),
         weights=draw(vector),
         bias=draw(values),

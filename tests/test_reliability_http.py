@@ -209,6 +209,8 @@ def test_a_body_over_the_servers_limit_is_refused_before_it_is_read(fleet, targe
 PATHS = [
     *("/healthz", "/metrics", "/admin/faults", "/routing", "/v1/models/model_v1"),
     *(PREDICT, "/v1/models/x:predict", "/v1/models/", "/v1/models/model_v1/extra", "//"),
+    *("/v1/models/model_v1/versions/1.0.0:predict", "/v1/models/model_v1/versions/9:predict"),
+    *("/v1/models/model_v1/versions/1.0.0", "/v1/models/model_v1/versions/"),
 ]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
