@@ -15,6 +15,7 @@ from sandbox.flow import Deployment, run_deployment
 from sandbox.health import HealthPolicy
 from sandbox.models import Model, load_model
 from sandbox.regions import Region, RegionCatalog
+from sandbox.rollout import Rollout, RolloutPlan
 from sandbox.tracer import Trace
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Model",
     "Region",
     "RegionCatalog",
+    "Rollout",
+    "RolloutPlan",
     "SandboxError",
     "Trace",
     "UnknownRegion",
