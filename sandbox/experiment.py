@@ -198,7 +198,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
                     env.run(until=t0 + scenario.duration_s)
                 else:
                     rollout = _rollout(scenario, d, fleet.gateway.attempts)
-                    _run_beside(rollout, env, traffic, t0 + scenario.rollout.start_s)
+                    _run_beside(rollout, fleet, env, traffic, t0 + scenario.rollout.start_s)
             traffic.close()
             behind = traffic.behind()
     experiment = _finish(scenario, d, log, events, rollout, t0)
@@ -206,7 +206,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
     return experiment
 
 
-def _run_beside(rollout: Rollout, env: Any, traffic: Any, start: float) -> None:
+def _run_beside(rollout: Rollout, fleet: Any, env: Any, traffic: Any, start: float) -> None:
     """Run a live rollout in a thread of its own from `start` while `env` sends the users,
     who go on until `traffic.until` or the rollout's end, whichever is later."""
     import threading
@@ -215,7 +215,7 @@ def _run_beside(rollout: Rollout, env: Any, traffic: Any, start: float) -> None:
 
     def roll() -> None:
         try:
-            rollout.backend.advance(max(0.0, start - rollout.backend.now()))
+            fleet.advance(max(0.0, start - fleet.now()))
             rollout.run()
         except BaseException as e:  # handed to the caller's thread
             failed.append(e)
@@ -224,9 +224,14 @@ def _run_beside(rollout: Rollout, env: Any, traffic: Any, start: float) -> None:
     thread.start()
     end = traffic.until
     traffic.until = math.inf
-    env.run(until=max(end, env.now + 1e-9))
-    while thread.is_alive():
-        env.run(until=env.now + 1.0)
+    try:
+        env.run(until=max(end, env.now + 1e-9))
+        while thread.is_alive():
+            env.run(until=env.now + 1.0)
+    except BaseException:  # Ctrl-C: close the fleet, so that the rollout ends now, and wait
+        fleet.close()
+        thread.join()
+        raise
     traffic.until = env.now
     if failed:
         raise failed[0]

@@ -172,3 +172,49 @@ def state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+LONG_BAKE = """
+name = "a live canary interrupted in its bake"
+seed = 2
+duration_s = 10
+mode = "live"
+time_scale = 0.05
+processes = true
+
+[deployment]
+model = "model_v1"
+regions = ["us-east-1", "eu-west-1"]
+
+[rollout]
+model = "model_v1_1"
+strategy = "canary"
+bake_s = 2000
+
+[[clients]]
+region = "eu-west-1"
+rate_per_s = 5
+"""
+
+
+def test_an_interrupted_live_rollout_stops_at_once_and_cleanly(tmp_path):
+    path = tmp_path / "bake.toml"
+    path.write_text(LONG_BAKE)
+    process = started_with_children(["experiment", str(path)])
+    try:
+        time.sleep(3)  # well into the first bake (100 s of wall time)
+        assert process.poll() is None, process.communicate()
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - interrupted < 15
+    assert "Traceback" not in stderr
+    time.sleep(0.5)
+    group = subprocess.run(
+        ["ps", "-o", "pid=,stat=", "-g", str(process.pid)], capture_output=True, text=True
+    ).stdout.split("\n")
+    assert [line for line in group if line.strip() and "Z" not in line.split()[-1]] == []

@@ -4,6 +4,7 @@ canary caught and rolled back, and a DNS TTL the gateway honours."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 
@@ -232,3 +233,14 @@ def test_a_live_run_warns_when_its_users_fall_behind(
     assert bool(run["warnings"]) is warned
     journal = (tmp_path / "out" / "journal.json").read_text()
     assert "fell behind" not in journal  # a wall-clock fact stays out of the journal
+
+
+def test_a_wait_on_a_live_fleet_ends_when_the_fleet_closes():
+    fleet = LiveFleet(["eu-west-1"], time_scale=1.0).start()
+    started = time.monotonic()
+    waiting = threading.Thread(target=fleet.advance, args=(600,))
+    waiting.start()
+    time.sleep(0.2)
+    fleet.close()
+    waiting.join(timeout=10)
+    assert not waiting.is_alive() and time.monotonic() - started < 10

@@ -9,6 +9,7 @@ clock runs on a SimPy `RealtimeEnvironment`: emulated seconds take `time_scale` 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -73,6 +74,7 @@ class LiveFleet:
         self._closers: list[Callable[[], None]] = []
         self._watchers: list[Callable[[Any], None]] = []
         self._session = requests.Session()
+        self._closed = threading.Event()  # set by close: a wait for time to pass ends
         self._started = 0.0
         self.env = simpy.rt.RealtimeEnvironment(factor=time_scale, strict=False)
         self.gateway: GatewayState | None = None
@@ -123,6 +125,7 @@ class LiveFleet:
 
     def close(self) -> None:
         """Stop the monitor, the gateway and every region; safe to call twice."""
+        self._closed.set()
         while self._closers:
             self._closers.pop()()
         if self._monitor is not None:
@@ -198,7 +201,8 @@ class LiveFleet:
         return self.env.run(until=self.env.process(process))
 
     def advance(self, seconds: float) -> None:
-        time.sleep(seconds * self.time_scale)
+        """Let `seconds` of emulated time pass, or less if the fleet closes meanwhile."""
+        self._closed.wait(seconds * self.time_scale)
 
     def _network(self, region: str) -> Process:
         """The emulated round trip from the control region, then catch up with the wall clock."""
