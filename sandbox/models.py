@@ -14,7 +14,7 @@ import numbers
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -325,12 +325,49 @@ def _parse(doc: object, source: str) -> Model:
     return Model(name, version, kind, weights, bias, instances, predictions, features)
 
 
-def kept_versions(kept: dict[str, Model], current: Model | None, new: Model) -> dict[str, Model]:
-    """The versions a region keeps after deploying `new` over `current` (with `kept` before):
-    `new`, and the version it replaces when that is another version of the same model, so a
-    rollback can return to it. Deploying the same version again keeps what was kept."""
-    if current is None or current.name != new.name:
-        return {new.version: new}
-    if current.version != new.version:
-        return {new.version: new, current.version: current}
-    return {new.version: new, **{v: m for v, m in kept.items() if v != new.version}}
+@dataclass
+class Serving:
+    """What one region serves: its model's current version, the version it replaced (kept for a
+    rollback) and which of them are bad builds. The simulated and the live regions both keep one.
+    """
+
+    current: Model | None = None
+    kept: dict[str, Model] = field(default_factory=dict)
+    bad: frozenset[str] = frozenset()
+
+    def deploy(self, model: Model, bad_build: bool = False) -> bool:
+        """Serve `model`, keeping the version it replaces when that is another version of the
+        same model (deploying the same version again keeps what was kept). True when it
+        replaced a model of the same name."""
+        current = self.current
+        if current is None or current.name != model.name:
+            kept = {model.version: model}
+        elif current.version != model.version:
+            kept = {model.version: model, current.version: current}
+        else:
+            kept = {
+                model.version: model,
+                **{v: m for v, m in self.kept.items() if v != model.version},
+            }
+        bad = self.bad & set(kept) - {model.version}
+        self.current, self.kept = model, kept
+        self.bad = bad | {model.version} if bad_build else bad
+        return current is not None and current.name == model.name
+
+    def withdraw(self, version: str) -> None:
+        """Take `version` out; if it was current, the version kept beside it serves again."""
+        self.kept = {v: m for v, m in self.kept.items() if v != version}
+        if self.current is not None and self.current.version == version:
+            self.current = next(iter(self.kept.values()), None)
+        self.bad -= {version}
+
+    def clear(self) -> None:
+        """Serve nothing."""
+        self.current, self.kept, self.bad = None, {}, frozenset()
+
+    def get(self, name: str, version: str | None = None) -> Model | None:
+        """Model `name` at `version` (None: the current version), if this region has it."""
+        current = self.current
+        if current is None or current.name != name:
+            return None
+        return current if version is None else self.kept.get(version)

@@ -16,7 +16,7 @@ import simpy
 from sandbox.backend import Process
 from sandbox.faults import Fault, RegionFaults, spoil
 from sandbox.health import HealthView
-from sandbox.models import Model, kept_versions
+from sandbox.models import Model, Serving
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router, VersionSplit
 
@@ -43,12 +43,20 @@ class SimFleet:
         self.catalog = catalog
         self.control_region = control_region
         self.regions = list(regions)
-        self.models: dict[str, Model | None] = dict.fromkeys(regions)  # the current version
-        self.kept: dict[str, dict[str, Model]] = {r: {} for r in regions}  # current and previous
+        self.served = {r: Serving() for r in regions}
         self.split = VersionSplit(seed)
         self.faults = {r: RegionFaults(self.now, seed=f"{seed}:{r}") for r in regions}
-        self._bad: dict[str, set[str]] = {r: set() for r in regions}  # versions built badly
         self._rng = random.Random(seed)
+
+    @property
+    def models(self) -> dict[str, Model | None]:
+        """Each region's current model version (None: no model)."""
+        return {r: s.current for r, s in self.served.items()}
+
+    @property
+    def kept(self) -> dict[str, dict[str, Model]]:
+        """Each region's versions by name: the current one and the one it replaced."""
+        return {r: s.kept for r, s in self.served.items()}
 
     def now(self) -> float:
         """Simulated seconds since the start."""
@@ -76,25 +84,21 @@ class SimFleet:
         faults = self.faults[region]
         if faults.effect(predict=False).status is not None or faults.deploy_fails():
             return False
-        self.kept[region] = kept_versions(self.kept[region], self.models[region], model)
-        self.models[region] = model
-        bad = self._bad[region] & set(self.kept[region])
-        self._bad[region] = (
-            bad | {model.version} if faults.deploys_bad_build() else bad - {model.version}
-        )
+        self.served[region].deploy(model, faults.deploys_bad_build())
         return True
 
     def serving(self, region: str) -> Model | None:
         """The model version that serves one user prediction in `region` (by the split)."""
+        served = self.served[region]
         version = self.split.pick(region)
-        return self.kept[region].get(version or "") or self.models[region]
+        return served.kept.get(version or "") or served.current
 
     def predict(self, region: str, instances: Sequence[Sequence[float]]) -> Process:
         """One prediction request to `region`; the value is its predictions, None if it failed."""
         effect = self.faults[region].effect(predict=True)
         service_s = self._rng.uniform(*SERVICE_MS) / 1000.0
         yield self.env.timeout(self._rtt_s(region) + service_s + effect.delay_s)
-        model = self.models[region]
+        model = self.served[region].current
         if effect.status is not None or model is None:
             return None
         predictions = model.predict(instances)
@@ -103,7 +107,7 @@ class SimFleet:
     def serves_wrong(self, region: str, version: str) -> bool:
         """Whether `region` answers wrong predictions at `version` (a bad build of that version,
         or a bad_model fault)."""
-        return version in self._bad[region] or self.faults[region].serves_bad()
+        return version in self.served[region].bad or self.faults[region].serves_bad()
 
     def smoke(self, region: str, model: Model) -> Process:
         """Send `model`'s smoke instances to `region`; the value is what it answered."""
@@ -112,14 +116,12 @@ class SimFleet:
     def rollback(self, region: str) -> Process:
         """Take the model out of `region` again."""
         yield self.env.timeout(self._rtt_s(region) + self._rng.uniform(*ROLLBACK_S))
-        self.models[region] = None
-        self.kept[region] = {}
+        self.served[region].clear()
 
     def withdraw(self, region: str, model: Model) -> Process:
         """Take `model`'s version out of `region`; the version kept beside it serves again."""
         yield self.env.timeout(self._rtt_s(region) + self._rng.uniform(*ROLLBACK_S))
-        self.kept[region].pop(model.version, None)
-        self.models[region] = next(iter(self.kept[region].values()), None)
+        self.served[region].withdraw(model.version)
 
     def set_split(self, region: str, weights: dict[str, float]) -> Process:
         """Serve `region`'s user predictions by these version weights (from the next request)."""
@@ -145,5 +147,5 @@ class SimFleet:
             took = self._rtt_s(region) + effect.delay_s
             yield self.env.timeout(min(took, policy.timeout_s))
             ok = took <= policy.timeout_s and effect.status is None
-            view.probe(region, ok and self.models[region] is not None)
+            view.probe(region, ok and self.served[region].current is not None)
             yield self.env.timeout(policy.interval_s)

@@ -27,7 +27,7 @@ from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
-from sandbox.models import Model, kept_versions
+from sandbox.models import Model, Serving
 from sandbox.regions import RegionCatalog
 from sandbox.routing import Router, VersionSplit
 
@@ -69,8 +69,7 @@ class LiveFleet:
         self.gateway_url = ""
         self._servers: list[Any] = []
         self._monitor: HealthMonitor | None = None
-        self._deployed: dict[str, Model] = {}
-        self._kept: dict[str, dict[str, Model]] = {}  # the versions each region keeps
+        self._served: dict[str, Serving] = {}  # what the fleet deployed where, as regions keep it
         self._closers: list[Callable[[], None]] = []
         self._watchers: list[Callable[[Any], None]] = []
         self._session = requests.Session()
@@ -148,11 +147,12 @@ class LiveFleet:
 
     def deployed(self, region: str) -> Model | None:
         """The model the fleet last deployed to `region`."""
-        return self._deployed.get(region)
+        served = self._served.get(region)
+        return served.current if served else None
 
     def serving_model(self) -> str:
         """The name of the model most regions serve."""
-        names = [m.name for m in self._deployed.values()]
+        names = [s.current.name for s in self._served.values() if s.current]
         return max(set(names), key=names.count) if names else "model_v1"
 
     def __enter__(self) -> LiveFleet:
@@ -163,7 +163,8 @@ class LiveFleet:
 
     def _redeploy(self, region: str) -> None:
         """After a crashed region restarts, give it back the versions it kept, current last."""
-        for model in reversed(self._kept.get(region, {}).values()):
+        served = self._served.get(region)
+        for model in reversed(served.kept.values() if served else ()):
             self._put(region, model)
 
     # -- HTTP -------------------------------------------------------------------------------------
@@ -220,9 +221,7 @@ class LiveFleet:
         yield from self._network(region)
         ok = self._put(region, model)
         if ok:
-            current = self._deployed.get(region)
-            self._kept[region] = kept_versions(self._kept.get(region, {}), current, model)
-            self._deployed[region] = model
+            self._served.setdefault(region, Serving()).deploy(model)
         yield from self._catch_up()
         return ok
 
@@ -239,8 +238,8 @@ class LiveFleet:
 
     def rollback(self, region: str) -> Process:
         yield from self._network(region)
-        model = self._deployed.pop(region, None)
-        self._kept.pop(region, None)
+        served = self._served.pop(region, None)
+        model = served.current if served else None
         if model is not None:
             self._call("DELETE", region, f"/v1/models/{model.name}")
         yield from self._catch_up()
@@ -248,11 +247,7 @@ class LiveFleet:
     def withdraw(self, region: str, model: Model) -> Process:
         yield from self._network(region)
         self._call("DELETE", region, f"/v1/models/{model.name}/versions/{model.version}")
-        kept = self._kept.get(region, {})
-        kept.pop(model.version, None)
-        self._deployed.pop(region, None)
-        if kept:
-            self._deployed[region] = next(iter(kept.values()))
+        self._served.setdefault(region, Serving()).withdraw(model.version)
         yield from self._catch_up()
 
     def set_split(self, region: str, weights: dict[str, float]) -> Process:

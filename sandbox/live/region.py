@@ -46,7 +46,7 @@ from sandbox.live.http import (
     install_json_errors,
     json_body,
 )
-from sandbox.models import Model, kept_versions, parse_model
+from sandbox.models import Model, Serving, parse_model
 
 MAX_INSTANCES = 1000
 HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there
@@ -54,22 +54,12 @@ HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still t
 
 @dataclass
 class RegionState:
-    """What one region serves: its model's current version and the one kept beside it, the
-    versions that are bad builds, and its faults."""
+    """What one region serves (its model's versions) and its faults."""
 
     name: str
     faults: RegionFaults
-    model: Model | None = None
-    kept: dict[str, Model] = field(default_factory=dict)
-    bad: frozenset[str] = frozenset()
+    served: Serving = field(default_factory=Serving)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def version(self, name: str, version: str | None) -> Model | None:
-        """The model `name` at `version` (None: the current version), if this region has it."""
-        model = self.model
-        if model is None or model.name != name:
-            return None
-        return model if version is None else self.kept.get(version)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
@@ -167,7 +157,7 @@ class _Instrumented:
         if environ.get("HTTP_X_SMOKE_TEST"):
             return None
         match = VERSIONED_PREDICT.fullmatch(environ.get("PATH_INFO", ""))
-        model = self.state.model
+        model = self.state.served.current
         return match.group(1) if match else model.version if model else None
 
 
@@ -207,7 +197,7 @@ def create_region_app(
 
     @app.get("/healthz")
     def healthz() -> Any:
-        model = state.model
+        model = state.served.current
         body = {
             "status": "ok" if model else "no model",
             "region": region,
@@ -222,7 +212,7 @@ def create_region_app(
 
     def current(name: str, version: str | None = None) -> Model:
         not_predict(version or name)
-        model = state.version(name, version)
+        model = state.served.get(name, version)
         if model is None:
             at = f" version {version!r}" if version is not None else ""
             raise BadRequest(f"no model {name!r}{at} in {region}", 404)
@@ -230,7 +220,7 @@ def create_region_app(
 
     def status(model: Model) -> Any:
         return jsonify(
-            name=model.name, version=model.version, ready=True, versions=sorted(state.kept)
+            name=model.name, version=model.version, ready=True, versions=sorted(state.served.kept)
         )
 
     @app.get("/v1/models/<name>")
@@ -255,31 +245,26 @@ def create_region_app(
         if state.faults.deploy_fails():
             return error(f"deployment to {region} failed (injected deploy_failures fault)", 503)
         with state.lock:
-            replaced = state.model is not None and state.model.name == name
-            state.kept = kept_versions(state.kept, state.model, model)
-            bad = state.bad & set(state.kept) - {model.version}
-            state.bad = bad | {model.version} if state.faults.deploys_bad_build() else bad
-            state.model = model
+            replaced = state.served.deploy(model, state.faults.deploys_bad_build())
+            versions = sorted(state.served.kept)
         body = {"name": model.name, "version": model.version, "ready": True}
-        return jsonify(body | {"versions": sorted(state.kept)}), 200 if replaced else 201
+        return jsonify(body | {"versions": versions}), 200 if replaced else 201
 
     @app.delete("/v1/models/<name>")
     def undeploy(name: str) -> Any:
         model = current(name)
         with state.lock:
-            state.model, state.kept, state.bad = None, {}, frozenset()
+            state.served.clear()
         return jsonify(name=model.name, version=model.version, ready=False, versions=[])
 
     @app.delete("/v1/models/<name>/versions/<version>")
     def withdraw(name: str, version: str) -> Any:
         model = current(name, version)
         with state.lock:
-            state.kept = {v: m for v, m in state.kept.items() if v != version}
-            if state.model is not None and state.model.version == version:
-                state.model = next(iter(state.kept.values()), None)
-            state.bad = state.bad - {version}
+            state.served.withdraw(version)
+            versions = sorted(state.served.kept)
         body = {"name": model.name, "version": model.version, "ready": False}
-        return jsonify(body | {"versions": sorted(state.kept)})
+        return jsonify(body | {"versions": versions})
 
     @app.post("/v1/models/<name>:predict")
     def predict(name: str) -> Any:
@@ -303,7 +288,7 @@ def create_region_app(
             predictions = model.predict(instances)
         except ValueError as e:
             raise BadRequest(f"instances: {e}") from None
-        if model.version in state.bad or state.faults.serves_bad():
+        if model.version in state.served.bad or state.faults.serves_bad():
             predictions = spoil(predictions)
         response = jsonify(predictions=predictions)
         response.headers["X-Model-Version"] = model.version
