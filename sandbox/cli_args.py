@@ -319,10 +319,11 @@ def _previous(ctx: click.Context, model: Model, plan: RolloutPlan) -> tuple[Mode
             previous = load_model(given)
             check_versions(previous, model, f"MODEL {ctx.params['args'][-1]}")
         return previous, given
+    bundled = [(load_model(name), name) for name in bundled_models()]
     earlier = [
-        (load_model(name), name)
-        for name in bundled_models()
-        if (m := load_model(name)).name == model.name and _order(m.version) < _order(model.version)
+        (m, name)
+        for m, name in bundled
+        if m.name == model.name and _order(m.version) < _order(model.version)
     ]
     if not earlier:
         message = (

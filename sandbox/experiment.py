@@ -11,6 +11,7 @@ journal, byte for byte.
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sandbox.backend import Process
 from sandbox.flow import COMPLETED, Deployment, run_deployment
 from sandbox.health import Transition
 from sandbox.models import load_model
-from sandbox.records import AttemptLog, RequestLog, percentile
+from sandbox.records import NONE, AttemptLog, RequestLog, percentile
 from sandbox.regions import RegionCatalog
 from sandbox.rollout import BAKE_HYPOTHESIS, Rollout
 from sandbox.scenario import Scenario, ScheduledFault
@@ -209,8 +210,6 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
 def _run_beside(rollout: Rollout, fleet: Any, env: Any, traffic: Any, start: float) -> None:
     """Run a live rollout in a thread of its own from `start` while `env` sends the users,
     who go on until `traffic.until` or the rollout's end, whichever is later."""
-    import threading
-
     failed: list[BaseException] = []
 
     def roll() -> None:
@@ -415,29 +414,36 @@ def _by_version(log: RequestLog) -> dict[str, dict[str, float | int]]:
     }
 
 
+def _per_version_fault(fault: ScheduledFault, log: RequestLog) -> dict[str, Any]:
+    """No probe sees a version's fault: what it did to that version's answers there."""
+    region, version = log.regions.index(fault.region), log.versions.find(fault.fault.version)
+    end = fault.end_s if fault.end_s is not None else math.inf
+    hit = [
+        i
+        for i in range(len(log))
+        if version != NONE
+        and log.region[i] == region
+        and log.version[i] == version
+        and fault.start_s <= log.t[i] < end
+    ]
+    return {
+        "region": fault.region,
+        "kind": fault.fault.kind,
+        "version": fault.fault.version,
+        "start_s": fault.start_s,
+        "end_s": fault.end_s,
+        "requests": len(hit),
+        "failed": sum(1 for i in hit if not log.ok[i]),
+    }
+
+
 def _per_fault(
     scenario: Scenario, fault: ScheduledFault, log: RequestLog, events: list[dict]
 ) -> dict[str, Any]:
+    if fault.fault.version is not None:
+        return _per_version_fault(fault, log)
     end = fault.end_s
     region = log.regions.index(fault.region)
-    if fault.fault.version is not None:  # no probe sees it: what it did to that version's answers
-        version = log.versions.index(fault.fault.version)
-        hit = [
-            i
-            for i in range(len(log))
-            if log.region[i] == region
-            and log.version[i] == version
-            and fault.start_s <= log.t[i] < (end if end is not None else math.inf)
-        ]
-        return {
-            "region": fault.region,
-            "kind": fault.fault.kind,
-            "version": fault.fault.version,
-            "start_s": fault.start_s,
-            "end_s": end,
-            "requests": len(hit),
-            "failed": sum(1 for i in hit if not log.ok[i]),
-        }
 
     def first(kind: str, after: float) -> float | None:
         times = [

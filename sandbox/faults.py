@@ -75,7 +75,8 @@ class Fault:
         }
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
+    """A finite int or float, not a bool."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -102,7 +103,7 @@ def parse_fault(doc: object, where: str = "fault") -> Fault:
             continue
         value = doc[name]
         whole = name in WHOLE
-        if not _is_number(value) or (whole and value != int(value)) or not low <= value <= high:
+        if not is_number(value) or (whole and value != int(value)) or not low <= value <= high:
             what = "a whole number" if whole else "a number"
             raise InvalidFault(
                 f"{where}.{name}: expected {what} from {low} to {high}, got {value!r}"

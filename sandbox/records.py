@@ -21,21 +21,28 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     return round(sorted_values[rank - 1], 3)
 
 
-class Versions:
-    """Model versions as small numbers, for a column of them."""
+class Names:
+    """Names (model versions, regions) as small numbers, for a column of them."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self._codes: dict[str, int] = {}
 
-    def index(self, version: str | None) -> int:
-        if version is None:
+    def code(self, name: str | None) -> int:
+        """The number of `name`, given one if it is new; NONE for None."""
+        if name is None:
             return NONE
-        if version not in self.names:
-            self.names.append(version)
-        return self.names.index(version)
+        if name not in self._codes:
+            self._codes[name] = len(self.names)
+            self.names.append(name)
+        return self._codes[name]
 
-    def name(self, index: int) -> str | None:
-        return None if index == NONE else self.names[index]
+    def find(self, name: str) -> int:
+        """The number of `name`, NONE if it never came."""
+        return self._codes.get(name, NONE)
+
+    def name(self, code: int) -> str | None:
+        return None if code == NONE else self.names[code]
 
 
 class RequestLog:
@@ -52,7 +59,7 @@ class RequestLog:
         self.latency_ms = array("d")
         self.ok = array("B")
         self.wrong = array("B")  # answered, but with wrong predictions
-        self.versions = Versions()
+        self.versions = Names()
         self.version = array("h")  # the model version that answered last, NONE if none
 
     def add(
@@ -78,7 +85,7 @@ class RequestLog:
         self.latency_ms.append(latency_ms)
         self.ok.append(ok)
         self.wrong.append(wrong)
-        self.version.append(self.versions.index(version))
+        self.version.append(self.versions.code(version))
 
     def __len__(self) -> int:
         return len(self.t)
@@ -140,8 +147,8 @@ class AttemptLog:
     def __init__(self, keep: int = KEEP) -> None:
         self.keep = keep
         self._lock = threading.Lock()
-        self.versions = Versions()
-        self.regions: list[str] = []
+        self.versions = Names()
+        self.regions = Names()
         self.t = array("d")
         self.region = array("h")
         self.version = array("h")
@@ -150,11 +157,9 @@ class AttemptLog:
 
     def add(self, t: float, region: str, version: str | None, ok: bool, latency_ms: float) -> None:
         with self._lock:
-            if region not in self.regions:
-                self.regions.append(region)
             self.t.append(t)
-            self.region.append(self.regions.index(region))
-            self.version.append(self.versions.index(version))
+            self.region.append(self.regions.code(region))
+            self.version.append(self.versions.code(version))
             self.ok.append(ok)
             self.latency_ms.append(latency_ms)
             if len(self.t) > self.keep:
@@ -168,10 +173,10 @@ class AttemptLog:
     def served(self, since: float, until: float, regions: Collection[str], version: str) -> Served:
         """What `version` served in `regions` from `since` to `until`."""
         with self._lock:
-            wanted = {self.regions.index(r) for r in regions if r in self.regions}
-            if version not in self.versions.names:
+            wanted = {self.regions.find(r) for r in regions} - {NONE}
+            v = self.versions.find(version)
+            if v == NONE:
                 return Served(0, 0, None)
-            v = self.versions.names.index(version)
             picked = [
                 i
                 for i in range(len(self.t))

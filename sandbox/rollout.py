@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import DeploymentHalted, InvalidDeployment
-from sandbox.faults import Failure
+from sandbox.faults import Failure, is_number
 from sandbox.flow import Deployment
 from sandbox.health import Transition
 from sandbox.models import Model, predictions_match
@@ -117,12 +117,12 @@ class RolloutPlan:
                     "remove it or change the strategy"
                 )
         percent = self.canary_percent
-        if percent is not None and (_not_number(percent) or not 0 < percent < 100):
+        if percent is not None and (not is_number(percent) or not 0 < percent < 100):
             raise InvalidDeployment(
                 f"canary_percent must be a number above 0 and below 100, got {percent!r}"
             )
         bake = self.bake_s
-        if bake is not None and (_not_number(bake) or not 0 <= bake <= MAX_BAKE_S):
+        if bake is not None and (not is_number(bake) or not 0 <= bake <= MAX_BAKE_S):
             raise InvalidDeployment(f"bake_s must be 0 to {MAX_BAKE_S:g} seconds, got {bake!r}")
         listed = [r for wave in self.waves for r in wave]
         for region in listed:
@@ -147,10 +147,6 @@ class RolloutPlan:
         if self.strategy == "waves" and len(regions) > 1:
             return [[regions[0]], list(regions[1:])]
         return [[r] for r in regions]
-
-
-def _not_number(value: object) -> bool:
-    return isinstance(value, bool) or not isinstance(value, int | float)
 
 
 def check_versions(previous: Model, model: Model, where: str = "the new model") -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sandbox.errors import InvalidDeployment
+from sandbox.faults import is_number
 from sandbox.regions import RegionCatalog
 
 POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
@@ -57,11 +58,7 @@ class RoutingPolicy:
         if self.name == "weighted" and not any(w > 0 for w in self.weights.values()):
             raise InvalidDeployment("weighted routing needs weights, at least one above 0")
         ttl = self.dns_ttl_s
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, int | float)
-            or not 0 <= ttl <= MAX_DNS_TTL_S
-        ):
+        if not is_number(ttl) or not 0 <= ttl <= MAX_DNS_TTL_S:
             raise InvalidDeployment(
                 f"routing dns_ttl_s must be a number of seconds 0-{MAX_DNS_TTL_S:g}, got {ttl!r}"
             )

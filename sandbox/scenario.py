@@ -19,7 +19,7 @@ from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, San
 from sandbox.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.flow import MAX_RETRIES, POLICIES
 from sandbox.health import HealthPolicy, OutlierPolicy
-from sandbox.models import bundled_models, load_model
+from sandbox.models import Model, bundled_models, load_model
 from sandbox.regions import RegionCatalog
 from sandbox.rollout import (
     STRATEGIES,
@@ -247,17 +247,17 @@ def _faults(
     return tuple(faults)
 
 
-def _model(doc: Doc, default: str | None = "model_v1") -> str:
-    """A bundled model's name, or an artifact's path (relative to the scenario file's folder)."""
+def _model(doc: Doc, default: str | None = "model_v1") -> tuple[str, Model]:
+    """A bundled model's name, or an artifact's path (relative to the scenario file's folder),
+    and the model it loads."""
     name = doc.text("model", default)
     scenario_file = Path(doc.source)
     if name not in bundled_models() and not Path(name).is_absolute() and scenario_file.is_file():
         name = str(scenario_file.parent / name)
     try:
-        load_model(name)
+        return name, load_model(name)
     except SandboxError as e:
         raise doc.fail(doc.path("model"), str(e)) from None
-    return name
 
 
 def _failures(doc: Doc, regions: tuple[str, ...], bake: bool = False) -> tuple[Failure, ...]:
@@ -284,15 +284,15 @@ def _failures(doc: Doc, regions: tuple[str, ...], bake: bool = False) -> tuple[F
 
 
 def _rollout(
-    top: Doc, regions: tuple[str, ...], previous: str, duration: float
-) -> RolloutSpec | None:
+    top: Doc, regions: tuple[str, ...], previous: Model, duration: float
+) -> tuple[RolloutSpec, Model] | None:
     """The `[rollout]` table: the new version and how it reaches the regions."""
     if not top.has("rollout"):
         return None
     doc = top.sub("rollout", ROLLOUT_KEYS)
-    model = _model(doc, None)
+    model, new = _model(doc, None)
     try:
-        check_versions(load_model(previous), load_model(model), "rollout.model")
+        check_versions(previous, new, "rollout.model")
     except SandboxError as e:
         raise doc.fail(
             "rollout.model", f"{e} (deployment.model is what the regions serve first)"
@@ -330,16 +330,12 @@ def _rollout(
         check_failures(failures, regions, plan)
     except InvalidDeployment as e:
         raise doc.fail("rollout.failures", str(e)) from None
-    return RolloutSpec(model, plan, start, failures)
+    return RolloutSpec(model, plan, start, failures), new
 
 
-def _check_versions(
-    top: Doc, faults: tuple[ScheduledFault, ...], model: str, rollout: RolloutSpec | None
-) -> None:
-    """A fault's `version` names a version the run serves, or it would hit nothing."""
-    served = {load_model(model).version: "deployment.model"}
-    if rollout is not None:
-        served[load_model(rollout.model).version] = "rollout.model"
+def _check_versions(top: Doc, faults: tuple[ScheduledFault, ...], served: dict[str, str]) -> None:
+    """A fault's `version` names a version the run serves (`served`: version -> the key that
+    loads it), or it would hit nothing."""
     for i, fault in enumerate(faults):
         version = fault.fault.version
         if version is not None and version not in served:
@@ -361,14 +357,16 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
         raise top.fail("processes", f"expected true or false, got {show(processes)}")
     regions = _regions(top, catalog)
     deployment = top.sub("deployment", DEPLOYMENT_KEYS)
-    model = _model(deployment)
+    model, previous = _model(deployment)
     health, outlier = _health(top)
     service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
     duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
     steady = top.sub("steady_state", ("max_error_rate", "max_p99_ms"))
     faults = _faults(top, catalog, regions, duration, mode)
-    rollout = _rollout(top, regions, model, duration)
-    _check_versions(top, faults, model, rollout)
+    rolled = _rollout(top, regions, previous, duration)
+    served = {previous.version: "deployment.model"}
+    served |= {rolled[1].version: "rollout.model"} if rolled else {}
+    _check_versions(top, faults, served)
     return Scenario(
         name=top.text("name"),
         seed=top.whole("seed", 0, 0, 2**63 - 1),
@@ -397,7 +395,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
             if steady.has("max_p99_ms")
             else None,
         ),
-        rollout=rollout,
+        rollout=rolled[0] if rolled else None,
         source=source,
         document=dict(top.table),
     )
