@@ -149,14 +149,17 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
         _watch(d, log.clients, t0, events)
         for fault in scenario.faults:
             fleet.env.process(_schedule(fleet.env, fleet, fault, t0, events))
+        attempts = AttemptLog() if scenario.rollout is not None else None
         traffic = SimTraffic(
-            fleet, d.router, d.health_view, scenario.clients, scenario.service, log, scenario.seed
+            fleet,
+            *(d.router, d.health_view, scenario.clients, scenario.service, log, scenario.seed),
+            attempts,
         )
         traffic.start(until=t0 + scenario.duration_s)
-        if scenario.rollout is not None:
+        if scenario.rollout is not None and attempts is not None:
             traffic.until = math.inf
             fleet.advance(scenario.rollout.start_s)
-            rollout = _rollout(scenario, d, traffic.attempts).run()
+            rollout = _rollout(scenario, d, attempts).run()
             traffic.until = max(t0 + scenario.duration_s, fleet.now())
         fleet.advance(traffic.until - fleet.now() + DRAIN_S)
         log.t = array("d", (t - t0 for t in log.t))

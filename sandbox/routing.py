@@ -177,6 +177,8 @@ class VersionSplit:
 
     def pick(self, region: str) -> str | None:
         """The version that serves one prediction in `region`; None for its current version."""
+        if not self._weights:  # the common case, without taking the lock
+            return None
         with self._lock:
             weights = self._weights.get(region)
             if not weights:

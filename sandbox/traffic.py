@@ -42,7 +42,7 @@ class SimTraffic:
         self.view = view
         self.clients = list(clients)
         self.log = log
-        self.attempts = attempts if attempts is not None else AttemptLog()
+        self.attempts = attempts  # every attempt, for a rollout's bakes; None: not recorded
         self.until = math.inf
         self._rng = random.Random(f"traffic:{seed}")
         self._mu = math.log(service.service_ms / 1000.0)
@@ -77,7 +77,8 @@ class SimTraffic:
             sent = self.env.now
             answered = yield from self._serve(region, version)
             self.view.outcome(region, answered)
-            self.attempts.add(sent, region, version, answered, (self.env.now - sent) * 1000)
+            if self.attempts is not None:
+                self.attempts.add(sent, region, version, answered, (self.env.now - sent) * 1000)
             served = self._index[region]
             if answered:
                 break
