@@ -57,6 +57,12 @@ LABELS = {
 }
 
 
+def smoke_test(backend: Backend, region: str, model: Model) -> bool:
+    """Whether `region` answers `model`'s smoke instances with its expected predictions."""
+    served = backend.run(backend.smoke(region, model))
+    return served is not None and predictions_match(model.smoke_predictions, served)
+
+
 def _check_settings(
     regions: Sequence[str],
     on_failure: str,
@@ -183,8 +189,7 @@ class Deployment:
                 "verified; call deploy_model first"
             )
         while True:
-            served = self.backend.run(self.backend.smoke(region, self.model))
-            ok = served is not None and predictions_match(self.model.smoke_predictions, served)
+            ok = smoke_test(self.backend, region, self.model)
             self.verification_status[region] = "success" if ok else "failed"
             self._step(
                 "Verify deployment", region, "Verification success" if ok else "Verification failed"

@@ -17,9 +17,9 @@ from typing import Any
 
 from sandbox.errors import DeploymentHalted, InvalidDeployment
 from sandbox.faults import Failure, is_number
-from sandbox.flow import Deployment
+from sandbox.flow import Deployment, smoke_test
 from sandbox.health import Transition
-from sandbox.models import Model, predictions_match
+from sandbox.models import Model
 from sandbox.records import AttemptLog, Served
 from sandbox.tracer import WATCHED, Trace
 
@@ -235,7 +235,7 @@ class Rollout:
         )
         if deployment.health_view is not None:  # what the monitor sees during the rollout
             deployment.health_view.subscribe(self._transition)
-        self._touched: list[str] = []
+        self._touched: dict[str, None] = {}  # regions the new version reached, in order
         self._attempts: dict[str, int] = {}
         self.bakes: list[dict[str, Any]] = []
 
@@ -282,14 +282,8 @@ class Rollout:
             self.deployment_status[region] = "success" if ok else "failed"
             self._step(action, region, "Deployment success" if ok else "Deployment failed")
             if ok:
-                if region not in self._touched:
-                    self._touched.append(region)
-                served = self.backend.run(self.backend.smoke(region, self.model))
-                ok = served is not None and predictions_match(self.model.smoke_predictions, served)
-                self.verification_status[region] = "success" if ok else "failed"
-                result = "Verification success" if ok else "Verification failed"
-                self._step("Verify deployment", region, result)
-                if ok:
+                self._touched.setdefault(region)  # the new version is there: roll it back too
+                if self._verify(region):
                     return
             if self._attempts[region] > self.max_retries:
                 what = (
@@ -298,6 +292,12 @@ class Rollout:
                 self._roll_back(
                     f"{what} in {region} failed after {_count(self._attempts[region], 'attempt')}"
                 )
+
+    def _verify(self, region: str) -> bool:
+        ok = smoke_test(self.backend, region, self.model)
+        self.verification_status[region] = "success" if ok else "failed"
+        self._step("Verify deployment", region, f"Verification {'success' if ok else 'failed'}")
+        return ok
 
     def _shift(self, wave: list[str], percent: float) -> None:
         new, old = self.model.version, self.previous.version
@@ -332,7 +332,7 @@ class Rollout:
 
     def _roll_back(self, why: str) -> None:
         old = self.previous.version
-        for region in reversed(self._touched):
+        for region in reversed(list(self._touched)):
             self._split(region, {old: 100.0})
             self.backend.run(self.backend.withdraw(region, self.model))
             self.deployment_status[region] = "rolled_back"
