@@ -24,10 +24,10 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from sandbox import run_deployment
+from sandbox.core.models import load_model
 from sandbox.live.fleet import REGION_THREADS, LiveFleet
 from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread
-from sandbox.models import load_model
 
 FIVE = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1", "ap-southeast-2"]
 PATH = "/v1/models/model_v1:predict"

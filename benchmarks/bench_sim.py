@@ -17,8 +17,8 @@ import time
 import simpy
 from _common import emit, row
 
-from sandbox.experiment import run_experiment
-from sandbox.scenario import parse_scenario
+from sandbox.experiment.run import run_experiment
+from sandbox.experiment.scenario import parse_scenario
 
 RATE, DURATION = 200.0, 600.0  # 120,000 requests
 MILLION_RATE = 1000.0  # x 1000 s = 1,000,000 requests
@@ -74,7 +74,7 @@ MILLION = """
 import json, resource, sys, time
 sys.path.insert(0, "benchmarks")
 from bench_sim import MILLION_RATE, scenario
-from sandbox.experiment import run_experiment
+from sandbox.experiment.run import run_experiment
 start = time.perf_counter()
 sent = run_experiment(scenario(MILLION_RATE, 1000.0)).journal["summary"]["sent"]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,5 +1,9 @@
 """multiregion-sandbox: learn and test multi-region deployment of ML models on one laptop."""
 
+from sandbox.core.faults import Failure
+from sandbox.core.health import HealthPolicy
+from sandbox.core.models import Model, load_model
+from sandbox.core.regions import Region, RegionCatalog
 from sandbox.errors import (
     DeploymentHalted,
     FlowError,
@@ -10,13 +14,9 @@ from sandbox.errors import (
     SandboxError,
     UnknownRegion,
 )
-from sandbox.faults import Failure
-from sandbox.flow import Deployment, run_deployment
-from sandbox.health import HealthPolicy
-from sandbox.models import Model, load_model
-from sandbox.regions import Region, RegionCatalog
-from sandbox.rollout import Rollout, RolloutPlan
-from sandbox.tracer import Trace
+from sandbox.flow.deployment import Deployment, run_deployment
+from sandbox.flow.rollout import Rollout, RolloutPlan
+from sandbox.flow.tracer import Trace
 
 __all__ = [
     "Deployment",

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sandbox.models import Model, parse_model  # noqa: E402
+from sandbox.core.models import Model, parse_model  # noqa: E402
 
 FEATURES = ("tenure_months", "monthly_spend", "support_tickets")
 # The synthetic world's real churn rule, which training tries to recover from samples.

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox.core.models import load_model
 from sandbox.live.fleet import LiveFleet
-from sandbox.models import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CYCLES = 50

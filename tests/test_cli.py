@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.cli import parse_deploy_args
-from sandbox.flow import POLICIES
-from sandbox.regions import RegionCatalog
+from sandbox.args.deploy import parse_deploy_args
+from sandbox.core.regions import RegionCatalog
+from sandbox.flow.deployment import POLICIES
 
 NAMES = RegionCatalog.default().names()
 
@@ -86,7 +86,7 @@ def test_full_tracker_has_a_column_per_step(invoke):
 
 
 def test_model_from_a_path(invoke, tmp_path):
-    from sandbox.models import load_model
+    from sandbox.core.models import load_model
 
     artifact = tmp_path / "mine.json"
     doc = load_model("model_v2").to_dict() | {"name": "mine"}

@@ -211,7 +211,7 @@ def test_a_huge_control_body_is_refused(fleet):
 
 
 def test_health_changes_before_the_page_opens_are_in_the_events(fleet):
-    from sandbox.faults import Fault
+    from sandbox.core.faults import Fault
 
     fleet.inject("eu-west-1", [Fault("outage", duration_s=600)])
     deadline = time.monotonic() + 10

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.experiment import percentile, run_experiment
-from sandbox.scenario import bundled_scenarios, load_scenario, parse_scenario
+from sandbox.experiment.run import percentile, run_experiment
+from sandbox.experiment.scenario import bundled_scenarios, load_scenario, parse_scenario
 
 SMALL = {
     "name": "small",

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.core.faults import KINDS, Fault, RegionFaults, parse_fault, parse_faults
 from sandbox.errors import InvalidFault
-from sandbox.faults import KINDS, Fault, RegionFaults, parse_fault, parse_faults
 
 
 class Clock:

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox import Deployment, DeploymentHalted, Failure, FlowError, run_deployment
+from sandbox.core.faults import Fault
+from sandbox.core.health import HealthPolicy
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import RoutingPolicy
 from sandbox.errors import InvalidDeployment, InvalidFault, UnknownRegion
-from sandbox.faults import Fault
-from sandbox.flow import POLICIES
-from sandbox.health import HealthPolicy
-from sandbox.regions import RegionCatalog
-from sandbox.routing import RoutingPolicy
+from sandbox.flow.deployment import POLICIES
 
 from .conftest import LESSON_REGIONS
 

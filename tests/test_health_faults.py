@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.core.faults import BAKE_ERROR_RATE, EVERY, Failure, Fault, parse_failure
+from sandbox.core.health import HealthPolicy, HealthState
 from sandbox.errors import InvalidFault
-from sandbox.faults import BAKE_ERROR_RATE, EVERY, Failure, Fault, parse_failure
-from sandbox.health import HealthPolicy, HealthState
 
 
 def test_health_flips_after_threshold_in_a_row():

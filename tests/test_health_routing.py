@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
+from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy, Transition
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import Router, RoutingPolicy
 from sandbox.errors import InvalidDeployment
-from sandbox.health import HealthPolicy, HealthView, OutlierPolicy, Transition
-from sandbox.regions import RegionCatalog
-from sandbox.routing import Router, RoutingPolicy
 
 from .test_faults import Clock
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from sandbox import Deployment, HealthPolicy, run_deployment
+from sandbox.core.faults import Fault
+from sandbox.core.routing import RoutingPolicy
 from sandbox.errors import InvalidDeployment
-from sandbox.faults import Fault
 from sandbox.live.fleet import LiveFleet
-from sandbox.routing import RoutingPolicy
 
 SCALE = 0.02  # 1 emulated second = 20 ms
 FAST = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=3, healthy_threshold=2)

@@ -9,10 +9,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from sandbox.core.models import load_model
 from sandbox.live.http import MAX_BODY_BYTES
 from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread
-from sandbox.models import load_model
 
 TOKEN = "test-token"
 MODEL = load_model("model_v1")

@@ -1,4 +1,4 @@
-"""Tests for sandbox.models: bundled artifacts, predictions, and every way an artifact is bad."""
+"""Tests for sandbox.core.models: bundled artifacts, predictions, every way an artifact is bad."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.errors import InvalidModel, SandboxError
-from sandbox.models import (
+from sandbox.core.models import (
     MAX_ARTIFACT_BYTES,
     TOLERANCE,
     VERSION,
@@ -27,6 +26,7 @@ from sandbox.models import (
     parse_model,
     predictions_match,
 )
+from sandbox.errors import InvalidModel, SandboxError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -443,7 +443,7 @@ def test_logistic_predictions_are_probabilities(model: Model, rows: list[list[fl
 
 
 def test_a_prediction_that_overflows_is_refused_not_answered_as_infinity():
-    from sandbox.models import Model
+    from sandbox.core.models import Model
 
     linear = Model("huge", "1", "linear", (1e308, 1e308), 0.0, ((1.0, 1.0),), (2e308,))
     with pytest.raises(ValueError, match="instance 0: the prediction is not a finite number"):

@@ -10,11 +10,11 @@ import shlex
 import pytest
 
 from sandbox.errors import InvalidQuiz, InvalidScenario, SandboxError
+from sandbox.experiment.scenario import load_scenario
+from sandbox.flow.tracer import display
 from sandbox.quiz.generate import KINDS, generate, student_seed
 from sandbox.quiz.model import Question
 from sandbox.quiz.syntax_questions import MISTAKES
-from sandbox.scenario import load_scenario
-from sandbox.tracer import display
 
 FLOW_KINDS = tuple(k for k in KINDS if k != "detection")
 SEEDS = range(30)

@@ -1,4 +1,4 @@
-"""Tests for sandbox.regions: the catalogue, its validation and the latency model."""
+"""Tests for sandbox.core.regions: the catalogue, its validation and the latency model."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandbox.core.regions import Region, RegionCatalog, great_circle_km
 from sandbox.errors import InvalidRegion, SandboxError, UnknownRegion
-from sandbox.regions import Region, RegionCatalog, great_circle_km
 
 AWS = {
     "us-east-1": "Virginia",
@@ -442,7 +442,7 @@ def test_rejected_file_adds_nothing_even_if_its_start_is_valid(tmp_path: Path) -
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, sandbox.regions; "
+        "import sys, sandbox.core.regions; "
         "print(sorted({'flask', 'requests', 'matplotlib', 'numpy'} & set(sys.modules)))"
     )
     result = subprocess.run(

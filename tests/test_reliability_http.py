@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox import HealthPolicy, run_deployment
+from sandbox.core.models import load_model
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import MAX_BODY_BYTES
 from sandbox.live.server import SERVER_BODY_LIMIT
-from sandbox.models import load_model
 
 REGIONS = ["us-east-1", "eu-west-1"]
 QUIET = HealthPolicy(interval_s=3600, timeout_s=2, failure_threshold=3, healthy_threshold=3)

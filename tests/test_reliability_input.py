@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.cli import main
+from sandbox.core.models import load_model, parse_model
+from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidModel, InvalidQuiz, InvalidRegion, InvalidScenario
-from sandbox.models import load_model, parse_model
+from sandbox.experiment.scenario import load_scenario, parse_scenario
 from sandbox.quiz.material import parse_set
-from sandbox.regions import RegionCatalog
-from sandbox.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = dict(load_scenario("regional_outage").document)

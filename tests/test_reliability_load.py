@@ -12,7 +12,7 @@ from collections import Counter
 import requests
 
 from sandbox import HealthPolicy, run_deployment
-from sandbox.faults import Fault
+from sandbox.core.faults import Fault
 from sandbox.live.fleet import GATEWAY_THREADS, REGION_THREADS, LiveFleet
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]

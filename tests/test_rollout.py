@@ -8,12 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox.core.faults import Failure, parse_failure
+from sandbox.core.models import load_model
+from sandbox.core.records import AttemptLog, RequestLog
 from sandbox.errors import InvalidDeployment
-from sandbox.faults import Failure, parse_failure
-from sandbox.flow import Deployment, run_deployment
-from sandbox.models import load_model
-from sandbox.records import AttemptLog, RequestLog
-from sandbox.rollout import (
+from sandbox.experiment.scenario import Clients, Service
+from sandbox.flow.deployment import Deployment, run_deployment
+from sandbox.flow.rollout import (
     DEFAULT_BAKE_S,
     DEFAULT_CANARY_PERCENT,
     Rollout,
@@ -21,8 +22,7 @@ from sandbox.rollout import (
     SteadyState,
     parse_waves,
 )
-from sandbox.scenario import Clients, Service
-from sandbox.traffic import SimTraffic
+from sandbox.sim.users import SimTraffic
 
 OLD, NEW = load_model("model_v1"), load_model("model_v1_1")
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"]

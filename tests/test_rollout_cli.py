@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from sandbox.cli import parse_deploy_args
+from sandbox.args.deploy import parse_deploy_args
 from sandbox.errors import InvalidScenario
-from sandbox.experiment import run_experiment
-from sandbox.rollout import RolloutPlan
-from sandbox.scenario import load_scenario, parse_scenario
+from sandbox.experiment.run import run_experiment
+from sandbox.experiment.scenario import load_scenario, parse_scenario
+from sandbox.flow.rollout import RolloutPlan
 
 THREE = "us-east-1,eu-west-1,ap-northeast-1"
 

@@ -11,15 +11,15 @@ from collections import Counter
 import pytest
 import requests
 
-from sandbox.faults import Fault
-from sandbox.flow import run_deployment
-from sandbox.health import HealthPolicy
+from sandbox.core.faults import Fault
+from sandbox.core.health import HealthPolicy
+from sandbox.core.models import load_model
+from sandbox.core.routing import RoutingPolicy
+from sandbox.experiment.scenario import load_scenario
+from sandbox.flow.deployment import run_deployment
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread
-from sandbox.models import load_model
-from sandbox.routing import RoutingPolicy
-from sandbox.scenario import load_scenario
 
 OLD, NEW = load_model("model_v1"), load_model("model_v1_1")
 ROW = [list(OLD.smoke_instances[0])]
@@ -139,7 +139,7 @@ rate_per_s = 20
 
 
 def test_a_live_canary_is_caught_and_every_touched_region_rolled_back(tmp_path):
-    from sandbox.experiment import run_experiment
+    from sandbox.experiment.run import run_experiment
 
     path = tmp_path / "canary.toml"
     path.write_text(LIVE_CANARY)

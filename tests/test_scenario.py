@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sandbox.core.faults import Fault
 from sandbox.errors import InvalidScenario
-from sandbox.faults import Fault
-from sandbox.scenario import bundled_scenarios, load_scenario, parse_scenario
+from sandbox.experiment.scenario import bundled_scenarios, load_scenario, parse_scenario
 
 BASE = {
     "name": "t",
@@ -218,12 +218,12 @@ def test_generated_documents_load_or_fail_cleanly(value, key):
 def test_regional_outage_file_is_valid_toml_on_its_own():
     from importlib.resources import files
 
-    text = (files("sandbox") / "scenarios" / "regional_outage.toml").read_text()
+    text = (files("sandbox") / "data" / "scenarios" / "regional_outage.toml").read_text()
     assert tomllib.loads(text)["faults"][0]["kind"] == "outage"
 
 
 def test_relative_model_paths_are_beside_the_scenario_file(tmp_path, monkeypatch):
-    from sandbox.models import load_model
+    from sandbox.core.models import load_model
 
     (tmp_path / "models").mkdir()
     artifact = tmp_path / "models" / "mine.json"

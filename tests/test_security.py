@@ -13,11 +13,11 @@ import pytest
 import requests
 
 from sandbox import run_deployment
+from sandbox.core.models import load_model
 from sandbox.errors import InvalidModel
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.server import address, exposed
 from sandbox.live.server import url as server_url
-from sandbox.models import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sandbox"

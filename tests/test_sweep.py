@@ -9,8 +9,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 
 from sandbox.errors import InvalidScenario
-from sandbox.scenario import load_scenario
-from sandbox.sweep import parse_vary, run_point, sweep, with_value
+from sandbox.experiment.scenario import load_scenario
+from sandbox.experiment.sweep import parse_vary, run_point, sweep, with_value
 
 DOC = load_scenario("regional_outage").document
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from sandbox import Failure, run_deployment
-from sandbox.tables import Table
-from sandbox.tracer import display
+from sandbox.flow.tables import Table
+from sandbox.flow.tracer import display
 
 
 def test_display_strings_are_the_lessons():

@@ -18,18 +18,18 @@ from typing import Any
 import requests
 import simpy.rt
 
-from sandbox.backend import Process
+from sandbox.core.faults import Fault
+from sandbox.core.health import HealthView
+from sandbox.core.models import Model, Serving
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import Router, VersionSplit
+from sandbox.dashboard.routes import dashboard_blueprint
 from sandbox.errors import InvalidDeployment, InvalidFault
-from sandbox.faults import Fault
-from sandbox.health import HealthView
-from sandbox.live.dashboard import dashboard_blueprint
+from sandbox.flow.backend import Process
 from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.monitor import HealthMonitor
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
-from sandbox.models import Model, Serving
-from sandbox.regions import RegionCatalog
-from sandbox.routing import Router, VersionSplit
 
 CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
 REGION_THREADS = 8  # requests a region serves at once (slow faults hold a thread each)

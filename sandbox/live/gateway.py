@@ -25,8 +25,11 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+from sandbox.core.health import HealthView
+from sandbox.core.records import AttemptLog, percentile
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
 from sandbox.errors import UnknownRegion
-from sandbox.health import HealthView
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     MODEL_NAME,
@@ -35,9 +38,6 @@ from sandbox.live.http import (
     wall_timeout,
 )
 from sandbox.live.server import address
-from sandbox.records import AttemptLog, percentile
-from sandbox.regions import RegionCatalog
-from sandbox.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
 
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 

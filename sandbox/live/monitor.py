@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import simpy.rt
 
-from sandbox.backend import Process
-from sandbox.health import HealthView
+from sandbox.core.health import HealthView
+from sandbox.flow.backend import Process
 from sandbox.live.http import wall_timeout
 
 TICK_S = 0.05  # wall seconds between checks for a stop request

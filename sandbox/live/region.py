@@ -10,7 +10,7 @@ rollout can send a share of the predictions to either version (the gateway's spl
 back by deleting the new one. Predictions carry the version that made them in `X-Model-Version`.
 Faults scoped to a version hit the predictions of that version, except the smoke test's (a
 request with `X-Smoke-Test`): they stand for a release that passes its smoke set. Faults are the
-shared vocabulary of `sandbox.faults`, on a clock of emulated seconds: wall seconds divided by
+shared vocabulary of `sandbox.core.faults`, on a clock of emulated seconds: wall seconds divided by
 `time_scale`.
 """
 
@@ -35,8 +35,9 @@ from prometheus_client import (
     generate_latest,
 )
 
+from sandbox.core.faults import KINDS, RegionFaults, parse_faults, spoil
+from sandbox.core.models import Model, Serving, parse_model
 from sandbox.errors import InvalidFault, InvalidModel
-from sandbox.faults import KINDS, RegionFaults, parse_faults, spoil
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     MODEL_NAME,
@@ -46,7 +47,6 @@ from sandbox.live.http import (
     install_json_errors,
     json_body,
 )
-from sandbox.models import Model, Serving, parse_model
 
 MAX_INSTANCES = 1000
 HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import random
 
+from sandbox.experiment.scenario import Scenario
+from sandbox.experiment.sweep import with_value
 from sandbox.quiz.model import Question
 from sandbox.quiz.runs import detection_s
-from sandbox.scenario import Scenario
-from sandbox.sweep import with_value
 
 INTERVALS_S = (5, 10, 15, 20, 30)
 THRESHOLDS = (3, 4, 5)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sandbox.flow import COMPLETED, POLICIES
+from sandbox.flow.deployment import COMPLETED, POLICIES
+from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.material import unchanged_without
 from sandbox.quiz.model import Question
 from sandbox.quiz.options import Variant, choices
 from sandbox.quiz.runs import run_command
-from sandbox.tracer import WATCHED, display
 
 DICTS = ("deployment_status", "verification_status")
 OUTCOMES = ("complete", "complete_with_skips", "stopped", "rolled_back")

@@ -8,12 +8,12 @@ import hashlib
 import random
 from collections.abc import Callable
 
+from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz
+from sandbox.experiment.scenario import Scenario, load_scenario
 from sandbox.quiz import experiment_questions, flow_questions, syntax_questions
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.options import Variant
-from sandbox.regions import RegionCatalog
-from sandbox.scenario import Scenario, load_scenario
 
 Maker = Callable[[str, Variant, random.Random], Question | None]
 FLOW: dict[str, Maker] = {

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from sandbox.cli_args import MISTAKE_NAMES, is_model_name
-from sandbox.documents import Doc, bundled_names, read_toml, show
+from sandbox.args.common import MISTAKE_NAMES
+from sandbox.args.deploy import is_model_name
+from sandbox.core.documents import Doc, bundled_names, read_toml, show
+from sandbox.core.models import bundled_models
+from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz, UnknownRegion
-from sandbox.flow import CALLS
-from sandbox.models import bundled_models
+from sandbox.flow.deployment import CALLS
+from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
 from sandbox.quiz.runs import Verdict, deploy_words, judge, run_command
-from sandbox.regions import RegionCatalog
-from sandbox.tracer import WATCHED, display
 
 # What an option of a `mistake` question may mean: a mistake the parser names, or "other" for
 # a belief the parser never states (e.g. "the flag should be singular").

@@ -8,9 +8,9 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sandbox.models import bundled_models
+from sandbox.core.models import bundled_models
+from sandbox.core.regions import RegionCatalog
 from sandbox.quiz.model import MIN_OPTIONS, Option
-from sandbox.regions import RegionCatalog
 
 OPTIONS = 4
 

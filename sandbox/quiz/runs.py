@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
-from sandbox.cli_args import DeployRequest
+from sandbox.args.common import Mistake
+from sandbox.args.deploy import DeployRequest, parse_deploy_args, parse_deploy_syntax
 from sandbox.errors import InvalidQuiz
-from sandbox.flow import Deployment, run_deployment
+from sandbox.experiment.sweep import run_point
+from sandbox.flow.deployment import Deployment, run_deployment
 
 
 def deploy_words(command: str) -> list[str]:
@@ -30,8 +32,6 @@ def deploy_words(command: str) -> list[str]:
 
 
 def _request(command: str) -> DeployRequest:
-    from sandbox.cli import parse_deploy_args
-
     try:
         request = parse_deploy_args(deploy_words(command))
     except click.UsageError as e:
@@ -66,9 +66,6 @@ def judge(command: str, load_model: bool = True) -> Verdict:
 
     With `load_model=False` only the syntax is judged, so a placeholder model name passes.
     """
-    from sandbox.cli import parse_deploy_args, parse_deploy_syntax
-    from sandbox.cli_args import Mistake
-
     words = deploy_words(command)
     try:
         if load_model:
@@ -86,6 +83,4 @@ def judge(command: str, load_model: bool = True) -> Verdict:
 
 def detection_s(document: Mapping[str, Any], source: str) -> float | None:
     """Seconds from the scenario's first fault to its region marked unhealthy by the probes."""
-    from sandbox.sweep import run_point
-
     return run_point(document, source)["detection_s"]

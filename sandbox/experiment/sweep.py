@@ -19,8 +19,8 @@ from concurrent.futures import Executor, as_completed
 from typing import Any
 
 from sandbox.errors import InvalidScenario
-from sandbox.experiment import run_experiment
-from sandbox.scenario import parse_scenario
+from sandbox.experiment.run import run_experiment
+from sandbox.experiment.scenario import parse_scenario
 
 METRICS = (
     "detection_s",

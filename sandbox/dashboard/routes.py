@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import Blueprint, Response, jsonify, request
 
+from sandbox.core.faults import parse_faults
+from sandbox.core.models import bundled_models, load_model, predictions_match
+from sandbox.core.routing import POLICIES, Router, RoutingPolicy
 from sandbox.errors import SandboxError
-from sandbox.faults import parse_faults
 from sandbox.live.http import BadRequest, bearer_ok, json_body
 from sandbox.live.server import address
-from sandbox.models import bundled_models, load_model, predictions_match
-from sandbox.routing import POLICIES, Router, RoutingPolicy
 
 if TYPE_CHECKING:
     from sandbox.live.fleet import LiveFleet
@@ -104,7 +104,7 @@ class SyntheticUsers:
 def dashboard_blueprint(fleet: LiveFleet) -> Blueprint:
     """The dashboard's routes, for the gateway of `fleet`."""
     page = Blueprint("dashboard", __name__)
-    static = files("sandbox.live") / "static"
+    static = files("sandbox.dashboard") / "static"
     events = Events(fleet.now)
     users = SyntheticUsers(fleet)
     fleet.on_close(users.stop)

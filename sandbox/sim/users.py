@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import simpy
 
-from sandbox.backend import Process
-from sandbox.health import HealthView
-from sandbox.records import NONE, AttemptLog, RequestLog
-from sandbox.routing import REQUEST_TIMEOUT_S, Router
-from sandbox.scenario import Clients, Service
-from sandbox.sim import SimFleet
+from sandbox.core.health import HealthView
+from sandbox.core.records import NONE, AttemptLog, RequestLog
+from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
+from sandbox.experiment.scenario import Clients, Service
+from sandbox.flow.backend import Process
+from sandbox.sim.fleet import SimFleet
 
 
 class SimTraffic:

@@ -17,16 +17,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.backend import Process
-from sandbox.flow import COMPLETED, Deployment, run_deployment
-from sandbox.health import Transition
-from sandbox.models import load_model
-from sandbox.records import NONE, AttemptLog, RequestLog, percentile
-from sandbox.regions import RegionCatalog
-from sandbox.rollout import BAKE_HYPOTHESIS, Rollout
-from sandbox.scenario import Scenario, ScheduledFault
-from sandbox.sim import SimFleet
-from sandbox.traffic import SimTraffic
+from sandbox.core.health import Transition
+from sandbox.core.models import load_model
+from sandbox.core.records import NONE, AttemptLog, RequestLog, percentile
+from sandbox.core.regions import RegionCatalog
+from sandbox.experiment.scenario import Scenario, ScheduledFault
+from sandbox.flow.backend import Process
+from sandbox.flow.deployment import COMPLETED, Deployment, run_deployment
+from sandbox.flow.rollout import BAKE_HYPOTHESIS, Rollout
+from sandbox.sim.fleet import SimFleet
+from sandbox.sim.users import SimTraffic
 
 PHASES = ("before", "during", "after")
 DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
@@ -173,7 +173,7 @@ def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
     import simpy.rt
 
     from sandbox.live.fleet import LiveFleet
-    from sandbox.live.traffic import SENDERS, LiveTraffic
+    from sandbox.live.users import SENDERS, LiveTraffic
 
     fleet = LiveFleet(
         scenario.regions,

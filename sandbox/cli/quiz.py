@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from sandbox.cli_args import blaming, out_folder
+from sandbox.args.common import blaming, out_folder
 from sandbox.quiz.export import FORMATS
 
 GENERATED = "generated"

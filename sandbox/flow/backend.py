@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 import simpy
 
-from sandbox.faults import Fault
-from sandbox.health import HealthView
-from sandbox.models import Model
-from sandbox.routing import Router
+from sandbox.core.faults import Fault
+from sandbox.core.health import HealthView
+from sandbox.core.models import Model
+from sandbox.core.routing import Router
 
 Process = Generator[simpy.Event, Any, Any]
 

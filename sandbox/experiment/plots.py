@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sandbox.experiment import Experiment, percentile
+from sandbox.experiment.run import Experiment, percentile
 
 BINS = 60  # time bins over the run
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sandbox.health import Transition
-from sandbox.tables import Table
+from sandbox.core.health import Transition
+from sandbox.flow.tables import Table
 
 WATCHED = (
     "regions",

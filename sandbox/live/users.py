@@ -14,14 +14,14 @@ from concurrent.futures import Executor
 
 import simpy.rt
 
-from sandbox.backend import Process
+from sandbox.core.models import Model, predictions_match
+from sandbox.core.records import NONE, RequestLog, percentile
+from sandbox.core.routing import REQUEST_TIMEOUT_S
+from sandbox.experiment.scenario import Clients
+from sandbox.flow.backend import Process
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import wall_timeout
 from sandbox.live.server import address
-from sandbox.models import Model, predictions_match
-from sandbox.records import NONE, RequestLog, percentile
-from sandbox.routing import REQUEST_TIMEOUT_S
-from sandbox.scenario import Clients
 
 SENDERS = 32  # requests a live experiment keeps in flight at once
 LATE_S = 0.5  # emulated seconds a request may go out after its arrival before the run warns

@@ -2,7 +2,7 @@
 
 Simulated durations (seconds) are drawn from one seeded `random.Random`, so the same seed and the
 same sequence of calls give the same simulated times. Faults use the shared vocabulary
-(`sandbox.faults`), with simulated seconds as their clock.
+(`sandbox.core.faults`), with simulated seconds as their clock.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 import simpy
 
-from sandbox.backend import Process
-from sandbox.faults import Fault, RegionFaults, spoil
-from sandbox.health import HealthView
-from sandbox.models import Model, Serving
-from sandbox.regions import RegionCatalog
-from sandbox.routing import Router, VersionSplit
+from sandbox.core.faults import Fault, RegionFaults, spoil
+from sandbox.core.health import HealthView
+from sandbox.core.models import Model, Serving
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import Router, VersionSplit
+from sandbox.flow.backend import Process
 
 DEPLOY_S = (20.0, 40.0)  # upload, load and warm-up of a small model artifact
 ROLLBACK_S = (5.0, 10.0)  # switch back to the previous model (or none)

@@ -23,15 +23,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
-from sandbox.backend import Backend
+from sandbox.core.faults import Failure, parse_failure
+from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy
+from sandbox.core.models import Model, load_model, predictions_match
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import Router, RoutingPolicy
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
-from sandbox.faults import Failure, parse_failure
-from sandbox.health import HealthPolicy, HealthView, OutlierPolicy
-from sandbox.models import Model, load_model, predictions_match
-from sandbox.regions import RegionCatalog
-from sandbox.routing import Router, RoutingPolicy
-from sandbox.sim import SimFleet
-from sandbox.tracer import Trace
+from sandbox.flow.backend import Backend
+from sandbox.flow.tracer import Trace
+from sandbox.sim.fleet import SimFleet
 
 POLICIES = ("retry", "stop", "rollback", "skip")
 COMPLETED = ("complete", "complete_with_skips")  # outcomes of a deployment that completed

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sandbox.core.faults import is_number
+from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment
-from sandbox.faults import is_number
-from sandbox.regions import RegionCatalog
 
 POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
 REQUEST_TIMEOUT_S = 2.0  # seconds one attempt at a region may take before the next is tried

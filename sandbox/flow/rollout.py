@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.core.faults import Failure, is_number
+from sandbox.core.health import Transition
+from sandbox.core.models import Model
+from sandbox.core.records import AttemptLog, Served
 from sandbox.errors import DeploymentHalted, InvalidDeployment
-from sandbox.faults import Failure, is_number
-from sandbox.flow import Deployment, smoke_test
-from sandbox.health import Transition
-from sandbox.models import Model
-from sandbox.records import AttemptLog, Served
-from sandbox.tracer import WATCHED, Trace
+from sandbox.flow.deployment import Deployment, smoke_test
+from sandbox.flow.tracer import WATCHED, Trace
 
 STRATEGIES = ("sequential", "waves", "canary")
 DEFAULT_BAKE_S = 120.0

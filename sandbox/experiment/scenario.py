@@ -14,14 +14,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sandbox.documents import Doc, bundled_names, read_toml, show
+from sandbox.core.documents import Doc, bundled_names, read_toml, show
+from sandbox.core.faults import Failure, Fault, parse_failure, parse_fault
+from sandbox.core.health import HealthPolicy, OutlierPolicy
+from sandbox.core.models import Model, bundled_models, load_model
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.routing import MAX_DNS_TTL_S, RoutingPolicy
+from sandbox.core.routing import POLICIES as ROUTING_POLICIES
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
-from sandbox.faults import Failure, Fault, parse_failure, parse_fault
-from sandbox.flow import MAX_RETRIES, POLICIES
-from sandbox.health import HealthPolicy, OutlierPolicy
-from sandbox.models import Model, bundled_models, load_model
-from sandbox.regions import RegionCatalog
-from sandbox.rollout import (
+from sandbox.flow.deployment import MAX_RETRIES, POLICIES
+from sandbox.flow.rollout import (
     STRATEGIES,
     RolloutPlan,
     SteadyState,
@@ -29,8 +31,6 @@ from sandbox.rollout import (
     check_versions,
     parse_waves,
 )
-from sandbox.routing import MAX_DNS_TTL_S, RoutingPolicy
-from sandbox.routing import POLICIES as ROUTING_POLICIES
 
 MODES = ("sim", "live")
 MAX_DURATION_S = 30 * 24 * 3600.0
@@ -403,7 +403,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
 
 def bundled_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package."""
-    return bundled_names(files("sandbox") / "scenarios")
+    return bundled_names(files("sandbox") / "data" / "scenarios")
 
 
 def load_scenario(
@@ -411,6 +411,6 @@ def load_scenario(
 ) -> Scenario:
     """Load a scenario file by path, or a bundled scenario by name."""
     document, source = read_toml(
-        name_or_path, files("sandbox") / "scenarios", "scenario", InvalidScenario
+        name_or_path, files("sandbox") / "data" / "scenarios", "scenario", InvalidScenario
     )
     return parse_scenario(document, source, catalog)

@@ -1,36 +1,69 @@
-"""Checking command lines: region lists, failures, weights and folders, and the deploy request.
-
-Every check fails as a click usage error (exit status 2) that says what to type instead.
+"""The `mrsandbox deploy` command line: its options, and the checks that turn it into a
+`DeployRequest`, each usage error naming the learner's mistake. A leaf that the command, the
+quizzes (which judge command lines by what this parser says) and the lessons share.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import shlex
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
 
+from sandbox.args.common import (
+    CONTEXT,
+    EXTRA_REGIONS,
+    PROCESSES,
+    REGION_LIST_MESSAGES,
+    SEED,
+    TIME_SCALE,
+    Finite,
+    Mistake,
+    blaming,
+    catalog_with,
+    region_list,
+    region_words,
+)
+from sandbox.core.faults import SYNTAX as FAIL_SYNTAX
+from sandbox.core.faults import Failure, parse_failure
+from sandbox.core.models import Model, bundled_models, load_model
+from sandbox.core.regions import RegionCatalog
 from sandbox.errors import SandboxError
-from sandbox.faults import Failure, parse_failure
-from sandbox.flow import check_leave_out
-from sandbox.models import Model, bundled_models, load_model
-from sandbox.regions import RegionCatalog
-from sandbox.rollout import RolloutPlan, check_failures, check_versions, parse_waves
+from sandbox.flow.deployment import MAX_RETRIES, POLICIES, check_leave_out
+from sandbox.flow.rollout import (
+    DEFAULT_BAKE_S,
+    DEFAULT_CANARY_PERCENT,
+    MAX_BAKE_S,
+    STRATEGIES,
+    RolloutPlan,
+    check_failures,
+    check_versions,
+    parse_waves,
+)
+from sandbox.flow.tracer import FORMATS, TRACKERS
 
+HELP = inspect.cleandoc(
+    """Deploy MODEL (a bundled name or a .json artifact) to each region, verify each right after
+    its deployment, set up routing and start health monitoring: on simulated regions, or with
+    --live on real region servers that stop when the command ends.
 
-class Finite(click.FloatRange):
-    """A number in a range that also refuses nan and infinity."""
+    A rollout (--strategy waves or canary, or --previous) first deploys the previous version
+    everywhere with the lesson's flow, starts users near every region, then rolls MODEL out,
+    bakes each wave on the predictions the new version served and rolls back every touched
+    region on a deviation; the table is the rollout's.
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+    Exit status: 0 when the deployment (or rollout) completed, 1 when it did not, 2 for a
+    usage error.
+
+    \b
+    Example: mrsandbox deploy --regions us-east-1,eu-west-1 model_v1
+    Example: mrsandbox deploy --regions us-east-1,eu-west-1,ap-northeast-1 model_v1_1 \\
+               --strategy canary --canary-percent 10 --bake-s 120 --fail eu-west-1:bake
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -71,14 +104,6 @@ class DeployRequest:
         }
 
 
-_JUNK = "[]'\" "
-
-
-def _pieces(text: str) -> list[str]:
-    """Region names in what a user typed, whatever the separators, brackets and quotes."""
-    return [p.strip(_JUNK) for p in text.replace(" ", ",").split(",") if p.strip(_JUNK)]
-
-
 def is_model_name(word: str) -> bool:
     """A bundled model's name or a path to a .json artifact."""
     return word in bundled_models() or word.endswith(".json")
@@ -102,54 +127,6 @@ def _suggest(ctx: click.Context, regions: Sequence[str], model: str | None) -> s
     return shlex.join(words)
 
 
-# Every mistake a `deploy` command line can have, by the name a `Mistake` carries; "usage" is
-# click's own (an unknown option, a missing value).
-MISTAKE_NAMES = (
-    *("spaces", "brackets", "singular_flag", "flag_twice", "both_flags", "no_regions"),
-    *("empty_region", "repeated_region", "unknown_region", "extra_args", "no_model"),
-    *("unknown_model", "invalid_value", "usage"),
-)
-
-
-class Mistake(click.BadParameter):
-    """A usage error that names the learner's mistake (`mistake`, e.g. `spaces`), so that a
-    quiz can judge a command line by what the real parser says about it."""
-
-    def __init__(
-        self, message: str, ctx: click.Context, mistake: str, param_hint: str | None = None
-    ) -> None:
-        if mistake not in MISTAKE_NAMES:
-            raise ValueError(f"unknown mistake name {mistake!r}")
-        super().__init__(message, ctx, param_hint=param_hint)
-        self.mistake = mistake
-
-    def format_message(self) -> str:
-        return super().format_message() if self.param_hint else self.message
-
-
-_MESSAGES = {
-    "brackets": "--regions takes a plain comma-separated list, without brackets",
-    "spaces": "regions must be separated by commas, not spaces",
-}
-
-
-@contextmanager
-def blaming(ctx: click.Context, hint: str, mistake: str = "invalid_value") -> Iterator[None]:
-    """Turn a `SandboxError` raised inside into a usage error (exit status 2) on `hint`."""
-    try:
-        yield
-    except SandboxError as e:
-        raise Mistake(str(e), ctx, mistake, param_hint=hint) from None
-
-
-def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
-    catalog = RegionCatalog.default()
-    for path in extra_files:
-        with blaming(ctx, "'--extra-regions'"):
-            catalog.load_file(path)
-    return catalog
-
-
 def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[str], str]:
     """The region list and the MODEL word, or a usage error that shows the fixed command."""
     p = ctx.params
@@ -161,7 +138,7 @@ def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[
     def fail(message: str, wanted: Sequence[str], mistake: str) -> click.UsageError:
         return Mistake(f"{message}: {_suggest(ctx, wanted, model)}", ctx, mistake)
 
-    typed = [r for text in given + single + extras for r in _pieces(text)]
+    typed = [r for text in given + single + extras for r in region_words(text)]
     if given and single:
         message = "use --regions (comma-separated) or --region (one region), not both"
         raise fail(message, typed, "both_flags")
@@ -169,7 +146,7 @@ def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[
         flag = "--regions" if given else "--region"
         message = f"{flag} is given more than once; list every region in one --regions"
         raise fail(message, typed, "flag_twice")
-    if single and (len(_pieces(single[0])) > 1 or extras):
+    if single and (len(region_words(single[0])) > 1 or extras):
         raise fail(
             "--region takes a single region; for several regions use --regions with a "
             "comma-separated list",
@@ -181,10 +158,10 @@ def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[
         message = "missing --regions: name the regions, separated by commas, e.g."
         raise fail(message, typed, "no_regions")
     if any(c in text + "".join(args) for c in "[]"):
-        raise fail(_MESSAGES["brackets"], typed, "brackets")
+        raise fail(REGION_LIST_MESSAGES["brackets"], typed, "brackets")
     spaced = extras or any(" " in r.strip() for r in text.split(","))
     if spaced and not any(is_model_name(e) for e in extras):
-        raise fail(_MESSAGES["spaces"], typed, "spaces")
+        raise fail(REGION_LIST_MESSAGES["spaces"], typed, "spaces")
     if extras:
         message = f"deploy takes one MODEL, got {len(args)}: {' '.join(args)}"
         raise Mistake(message, ctx, "extra_args")
@@ -196,32 +173,6 @@ def regions_and_model(ctx: click.Context, catalog: RegionCatalog) -> tuple[list[
             "no_model",
         )
     return region_list(ctx, text, catalog, fail), model
-
-
-Fix = Callable[[str, Sequence[str], str], click.UsageError]
-
-
-def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
-    """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
-    typed = _pieces(text)
-    if any(c in text for c in "[]"):
-        raise fail(_MESSAGES["brackets"], typed, "brackets")
-    if any(" " in r.strip() for r in text.split(",")):
-        raise fail(_MESSAGES["spaces"], typed, "spaces")
-    regions = [r.strip() for r in text.split(",")]
-    if not any(regions):
-        raise fail("--regions is empty: name at least one region, e.g.", [], "no_regions")
-    if not all(regions):
-        message = f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)"
-        raise fail(message, typed, "empty_region")
-    twice = sorted({r for r in regions if regions.count(r) > 1})
-    if twice:
-        message = f"--regions lists {', '.join(twice)} more than once; list each region once"
-        raise fail(message, typed, "repeated_region")
-    for region in regions:
-        with blaming(ctx, "'--regions'", "unknown_region"):
-            catalog.check(region)
-    return regions
 
 
 def _failures(ctx: click.Context, regions: Sequence[str]) -> list[Failure]:
@@ -341,35 +292,120 @@ def _order(version: str) -> tuple[int | str, ...]:
     return tuple(int(part) if part.isdigit() else part for part in version.split("."))
 
 
-def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
-    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
-    pairs: dict[str, float] = {}
-    for item in (text or "").split(",") if text else []:
-        name, _, value = item.partition("=")
-        if name.strip() in pairs:
-            message = f"{name.strip()} is given twice; give each region one weight"
-            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
-        try:
-            pairs[name.strip()] = float(value)
-        except ValueError:
-            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
-            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
-    return pairs
+def deploy_command(run: Callable[[click.Context], None]) -> click.Command:
+    """The `deploy` command: its options and help; `run(ctx)` runs a parsed command line."""
+
+    @click.command("deploy", help=HELP)
+    @click.option(
+        "--regions",
+        multiple=True,
+        metavar="R1,R2,...",
+        help="Comma-separated regions, deployed in order.",
+    )
+    @click.option("--region", multiple=True, hidden=True)
+    @click.argument("args", nargs=-1, metavar="MODEL")
+    @click.option(
+        "--on-failure",
+        type=click.Choice(POLICIES),
+        default="retry",
+        show_default=True,
+        help="What a failed deployment or verification does.",
+    )
+    @click.option(
+        "--max-retries",
+        type=click.IntRange(0, MAX_RETRIES),
+        default=2,
+        show_default=True,
+        help="Retries per region under --on-failure retry, then stop.",
+    )
+    @click.option(
+        "--fail",
+        "fails",
+        multiple=True,
+        metavar="SPEC",
+        help=f"Inject a failure: {FAIL_SYNTAX} (COUNT: first COUNT attempts; default every one). "
+        "Repeatable.",
+    )
+    @click.option(
+        "--leave-out",
+        multiple=True,
+        metavar="CALL[:REGION]",
+        help="Leave one call out of the lesson's loop to see what the flow does without it: "
+        "routing_setup, monitor_health, deploy_model:REGION or verify_deployment:REGION. "
+        "Repeatable.",
+    )
+    @SEED
+    @click.option("--live", is_flag=True, help="Deploy to real region servers on 127.0.0.1.")
+    @TIME_SCALE
+    @PROCESSES
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+    @click.option(
+        "--tracker",
+        type=click.Choice(TRACKERS),
+        default="checkpoints",
+        show_default=True,
+        help="Status tracker columns: the lesson's checkpoints or every step.",
+    )
+    @click.option(
+        "--strategy",
+        type=click.Choice(STRATEGIES),
+        default="sequential",
+        show_default=True,
+        help="How the regions get the new version: one after another (the lesson's), in waves, "
+        "or a canary share of each wave's traffic first. waves and canary roll MODEL out over "
+        "its previous version.",
+    )
+    @click.option(
+        "--waves",
+        metavar='"R1,R2;R3"',
+        help="Regions deployed together, waves separated by ';' (waves, canary) "
+        "[default: waves: the first region, then the rest; canary: one region per wave].",
+    )
+    @click.option(
+        "--canary-percent",
+        type=Finite(0, 100, min_open=True, max_open=True),
+        help=f"Canary: the new version's share of a wave's traffic while it bakes "
+        f"[default: {DEFAULT_CANARY_PERCENT:g}].",
+    )
+    @click.option(
+        "--bake-s",
+        type=Finite(0, MAX_BAKE_S),
+        help="Waves, canary: seconds each wave is watched against the steady state (at most 1% "
+        f"failed predictions of the new version) [default: {DEFAULT_BAKE_S:g}].",
+    )
+    @click.option(
+        "--previous",
+        metavar="MODEL",
+        help="The version the regions serve before the rollout [default: the bundled model of "
+        "the same name with the highest version below MODEL's]. With sequential, rolls out too.",
+    )
+    @EXTRA_REGIONS
+    @click.pass_context
+    def deploy(ctx: click.Context, **_: Any) -> None:
+        run(ctx)
+
+    return deploy
 
 
-def out_folder(ctx: click.Context, out: str | None) -> Path | None:
-    """The --out folder, created; a usage error when it cannot be."""
-    if out is None:
-        return None
-    if not out.strip():
-        raise click.BadParameter("is empty; name a folder to write into", ctx, param_hint="'--out'")
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        message = f"{out} exists and is not a folder; name a folder to write into"
-        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
-    except OSError as e:
-        message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
-        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
-    return folder
+_PARSER = deploy_command(lambda ctx: None)
+_PARENT = click.Group("mrsandbox", context_settings=CONTEXT)
+
+
+def parse_deploy_args(argv: Sequence[str]) -> DeployRequest:
+    """Check a `mrsandbox deploy` command line (without `mrsandbox deploy`) without running it.
+
+    Raises `click.UsageError` (exit status 2) exactly as the command would.
+    """
+    return build_request(_deploy_context(argv))
+
+
+def parse_deploy_syntax(argv: Sequence[str]) -> tuple[list[str], str]:
+    """The regions and the MODEL word of a `mrsandbox deploy` command line, checked as the
+    command checks them but without loading the model (a placeholder name passes)."""
+    ctx = _deploy_context(argv)
+    return regions_and_model(ctx, catalog_with(ctx, ctx.params["extra_regions"]))
+
+
+def _deploy_context(argv: Sequence[str]) -> click.Context:
+    parent = click.Context(_PARENT, info_name="mrsandbox")
+    return _PARSER.make_context("deploy", list(argv), parent=parent)

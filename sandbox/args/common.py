@@ -1,0 +1,172 @@
+"""What the commands share: numbers, region lists, weights and folders as a user types them,
+and the options several commands take. Every check fails as a click usage error (exit status 2)
+that says what to type instead; a `Mistake` also names the learner's mistake, so that a quiz can
+judge a command line by what the real parser says about it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.core.regions import RegionCatalog
+from sandbox.errors import SandboxError
+
+
+class Finite(click.FloatRange):
+    """A number in a range that also refuses nan and infinity."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+JUNK = "[]'\" "
+
+
+def region_words(text: str) -> list[str]:
+    """Region names in what a user typed, whatever the separators, brackets and quotes."""
+    return [p.strip(JUNK) for p in text.replace(" ", ",").split(",") if p.strip(JUNK)]
+
+
+# Every mistake a `deploy` command line can have, by the name a `Mistake` carries; "usage" is
+# click's own (an unknown option, a missing value).
+MISTAKE_NAMES = (
+    *("spaces", "brackets", "singular_flag", "flag_twice", "both_flags", "no_regions"),
+    *("empty_region", "repeated_region", "unknown_region", "extra_args", "no_model"),
+    *("unknown_model", "invalid_value", "usage"),
+)
+
+
+class Mistake(click.BadParameter):
+    """A usage error that names the learner's mistake (`mistake`, e.g. `spaces`), so that a
+    quiz can judge a command line by what the real parser says about it."""
+
+    def __init__(
+        self, message: str, ctx: click.Context, mistake: str, param_hint: str | None = None
+    ) -> None:
+        if mistake not in MISTAKE_NAMES:
+            raise ValueError(f"unknown mistake name {mistake!r}")
+        super().__init__(message, ctx, param_hint=param_hint)
+        self.mistake = mistake
+
+    def format_message(self) -> str:
+        return super().format_message() if self.param_hint else self.message
+
+
+REGION_LIST_MESSAGES = {
+    "brackets": "--regions takes a plain comma-separated list, without brackets",
+    "spaces": "regions must be separated by commas, not spaces",
+}
+
+
+@contextmanager
+def blaming(ctx: click.Context, hint: str, mistake: str = "invalid_value") -> Iterator[None]:
+    """Turn a `SandboxError` raised inside into a usage error (exit status 2) on `hint`."""
+    try:
+        yield
+    except SandboxError as e:
+        raise Mistake(str(e), ctx, mistake, param_hint=hint) from None
+
+
+def catalog_with(ctx: click.Context, extra_files: Sequence[str]) -> RegionCatalog:
+    catalog = RegionCatalog.default()
+    for path in extra_files:
+        with blaming(ctx, "'--extra-regions'"):
+            catalog.load_file(path)
+    return catalog
+
+
+Fix = Callable[[str, Sequence[str], str], click.UsageError]
+
+
+def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix) -> list[str]:
+    """Split a --regions value; refuse brackets, spaces, empty names, repeats, unknown names."""
+    typed = region_words(text)
+    if any(c in text for c in "[]"):
+        raise fail(REGION_LIST_MESSAGES["brackets"], typed, "brackets")
+    if any(" " in r.strip() for r in text.split(",")):
+        raise fail(REGION_LIST_MESSAGES["spaces"], typed, "spaces")
+    regions = [r.strip() for r in text.split(",")]
+    if not any(regions):
+        raise fail("--regions is empty: name at least one region, e.g.", [], "no_regions")
+    if not all(regions):
+        message = f"--regions {text!r} has an empty name (a doubled, leading or trailing comma)"
+        raise fail(message, typed, "empty_region")
+    twice = sorted({r for r in regions if regions.count(r) > 1})
+    if twice:
+        message = f"--regions lists {', '.join(twice)} more than once; list each region once"
+        raise fail(message, typed, "repeated_region")
+    for region in regions:
+        with blaming(ctx, "'--regions'", "unknown_region"):
+            catalog.check(region)
+    return regions
+
+
+def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
+    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
+    pairs: dict[str, float] = {}
+    for item in (text or "").split(",") if text else []:
+        name, _, value = item.partition("=")
+        if name.strip() in pairs:
+            message = f"{name.strip()} is given twice; give each region one weight"
+            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
+            raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
+    return pairs
+
+
+def out_folder(ctx: click.Context, out: str | None) -> Path | None:
+    """The --out folder, created; a usage error when it cannot be."""
+    if out is None:
+        return None
+    if not out.strip():
+        raise click.BadParameter("is empty; name a folder to write into", ctx, param_hint="'--out'")
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        message = f"{out} exists and is not a folder; name a folder to write into"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    except OSError as e:
+        message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    return folder
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}  # every command's click settings
+EXTRA_REGIONS = click.option(
+    "--extra-regions",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="TOML file of [[region]] tables (name, location, lat, lon) to add to the catalogue. "
+    "Repeatable.",
+)
+SEED = click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of every random draw (simulated times, fault jitter, weighted routing).",
+)
+TIME_SCALE = click.option(
+    "--time-scale",
+    type=Finite(0.001, 10),
+    default=1.0,
+    show_default=True,
+    help="Live: wall seconds per emulated second (0.1 makes a 30 s interval take 3 s).",
+)
+PROCESSES = click.option(
+    "--processes",
+    is_flag=True,
+    help="Live: run each region in its own process, so that a crash fault is a real kill.",
+)

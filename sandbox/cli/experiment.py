@@ -1,0 +1,157 @@
+"""`mrsandbox experiment` and `mrsandbox sweep`: failure-injection scenarios, once or over every
+combination of some keys' values."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from sandbox.args.common import blaming, out_folder
+from sandbox.experiment.sweep import METRICS
+
+
+@click.command()
+@click.argument("scenario", required=False)
+@click.option("--list", "listing", is_flag=True, help="List the bundled scenarios.")
+@click.option("--mode", type=click.Choice(["sim", "live"]), help="Override the scenario's mode.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write journal, CSV and plots here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def experiment(
+    ctx: click.Context,
+    scenario: str | None,
+    listing: bool,
+    mode: str | None,
+    out: str | None,
+    fmt: str,
+) -> None:
+    """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
+
+    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario,
+    130 when interrupted (Ctrl-C).
+    """
+    import dataclasses
+    import platform
+    import time
+
+    from sandbox.experiment.run import run_experiment
+    from sandbox.experiment.scenario import bundled_scenarios, load_scenario
+
+    if listing:
+        for name in bundled_scenarios():
+            click.echo(f"{name:<24} {load_scenario(name).name}")
+        return
+    if not scenario:
+        raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
+    folder = out_folder(ctx, out)
+    with blaming(ctx, "'SCENARIO'"):
+        loaded = load_scenario(scenario)
+        if mode is not None:
+            loaded = dataclasses.replace(loaded, mode=mode)
+        started = time.perf_counter()
+        try:
+            result = run_experiment(loaded)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the experiment and every server it started stopped.", err=True)
+            ctx.exit(130)
+    if folder is not None:
+        from sandbox.experiment.plots import draw
+
+        (folder / "journal.json").write_text(json.dumps(result.journal, indent=2) + "\n")
+        result.log.to_csv(folder / "requests.csv")
+        draw(result, folder)
+        run = {
+            "wall_s": round(time.perf_counter() - started, 3),
+            "host": platform.node(),
+            "python": platform.python_version(),
+            "warnings": result.warnings,
+        }
+        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps(result.journal, indent=2))
+    else:
+        click.echo(result.report())
+    warn(result.warnings)
+    ctx.exit(1 if result.deviated else 0)
+
+
+def warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option(
+    "--vary",
+    "varies",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A scenario key and the values to try, e.g. health.interval_s=5,10,30. "
+    "Repeatable: every combination runs.",
+)
+@click.option("--out", type=click.Path(file_okay=False), help="Write sweep.csv and plots here.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Parallel processes [default: CPUs].")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    type=click.Choice(METRICS),
+    help="Metrics to plot [default: detection_s and failed].",
+)
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    scenario: str,
+    varies: tuple[str, ...],
+    out: str | None,
+    workers: int | None,
+    metrics: tuple[str, ...],
+) -> None:
+    """Run SCENARIO for every combination of the --vary values, in parallel processes."""
+    import csv
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    from sandbox.experiment import sweep as sweeps
+    from sandbox.experiment.scenario import load_scenario
+    from sandbox.flow.tables import Table
+
+    with blaming(ctx, "'SCENARIO' or '--vary'"):
+        loaded = load_scenario(scenario)
+        vary = [sweeps.parse_vary(text) for text in varies]
+        total = len(sweeps.plan(loaded.document, loaded.source, vary))
+    folder = out_folder(ctx, out)
+    pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
+    try:
+        with tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar:
+            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
+    except KeyboardInterrupt:
+        for worker in multiprocessing.active_children():  # the pool's, mid-run
+            worker.terminate()
+        click.echo("Interrupted: the sweep and its workers stopped.", err=True)
+        ctx.exit(130)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    keys = [key for key, _ in vary]
+    columns = keys + list(METRICS)
+    table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
+    click.echo(table.to_text())
+    if folder is not None:
+        from sandbox.experiment.plots import draw_sweep
+
+        with (folder / "sweep.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        for metric in metrics or ("detection_s", "failed"):
+            draw_sweep(rows, keys, metric, folder)

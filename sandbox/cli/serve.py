@@ -1,0 +1,171 @@
+"""`mrsandbox serve`: a live fleet with the lesson's deployment, its gateway and the dashboard,
+until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from sandbox.args.common import (
+    EXTRA_REGIONS,
+    PROCESSES,
+    SEED,
+    TIME_SCALE,
+    Finite,
+    Mistake,
+    blaming,
+    catalog_with,
+    pairs,
+    region_list,
+)
+from sandbox.core.models import load_model
+from sandbox.core.routing import MAX_DNS_TTL_S
+from sandbox.core.routing import POLICIES as ROUTING_POLICIES
+from sandbox.errors import InvalidDeployment
+from sandbox.flow.deployment import COMPLETED
+
+
+@click.command()
+@click.option("--regions", required=True, metavar="R1,R2,...", help="Comma-separated regions.")
+@click.option("--model", default="model_v1", show_default=True, help="Bundled name or .json path.")
+@click.option("--policy", type=click.Choice(ROUTING_POLICIES), default="latency", show_default=True)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Further regions a request tries after a failure.",
+)
+@click.option("--order", metavar="R1,R2,...", help="Failover order (--policy failover).")
+@click.option("--weights", metavar="R1=W,R2=W", help="Weights 0-255 (--policy weighted).")
+@TIME_SCALE
+@click.option(
+    "--health-interval",
+    type=Finite(0, 3600, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds between health probes (emulated).",
+)
+@click.option(
+    "--health-timeout",
+    type=Finite(0, 60, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Seconds a health probe may take (emulated).",
+)
+@click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option(
+    "--dns-ttl-s",
+    type=Finite(0, MAX_DNS_TTL_S),
+    default=0.0,
+    show_default=True,
+    help="Seconds the users near a region keep the region the gateway gave them, healthy or "
+    "not, as DNS clients cache an answer (0: asked on every request).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address every server listens on; any other than this machine's own warns, since "
+    "other machines can then reach the fleet.",
+)
+@PROCESSES
+@SEED
+@EXTRA_REGIONS
+@click.pass_context
+def serve(ctx: click.Context, **p: Any) -> None:
+    """Start live regions and the gateway, deploy the model, and serve until Ctrl-C or SIGTERM.
+
+    Prints one JSON line on stdout when ready: {"gateway": url, "regions": {name: url},
+    "admin_token": token}; the deployment's tables go to stderr.
+    """
+    from sandbox.core.health import HealthPolicy
+    from sandbox.core.routing import RoutingPolicy
+    from sandbox.flow.deployment import run_deployment
+    from sandbox.live.fleet import LiveFleet
+
+    catalog = catalog_with(ctx, p["extra_regions"])
+
+    def fail(message: str, wanted: Sequence[str], mistake: str) -> click.UsageError:
+        fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
+        return Mistake(f"{message}: --regions {fixed}", ctx, mistake, param_hint="'--regions'")
+
+    regions = region_list(ctx, p["regions"], catalog, fail)
+    with blaming(ctx, "'--model'"):
+        model = load_model(p["model"])
+    for flag, key, policy in (
+        ("--order", "order", "failover"),
+        ("--weights", "weights", "weighted"),
+    ):
+        if p[key] and p["policy"] != policy:
+            raise click.UsageError(f"{flag} applies to --policy {policy} only", ctx)
+    order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
+    weights = pairs(ctx, "--weights", p["weights"])
+    routing = RoutingPolicy(p["policy"], p["retries"], order, weights, p["dns_ttl_s"])
+    try:
+        routing.check(regions)
+    except InvalidDeployment as e:
+        raise click.UsageError(str(e), ctx) from None
+    if p["health_timeout"] >= p["health_interval"]:
+        message = (
+            f"{p['health_timeout']:g} s is not shorter than --health-interval "
+            f"({p['health_interval']:g} s): a probe must end before the next one starts"
+        )
+        raise click.BadParameter(message, ctx, param_hint="'--health-timeout'")
+    health = HealthPolicy(
+        p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
+    )
+    fleet = LiveFleet(
+        regions,
+        catalog=catalog,
+        time_scale=p["time_scale"],
+        seed=p["seed"],
+        processes=p["processes"],
+        host=p["host"],
+    )
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fleet.start()
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
+        except (OSError, ValueError) as e:  # waitress: ValueError for a name it cannot resolve
+            reason = (getattr(e, "strerror", None) or str(e)).rstrip(".")
+            message = f"cannot listen on {p['host']}: {reason}; use 127.0.0.1 or an address here"
+            raise click.BadParameter(message, ctx, param_hint="'--host'") from None
+        with fleet:
+            d = run_deployment(
+                regions, model, backend=fleet, health=health, routing=routing, seed=p["seed"]
+            )
+            click.echo(d.trace.render("text"), err=True)
+            if d.outcome not in COMPLETED:
+                ctx.exit(1)
+            ready = {
+                "gateway": fleet.gateway_url,
+                "regions": fleet.urls,
+                "admin_token": fleet.admin_token,
+            }
+            click.echo(json.dumps(ready))
+            dashboard = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
+            click.echo(f"Dashboard: {dashboard}", err=True)
+            if d.health_view is not None:
+                d.health_view.subscribe(
+                    lambda t: click.echo(
+                        f"t={t.t:.1f} s: {t.region} {t.state} ({t.source})", err=True
+                    )
+                )
+            stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
