@@ -19,17 +19,17 @@ trace and raises `DeploymentHalted`.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy
-from sandbox.core.models import Model, load_model, predictions_match
+from sandbox.core.models import Model, load_model
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, RoutingPolicy
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
 from sandbox.flow.backend import Backend
+from sandbox.flow.step import RegionStep
 from sandbox.flow.tracer import Trace
 from sandbox.sim.fleet import SimFleet
 
@@ -55,12 +55,6 @@ LABELS = {
     "Setup traffic routing": "Setup traffic routing",
     "Start health monitoring": "Start health monitoring",
 }
-
-
-def smoke_test(backend: Backend, region: str, model: Model) -> bool:
-    """Whether `region` answers `model`'s smoke instances with its expected predictions."""
-    served = backend.run(backend.smoke(region, model))
-    return served is not None and predictions_match(model.smoke_predictions, served)
 
 
 def _check_settings(
@@ -134,8 +128,6 @@ class Deployment:
         self.seed = seed
         # The lesson's watched variables.
         self.regions: list[str] = list(regions)
-        self.deployment_status: dict[str, str] = {}
-        self.verification_status: dict[str, str] = {}
         self.routing_configured = False
         self.monitoring_active = False
         self.routes: list[str] = []
@@ -149,10 +141,12 @@ class Deployment:
             raise InvalidDeployment(f"the backend does not serve {', '.join(missing)}")
         for failure in failures:
             self.backend.inject(failure.region, [failure.as_fault()])
+        self._steps = RegionStep(self.backend, self.model, self._step, self._handle_failure)
+        self.deployment_status = self._steps.deployment_status
+        self.verification_status = self._steps.verification_status
         self.trace = Trace(
             self.model.name, self._variables(), self.model.version, self.backend.clock
         )
-        self._attempts: Counter[str] = Counter()
         self._pending: str | None = None  # deployed, waiting for its verification
         self._skipped: list[str] = []
 
@@ -176,7 +170,10 @@ class Deployment:
             )
         if not self.trace.steps:
             self._step("Select region", region, "Region selected")
-        return self._deploy(region)
+        deployed = self._steps.deploy(region)
+        if deployed:
+            self._pending = region
+        return deployed
 
     def verify_deployment(self, region: str) -> bool:
         """Send the model's smoke set to `region` and compare its predictions with the expected."""
@@ -188,19 +185,10 @@ class Deployment:
                 f"verify_deployment({region!r}) needs a deploy_model({region!r}) that is not yet "
                 "verified; call deploy_model first"
             )
-        while True:
-            ok = smoke_test(self.backend, region, self.model)
-            self.verification_status[region] = "success" if ok else "failed"
-            self._step(
-                "Verify deployment", region, "Verification success" if ok else "Verification failed"
-            )
-            if ok:
-                self._pending = None
-                return True
-            if not self._handle_failure(region, f"verification of {region} failed"):
-                return False
-            if not self._deploy(region):
-                return False
+        verified = self._steps.verify(region)
+        if verified:
+            self._pending = None
+        return verified
 
     def routing_setup(self, regions: Sequence[str]) -> list[str]:
         """Route traffic to the verified regions among `regions`; return them."""
@@ -323,24 +311,16 @@ class Deployment:
 
     def _step(self, action: str, region: str, result: str) -> None:
         label = LABELS[action].format(region)
-        self.trace.record(action, region, result, self.backend.env.now, self._variables(), label)
+        self.trace.record(action, region, result, self.backend.now(), self._variables(), label)
 
-    def _deploy(self, region: str) -> bool:
-        while True:
-            self._attempts[region] += 1
-            action = "Deploy model" if self._attempts[region] == 1 else "Retry deployment"
-            ok = self.backend.run(self.backend.deploy(region, self.model))
-            self.deployment_status[region] = "success" if ok else "failed"
-            self._step(action, region, "Deployment success" if ok else "Deployment failed")
-            if ok:
-                self._pending = region
-                return True
-            if not self._handle_failure(region, f"deployment to {region} failed"):
-                return False
-
-    def _handle_failure(self, region: str, what: str) -> bool:
+    def _handle_failure(self, region: str, stage: str) -> bool:
         """Apply the policy: True to try again, False when skipped; otherwise halt."""
-        attempts = self._attempts[region]
+        what = (
+            f"deployment to {region} failed"
+            if stage == "deployment"
+            else f"verification of {region} failed"
+        )
+        attempts = self._steps.attempts[region]
         if self.on_failure == "retry" and attempts <= self.max_retries:
             return True
         if self.on_failure == "skip":
@@ -361,9 +341,7 @@ class Deployment:
 
     def _end(self, outcome: str, summary: str) -> None:
         self._pending = None
-        self.trace.end(
-            outcome, END_LABELS[outcome], summary, self.backend.env.now, self._variables()
-        )
+        self.trace.end(outcome, END_LABELS[outcome], summary, self.backend.now(), self._variables())
 
     def _halt(self, outcome: str, summary: str) -> NoReturn:
         self._end(outcome, summary)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sandbox.core.faults import Failure, is_number
 from sandbox.core.health import Transition
 from sandbox.core.models import Model
 from sandbox.core.records import AttemptLog, Served
 from sandbox.errors import DeploymentHalted, InvalidDeployment
-from sandbox.flow.deployment import Deployment, smoke_test
+from sandbox.flow.deployment import Deployment
+from sandbox.flow.step import RegionStep
 from sandbox.flow.tracer import WATCHED, Trace
 
 STRATEGIES = ("sequential", "waves", "canary")
@@ -213,8 +214,9 @@ class Rollout:
         self.max_retries = deployment.max_retries
         self.regions = list(deployment.regions)
         self.waves = plan.layout(self.regions)
-        self.deployment_status: dict[str, str] = {}
-        self.verification_status: dict[str, str] = {}
+        self._steps = RegionStep(self.backend, model, self._step, self._retry)
+        self.deployment_status = self._steps.deployment_status
+        self.verification_status = self._steps.verification_status
         self.serving_version = dict.fromkeys(self.regions, self.previous.version)
         self._lesson = {
             "routing_configured": deployment.routing_configured,
@@ -236,7 +238,6 @@ class Rollout:
         if deployment.health_view is not None:  # what the monitor sees during the rollout
             deployment.health_view.subscribe(self._transition)
         self._touched: dict[str, None] = {}  # regions the new version reached, in order
-        self._attempts: dict[str, int] = {}
         self.bakes: list[dict[str, Any]] = []
 
     @property
@@ -265,7 +266,9 @@ class Rollout:
     def _wave(self, number: int, wave: list[str]) -> None:
         self._step("Start wave", ", ".join(wave), f"Wave {number} of {len(self.waves)}", number)
         for region in wave:
-            self._deploy_and_verify(region)
+            if self._steps.deploy(region):  # retried, or rolled back
+                self._touched.setdefault(region)  # the new version is there: roll it back too
+                self._steps.verify(region)
         percent = self.plan.percent
         self._shift(wave, percent)
         if self.plan.bake:
@@ -274,30 +277,12 @@ class Rollout:
             self._shift(wave, 100.0)
         self.trace.mark()
 
-    def _deploy_and_verify(self, region: str) -> None:
-        while True:
-            self._attempts[region] = self._attempts.get(region, 0) + 1
-            action = "Deploy model" if self._attempts[region] == 1 else "Retry deployment"
-            ok = self.backend.run(self.backend.deploy(region, self.model))
-            self.deployment_status[region] = "success" if ok else "failed"
-            self._step(action, region, "Deployment success" if ok else "Deployment failed")
-            if ok:
-                self._touched.setdefault(region)  # the new version is there: roll it back too
-                if self._verify(region):
-                    return
-            if self._attempts[region] > self.max_retries:
-                what = (
-                    "deployment" if self.deployment_status[region] == "failed" else "verification"
-                )
-                self._roll_back(
-                    f"{what} in {region} failed after {_count(self._attempts[region], 'attempt')}"
-                )
-
-    def _verify(self, region: str) -> bool:
-        ok = smoke_test(self.backend, region, self.model)
-        self.verification_status[region] = "success" if ok else "failed"
-        self._step("Verify deployment", region, f"Verification {'success' if ok else 'failed'}")
-        return ok
+    def _retry(self, region: str, stage: str) -> bool:
+        """After a failed deployment or verification: again, up to max_retries, or roll back."""
+        attempts = self._steps.attempts[region]
+        if attempts > self.max_retries:
+            self._roll_back(f"{stage} in {region} failed after {_count(attempts, 'attempt')}")
+        return True
 
     def _shift(self, wave: list[str], percent: float) -> None:
         new, old = self.model.version, self.previous.version
@@ -330,7 +315,7 @@ class Rollout:
         if not held:
             self._roll_back(f"the bake of wave {number} deviated ({result.partition(': ')[2]})")
 
-    def _roll_back(self, why: str) -> None:
+    def _roll_back(self, why: str) -> NoReturn:
         old = self.previous.version
         for region in reversed(list(self._touched)):
             self._split(region, {old: 100.0})
