@@ -7,23 +7,38 @@ from __future__ import annotations
 import re
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
 
 from sandbox import HealthPolicy, run_deployment
-from sandbox.live.fleet import LiveFleet
+from sandbox.core.routing import RoutingPolicy
+from sandbox.dashboard import mount
+from sandbox.live import LiveFleet
 
 REGIONS = ["us-east-1", "eu-west-1"]
 POLICY = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=2, healthy_threshold=2)
 
 
+@contextmanager
+def served(routing: RoutingPolicy | None = None, **kwargs):
+    """A live fleet with the dashboard on its gateway, as `mrsandbox serve` starts it."""
+    fleet = LiveFleet(REGIONS, time_scale=0.02, **kwargs)
+    board = mount(fleet)
+    try:
+        with fleet:
+            d = run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY, routing=routing)
+            assert d.outcome == "complete"
+            board.follow(d)
+            yield fleet
+    finally:
+        board.close()
+
+
 @pytest.fixture
 def fleet():
-    with LiveFleet(REGIONS, time_scale=0.02, seed=4) as fleet:
-        assert (
-            run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY).outcome == "complete"
-        )
+    with served(seed=4) as fleet:
         yield fleet
 
 
@@ -77,7 +92,7 @@ def test_the_state_shows_each_region_the_policy_and_the_events(fleet):
         ("PUT", "/dashboard/api/policy", {"policy": "failover"}),
         ("POST", "/dashboard/api/load", {"clients": ["eu-west-2"]}),
         ("DELETE", "/dashboard/api/load", {}),
-        ("POST", "/dashboard/api/rollout", {"model": "model_v2"}),
+        ("POST", "/dashboard/api/rollout", {"model": "model_v1_1"}),
     ],
 )
 @pytest.mark.parametrize("token", [None, "wrong"])
@@ -175,29 +190,48 @@ def test_controls_inject_and_clear_faults_switch_policy_and_run_users(fleet):
 
 
 def test_a_rollout_goes_region_by_region_and_shows_each_step(fleet):
-    answer = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v2"})
-    assert answer.status_code == 202
-    again = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v2"})
+    answer = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v1_1"})
+    assert answer.status_code == 202, answer.text
+    again = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v1_1"})
     assert again.status_code == 409
-    deadline = time.monotonic() + 20
-    while any(r["model"] != "model_v2" for r in state(fleet)["regions"]):
+    deadline = time.monotonic() + 30
+    while not any(e["text"].startswith("Rollout complete") for e in state(fleet)["events"]):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    deadline = time.monotonic() + 5
-    while "rollout of model_v2 complete" not in [e["text"] for e in state(fleet)["events"]]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    assert all(r["version"] == "1.1.0" for r in state(fleet)["regions"])
     steps = [e["text"] for e in state(fleet)["events"] if e["kind"] == "rollout"]
-    assert steps[0].startswith("deploying model_v2") and steps[0].endswith("to us-east-1")
-    assert steps.index("us-east-1 verified with model_v2 2.0.0") < steps.index(
-        "deploying model_v2 2.0.0 to eu-west-1"
+    assert steps[0] == "Start wave 1: Wave 1 of 2"
+    assert steps.index("Verify deployment in us-east-1: Verification success") < steps.index(
+        "Deploy model to eu-west-1: Deployment success"
     )
+    assert state(fleet)["models"] == ["model_v1"]  # now the version to roll back to
+    back = call(fleet, "POST", "/dashboard/api/rollout", {"model": "model_v1_1"})
+    assert back.status_code == 400 and "already serve" in back.json()["error"]
+
+
+def test_a_canary_rollout_from_the_page_shifts_a_share_and_bakes(fleet):
+    body = {"model": "model_v1_1", "strategy": "canary", "canary_percent": 50, "bake_s": 5}
+    assert call(fleet, "POST", "/dashboard/api/rollout", body).status_code == 202
+    deadline = time.monotonic() + 30
+    while not any(e["text"].startswith("Rollout") for e in state(fleet)["events"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    texts = [e["text"] for e in state(fleet)["events"]]
+    assert any(text.startswith("Bake wave 1: ") for text in texts), texts
+    assert any(text.startswith("Shift traffic in us-east-1: 50% to 1.1.0") for text in texts)
+
+
+def test_switching_the_policy_keeps_the_retries_and_the_dns_ttl():
+    with served(RoutingPolicy("latency", retries=0, dns_ttl_s=30)) as fleet:
+        assert call(fleet, "PUT", "/dashboard/api/policy", {"policy": "round_robin"}).ok
+        routing = call(fleet, "GET", "/routing", token=None).json()
+        assert routing["policy"] == "round_robin"
+        assert (routing["retries"], routing["dns_ttl_s"]) == (0, 30)
 
 
 def test_users_stop_when_the_fleet_closes():
     before = threading.active_count()
-    with LiveFleet(REGIONS, time_scale=0.02) as fleet:
-        run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY)
+    with served() as fleet:
         assert call(fleet, "POST", "/dashboard/api/load", {"clients": ["eu-west-2"]}).ok
     time.sleep(0.2)
     assert threading.active_count() <= before

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import load_model
 from sandbox.core.records import AttemptLog, RequestLog
+from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment
-from sandbox.experiment.scenario import Clients, Service
 from sandbox.flow.deployment import Deployment, run_deployment
 from sandbox.flow.rollout import (
     DEFAULT_BAKE_S,
@@ -22,7 +22,6 @@ from sandbox.flow.rollout import (
     SteadyState,
     parse_waves,
 )
-from sandbox.sim.users import SimTraffic
 
 OLD, NEW = load_model("model_v1"), load_model("model_v1_1")
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"]
@@ -32,20 +31,9 @@ def serving(regions, *, seed=0, rate=20.0):
     """A completed deployment of 1.0.0 with users near every region, sending until stopped."""
     d = run_deployment(regions, OLD, seed=seed)
     assert d.outcome == "complete"
-    attempts = AttemptLog()
     log = RequestLog(regions, regions)
-    users = SimTraffic(
-        d.backend,
-        d.router,
-        d.health_view,
-        [Clients(r, rate) for r in regions],
-        Service(),
-        log,
-        seed,
-        attempts,
-    )
-    users.start(until=float("inf"))
-    return d, attempts, log
+    d.start_users([Clients(r, rate) for r in regions], versions=[NEW], log=log)
+    return d, d.backend.attempt_log(), log
 
 
 def roll(d, attempts, plan, failures=(), **kwargs):

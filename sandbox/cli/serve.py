@@ -24,11 +24,12 @@ from sandbox.args.common import (
     pairs,
     region_list,
 )
+from sandbox.core.health import HealthPolicy
 from sandbox.core.models import load_model
-from sandbox.core.routing import MAX_DNS_TTL_S
+from sandbox.core.routing import MAX_DNS_TTL_S, RoutingPolicy
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
 from sandbox.errors import InvalidDeployment
-from sandbox.flow.deployment import COMPLETED
+from sandbox.flow.deployment import COMPLETED, run_deployment
 
 
 @click.command()
@@ -86,10 +87,8 @@ def serve(ctx: click.Context, **p: Any) -> None:
     Prints one JSON line on stdout when ready: {"gateway": url, "regions": {name: url},
     "admin_token": token}; the deployment's tables go to stderr.
     """
-    from sandbox.core.health import HealthPolicy
-    from sandbox.core.routing import RoutingPolicy
-    from sandbox.flow.deployment import run_deployment
-    from sandbox.live.fleet import LiveFleet
+    from sandbox import dashboard  # the live fleet's servers, imported when one starts
+    from sandbox.live import LiveFleet
 
     catalog = catalog_with(ctx, p["extra_regions"])
 
@@ -130,6 +129,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
         processes=p["processes"],
         host=p["host"],
     )
+    board = dashboard.mount(fleet)
     stop = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
@@ -151,14 +151,15 @@ def serve(ctx: click.Context, **p: Any) -> None:
             click.echo(d.trace.render("text"), err=True)
             if d.outcome not in COMPLETED:
                 ctx.exit(1)
+            board.follow(d)
             ready = {
                 "gateway": fleet.gateway_url,
                 "regions": fleet.urls,
                 "admin_token": fleet.admin_token,
             }
             click.echo(json.dumps(ready))
-            dashboard = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
-            click.echo(f"Dashboard: {dashboard}", err=True)
+            page = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
+            click.echo(f"Dashboard: {page}", err=True)
             if d.health_view is not None:
                 d.health_view.subscribe(
                     lambda t: click.echo(
@@ -167,5 +168,6 @@ def serve(ctx: click.Context, **p: Any) -> None:
                 )
             stop.wait()
     finally:
+        board.close()  # after the fleet: a rollout under way ends at once
         for sig, handler in previous.items():
             signal.signal(sig, handler)

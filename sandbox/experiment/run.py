@@ -11,7 +11,6 @@ journal, byte for byte.
 from __future__ import annotations
 
 import math
-import threading
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,17 +18,15 @@ from typing import Any
 
 from sandbox.core.health import Transition
 from sandbox.core.models import load_model
-from sandbox.core.records import NONE, AttemptLog, RequestLog, percentile
+from sandbox.core.records import NONE, RequestLog, percentile
 from sandbox.core.regions import RegionCatalog
 from sandbox.experiment.scenario import Scenario, ScheduledFault
-from sandbox.flow.backend import Process
+from sandbox.flow.backend import Backend, Process
 from sandbox.flow.deployment import COMPLETED, Deployment, run_deployment
 from sandbox.flow.rollout import BAKE_HYPOTHESIS, Rollout
 from sandbox.sim.fleet import SimFleet
-from sandbox.sim.users import SimTraffic
 
 PHASES = ("before", "during", "after")
-DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
 
 
 @dataclass
@@ -139,107 +136,51 @@ def _latency(values: array) -> dict[str, float | None]:
 def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> Experiment:
     """Run `scenario` (in simulation, or on a live fleet) and return its journal and requests."""
     catalog = catalog or RegionCatalog.default()
-    if scenario.mode == "live":
-        return _run_live(scenario, catalog)
-    fleet = SimFleet(catalog, scenario.regions, scenario.regions[0], scenario.seed)
-    d = _deploy(scenario, catalog, fleet)
     log, events, rollout, t0 = _log(scenario), [], None, 0.0
-    if d.outcome in COMPLETED:
-        t0 = fleet.now()
-        _watch(d, log.clients, t0, events)
-        for fault in scenario.faults:
-            fleet.env.process(_schedule(fleet.env, fleet, fault, t0, events))
-        attempts = AttemptLog() if scenario.rollout is not None else None
-        traffic = SimTraffic(
-            fleet,
-            *(d.router, d.health_view, scenario.clients, scenario.service, log, scenario.seed),
-            attempts,
-        )
-        traffic.start(until=t0 + scenario.duration_s)
-        if scenario.rollout is not None and attempts is not None:
-            traffic.until = math.inf
-            fleet.advance(scenario.rollout.start_s)
-            rollout = _rollout(scenario, d, attempts).run()
-            traffic.until = max(t0 + scenario.duration_s, fleet.now())
-        fleet.advance(traffic.until - fleet.now() + DRAIN_S)
-        log.t = array("d", (t - t0 for t in log.t))
-    return _finish(scenario, d, log, events, rollout, t0)
-
-
-def _run_live(scenario: Scenario, catalog: RegionCatalog) -> Experiment:
-    """The scenario on real servers: users send real requests through the gateway."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import simpy.rt
-
-    from sandbox.live.fleet import LiveFleet
-    from sandbox.live.users import SENDERS, LiveTraffic
-
-    fleet = LiveFleet(
-        scenario.regions,
-        catalog=catalog,
-        time_scale=scenario.time_scale,
-        seed=scenario.seed,
-        processes=scenario.processes,
-    )
-    with fleet:
-        d = _deploy(scenario, catalog, fleet)
-        log, events, rollout, t0, behind = _log(scenario), [], None, 0.0, None
+    warnings: list[str] = []
+    with _backend(scenario, catalog) as backend:
+        d = _deploy(scenario, catalog, backend)
         if d.outcome in COMPLETED:
-            t0 = fleet.now()
+            t0 = backend.now()
             _watch(d, log.clients, t0, events)
-            env = simpy.rt.RealtimeEnvironment(
-                initial_time=t0, factor=scenario.time_scale, strict=False
-            )
             for fault in scenario.faults:
-                env.process(_schedule(env, fleet, fault, t0, events))
-            versions = [load_model(scenario.rollout.model)] if scenario.rollout else []
-            traffic = LiveTraffic(fleet, d.model, scenario.clients, log, scenario.seed, versions)
-            assert fleet.gateway is not None
-            with ThreadPoolExecutor(SENDERS, thread_name_prefix="user") as pool:
-                traffic.start(env, pool, t0, t0 + scenario.duration_s)
-                if scenario.rollout is None:
-                    env.run(until=t0 + scenario.duration_s)
-                else:
-                    rollout = _rollout(scenario, d, fleet.gateway.attempts)
-                    _run_beside(rollout, fleet, env, traffic, t0 + scenario.rollout.start_s)
-            traffic.close()
-            behind = traffic.behind()
+                backend.spawn(_schedule(backend, fault, t0, events))
+            versions = (load_model(scenario.rollout.model),) if scenario.rollout else ()
+            until = t0 + scenario.duration_s
+            users = d.start_users(scenario.clients, versions=versions, log=log, until=until)
+            try:
+                if scenario.rollout is not None:
+                    users.until = math.inf  # the users go on while the rollout runs
+                    backend.advance(scenario.rollout.start_s)
+                    rollout = _rollout(scenario, d).run()
+                    users.until = max(t0 + scenario.duration_s, backend.now())
+                backend.advance(users.until - backend.now())
+            finally:
+                users.close()
+            warnings = users.warnings()
+    log.t = array("d", (t - t0 for t in log.t))
     experiment = _finish(scenario, d, log, events, rollout, t0)
-    experiment.warnings += [behind] if d.outcome in COMPLETED and behind else []
+    experiment.warnings += warnings
     return experiment
 
 
-def _run_beside(rollout: Rollout, fleet: Any, env: Any, traffic: Any, start: float) -> None:
-    """Run a live rollout in a thread of its own from `start` while `env` sends the users,
-    who go on until `traffic.until` or the rollout's end, whichever is later."""
-    failed: list[BaseException] = []
+def _backend(scenario: Scenario, catalog: RegionCatalog) -> Backend:
+    """The fleet the scenario's mode asks for (a live one imports its servers only then)."""
+    if scenario.mode == "live":
+        from sandbox.live import LiveFleet
 
-    def roll() -> None:
-        try:
-            fleet.advance(max(0.0, start - fleet.now()))
-            rollout.run()
-        except BaseException as e:  # handed to the caller's thread
-            failed.append(e)
-
-    thread = threading.Thread(target=roll, name="rollout", daemon=True)
-    thread.start()
-    end = traffic.until
-    traffic.until = math.inf
-    try:
-        env.run(until=max(end, env.now + 1e-9))
-        while thread.is_alive():
-            env.run(until=env.now + 1.0)
-    except BaseException:  # Ctrl-C: close the fleet, so that the rollout ends now, and wait
-        fleet.close()
-        thread.join()
-        raise
-    traffic.until = env.now
-    if failed:
-        raise failed[0]
+        return LiveFleet(
+            scenario.regions,
+            catalog=catalog,
+            time_scale=scenario.time_scale,
+            seed=scenario.seed,
+            processes=scenario.processes,
+        )
+    regions = scenario.regions
+    return SimFleet(catalog, regions, regions[0], scenario.seed, scenario.service)
 
 
-def _rollout(scenario: Scenario, d: Deployment, attempts: AttemptLog) -> Rollout:
+def _rollout(scenario: Scenario, d: Deployment) -> Rollout:
     spec = scenario.rollout
     assert spec is not None
     steady = scenario.steady_state
@@ -248,13 +189,12 @@ def _rollout(scenario: Scenario, d: Deployment, attempts: AttemptLog) -> Rollout
         d,
         load_model(spec.model),
         spec.plan,
-        attempts,
         hypothesis=steady if bounded else BAKE_HYPOTHESIS,
         failures=spec.failures,
     )
 
 
-def _deploy(scenario: Scenario, catalog: RegionCatalog, backend: Any) -> Deployment:
+def _deploy(scenario: Scenario, catalog: RegionCatalog, backend: Backend) -> Deployment:
     return run_deployment(
         scenario.regions,
         scenario.model,
@@ -325,9 +265,10 @@ def _finish(
     return Experiment(scenario, journal, log, d, events, rollout)
 
 
-def _schedule(env: Any, fleet: Any, fault: ScheduledFault, t0: float, events: list) -> Process:
+def _schedule(backend: Backend, fault: ScheduledFault, t0: float, events: list) -> Process:
+    env = backend.env
     yield env.timeout(max(0.0, t0 + fault.start_s - env.now))
-    fleet.inject(fault.region, [fault.fault])
+    backend.inject(fault.region, [fault.fault])
     events.append(
         {
             "t": fault.start_s,

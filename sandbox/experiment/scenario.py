@@ -21,6 +21,7 @@ from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import MAX_DNS_TTL_S, RoutingPolicy
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
+from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
 from sandbox.flow.deployment import MAX_RETRIES, POLICIES
 from sandbox.flow.rollout import (
@@ -31,17 +32,10 @@ from sandbox.flow.rollout import (
     check_versions,
     parse_waves,
 )
+from sandbox.sim import Service
 
 MODES = ("sim", "live")
 MAX_DURATION_S = 30 * 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Clients:
-    """Users near `region`, sending Poisson arrivals at `rate_per_s`."""
-
-    region: str
-    rate_per_s: float
 
 
 @dataclass(frozen=True)
@@ -66,15 +60,6 @@ class RolloutSpec:
     plan: RolloutPlan
     start_s: float
     failures: tuple[Failure, ...]
-
-
-@dataclass(frozen=True)
-class Service:
-    """Each simulated region: concurrent requests it serves, and its time per prediction."""
-
-    capacity: int = 16
-    service_ms: float = 5.0  # median of a log-normal service time
-    service_sigma: float = 0.5
 
 
 @dataclass(frozen=True)

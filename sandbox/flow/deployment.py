@@ -18,6 +18,7 @@ trace and raises `DeploymentHalted`.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
@@ -25,10 +26,12 @@ from typing import Any, NoReturn
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy
 from sandbox.core.models import Model, load_model
+from sandbox.core.records import RequestLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, RoutingPolicy
+from sandbox.core.workload import Clients, Workload
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
-from sandbox.flow.backend import Backend
+from sandbox.flow.backend import Backend, Users
 from sandbox.flow.step import RegionStep
 from sandbox.flow.tracer import Trace
 from sandbox.sim.fleet import SimFleet
@@ -266,6 +269,24 @@ class Deployment:
         healthy = view.healthy_regions() if view is not None else self.routes
         error_rate = view.error_rate if view is not None else (lambda region: 0.0)
         return self.router.plan(client, healthy, error_rate)[0][0]
+
+    def start_users(
+        self,
+        clients: Iterable[Clients],
+        *,
+        versions: Iterable[Model] = (),
+        log: RequestLog | None = None,
+        until: float = math.inf,
+    ) -> Users:
+        """Users near `clients`' regions, sending predictions of the model through the
+        deployment's routing on its backend until `until` (every request into `log`, if given);
+        `versions`: other versions of the model that may answer them (a rollout's)."""
+        if self.router is None:
+            raise FlowError("start_users needs routing: call routing_setup first")
+        workload = Workload(tuple(clients), self.model, tuple(versions))
+        users = self.backend.users(self.router, self.health_view, workload, log, self.seed)
+        users.start(until)
+        return users
 
     def give_up(self, summary: str) -> None:
         """End the trace unfinished (outcome `incomplete`), e.g. when a call was left out."""

@@ -182,8 +182,9 @@ def check_failures(failures: Iterable[Failure], regions: Sequence[str], plan: Ro
 class Rollout:
     """A rollout of `model` over the fleet of a completed `Deployment` of its previous version.
 
-    `attempts` is where the fleet's user traffic is recorded (the gateway's, or the simulated
-    users'), so that a bake sees what the new version served.
+    `attempts` is where the fleet's user traffic is recorded (by default the backend's attempt
+    log: the gateway's, or the simulated users'), so that a bake sees what the new version
+    served.
     """
 
     def __init__(
@@ -191,22 +192,25 @@ class Rollout:
         deployment: Deployment,
         model: Model,
         plan: RolloutPlan,
-        attempts: AttemptLog,
+        attempts: AttemptLog | None = None,
         *,
         hypothesis: SteadyState = BAKE_HYPOTHESIS,
         failures: Iterable[Failure] = (),
+        previous: Model | None = None,
     ) -> None:
+        """`previous`: the version the regions serve, when a rollout since the deployment
+        changed it (by default the deployment's model)."""
         if deployment.outcome != "complete":
             raise InvalidDeployment(
                 "a rollout starts from a deployment that completed in every region; "
                 f"this one ended {deployment.outcome}"
             )
-        check_versions(deployment.model, model)
+        self.previous = previous or deployment.model
+        check_versions(self.previous, model)
         plan.check(deployment.regions)
-        self.previous = deployment.model
         self.model = model
         self.plan = plan
-        self.attempts = attempts
+        self.attempts = attempts or deployment.backend.attempt_log()
         self.hypothesis = hypothesis
         self.failures = tuple(failures)
         check_failures(self.failures, deployment.regions, plan)

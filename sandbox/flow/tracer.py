@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -73,6 +73,7 @@ class Trace:
         self.outcome: str | None = None
         self.transitions: list[Transition] = []
         self.marks: set[int] = set()  # steps after which the tracker has a column, if any
+        self._listeners: list[Callable[[Step, str], None]] = []
 
     def _copy(self, variables: Mapping[str, Any]) -> dict[str, Any]:
         return {name: copy.deepcopy(variables[name]) for name in self.watched}
@@ -97,7 +98,13 @@ class Trace:
         step = Step(len(self.steps) + 1, action, region, result, next_step, round(t, 3))
         self.steps.append(step)
         self.snapshots.append(self._copy(variables))
+        for listener in self._listeners:
+            listener(step, label)
         return step
+
+    def subscribe(self, listener: Callable[[Step, str], None]) -> None:
+        """Call `listener` with every later step and its label (`Deploy model to eu-west-1`)."""
+        self._listeners.append(listener)
 
     def end(
         self, outcome: str, label: str, summary: str, t: float, variables: Mapping[str, Any]

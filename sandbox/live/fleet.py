@@ -1,35 +1,39 @@
-"""The live fleet: one real region server per region, a gateway and a health monitor.
+"""The live fleet: one real region server per region and a gateway, on a clock of emulated time.
 
 `LiveFleet` is a context manager (everything it started stops on exit, also on an error) and a
-backend for `Deployment`: the lesson's flow deploys over HTTP, verifies with
-`GET /v1/models/<name>` and a smoke predict, configures the gateway and starts the monitor. Its
-clock runs on a SimPy `RealtimeEnvironment`: emulated seconds take `time_scale` wall seconds.
+`Backend`: the lesson's flow deploys over HTTP, verifies with `GET /v1/models/<name>` and a smoke
+predict, configures the gateway and starts health probes of every region's `/healthz`. Its clock
+(`LiveClock`) runs them, the users and any scheduled fault: emulated seconds take `time_scale`
+wall seconds.
 """
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
-import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import requests
-import simpy.rt
+import simpy
 
 from sandbox.core.faults import Fault
 from sandbox.core.health import HealthView
 from sandbox.core.models import Model, Serving
+from sandbox.core.records import AttemptLog, RequestLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, VersionSplit
-from sandbox.dashboard.routes import dashboard_blueprint
+from sandbox.core.timing import Process, probe_loops
+from sandbox.core.workload import Workload
 from sandbox.errors import InvalidDeployment, InvalidFault
-from sandbox.flow.backend import Process
+from sandbox.live.clock import LiveClock
 from sandbox.live.gateway import Gateway, GatewayState
-from sandbox.live.monitor import HealthMonitor
+from sandbox.live.http import wall_timeout
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
+from sandbox.live.users import LiveUsers
 
 CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
 REGION_THREADS = 8  # requests a region serves at once (slow faults hold a thread each)
@@ -67,24 +71,35 @@ class LiveFleet:
         self.admin_token = secrets.token_urlsafe(24)
         self.urls: dict[str, str] = {}
         self.gateway_url = ""
-        self._servers: list[Any] = []
-        self._monitor: HealthMonitor | None = None
-        self._served: dict[str, Serving] = {}  # what the fleet deployed where, as regions keep it
-        self._closers: list[Callable[[], None]] = []
-        self._watchers: list[Callable[[Any], None]] = []
-        self._session = requests.Session()
-        self._closed = threading.Event()  # set by close: a wait for time to pass ends
-        self._started = 0.0
-        self.env = simpy.rt.RealtimeEnvironment(factor=time_scale, strict=False)
         self.gateway: GatewayState | None = None
+        self.app: Gateway | None = None  # the gateway's WSGI app (`mount` adds routes to it)
+        self._clock = LiveClock(time_scale)
+        self._servers: list[Any] = []
+        self._served: dict[str, Serving] = {}  # what the fleet deployed where, as regions keep it
+        self._blueprints: list[Any] = []
+        self._local = threading.local()  # a requests session per calling thread
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    @property
+    def env(self) -> simpy.Environment:
+        """The environment of the fleet's clock, where background processes run."""
+        return self._clock.env
+
+    def mount(self, blueprint: Any) -> None:
+        """Serve a Flask blueprint's routes on the gateway too (call before `start`)."""
+        if self._servers:
+            raise InvalidDeployment("mount routes on the gateway before the fleet starts")
+        self._blueprints.append(blueprint)
+
     def start(self) -> LiveFleet:
-        """Start every region and the gateway; return once all of them listen (once only)."""
+        """Start the clock, every region and the gateway; return once all of them listen (the
+        first call only)."""
         if self._servers:
             return self
-        self._started = time.monotonic()
+        self._clock.start()
         try:
             for region in self.regions:  # region processes start side by side
                 self._servers.append(self._start_region(region))
@@ -99,9 +114,10 @@ class LiveFleet:
                 self.time_scale,
                 split=VersionSplit(self.seed),
             )
-            app = Gateway(self.gateway)
-            app.control.register_blueprint(dashboard_blueprint(self))
-            gateway = ServerThread(app, host=self.host, threads=GATEWAY_THREADS).start()
+            self.app = Gateway(self.gateway)
+            for blueprint in self._blueprints:
+                self.app.control.register_blueprint(blueprint)
+            gateway = ServerThread(self.app, host=self.host, threads=GATEWAY_THREADS).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:
@@ -123,37 +139,22 @@ class LiveFleet:
         return ServerThread(app, host=self.host, threads=REGION_THREADS).start()
 
     def close(self) -> None:
-        """Stop the monitor, the gateway and every region; safe to call twice."""
-        self._closed.set()
-        while self._closers:
-            self._closers.pop()()
-        if self._monitor is not None:
-            self._monitor.stop()
-            self._monitor = None
+        """Stop the clock (probes, users' arrivals, schedules), the gateway and every region;
+        safe to call twice."""
+        self._clock.stop()
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
         if self.gateway is not None:
             self.gateway.close()
-        self._session.close()
-
-    def on_close(self, closer: Callable[[], None]) -> None:
-        """Run `closer` first when the fleet closes (what a part started on it must stop)."""
-        self._closers.append(closer)
-
-    def on_transition(self, watcher: Callable[[Any], None]) -> None:
-        """Call `watcher` with every health transition, from the moment monitoring starts."""
-        self._watchers.append(watcher)
+        with self._lock:
+            for session in self._sessions:
+                session.close()
 
     def deployed(self, region: str) -> Model | None:
         """The model the fleet last deployed to `region`."""
         served = self._served.get(region)
         return served.current if served else None
-
-    def serving_model(self) -> str:
-        """The name of the model most regions serve."""
-        names = [s.current.name for s in self._served.values() if s.current]
-        return max(set(names), key=names.count) if names else "model_v1"
 
     def __enter__(self) -> LiveFleet:
         return self.start()
@@ -169,11 +170,20 @@ class LiveFleet:
 
     # -- HTTP -------------------------------------------------------------------------------------
 
-    def _call(self, method: str, region: str, path: str, **kwargs: Any) -> requests.Response | None:
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _call(
+        self, method: str, region: str, path: str, timeout: float = CONTROL_TIMEOUT_S, **kw: Any
+    ) -> requests.Response | None:
         try:
-            return self._session.request(
-                method, f"{self.urls[region]}{path}", timeout=CONTROL_TIMEOUT_S, **kwargs
-            )
+            url = f"{self.urls[region]}{path}"
+            return self._session().request(method, url, timeout=timeout, **kw)
         except requests.RequestException:
             return None
 
@@ -184,7 +194,7 @@ class LiveFleet:
     def admin(self, method: str, region: str, faults: Iterable[Fault] = ()) -> requests.Response:
         """Call a region's /admin/faults with the fleet's token."""
         body = [f.to_dict() for f in faults] if method in ("PUT", "PATCH") else None
-        return self._session.request(
+        return self._session().request(
             method,
             f"{self.urls[region]}/admin/faults",
             json=body,
@@ -192,25 +202,29 @@ class LiveFleet:
             timeout=CONTROL_TIMEOUT_S,
         )
 
-    # -- the Backend operations ---------------------------------------------------------------
+    # -- the Backend: clock ---------------------------------------------------------------------
 
     def now(self) -> float:
         """Emulated seconds since the fleet started."""
-        return (time.monotonic() - self._started) / self.time_scale
+        return self._clock.now()
 
     def run(self, process: Process) -> Any:
-        return self.env.run(until=self.env.process(process))
+        """Run `process` on the fleet's clock; return its value."""
+        return self._clock.run(process)
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` of emulated time pass, or less if the fleet closes meanwhile."""
-        self._closed.wait(seconds * self.time_scale)
+        self._clock.wait(seconds)
+
+    def spawn(self, process: Process) -> None:
+        """Run `process` on the fleet's clock in the background."""
+        self._clock.spawn(process)
 
     def _network(self, region: str) -> Process:
-        """The emulated round trip from the control region, then catch up with the wall clock."""
+        """The emulated round trip from the control region."""
         yield self.env.timeout(self.catalog.rtt_ms(self.control_region, region) / 1000.0)
 
-    def _catch_up(self) -> Process:
-        yield self.env.timeout(max(0.0, self.now() - self.env.now))
+    # -- the Backend: operations ----------------------------------------------------------------
 
     def inject(self, region: str, faults: Iterable[Fault]) -> None:
         answer = self.admin("PATCH", region, faults)
@@ -219,21 +233,22 @@ class LiveFleet:
 
     def deploy(self, region: str, model: Model) -> Process:
         yield from self._network(region)
-        ok = self._put(region, model)
+        ok = yield from self._clock.call(self._put, region, model)
         if ok:
             self._served.setdefault(region, Serving()).deploy(model)
-        yield from self._catch_up()
         return ok
 
     def smoke(self, region: str, model: Model) -> Process:
         yield from self._network(region)
+        return (yield from self._clock.call(self._smoke, region, model))
+
+    def _smoke(self, region: str, model: Model) -> list[float] | None:
         status = self._call("GET", region, f"/v1/models/{model.name}")
-        answer = None
-        if status is not None and status.ok and status.json().get("version") == model.version:
-            body = {"instances": [list(i) for i in model.smoke_instances]}
-            path = f"/v1/models/{model.name}:predict"
-            answer = self._call("POST", region, path, json=body, headers=SMOKE_TEST)
-        yield from self._catch_up()
+        if status is None or not status.ok or status.json().get("version") != model.version:
+            return None
+        body = {"instances": [list(i) for i in model.smoke_instances]}
+        path = f"/v1/models/{model.name}:predict"
+        answer = self._call("POST", region, path, json=body, headers=SMOKE_TEST)
         return answer.json()["predictions"] if answer is not None and answer.ok else None
 
     def rollback(self, region: str) -> Process:
@@ -241,31 +256,60 @@ class LiveFleet:
         served = self._served.pop(region, None)
         model = served.current if served else None
         if model is not None:
-            self._call("DELETE", region, f"/v1/models/{model.name}")
-        yield from self._catch_up()
+            yield from self._clock.call(self._call, "DELETE", region, f"/v1/models/{model.name}")
 
     def withdraw(self, region: str, model: Model) -> Process:
         yield from self._network(region)
-        self._call("DELETE", region, f"/v1/models/{model.name}/versions/{model.version}")
+        path = f"/v1/models/{model.name}/versions/{model.version}"
+        yield from self._clock.call(self._call, "DELETE", region, path)
         self._served.setdefault(region, Serving()).withdraw(model.version)
-        yield from self._catch_up()
 
     def set_split(self, region: str, weights: dict[str, float]) -> Process:
-        assert self.gateway is not None, "start the fleet first"
+        gateway = self._started()
         yield from self._network(region)
-        self.gateway.split.set(region, weights)
-        yield from self._catch_up()
+        gateway.split.set(region, weights)
 
     def set_routing(self, router: Router) -> Process:
-        assert self.gateway is not None, "start the fleet first"
-        self.gateway.router = router
-        yield from self._catch_up()
+        self._started().router = router
+        yield self.env.timeout(0)
 
     def monitor(self, view: HealthView) -> Process:
-        assert self.gateway is not None, "start the fleet first"
-        urls = {region: self.urls[region] for region in view.regions}
-        self._monitor = HealthMonitor(view, urls, self.now, self.time_scale).start()
-        self.gateway.view = view
-        for watcher in self._watchers:
-            view.subscribe(watcher)
-        yield from self._catch_up()
+        """Probe every region of `view` on the fleet's clock; the gateway routes by `view`."""
+        self._started().view = view
+        rng = random.Random(f"probes:{self.seed}")
+        for loop in probe_loops(self.env, view, self._probe(view), rng):
+            self.env.process(loop)
+        yield self.env.timeout(0)
+
+    def _probe(self, view: HealthView) -> Any:
+        timeout = wall_timeout(view.policy.timeout_s, self.time_scale)
+
+        def healthz(region: str) -> bool:
+            answer = self._call("GET", region, "/healthz", timeout=timeout)
+            return answer is not None and answer.ok
+
+        def probe(region: str) -> Process:
+            return (yield from self._clock.call(healthz, region))
+
+        return probe
+
+    def attempt_log(self) -> AttemptLog:
+        """Every attempt the gateway makes at a region."""
+        return self._started().attempts
+
+    def users(
+        self,
+        router: Router,
+        view: HealthView | None,
+        workload: Workload,
+        log: RequestLog | None,
+        seed: int,
+    ) -> LiveUsers:
+        """Users of `workload` sending real requests through the gateway (which routes by the
+        router and view the flow gave it)."""
+        return LiveUsers(self._clock, self.gateway_url, router, workload, log, seed)
+
+    def _started(self) -> GatewayState:
+        if self.gateway is None:
+            raise InvalidDeployment("start the fleet first (LiveFleet.start, or `with fleet:`)")
+        return self.gateway

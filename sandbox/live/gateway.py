@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+from sandbox.core.attempts import Outcome, Tried, attempts
 from sandbox.core.health import HealthView
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
@@ -185,15 +186,15 @@ class Gateway:
             raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes", 413)
         body = environ["wsgi.input"].read(length)
         content_type = environ.get("CONTENT_TYPE", "")  # the region judges it
-        plan, fail_open = state.plan(client)
-        attempts, last = 0, ""
-        status, content, headers = 503, b"", []
-        for region in plan:
-            attempts += 1
+        if state.router is None:
+            raise BadRequest("routing is not configured yet: run the deployment first", 503)
+        loop = attempts(client, state.router, state.view, state.split, state.attempts)
+        attempt, last = next(loop), ""
+        while True:
+            region, version = attempt.region, attempt.version
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
                 time.sleep(delay)
-            version = state.split.pick(region)
             path = (
                 f"/v1/models/{name}/versions/{version}:predict" if version else environ["PATH_INFO"]
             )
@@ -202,26 +203,28 @@ class Gateway:
                 status, content, answered = state.forward(region, path, body, content_type)
                 version = answered or version  # a fault's answer names no version
             except (OSError, http.client.HTTPException) as e:
-                status, last = 503, f"{region}: {type(e).__name__}"
+                status, content, last = 503, b"", f"{region}: {type(e).__name__}"
             else:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
             state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
-            state.attempts.add(at, region, version, status < 500, took_ms)
-            if state.view:
-                state.view.outcome(region, status < 500)
-            if status < 500:
-                headers = [("X-Served-By", region)]
-                if version:
-                    headers.append(("X-Model-Version", version))
-                state.stats.served[client] = region
+            try:
+                attempt = loop.send(Outcome(status < 500, version, at, took_ms))
+            except StopIteration as done:
+                tried: Tried = done.value
                 break
+        headers = []
+        if tried.answered:
+            headers.append(("X-Served-By", tried.region))
+            if version:
+                headers.append(("X-Model-Version", version))
+            state.stats.served[client] = tried.region
         else:
-            message = f"no region answered ({attempts} attempts; last {last})"
+            message = f"no region answered ({tried.attempts} attempts; last {last})"
             status, content = 503, json.dumps({"error": message}).encode()
-        headers.append(("X-Attempts", str(attempts)))
-        headers.append(("X-Tried", ",".join(plan[:attempts])))
-        if fail_open:
+        headers.append(("X-Attempts", str(tried.attempts)))
+        headers.append(("X-Tried", ",".join(tried.plan[: tried.attempts])))
+        if tried.fail_open:
             headers.append(("X-Fail-Open", "true"))
         return status, content, headers
 

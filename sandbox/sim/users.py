@@ -1,91 +1,109 @@
-"""Simulated users: Poisson arrivals per client region, routed, queued and served in SimPy.
+"""Simulated users: a `Workload`'s Poisson arrivals, routed, queued and served in SimPy.
 
-Each request asks the same `Router` the live gateway uses over the same `HealthView`, waits the
-client's round trip to the region, queues for one of the region's `capacity` slots, and is served
-in a log-normal time plus any fault's delay; a failure (fault, timeout, no model) tries the next
-region of the plan, as the gateway does. Every request lands in a `RequestLog`.
+Each request goes through the shared attempt loop (`sandbox.core.attempts`, as the live gateway's
+do): for each region it tries, it waits the client's round trip to the region, queues for one of
+the region's `capacity` slots and is served in a log-normal time plus any fault's delay; a failure
+(fault, timeout, no model) tries the next region of the plan. Every request lands in a
+`RequestLog`.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 
 import simpy
 
+from sandbox.core.attempts import Outcome, Tried, attempts
 from sandbox.core.health import HealthView
-from sandbox.core.records import NONE, AttemptLog, RequestLog
+from sandbox.core.records import RequestLog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
-from sandbox.experiment.scenario import Clients, Service
-from sandbox.flow.backend import Process
-from sandbox.sim.fleet import SimFleet
+from sandbox.core.timing import Process
+from sandbox.core.workload import Workload
+from sandbox.sim.regions import SimRegions
+
+DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
 
 
-class SimTraffic:
-    """The users of a scenario on a simulated fleet, from now until `until`."""
+class SimUsers:
+    """A workload's users on a simulated fleet, from now until `until`."""
 
     def __init__(
         self,
-        fleet: SimFleet,
+        fleet: SimRegions,
         router: Router,
-        view: HealthView,
-        clients: Sequence[Clients],
-        service: Service,
-        log: RequestLog,
+        view: HealthView | None,
+        workload: Workload,
+        log: RequestLog | None,
         seed: int,
-        attempts: AttemptLog | None = None,
     ) -> None:
         self.fleet = fleet
         self.env: simpy.Environment = fleet.env
         self.router = router
         self.view = view
-        self.clients = list(clients)
+        self.workload = workload
         self.log = log
-        self.attempts = attempts  # every attempt, for a rollout's bakes; None: not recorded
         self.until = math.inf
         self._rng = random.Random(f"traffic:{seed}")
+        service = fleet.service
         self._mu = math.log(service.service_ms / 1000.0)
         self._sigma = service.service_sigma
         self._slots = {r: simpy.Resource(self.env, service.capacity) for r in router.regions}
-        self._index = {r: i for i, r in enumerate(log.regions)}
+        self._index = {r: i for i, r in enumerate(log.regions)} if log is not None else {}
 
-    def start(self, until: float) -> None:
+    def start(self, until: float = math.inf) -> None:
         """Start every client group's arrivals; they stop sending at `self.until` (`until`
         unless it is moved later while they send)."""
         self.until = until
-        for group in self.clients:
-            self.env.process(self._arrivals(group))
+        for process in self.workload.arrivals(self.env, self._rng, self._until, self._arrive):
+            self.env.process(process)
 
-    def _arrivals(self, group: Clients) -> Process:
-        client = self.log.clients.index(group.region)
-        while True:
-            yield self.env.timeout(self._rng.expovariate(group.rate_per_s))
-            if self.env.now >= self.until:
-                return
-            self.env.process(self._request(client, group.region))
+    def warnings(self) -> list[str]:
+        """Simulated users are never late: nothing to warn about."""
+        return []
+
+    def close(self) -> None:
+        """Stop sending, and let the requests in flight finish (DRAIN_S of simulated time)."""
+        self.until = min(self.until, self.env.now)
+        self.env.run(until=self.env.now + DRAIN_S)
+
+    def _until(self) -> float:
+        return self.until
+
+    def _arrive(self, client: int, region: str) -> None:
+        self.env.process(self._request(client, region))
 
     def _request(self, client: int, region_name: str) -> Process:
         start = self.env.now
-        plan, _ = self.router.plan(region_name, self.view.healthy_regions(), self.view.error_rate)
-        attempts, served, first, version = 0, NONE, self._index[plan[0]], None
-        for region in plan:
-            attempts += 1
-            yield self.env.timeout(self.fleet.catalog.rtt_ms(region_name, region) / 1000.0)
-            model = self.fleet.serving(region)
+        fleet = self.fleet
+        loop = attempts(region_name, self.router, self.view, fleet.split, fleet.attempts)
+        attempt = next(loop)
+        while True:
+            yield self.env.timeout(fleet.catalog.rtt_ms(region_name, attempt.region) / 1000.0)
+            model = fleet.serving(attempt.region, attempt.version)
             version = model.version if model is not None else None
             sent = self.env.now
-            answered = yield from self._serve(region, version)
-            self.view.outcome(region, answered)
-            if self.attempts is not None:
-                self.attempts.add(sent, region, version, answered, (self.env.now - sent) * 1000)
-            served = self._index[region]
-            if answered:
+            answered = yield from self._serve(attempt.region, version)
+            outcome = Outcome(answered, version, sent, (self.env.now - sent) * 1000)
+            try:
+                attempt = loop.send(outcome)
+            except StopIteration as done:
+                tried: Tried = done.value
                 break
-        wrong = answered and self.fleet.serves_wrong(plan[attempts - 1], version or "")
-        latency_ms = (self.env.now - start) * 1000
-        ok = answered and not wrong
-        self.log.add(start, client, first, served, attempts, latency_ms, ok, wrong, version)
+        if self.log is None:
+            return
+        wrong = tried.answered and fleet.serves_wrong(tried.region, version or "")
+        self.log.add(
+            start,
+            client,
+            self._index[tried.plan[0]],
+            self._index[tried.region],
+            tried.attempts,
+            (self.env.now - start) * 1000,
+            tried.answered and not wrong,
+            wrong,
+            version,
+        )
 
     def _serve(self, region: str, version: str | None) -> Process:
         """One attempt in `region` at model `version`; its value is whether the region answered
