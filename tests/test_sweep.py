@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.errors import InvalidScenario
 from sandbox.experiment.scenario import load_scenario
-from sandbox.experiment.sweep import parse_vary, run_point, sweep, with_value
+from sandbox.experiment.sweeps import parse_vary, run_point, sweep, with_value
 
 DOC = load_scenario("regional_outage").document
 

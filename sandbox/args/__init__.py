@@ -1,1 +1,6 @@
-"""TODO"""
+"""Command lines as users type them: the `mrsandbox deploy` line (which the quizzes judge by) and
+the checks every command shares."""
+
+from sandbox.args.deploy import DeployRequest, parse_deploy_args
+
+__all__ = ["DeployRequest", "parse_deploy_args"]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from sandbox.args.common import blaming, out_folder
-from sandbox.experiment.sweep import METRICS
+from sandbox.experiment.sweeps import METRICS
 
 
 @click.command()
@@ -122,7 +122,7 @@ def sweep(
 
     from tqdm import tqdm
 
-    from sandbox.experiment import sweep as sweeps
+    from sandbox.experiment import sweeps
     from sandbox.experiment.scenario import load_scenario
     from sandbox.flow.tables import Table
 

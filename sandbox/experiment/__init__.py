@@ -1,1 +1,21 @@
-"""TODO"""
+"""Failure-injection experiments: scenario files, one run on either backend, its journal and
+report, sweeps over settings, and figures."""
+
+from sandbox.experiment.plots import draw, draw_sweep
+from sandbox.experiment.run import Experiment, run_experiment
+from sandbox.experiment.scenario import Scenario, bundled_scenarios, load_scenario, parse_scenario
+from sandbox.experiment.sweeps import run_point, sweep, with_value
+
+__all__ = [
+    "Experiment",
+    "Scenario",
+    "bundled_scenarios",
+    "draw",
+    "draw_sweep",
+    "load_scenario",
+    "parse_scenario",
+    "run_experiment",
+    "run_point",
+    "sweep",
+    "with_value",
+]

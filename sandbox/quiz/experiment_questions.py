@@ -7,7 +7,7 @@ import math
 import random
 
 from sandbox.experiment.scenario import Scenario
-from sandbox.experiment.sweep import with_value
+from sandbox.experiment.sweeps import with_value
 from sandbox.quiz.model import Question
 from sandbox.quiz.runs import detection_s
 

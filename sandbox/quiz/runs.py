@@ -14,7 +14,7 @@ import click
 from sandbox.args.common import Mistake
 from sandbox.args.deploy import DeployRequest, parse_deploy_args, parse_deploy_syntax
 from sandbox.errors import InvalidQuiz
-from sandbox.experiment.sweep import run_point
+from sandbox.experiment.sweeps import run_point
 from sandbox.flow.deployment import Deployment, run_deployment
 
 
