@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class SandboxError(Exception):
-    """Root of every error the sandbox raises on purpose."""
+    """Root of every error the sandbox raises on purpose. An error about one setting names it in
+    `field` and says what it should be in `reason`, so that each front end (a command-line flag,
+    a scenario's key path, a JSON field) can point at it in its own words."""
+
+    field: str | None = None
+    reason: str = ""
+
+    @classmethod
+    def about(cls, field: str, reason: str, owner: str = "") -> Self:
+        """The error of setting `field` (of `owner`, e.g. "health ") for `reason`."""
+        error = cls(f"{owner}{field}: {reason}")
+        error.field, error.reason = field, reason
+        return error
 
 
 class UnknownRegion(SandboxError, KeyError):

@@ -346,7 +346,7 @@ def test_leave_out_refuses_what_cannot_be_left_out(invoke, args, message):
         (["deploy", "--regions", "us-east-1", "model_v1", "--processes"], "add --live"),
         (
             ["serve", "--regions", "us-east-1", "--health-interval", "1", "--health-timeout", "5"],
-            "5 s is not shorter than --health-interval (1 s)",
+            "'--health-timeout': 5 s is not shorter than the probe interval (1 s)",
         ),
         (
             [

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.experiment.run import percentile, run_experiment
+from sandbox.core import percentile
+from sandbox.experiment import run_experiment
 from sandbox.experiment.scenario import bundled_scenarios, load_scenario, parse_scenario
 
 SMALL = {
@@ -211,7 +212,7 @@ def test_experiment_command_exit_status(invoke, tmp_path):
     )
     result = invoke("experiment", str(bad))
     assert result.exit_code == 2
-    assert "faults[0].start_s: expected a number >= 0" in " ".join(result.output.split())
+    assert "faults[0].start_s: expected a number from 0 to 10, got -5" in " ".join(result.output.split())
     assert invoke("experiment").exit_code == 2
     listed = invoke("experiment", "--list").output
     assert all(name in listed for name in bundled_scenarios())

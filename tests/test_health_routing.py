@@ -121,16 +121,27 @@ def test_round_robin_rotates_over_healthy_regions():
 
 
 @pytest.mark.parametrize(
-    ("policy", "message"),
+    ("settings", "message"),
     [
-        (RoutingPolicy("nearest"), "must be one of latency"),
-        (RoutingPolicy(retries=11), "retries must be 0 to 10"),
-        (RoutingPolicy("failover", order=("sa-east-1",)), "'sa-east-1' is not one of"),
-        (RoutingPolicy("failover", order=("us-east-1", "us-east-1")), "more than once"),
-        (RoutingPolicy("weighted", weights={"us-east-1": 300}), "must be 0-255"),
-        (RoutingPolicy("weighted", weights={"us-east-1": 0}), "at least one above 0"),
+        ({"name": "nearest"}, "routing policy: expected one of latency"),
+        ({"retries": 11}, "retries: expected a whole number from 0 to 10, got 11"),
+        ({"retries": 1.5}, "retries: expected a whole number"),
+        ({"name": "failover", "order": ("us-east-1", "us-east-1")}, "more than once"),
+        ({"name": "failover"}, "failover needs an order"),
+        ({"order": ("us-east-1",)}, "order: applies to policy failover only"),
+        ({"name": "weighted", "weights": {"us-east-1": 300}}, "from 0 to 255, got 300"),
+        ({"name": "weighted", "weights": {"us-east-1": 0}}, "at least one above 0"),
+        ({"weights": {"us-east-1": 1}}, "weights: applies to policy weighted only"),
+        ({"dns_ttl_s": -1}, "dns_ttl_s: expected a number from 0 to 86400"),
+        ({"dns_ttl_s": float("nan")}, "dns_ttl_s"),
     ],
 )
-def test_bad_routing_policies(policy, message):
-    with pytest.raises(InvalidDeployment, match=message):
-        policy.check(FLEET)
+def test_a_bad_routing_policy_is_refused_when_built(settings, message):
+    with pytest.raises(InvalidDeployment, match=message) as refused:
+        RoutingPolicy(**settings)
+    assert refused.value.field in ("policy", "order", "weights", *settings)
+
+
+def test_a_routing_policy_must_fit_the_fleet():
+    with pytest.raises(InvalidDeployment, match="'sa-east-1' is not one of"):
+        RoutingPolicy("failover", order=("sa-east-1",)).check(FLEET)

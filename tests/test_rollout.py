@@ -71,22 +71,33 @@ def test_default_layouts_and_settings():
 
 
 @pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"strategy": "blue-green"}, "strategy: expected one of sequential, waves, canary"),
+        ({"waves": (("us-east-1",),)}, "waves: applies to strategy waves or canary"),
+        ({"strategy": "waves", "canary_percent": 10}, "canary_percent: applies to strategy canary"),
+        ({"bake_s": 10}, "bake_s: applies to strategy waves or canary"),
+        ({"strategy": "canary", "canary_percent": 100}, "above 0 and below 100, got 100"),
+        ({"strategy": "canary", "canary_percent": 0}, "above 0 and below 100, got 0"),
+        ({"strategy": "canary", "canary_percent": True}, "above 0 and below 100"),
+        ({"strategy": "waves", "bake_s": -1}, "bake_s: expected a number from 0 to 86400"),
+    ],
+)
+def test_a_plan_refuses_settings_that_do_not_fit_when_built(settings, message):
+    with pytest.raises(InvalidDeployment, match=message) as refused:
+        RolloutPlan(**settings)
+    assert refused.value.field in settings
+
+
+@pytest.mark.parametrize(
     ("plan", "message"),
     [
-        (RolloutPlan("blue-green"), "strategy must be one of sequential, waves, canary"),
-        (RolloutPlan("sequential", waves=(("us-east-1",),)), "waves applies to strategy waves"),
-        (RolloutPlan("waves", canary_percent=10), "canary_percent applies to strategy canary"),
-        (RolloutPlan("sequential", bake_s=10), "bake_s applies to strategy waves or canary"),
-        (RolloutPlan("canary", canary_percent=100), "above 0 and below 100, got 100"),
-        (RolloutPlan("canary", canary_percent=0), "above 0 and below 100, got 0"),
-        (RolloutPlan("canary", canary_percent=True), "above 0 and below 100"),
-        (RolloutPlan("waves", bake_s=-1), "bake_s must be 0 to"),
         (RolloutPlan("waves", waves=(("us-east-1", "mars-1"),)), "'mars-1' is not one of"),
         (RolloutPlan("waves", waves=(("us-east-1",), ("us-east-1",))), "us-east-1 more than once"),
         (RolloutPlan("waves", waves=(("us-east-1",),)), "leave out eu-west-1: put every region"),
     ],
 )
-def test_plan_refuses_what_does_not_fit(plan, message):
+def test_a_plan_refuses_waves_that_do_not_fit_the_regions(plan, message):
     with pytest.raises(InvalidDeployment, match=message):
         plan.check(["us-east-1", "eu-west-1"])
 

@@ -98,11 +98,11 @@ def test_parse_deploy_args_carries_the_plan_and_the_previous_version():
     [
         (
             ["--waves", "us-east-1;eu-west-1"],
-            "Invalid value for '--waves': waves applies to strategy waves or canary",
+            "Invalid value for '--waves': applies to strategy waves or canary",
         ),
         (
             ["--strategy", "waves", "--waves", "us-east-1;mars-1"],
-            "Invalid value for '--waves': waves: 'mars-1' is not one of",
+            "Invalid value for '--waves': 'mars-1' is not one of",
         ),
         (
             ["--strategy", "waves", "--waves", "us-east-1"],
@@ -115,11 +115,11 @@ def test_parse_deploy_args_carries_the_plan_and_the_previous_version():
         ),
         (
             ["--strategy", "waves", "--canary-percent", "10"],
-            "Invalid value for '--canary-percent': canary_percent applies to strategy canary",
+            "Invalid value for '--canary-percent': applies to strategy canary",
         ),
         (
             ["--bake-s", "10"],
-            "Invalid value for '--bake-s': bake_s applies to strategy waves or canary",
+            "Invalid value for '--bake-s': applies to strategy waves or canary",
         ),
         (["--strategy", "canary", "--bake-s", "-1"], "'--bake-s': -1.0 is not in the range"),
         (
@@ -196,27 +196,27 @@ def _document(**rollout):
         ),
         (
             {"strategy": "waves", "waves": [["us-east-1"]]},
-            "rollout: waves leave out eu-west-1, ap-northeast-1",
+            "rollout.waves: leave out eu-west-1, ap-northeast-1",
         ),
         (
             {"strategy": "waves", "canary_percent": 5},
-            "rollout: canary_percent applies to strategy canary",
+            "rollout.canary_percent: applies to strategy canary",
         ),
         (
             {"strategy": "canary", "canary_percent": 0},
-            "rollout: canary_percent must be a number above 0 and below 100, got 0",
+            "rollout.canary_percent: expected a number above 0 and below 100, got 0",
         ),
         (
             {"strategy": "canary", "canary_percent": 100},
-            "rollout: canary_percent must be a number above 0 and below 100, got 100",
+            "rollout.canary_percent: expected a number above 0 and below 100, got 100",
         ),
         ({"strategy": "waves", "waves": []}, "rollout.waves: expected lists of regions"),
         (
             {"strategy": "sequential", "failures": ["eu-west-1:bake"]},
             "rollout.failures: eu-west-1:bake: this rollout has no bake",
         ),
-        ({"strategy": "canary", "bake_s": "long"}, "rollout.bake_s: expected a number >= 0"),
-        ({"start_s": 5000}, "rollout.start_s: expected a number >= 0 and <= 900"),
+        ({"strategy": "canary", "bake_s": "long"}, "rollout.bake_s: expected a number from 0 to 86400"),
+        ({"start_s": 5000}, "rollout.start_s: expected a number from 0 to 900"),
         (
             {"failures": ["mars-1:bake"]},
             "rollout.failures[0]: 'mars-1' is not one of deployment.regions",
@@ -267,7 +267,7 @@ def test_a_bake_failure_belongs_in_rollout_failures():
 def test_dns_ttl_is_checked(ttl):
     document = copy.deepcopy(dict(load_scenario("outage_dns_ttl_60").document))
     document["routing"]["dns_ttl_s"] = ttl
-    with pytest.raises(InvalidScenario, match=r"routing\.dns_ttl_s: expected a number >= 0"):
+    with pytest.raises(InvalidScenario, match=r"routing\.dns_ttl_s: expected a number from 0 to 86400"):
         parse_scenario(document, "my.toml")
 
 

@@ -116,7 +116,7 @@ max_p99_ms = 400
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("faults[0].start_s", -5, "faults[0].start_s: expected a number >= 0 and <= 600.0, got -5"),
+        ("faults[0].start_s", -5, "faults[0].start_s: expected a number from 0 to 600, got -5"),
         ("faults[0].start_s", DROP, "faults[0].start_s: missing"),
         ("faults[0].kind", "flood", "faults[0].kind: expected one of latency"),
         ("faults[0].latency_ms", 5, "unknown parameter 'latency_ms' for kind 'outage'"),
@@ -127,11 +127,11 @@ max_p99_ms = 400
         ("deployment.model", "model_v9", "deployment.model: unknown model 'model_v9'"),
         ("deployment.failures", ["eu-west-1:boot"], "deployment.failures[0]: 'eu-west-1:boot'"),
         ("deployment.failures", ["ap-south-1:deploy"], "'ap-south-1' is not one of"),
-        ("routing.order", ["us-east-1"], 'routing.order: applies to policy = "failover" only'),
-        ("routing.policy", "failover", 'policy = "failover" needs an order'),
-        ("health.timeout_s", 40, "health.timeout_s: 40 s is not shorter than interval_s (30 s)"),
+        ("routing.order", ["us-east-1"], "routing.order: applies to policy failover only"),
+        ("routing.policy", "failover", "routing.order: policy failover needs an order"),
+        ("health.timeout_s", 40, "health.timeout_s: 40 s is not shorter than the probe interval (30 s)"),
         ("faults[0].duration_s", 0, "faults[0].duration_s: expected a number"),
-        ("clients[0].rate_per_s", 0, "clients[0].rate_per_s: expected a number > 0"),
+        ("clients[0].rate_per_s", 0, "clients[0].rate_per_s: expected a number above 0"),
         ("clients[0].region", "eu-west-l", "clients[0].region: unknown region 'eu-west-l'"),
         ("clients[0].rte_per_s", 1, "clients[0].rte_per_s: unknown key; did you mean 'rate_per_s'"),
         ("clients", [], "clients: expected at least one [[clients]] table"),
@@ -141,13 +141,12 @@ max_p99_ms = 400
         ("deployment.on_failure", "panic", "deployment.on_failure: expected one of retry"),
         ("deployment.max_retries", 99, "deployment.max_retries: expected a whole number"),
         ("routing.policy", "nearest", "routing.policy: expected one of latency"),
-        ("routing.order", ["sa-east-1"], "routing: 'sa-east-1' is not one of the regions"),
-        ("routing.weights", {"us-east-1": 300}, "weight of us-east-1 must be 0-255"),
-        ("health.interval_s", 0, "health.interval_s: expected a number > 0"),
+        ("routing.weights", {"us-east-1": 300}, "routing.weights: us-east-1: expected a number from 0 to 255, got 300"),
+        ("health.interval_s", 0, "health.interval_s: expected a number above 0 and at most 3600"),
         ("health.failure_threshold", 0, "health.failure_threshold: expected a whole number"),
         ("health.intervl_s", 5, "health.intervl_s: unknown key; did you mean 'interval_s'"),
         ("steady_state.max_error_rate", 2, "steady_state.max_error_rate: expected a number"),
-        ("steady_state.max_p99_ms", 0, "steady_state.max_p99_ms: expected a number > 0"),
+        ("steady_state.max_p99_ms", 0, "steady_state.max_p99_ms: expected a number above 0"),
         ("duration_s", DROP, "duration_s: missing; add duration_s = <a number above 0"),
         ("duration_s", True, "duration_s: expected a number"),
         ("seed", -1, "seed: expected a whole number"),
@@ -164,6 +163,12 @@ def test_mistakes_name_the_key_path(path, value, message):
         parse_scenario(edited(path, value), "exp.toml")
     assert str(error.value).startswith("exp.toml: ")
     assert message in str(error.value)
+
+
+def test_a_routing_order_must_name_the_fleets_regions():
+    doc = edited("routing", {"policy": "failover", "order": ["us-east-1", "sa-east-1"]})
+    with pytest.raises(InvalidScenario, match="routing: 'sa-east-1' is not one of the regions"):
+        parse_scenario(doc, "exp.toml")
 
 
 def test_toml_syntax_errors_give_line_and_column(tmp_path):

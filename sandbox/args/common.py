@@ -6,13 +6,14 @@ judge a command line by what the real parser says about it."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from sandbox.core.checks import SEEDS, TIME_SCALES, Range
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import SandboxError
 
@@ -25,6 +26,33 @@ class Finite(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+def number_type(bounds: Range) -> click.ParamType:
+    """The option type of a setting's `Range` (its one copy, kept by the setting's owner)."""
+    low = None if bounds.low == -math.inf else bounds.low
+    high = None if bounds.high == math.inf else bounds.high
+    if bounds.whole:
+        return click.IntRange(
+            None if low is None else int(low),
+            None if high is None else int(high),
+            min_open=bounds.low_open,
+            max_open=bounds.high_open,
+        )
+    return Finite(low, high, min_open=bounds.low_open, max_open=bounds.high_open)
+
+
+@contextmanager
+def settings_of(ctx: click.Context, flags: Mapping[str, str]) -> Iterator[None]:
+    """Turn an error about one setting into a usage error on its flag (`flags`: setting ->
+    flag); any other refusal, into a usage error of the command."""
+    try:
+        yield
+    except SandboxError as e:
+        flag = flags.get(e.field or "")
+        if flag is None:
+            raise click.UsageError(str(e), ctx) from None
+        raise click.BadParameter(e.reason, ctx, param_hint=f"'{flag}'") from None
 
 
 JUNK = "[]'\" "
@@ -153,14 +181,14 @@ EXTRA_REGIONS = click.option(
 )
 SEED = click.option(
     "--seed",
-    type=click.IntRange(0, 2**63 - 1),
+    type=number_type(SEEDS),
     default=0,
     show_default=True,
     help="Seed of every random draw (simulated times, fault jitter, weighted routing).",
 )
 TIME_SCALE = click.option(
     "--time-scale",
-    type=Finite(0.001, 10),
+    type=number_type(TIME_SCALES),
     default=1.0,
     show_default=True,
     help="Live: wall seconds per emulated second (0.1 makes a 30 s interval take 3 s).",

@@ -20,10 +20,10 @@ from sandbox.args.common import (
     REGION_LIST_MESSAGES,
     SEED,
     TIME_SCALE,
-    Finite,
     Mistake,
     blaming,
     catalog_with,
+    number_type,
     region_list,
     region_words,
 )
@@ -32,11 +32,10 @@ from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import SandboxError
-from sandbox.flow.deployment import MAX_RETRIES, POLICIES, check_leave_out
+from sandbox.flow.deployment import POLICIES, RETRIES, check_leave_out
 from sandbox.flow.rollout import (
     DEFAULT_BAKE_S,
     DEFAULT_CANARY_PERCENT,
-    MAX_BAKE_S,
     STRATEGIES,
     RolloutPlan,
     check_failures,
@@ -240,7 +239,12 @@ def build_request(ctx: click.Context) -> DeployRequest:
     )
 
 
-_HINTS = {"waves": "'--waves'", "canary_percent": "'--canary-percent'", "bake_s": "'--bake-s'"}
+_HINTS = {  # each plan setting's flag
+    "strategy": "'--strategy'",
+    "waves": "'--waves'",
+    "canary_percent": "'--canary-percent'",
+    "bake_s": "'--bake-s'",
+}
 
 
 def _plan(ctx: click.Context, regions: Sequence[str]) -> RolloutPlan:
@@ -250,12 +254,12 @@ def _plan(ctx: click.Context, regions: Sequence[str]) -> RolloutPlan:
     if p["waves"] is not None:
         with blaming(ctx, "'--waves'"):
             waves = parse_waves(p["waves"])
-    plan = RolloutPlan(p["strategy"], waves, p["canary_percent"], p["bake_s"])
     try:
+        plan = RolloutPlan(p["strategy"], waves, p["canary_percent"], p["bake_s"])
         plan.check(regions)
     except SandboxError as e:
-        hint = next((h for key, h in _HINTS.items() if str(e).startswith(key)), "'--strategy'")
-        raise Mistake(str(e), ctx, "invalid_value", param_hint=hint) from None
+        hint = _HINTS.get(e.field or "", "'--strategy'")
+        raise Mistake(e.reason or str(e), ctx, "invalid_value", param_hint=hint) from None
     return plan
 
 
@@ -313,7 +317,7 @@ def deploy_command(run: Callable[[click.Context], None]) -> click.Command:
     )
     @click.option(
         "--max-retries",
-        type=click.IntRange(0, MAX_RETRIES),
+        type=number_type(RETRIES),
         default=2,
         show_default=True,
         help="Retries per region under --on-failure retry, then stop.",
@@ -363,13 +367,13 @@ def deploy_command(run: Callable[[click.Context], None]) -> click.Command:
     )
     @click.option(
         "--canary-percent",
-        type=Finite(0, 100, min_open=True, max_open=True),
+        type=number_type(RolloutPlan.BOUNDS["canary_percent"]),
         help=f"Canary: the new version's share of a wave's traffic while it bakes "
         f"[default: {DEFAULT_CANARY_PERCENT:g}].",
     )
     @click.option(
         "--bake-s",
-        type=Finite(0, MAX_BAKE_S),
+        type=number_type(RolloutPlan.BOUNDS["bake_s"]),
         help="Waves, canary: seconds each wave is watched against the steady state (at most 1% "
         f"failed predictions of the new version) [default: {DEFAULT_BAKE_S:g}].",
     )

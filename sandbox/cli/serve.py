@@ -17,19 +17,31 @@ from sandbox.args.common import (
     PROCESSES,
     SEED,
     TIME_SCALE,
-    Finite,
     Mistake,
     blaming,
     catalog_with,
+    number_type,
     pairs,
     region_list,
+    settings_of,
 )
 from sandbox.core.health import HealthPolicy
 from sandbox.core.models import load_model
-from sandbox.core.routing import MAX_DNS_TTL_S, RoutingPolicy
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
-from sandbox.errors import InvalidDeployment
+from sandbox.core.routing import RoutingPolicy
 from sandbox.flow.deployment import COMPLETED, run_deployment
+
+FLAGS = {  # each policy setting's flag
+    "policy": "--policy",
+    "retries": "--retries",
+    "order": "--order",
+    "weights": "--weights",
+    "dns_ttl_s": "--dns-ttl-s",
+    "interval_s": "--health-interval",
+    "timeout_s": "--health-timeout",
+    "failure_threshold": "--failure-threshold",
+    "healthy_threshold": "--healthy-threshold",
+}
 
 
 @click.command()
@@ -38,7 +50,7 @@ from sandbox.flow.deployment import COMPLETED, run_deployment
 @click.option("--policy", type=click.Choice(ROUTING_POLICIES), default="latency", show_default=True)
 @click.option(
     "--retries",
-    type=click.IntRange(0, 10),
+    type=number_type(RoutingPolicy.BOUNDS["retries"]),
     default=1,
     show_default=True,
     help="Further regions a request tries after a failure.",
@@ -48,23 +60,33 @@ from sandbox.flow.deployment import COMPLETED, run_deployment
 @TIME_SCALE
 @click.option(
     "--health-interval",
-    type=Finite(0, 3600, min_open=True),
+    type=number_type(HealthPolicy.BOUNDS["interval_s"]),
     default=30.0,
     show_default=True,
     help="Seconds between health probes (emulated).",
 )
 @click.option(
     "--health-timeout",
-    type=Finite(0, 60, min_open=True),
+    type=number_type(HealthPolicy.BOUNDS["timeout_s"]),
     default=2.0,
     show_default=True,
     help="Seconds a health probe may take (emulated).",
 )
-@click.option("--failure-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
-@click.option("--healthy-threshold", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option(
+    "--failure-threshold",
+    type=number_type(HealthPolicy.BOUNDS["failure_threshold"]),
+    default=3,
+    show_default=True,
+)
+@click.option(
+    "--healthy-threshold",
+    type=number_type(HealthPolicy.BOUNDS["healthy_threshold"]),
+    default=3,
+    show_default=True,
+)
 @click.option(
     "--dns-ttl-s",
-    type=Finite(0, MAX_DNS_TTL_S),
+    type=number_type(RoutingPolicy.BOUNDS["dns_ttl_s"]),
     default=0.0,
     show_default=True,
     help="Seconds the users near a region keep the region the gateway gave them, healthy or "
@@ -99,28 +121,17 @@ def serve(ctx: click.Context, **p: Any) -> None:
     regions = region_list(ctx, p["regions"], catalog, fail)
     with blaming(ctx, "'--model'"):
         model = load_model(p["model"])
-    for flag, key, policy in (
-        ("--order", "order", "failover"),
-        ("--weights", "weights", "weighted"),
-    ):
-        if p[key] and p["policy"] != policy:
-            raise click.UsageError(f"{flag} applies to --policy {policy} only", ctx)
     order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
     weights = pairs(ctx, "--weights", p["weights"])
-    routing = RoutingPolicy(p["policy"], p["retries"], order, weights, p["dns_ttl_s"])
-    try:
+    with settings_of(ctx, FLAGS):
+        routing = RoutingPolicy(p["policy"], p["retries"], order, weights, p["dns_ttl_s"])
         routing.check(regions)
-    except InvalidDeployment as e:
-        raise click.UsageError(str(e), ctx) from None
-    if p["health_timeout"] >= p["health_interval"]:
-        message = (
-            f"{p['health_timeout']:g} s is not shorter than --health-interval "
-            f"({p['health_interval']:g} s): a probe must end before the next one starts"
+        health = HealthPolicy(
+            p["health_interval"],
+            p["health_timeout"],
+            p["failure_threshold"],
+            p["healthy_threshold"],
         )
-        raise click.BadParameter(message, ctx, param_hint="'--health-timeout'")
-    health = HealthPolicy(
-        p["health_interval"], p["health_timeout"], p["failure_threshold"], p["healthy_threshold"]
-    )
     fleet = LiveFleet(
         regions,
         catalog=catalog,

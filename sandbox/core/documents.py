@@ -4,16 +4,18 @@ typed reads whose errors name the file, the key path and what to write instead."
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import tomllib
+from collections.abc import Callable, Iterable
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sandbox.core.checks import Range
 from sandbox.errors import SandboxError
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
+T = TypeVar("T")
 
 
 def show(value: object) -> str:
@@ -105,36 +107,16 @@ class Doc:
     def has(self, key: str) -> bool:
         return key in self.table
 
-    def number(
-        self,
-        key: str,
-        default: float | None = None,
-        low: float = 0.0,
-        high: float = math.inf,
-        low_open: bool = False,
-    ) -> float:
+    def number(self, key: str, default: float | None, bounds: Range) -> float:
+        """The number at `key` (`default` when absent; None: it is required) within `bounds`;
+        a whole number (an int) when the bounds are whole."""
         value = self.table.get(key, default)
         if value is None:
-            above = f"above {low}" if low_open else f"from {low}"
-            raise self.fail(self.path(key), f"missing; add {key} = <a number {above}>")
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if (
-            not ok
-            or not math.isfinite(value)
-            or not ((value > low if low_open else value >= low) and value <= high)
-        ):
-            bound = f"> {low}" if low_open else f">= {low}"
-            limit = f"{bound}" + (f" and <= {high}" if high != math.inf else "")
-            raise self.fail(self.path(key), f"expected a number {limit}, got {show(value)}")
-        return float(value)
-
-    def whole(self, key: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
-        value = self.table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(
-                self.path(key), f"expected a whole number from {low} to {high}, got {show(value)}"
-            )
-        return value
+            raise self.fail(self.path(key), f"missing; add {key} = <{bounds.describe()}>")
+        problem = bounds.problem(value)
+        if problem:
+            raise self.fail(self.path(key), problem)
+        return value if bounds.whole else float(value)  # type: ignore[arg-type]
 
     def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
         value = self.table.get(key, default)
@@ -155,6 +137,17 @@ class Doc:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(self.path(key), f"expected a list of strings, got {show(value)}")
         return value
+
+    def build(self, cls: Callable[..., T], keys: Iterable[str], **fixed: Any) -> T:
+        """`cls` built from those of `keys` this table gives (the others keep `cls`'s defaults)
+        and `fixed`; an error about one setting names its key path."""
+        given = {key: self.table[key] for key in keys if key in self.table}
+        try:
+            return cls(**given, **fixed)
+        except SandboxError as e:
+            if e.field is None:
+                raise self.fail(self.where or "(top)", str(e)) from None
+            raise self.fail(self.path(e.field), e.reason) from None
 
     def sub(self, key: str, allowed: tuple[str, ...]) -> Doc:
         return self.child(self.table.get(key, {}), self.path(key), allowed)

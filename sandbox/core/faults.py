@@ -20,13 +20,13 @@ real traffic), and is kept beside a fault of the same kind for the whole region.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sandbox.core.checks import Range, is_number
 from sandbox.errors import InvalidFault
 
 STAGES = ("deploy", "verify", "bake")
@@ -35,24 +35,30 @@ VERSIONED = frozenset({"latency", "error_rate", "timeout"})  # kinds a `version`
 EVERY = 1_000  # the count of a failure given without one: every deployment
 BAKE_ERROR_RATE = 0.5  # what a `REGION:bake` failure makes the new version fail
 
-# kind -> {parameter: (low, high, required)}
-KINDS: dict[str, dict[str, tuple[float, float, bool]]] = {
-    "latency": {"latency_ms": (0, 60_000, True), "jitter_ms": (0, 60_000, False)},
-    "error_rate": {"error_rate": (0.0, 1.0, True)},
-    "outage": {},
-    "timeout": {"timeout_ms": (1, 60_000, True)},
-    "bad_model": {"count": (1, 1_000, False)},
-    "deploy_failures": {"count": (1, 1_000, False)},
-    "crash": {},
+PARAMETERS = {  # each parameter's range, whatever the kind
+    "latency_ms": Range(0, 60_000),
+    "jitter_ms": Range(0, 60_000),
+    "error_rate": Range(0, 1),
+    "timeout_ms": Range(1, 60_000),
+    "count": Range(1, 1_000, whole=True),
+    "duration_s": Range(0.001, 86_400),
 }
-DURATION_S = (0.001, 86_400.0)
-WHOLE = frozenset({"count"})
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # kind -> (required, optional)
+    "latency": (("latency_ms",), ("jitter_ms",)),
+    "error_rate": (("error_rate",), ()),
+    "outage": ((), ()),
+    "timeout": (("timeout_ms",), ()),
+    "bad_model": ((), ("count",)),
+    "deploy_failures": ((), ("count",)),
+    "crash": ((), ()),
+}
 BAD_OFFSET = 1.0  # what a bad model adds to every prediction
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One fault: its kind, that kind's parameters, and how long it lasts (None: until cleared)."""
+    """One fault: its kind, that kind's parameters, and how long it lasts (None: until cleared).
+    A fault checks itself when built: its kind, the parameters that kind takes, their ranges."""
 
     kind: str
     latency_ms: float | None = None
@@ -62,6 +68,33 @@ class Fault:
     count: int | None = None
     duration_s: float | None = None
     version: str | None = None  # only predictions served by this model version
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
+            raise InvalidFault.about(
+                "kind", f"expected one of {', '.join(KINDS)}, got {self.kind!r}"
+            )
+        required, optional = KINDS[self.kind]
+        allowed = (*required, *optional, "duration_s")
+        for name, bounds in PARAMETERS.items():
+            value = getattr(self, name)
+            if value is None:
+                if name in required:
+                    reason = f"required for kind {self.kind!r} ({bounds.describe()})"
+                    raise InvalidFault.about(name, reason)
+                continue
+            if name not in allowed:
+                reason = f"does not apply to kind {self.kind!r} (it takes {', '.join(allowed)})"
+                raise InvalidFault.about(name, reason)
+            problem = bounds.problem(value)
+            if problem:
+                raise InvalidFault.about(name, problem)
+        if self.version is not None:
+            if self.kind not in VERSIONED:
+                reason = f"only {', '.join(sorted(VERSIONED))} faults take a version"
+                raise InvalidFault.about("version", reason)
+            if not isinstance(self.version, str) or not self.version.strip():
+                raise InvalidFault.about("version", "expected a model version such as '1.1.0'")
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -75,44 +108,35 @@ class Fault:
         }
 
 
-def is_number(value: object) -> bool:
-    """A finite int or float, not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def parse_fault(doc: object, where: str = "fault") -> Fault:
-    """Validate one fault object; errors name `where`, the field and the allowed range."""
+    """A fault from its JSON object; errors name `where`, the field and the allowed range."""
     if not isinstance(doc, Mapping):
         raise InvalidFault(f"{where}: expected an object with a 'kind', got {doc!r}")
     kind = doc.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidFault(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    allowed = {"kind", "duration_s", *KINDS[kind]} | ({"version"} if kind in VERSIONED else set())
+    allowed = {"kind", "duration_s", *KINDS[kind][0], *KINDS[kind][1]}
+    allowed |= {"version"} if kind in VERSIONED else set()
     unknown = sorted(str(k) for k in doc if k not in allowed)
     if unknown:
         raise InvalidFault(
             f"{where}: unknown parameter {', '.join(map(repr, unknown))} for kind {kind!r} "
             f"(allowed: {', '.join(sorted(allowed))})"
         )
-    limits = {**KINDS[kind], "duration_s": (*DURATION_S, False)}
-    values: dict[str, Any] = {}
-    for name, (low, high, required) in limits.items():
-        if name not in doc:
-            if required:
-                raise InvalidFault(f"{where}.{name}: required for kind {kind!r} ({low} to {high})")
-            continue
-        value = doc[name]
-        whole = name in WHOLE
-        if not is_number(value) or (whole and value != int(value)) or not low <= value <= high:
-            what = "a whole number" if whole else "a number"
-            raise InvalidFault(
-                f"{where}.{name}: expected {what} from {low} to {high}, got {value!r}"
-            )
-        values[name] = int(value) if whole else float(value)
-    version = doc.get("version")
-    if version is not None and (not isinstance(version, str) or not version.strip()):
-        raise InvalidFault(f"{where}.version: expected a model version such as '1.1.0'")
-    return Fault(kind, **values, version=version)
+    values = {name: _number(name, value) for name, value in doc.items() if name in PARAMETERS}
+    try:
+        return Fault(kind, **values, version=doc.get("version"))
+    except InvalidFault as e:
+        raise InvalidFault.about(f"{where}.{e.field}", e.reason) from None
+
+
+def _number(name: str, value: object) -> object:
+    """A JSON number as the parameter keeps it: 2.0 is the whole number 2, 1 the float 1.0."""
+    if not is_number(value):
+        return value
+    if PARAMETERS[name].whole:
+        return int(value) if float(value).is_integer() else value  # type: ignore[arg-type]
+    return float(value)  # type: ignore[arg-type]
 
 
 def parse_faults(doc: object, where: str = "faults") -> list[Fault]:

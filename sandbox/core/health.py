@@ -10,7 +10,9 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
+from sandbox.core.checks import Range
 from sandbox.errors import InvalidDeployment
 
 RECENT = 50  # requests kept per region for the observed error rate
@@ -18,31 +20,56 @@ RECENT = 50  # requests kept per region for the observed error rate
 
 @dataclass(frozen=True)
 class HealthPolicy:
-    """Active probe settings; defaults are Route 53's: every 30 s, 3 in a row to flip."""
+    """Active probe settings; defaults are Route 53's: every 30 s, 3 in a row to flip. A probe
+    must end before the next starts: `timeout_s` is shorter than `interval_s`."""
 
     interval_s: float = 30.0
     timeout_s: float = 2.0
     failure_threshold: int = 3
     healthy_threshold: int = 3
 
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "interval_s": Range(0, 3600, low_open=True),
+        "timeout_s": Range(0, 60, low_open=True),
+        "failure_threshold": Range(1, 10, whole=True),
+        "healthy_threshold": Range(1, 10, whole=True),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("interval_s", "timeout_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise InvalidDeployment(f"health {name} must be a number > 0, got {value!r}")
-        for name in ("failure_threshold", "healthy_threshold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
-                raise InvalidDeployment(f"health {name} must be a whole number 1-10, got {value!r}")
+        _check(self, "health ")
+        if self.timeout_s >= self.interval_s:
+            reason = (
+                f"{self.timeout_s:g} s is not shorter than the probe interval "
+                f"({self.interval_s:g} s): "
+                "a probe must end before the next one starts; lower it"
+            )
+            raise InvalidDeployment.about("timeout_s", reason, "health ")
 
 
 @dataclass(frozen=True)
 class OutlierPolicy:
-    """Passive outlier detection, as Envoy's: eject after consecutive 5xx answers."""
+    """Passive outlier detection, as Envoy's: eject after consecutive 5xx answers, for
+    `base_ejection_s` times the number of ejections, at most `max_ejection_s`."""
 
     consecutive_5xx: int = 5
     base_ejection_s: float = 30.0
     max_ejection_s: float = 300.0
+
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "consecutive_5xx": Range(1, 1000, whole=True),
+        "base_ejection_s": Range(0, 3600, low_open=True),
+        "max_ejection_s": Range(0, 86_400, low_open=True),
+    }
+
+    def __post_init__(self) -> None:
+        _check(self, "outlier ")
+
+
+def _check(policy: HealthPolicy | OutlierPolicy, owner: str) -> None:
+    for name, bounds in policy.BOUNDS.items():
+        problem = bounds.problem(getattr(policy, name))
+        if problem:
+            raise InvalidDeployment.about(name, problem, owner)
 
 
 class HealthState:

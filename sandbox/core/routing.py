@@ -12,8 +12,9 @@ import random
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from sandbox.core.faults import is_number
+from sandbox.core.checks import Range
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment
 
@@ -24,8 +25,10 @@ MAX_DNS_TTL_S = 86_400.0
 
 @dataclass(frozen=True)
 class RoutingPolicy:
-    """A policy name and its settings: `order` for failover, `weights` (0-255) for weighted;
-    `dns_ttl_s`: how long clients keep the region they were given (0: they ask every time)."""
+    """A policy name and its settings: `order` for failover (required there, and only there),
+    `weights` (0-255, one above 0) for weighted, likewise; `retries`: further regions a request
+    tries after a failure; `dns_ttl_s`: how long clients keep the region they were given (0: they
+    ask every time). A policy checks itself when built; `check` fits it to a fleet's regions."""
 
     name: str = "latency"
     retries: int = 1
@@ -33,35 +36,55 @@ class RoutingPolicy:
     weights: Mapping[str, float] = field(default_factory=dict)
     dns_ttl_s: float = 0.0
 
-    def check(self, regions: Sequence[str]) -> None:
-        """Refuse settings that do not fit the fleet's regions."""
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "retries": Range(0, 10, whole=True),
+        "dns_ttl_s": Range(0, MAX_DNS_TTL_S),
+    }
+    WEIGHT: ClassVar[Range] = Range(0, 255)
+    SETTING_OF: ClassVar[dict[str, str]] = {"order": "failover", "weights": "weighted"}
+
+    def __post_init__(self) -> None:
         if self.name not in POLICIES:
-            raise InvalidDeployment(
-                f"routing policy must be one of {', '.join(POLICIES)}, got {self.name!r}"
-            )
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int):
-            raise InvalidDeployment(f"routing retries must be a whole number, got {self.retries!r}")
-        if not 0 <= self.retries <= 10:
-            raise InvalidDeployment(f"routing retries must be 0 to 10, got {self.retries}")
+            reason = f"expected one of {', '.join(POLICIES)}, got {self.name!r}"
+            raise InvalidDeployment.about("policy", reason, "routing ")
+        for name, bounds in self.BOUNDS.items():
+            problem = bounds.problem(getattr(self, name))
+            if problem:
+                raise InvalidDeployment.about(name, problem, "routing ")
+        object.__setattr__(self, "dns_ttl_s", float(self.dns_ttl_s))
+        order = self.order
+        if isinstance(order, str) or not all(isinstance(r, str) for r in order):
+            reason = f"expected a list of region names, got {order!r}"
+            raise InvalidDeployment.about("order", reason, "routing ")
+        object.__setattr__(self, "order", tuple(order))
+        if len(set(order)) != len(order):
+            raise InvalidDeployment.about("order", "lists a region more than once", "routing ")
+        if not isinstance(self.weights, Mapping):
+            reason = f"expected region = weight pairs, got {self.weights!r}"
+            raise InvalidDeployment.about("weights", reason, "routing ")
+        for region, weight in self.weights.items():
+            problem = self.WEIGHT.problem(weight)
+            if problem:
+                raise InvalidDeployment.about("weights", f"{region}: {problem}", "routing ")
+        for setting, policy in self.SETTING_OF.items():
+            given = bool(getattr(self, setting))
+            if given and self.name != policy:
+                reason = f"applies to policy {policy} only; remove it or choose {policy}"
+                raise InvalidDeployment.about(setting, reason, "routing ")
+        if self.name == "failover" and not order:
+            reason = "policy failover needs an order, e.g. us-east-1,eu-west-1"
+            raise InvalidDeployment.about("order", reason, "routing ")
+        if self.name == "weighted" and not any(w > 0 for w in self.weights.values()):
+            reason = "policy weighted needs weights, at least one above 0"
+            raise InvalidDeployment.about("weights", reason, "routing ")
+
+    def check(self, regions: Sequence[str]) -> None:
+        """Refuse an order or weights that name a region the fleet does not have."""
         for name in (*self.order, *self.weights):
             if name not in regions:
                 raise InvalidDeployment(
                     f"routing: {name!r} is not one of the regions ({', '.join(regions)})"
                 )
-        if len(set(self.order)) != len(self.order):
-            raise InvalidDeployment("routing order lists a region more than once")
-        for name, weight in self.weights.items():
-            if isinstance(weight, bool) or not isinstance(weight, int | float):
-                raise InvalidDeployment(f"routing weight of {name} must be a number 0-255")
-            if not 0 <= weight <= 255:
-                raise InvalidDeployment(f"routing weight of {name} must be 0-255, got {weight}")
-        if self.name == "weighted" and not any(w > 0 for w in self.weights.values()):
-            raise InvalidDeployment("weighted routing needs weights, at least one above 0")
-        ttl = self.dns_ttl_s
-        if not is_number(ttl) or not 0 <= ttl <= MAX_DNS_TTL_S:
-            raise InvalidDeployment(
-                f"routing dns_ttl_s must be a number of seconds 0-{MAX_DNS_TTL_S:g}, got {ttl!r}"
-            )
 
 
 class Router:
@@ -81,8 +104,6 @@ class Router:
         seed: int = 0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if policy.name not in POLICIES:
-            raise InvalidDeployment(f"routing policy must be one of {', '.join(POLICIES)}")
         if policy.dns_ttl_s and clock is None:
             raise InvalidDeployment("a router with a DNS TTL needs a clock")
         self.policy = policy

@@ -9,11 +9,14 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import simpy
 
+from sandbox.core.checks import Range
 from sandbox.core.models import Model
 from sandbox.core.timing import Process
+from sandbox.errors import InvalidDeployment
 
 Arrive = Callable[[int, str], None]  # (index of the client group's region, its name)
 
@@ -25,6 +28,13 @@ class Clients:
 
     region: str
     rate_per_s: float
+
+    RATE: ClassVar[Range] = Range(0, 100_000, low_open=True)
+
+    def __post_init__(self) -> None:
+        problem = self.RATE.problem(self.rate_per_s)
+        if problem:
+            raise InvalidDeployment.about("rate_per_s", problem, "clients ")
 
 
 @dataclass(frozen=True)

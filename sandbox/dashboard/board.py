@@ -146,17 +146,18 @@ class Board:
         self.events.add("fault", f"faults cleared in {region}")
 
     def route_by(self, name: str) -> None:
-        """Route by policy `name`, keeping the order, weights, retries and DNS TTL given."""
+        """Route by policy `name`, keeping the retries and DNS TTL in force; a failover order or
+        weights are the deployment's own, else every region in turn or alike."""
         deployment, gateway = self._deployment(), self.fleet.gateway
         old = gateway.router if gateway is not None else None
         if old is None:
             raise Busy("routing is not configured yet")
-        regions = old.regions
+        given, regions = deployment.routing_policy, old.regions
         policy = dataclasses.replace(
             old.policy,
             name=name,
-            order=old.policy.order or tuple(regions),
-            weights=old.policy.weights or dict.fromkeys(regions, 1),
+            order=(given.order or tuple(regions)) if name == "failover" else (),
+            weights=(given.weights or dict.fromkeys(regions, 1)) if name == "weighted" else {},
         )
         policy.check(regions)
         router = Router(policy, regions, self.fleet.catalog, self.fleet.seed, self.fleet.now)

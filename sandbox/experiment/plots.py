@@ -6,7 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sandbox.experiment.run import Experiment, percentile
+from sandbox.core.records import percentile
+from sandbox.experiment.run import Experiment
 
 BINS = 60  # time bins over the run
 

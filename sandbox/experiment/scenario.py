@@ -6,7 +6,6 @@ Everything is validated up front; every error names the file, the key path and t
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,18 +13,17 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from sandbox.core.checks import SEEDS, TIME_SCALES, Range
 from sandbox.core.documents import Doc, bundled_names, read_toml, show
 from sandbox.core.faults import Failure, Fault, parse_failure, parse_fault
 from sandbox.core.health import HealthPolicy, OutlierPolicy
 from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
-from sandbox.core.routing import MAX_DNS_TTL_S, RoutingPolicy
-from sandbox.core.routing import POLICIES as ROUTING_POLICIES
+from sandbox.core.routing import RoutingPolicy
 from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
-from sandbox.flow.deployment import MAX_RETRIES, POLICIES
+from sandbox.flow.deployment import POLICIES, RETRIES
 from sandbox.flow.rollout import (
-    STRATEGIES,
     RolloutPlan,
     SteadyState,
     check_failures,
@@ -35,7 +33,7 @@ from sandbox.flow.rollout import (
 from sandbox.sim import Service
 
 MODES = ("sim", "live")
-MAX_DURATION_S = 30 * 24 * 3600.0
+DURATIONS = Range(0, 30 * 24 * 3600.0, low_open=True)  # seconds a scenario may run
 
 
 @dataclass(frozen=True)
@@ -147,57 +145,32 @@ def _regions(top: Doc, catalog: RegionCatalog) -> tuple[str, ...]:
 
 def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
     doc = top.sub("routing", ("policy", "retries", "order", "weights", "dns_ttl_s"))
-    order, weights = doc.table.get("order", []), doc.table.get("weights", {})
-    if not isinstance(order, list) or not all(isinstance(r, str) for r in order):
-        raise top.fail("routing.order", f"expected a list of region names, got {show(order)}")
-    if not isinstance(weights, dict):
-        message = f"expected a table of region = weight, got {show(weights)}"
-        raise top.fail("routing.weights", message)
-    policy = RoutingPolicy(
-        doc.text("policy", "latency", ROUTING_POLICIES),
-        doc.whole("retries", 1, 0, 10),
-        tuple(order),
-        weights,
-        doc.number("dns_ttl_s", 0.0, 0, MAX_DNS_TTL_S),
-    )
+    given = {key: doc.table[key] for key in ("retries", "weights", "dns_ttl_s") if doc.has(key)}
+    if doc.has("policy"):
+        given["name"] = doc.table["policy"]
+    if doc.has("order"):
+        order = doc.table["order"]
+        given["order"] = tuple(order) if isinstance(order, list) else order
+    policy = doc.build(RoutingPolicy, (), **given)
     try:
         policy.check(list(regions))
     except InvalidDeployment as e:
         raise top.fail("routing", str(e).removeprefix("routing: ")) from None
-    for key, name in (("order", "failover"), ("weights", "weighted")):
-        if doc.has(key) and policy.name != name:
-            raise top.fail(f"routing.{key}", f'applies to policy = "{name}" only; remove it')
-    if policy.name == "failover" and not policy.order:
-        raise top.fail("routing.order", 'policy = "failover" needs an order, e.g. ["us-east-1"]')
     return policy
 
 
 def _health(top: Doc) -> tuple[HealthPolicy, OutlierPolicy]:
     doc = top.sub("health", HEALTH_KEYS)
-    interval = doc.number("interval_s", 30.0, 0, 3600, low_open=True)
-    timeout = doc.number("timeout_s", 2.0, 0, 60, low_open=True)
-    if timeout >= interval:
-        message = f"{timeout:g} s is not shorter than interval_s ({interval:g} s); lower it"
-        raise top.fail("health.timeout_s", message)
-    health = HealthPolicy(
-        interval,
-        timeout,
-        doc.whole("failure_threshold", 3, 1, 10),
-        doc.whole("healthy_threshold", 3, 1, 10),
+    return doc.build(HealthPolicy, HealthPolicy.BOUNDS), doc.build(
+        OutlierPolicy, OutlierPolicy.BOUNDS
     )
-    outlier = OutlierPolicy(
-        doc.whole("consecutive_5xx", 5, 1, 1000),
-        doc.number("base_ejection_s", 30.0, 0, 3600, low_open=True),
-        doc.number("max_ejection_s", 300.0, 0, 86400, low_open=True),
-    )
-    return health, outlier
 
 
 def _clients(top: Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
     clients = []
     for i, table in enumerate(top.tables("clients")):
         doc = top.child(table, f"clients[{i}]", ("region", "rate_per_s"))
-        rate = doc.number("rate_per_s", None, 0, 100_000, low_open=True)
+        rate = doc.number("rate_per_s", None, Clients.RATE)
         clients.append(Clients(_region(doc, "region", catalog), rate))
     if not clients:
         raise top.fail("clients", "expected at least one [[clients]] table: region, rate_per_s")
@@ -215,7 +188,7 @@ def _faults(
         placed = {k: table[k] for k in ("region", "start_s") if k in table}
         doc = top.child(placed, where, ("region", "start_s"))
         region = _region(doc, "region", catalog, regions)
-        start = doc.number("start_s", None, 0, duration)
+        start = doc.number("start_s", None, Range(0, duration))
         try:
             fault = parse_fault({k: v for k, v in table.items() if k not in placed}, where)
         except InvalidFault as e:
@@ -299,17 +272,12 @@ def _rollout(
             message = f"expected lists of regions such as {example}, got {show(waves)}"
             raise doc.fail("rollout.waves", message)
         waves = tuple(tuple(w) for w in waves)
-    plan = RolloutPlan(
-        doc.text("strategy", "sequential", STRATEGIES),
-        waves or (),
-        doc.number("canary_percent", None, -math.inf) if doc.has("canary_percent") else None,
-        doc.number("bake_s", None, 0) if doc.has("bake_s") else None,
-    )
+    plan = doc.build(RolloutPlan, ("strategy", "canary_percent", "bake_s"), waves=waves or ())
     try:
         plan.check(regions)
     except InvalidDeployment as e:
-        raise doc.fail("rollout", str(e)) from None
-    start = doc.number("start_s", 0.0, 0, duration)
+        raise doc.fail(doc.path(e.field or "waves"), e.reason or str(e)) from None
+    start = doc.number("start_s", 0.0, Range(0, duration))
     failures = _failures(doc, regions, bake=True)
     try:
         check_failures(failures, regions, plan)
@@ -344,9 +312,9 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     deployment = top.sub("deployment", DEPLOYMENT_KEYS)
     model, previous = _model(deployment)
     health, outlier = _health(top)
-    service = top.sub("service", ("capacity", "service_ms", "service_sigma"))
-    duration = top.number("duration_s", None, 0, MAX_DURATION_S, low_open=True)
-    steady = top.sub("steady_state", ("max_error_rate", "max_p99_ms"))
+    service = top.sub("service", tuple(Service.BOUNDS))
+    duration = top.number("duration_s", None, DURATIONS)
+    steady = top.sub("steady_state", tuple(SteadyState.BOUNDS))
     faults = _faults(top, catalog, regions, duration, mode)
     rolled = _rollout(top, regions, previous, duration)
     served = {previous.version: "deployment.model"}
@@ -354,32 +322,23 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     _check_versions(top, faults, served)
     return Scenario(
         name=top.text("name"),
-        seed=top.whole("seed", 0, 0, 2**63 - 1),
+        seed=int(top.number("seed", 0, SEEDS)),
         duration_s=duration,
         mode=mode,
-        time_scale=top.number("time_scale", 1.0, 0.001, 10),
+        time_scale=top.number("time_scale", 1.0, TIME_SCALES),
         processes=processes,
         model=model,
         regions=regions,
         on_failure=deployment.text("on_failure", "retry", POLICIES),
-        max_retries=deployment.whole("max_retries", 2, 0, MAX_RETRIES),
+        max_retries=int(deployment.number("max_retries", 2, RETRIES)),
         failures=_failures(deployment, regions),
         routing=_routing(top, regions),
         health=health,
         outlier=outlier,
-        service=Service(
-            service.whole("capacity", 16, 1, 100_000),
-            service.number("service_ms", 5.0, 0, 60_000, low_open=True),
-            service.number("service_sigma", 0.5, 0, 3),
-        ),
+        service=service.build(Service, Service.BOUNDS),
         clients=_clients(top, catalog),
         faults=faults,
-        steady_state=SteadyState(
-            steady.number("max_error_rate", None, 0, 1) if steady.has("max_error_rate") else None,
-            steady.number("max_p99_ms", None, 0, low_open=True)
-            if steady.has("max_p99_ms")
-            else None,
-        ),
+        steady_state=steady.build(SteadyState, SteadyState.BOUNDS),
         rollout=rolled[0] if rolled else None,
         source=source,
         document=dict(top.table),

@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
+from sandbox.core.checks import SEEDS, Range
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy
 from sandbox.core.models import Model, load_model
@@ -38,7 +39,7 @@ from sandbox.sim.fleet import SimFleet
 
 POLICIES = ("retry", "stop", "rollback", "skip")
 COMPLETED = ("complete", "complete_with_skips")  # outcomes of a deployment that completed
-MAX_RETRIES = 20
+RETRIES = Range(0, 20, whole=True)  # a region's retries under on_failure retry
 END_LABELS = {
     "complete": "Deployment complete",
     "complete_with_skips": "Deployment complete with skips",
@@ -64,6 +65,7 @@ def _check_settings(
     regions: Sequence[str],
     on_failure: str,
     max_retries: int,
+    seed: int,
     failures: Sequence[Failure],
     catalog: RegionCatalog,
 ) -> None:
@@ -75,13 +77,12 @@ def _check_settings(
     if twice:
         raise InvalidDeployment(f"list each region once; more than once: {', '.join(twice)}")
     if on_failure not in POLICIES:
-        raise InvalidDeployment(
-            f"on_failure must be one of {', '.join(POLICIES)}, got {on_failure!r}"
-        )
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise InvalidDeployment(f"max_retries must be a whole number, got {max_retries!r}")
-    if not 0 <= max_retries <= MAX_RETRIES:
-        raise InvalidDeployment(f"max_retries must be 0 to {MAX_RETRIES}, got {max_retries}")
+        reason = f"expected one of {', '.join(POLICIES)}, got {on_failure!r}"
+        raise InvalidDeployment.about("on_failure", reason)
+    for name, value, bounds in (("max_retries", max_retries, RETRIES), ("seed", seed, SEEDS)):
+        problem = bounds.problem(value)
+        if problem:
+            raise InvalidDeployment.about(name, problem)
     for f in failures:
         if not isinstance(f, Failure):
             raise InvalidDeployment(
@@ -118,9 +119,7 @@ class Deployment:
     ) -> None:
         self.catalog = catalog or RegionCatalog.default()
         failures = tuple(parse_failure(f) if isinstance(f, str) else f for f in failures)
-        _check_settings(regions, on_failure, max_retries, failures, self.catalog)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise InvalidDeployment(f"seed must be a whole number >= 0, got {seed!r}")
+        _check_settings(regions, on_failure, max_retries, seed, failures, self.catalog)
         self.model = model if isinstance(model, Model) else load_model(model)
         self.on_failure = on_failure
         self.max_retries = max_retries

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
-from sandbox.core.faults import Failure, is_number
+from sandbox.core.checks import Range
+from sandbox.core.faults import Failure
 from sandbox.core.health import Transition
 from sandbox.core.models import Model
 from sandbox.core.records import AttemptLog, Served
@@ -41,12 +42,32 @@ LABELS = {
 END_LABELS = {"complete": "Rollout complete", "rolled_back": "Rollout rolled back"}
 
 
+def _check_bounds(settings: SteadyState | RolloutPlan, owner: str = "") -> None:
+    """Every bounded setting that is given, within its bounds (stored as a float)."""
+    for name, bounds in settings.BOUNDS.items():
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        problem = bounds.problem(value)
+        if problem:
+            raise InvalidDeployment.about(name, problem, owner)
+        object.__setattr__(settings, name, float(value))
+
+
 @dataclass(frozen=True)
 class SteadyState:
     """The hypothesis an experiment and a bake check (None: not checked)."""
 
     max_error_rate: float | None = None
     max_p99_ms: float | None = None
+
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "max_error_rate": Range(0, 1),
+        "max_p99_ms": Range(0, low_open=True),
+    }
+
+    def __post_init__(self) -> None:
+        _check_bounds(self, "steady state ")
 
     def probes(self, error_rate: float | None, p99_ms: float | None) -> list[dict[str, Any]]:
         """Each bounded probe that has a value: its tolerance, value and whether it held."""
@@ -101,44 +122,43 @@ class RolloutPlan:
             return 0.0
         return DEFAULT_BAKE_S if self.bake_s is None else self.bake_s
 
-    def check(self, regions: Sequence[str]) -> None:
-        """Refuse settings that do not fit the strategy or the regions; say what to write."""
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "canary_percent": Range(0, 100, low_open=True, high_open=True),
+        "bake_s": Range(0, MAX_BAKE_S),
+    }
+    FITS: ClassVar[dict[str, tuple[str, ...]]] = {  # the strategies each setting applies to
+        "waves": ("waves", "canary"),
+        "canary_percent": ("canary",),
+        "bake_s": ("waves", "canary"),
+    }
+
+    def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise InvalidDeployment(
-                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
-            )
-        for name, value, fits in (
-            ("waves", self.waves or None, ("waves", "canary")),
-            ("canary_percent", self.canary_percent, ("canary",)),
-            ("bake_s", self.bake_s, ("waves", "canary")),
-        ):
-            if value is not None and self.strategy not in fits:
-                raise InvalidDeployment(
-                    f"{name} applies to strategy {' or '.join(fits)}, not {self.strategy}; "
+            reason = f"expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+            raise InvalidDeployment.about("strategy", reason)
+        for name, fits in self.FITS.items():
+            if getattr(self, name) not in (None, ()) and self.strategy not in fits:
+                reason = (
+                    f"applies to strategy {' or '.join(fits)}, not {self.strategy}; "
                     "remove it or change the strategy"
                 )
-        percent = self.canary_percent
-        if percent is not None and (not is_number(percent) or not 0 < percent < 100):
-            raise InvalidDeployment(
-                f"canary_percent must be a number above 0 and below 100, got {percent!r}"
-            )
-        bake = self.bake_s
-        if bake is not None and (not is_number(bake) or not 0 <= bake <= MAX_BAKE_S):
-            raise InvalidDeployment(f"bake_s must be 0 to {MAX_BAKE_S:g} seconds, got {bake!r}")
+                raise InvalidDeployment.about(name, reason)
+        _check_bounds(self)
+
+    def check(self, regions: Sequence[str]) -> None:
+        """Refuse waves that do not fit the regions; say what to write."""
         listed = [r for wave in self.waves for r in wave]
         for region in listed:
             if region not in regions:
-                raise InvalidDeployment(
-                    f"waves: {region!r} is not one of the regions ({', '.join(regions)})"
-                )
+                reason = f"{region!r} is not one of the regions ({', '.join(regions)})"
+                raise InvalidDeployment.about("waves", reason)
         twice = sorted({r for r in listed if listed.count(r) > 1})
         if twice:
-            raise InvalidDeployment(f"waves list {', '.join(twice)} more than once")
+            raise InvalidDeployment.about("waves", f"list {', '.join(twice)} more than once")
         missing = [r for r in regions if r not in listed]
         if self.waves and missing:
-            raise InvalidDeployment(
-                f"waves leave out {', '.join(missing)}: put every region in one wave"
-            )
+            reason = f"leave out {', '.join(missing)}: put every region in one wave"
+            raise InvalidDeployment.about("waves", reason)
 
     def layout(self, regions: Sequence[str]) -> list[list[str]]:
         """The waves, in order: as given, or the strategy's default (canary and sequential:

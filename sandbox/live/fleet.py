@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import simpy
 
+from sandbox.core.checks import TIME_SCALES
 from sandbox.core.faults import Fault
 from sandbox.core.health import HealthView
 from sandbox.core.models import Model, Serving
@@ -57,8 +58,9 @@ class LiveFleet:
         host: str = HOST,
     ) -> None:
         """`host` is where every server listens: 127.0.0.1 unless given (another host warns)."""
-        if not 0 < time_scale <= 10:
-            raise InvalidDeployment(f"time_scale must be above 0 and at most 10, got {time_scale}")
+        problem = TIME_SCALES.problem(time_scale)
+        if problem:
+            raise InvalidDeployment.about("time_scale", problem)
         self.catalog = catalog or RegionCatalog.default()
         for region in regions:
             self.catalog.check(region)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sandbox.args.common import MISTAKE_NAMES
 from sandbox.args.deploy import is_model_name
+from sandbox.core.checks import Range
 from sandbox.core.documents import Doc, bundled_names, read_toml, show
 from sandbox.core.models import bundled_models
 from sandbox.core.regions import RegionCatalog
@@ -159,7 +160,7 @@ def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     run = key.text("run")
     variable = key.text("variable", choices=WATCHED)
     d = _run(key, run)
-    step = key.whole("step", low=0, high=len(d.trace.steps))
+    step = int(key.number("step", None, Range(0, len(d.trace.steps), whole=True)))
     value = display(d.trace.snapshots[step][variable])
     found = f"`{run}` gives {variable} = {value} after step {step}"
     return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run, found)

@@ -11,15 +11,18 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import simpy
 
+from sandbox.core.checks import Range
 from sandbox.core.faults import Fault, RegionFaults, spoil
 from sandbox.core.models import Model, Serving
 from sandbox.core.records import AttemptLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import VersionSplit
 from sandbox.core.timing import Process
+from sandbox.errors import InvalidDeployment
 
 DEPLOY_S = (20.0, 40.0)  # upload, load and warm-up of a small model artifact
 ROLLBACK_S = (5.0, 10.0)  # switch back to the previous model (or none)
@@ -33,6 +36,18 @@ class Service:
     capacity: int = 16
     service_ms: float = 5.0  # median of a log-normal service time
     service_sigma: float = 0.5
+
+    BOUNDS: ClassVar[dict[str, Range]] = {
+        "capacity": Range(1, 100_000, whole=True),
+        "service_ms": Range(0, 60_000, low_open=True),
+        "service_sigma": Range(0, 3),
+    }
+
+    def __post_init__(self) -> None:
+        for name, bounds in self.BOUNDS.items():
+            problem = bounds.problem(getattr(self, name))
+            if problem:
+                raise InvalidDeployment.about(name, problem, "service ")
 
 
 class SimRegions:
