@@ -212,7 +212,9 @@ def test_experiment_command_exit_status(invoke, tmp_path):
     )
     result = invoke("experiment", str(bad))
     assert result.exit_code == 2
-    assert "faults[0].start_s: expected a number from 0 to 10, got -5" in " ".join(result.output.split())
+    assert "faults[0].start_s: expected a number from 0 to 10, got -5" in " ".join(
+        result.output.split()
+    )
     assert invoke("experiment").exit_code == 2
     listed = invoke("experiment", "--list").output
     assert all(name in listed for name in bundled_scenarios())

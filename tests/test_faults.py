@@ -50,7 +50,10 @@ def test_parse_fault(doc, fault):
         ({"kind": "latency", "latency_ms": -1}, "latency_ms: expected a number from 0 to 60000"),
         ({"kind": "latency", "latency_ms": float("nan")}, "latency_ms: expected a number"),
         ({"kind": "latency", "latency_ms": True}, "latency_ms: expected a number"),
-        ({"kind": "error_rate", "error_rate": 1.5}, "error_rate: expected a number from 0 to 1, got 1.5"),
+        (
+            {"kind": "error_rate", "error_rate": 1.5},
+            "error_rate: expected a number from 0 to 1, got",
+        ),
         ({"kind": "timeout", "timeout_ms": 0}, "timeout_ms: expected a number from 1"),
         ({"kind": "bad_model", "count": 1.5}, "count: expected a whole number from 1 to 1000"),
         ({"kind": "outage", "duration_s": 0}, "duration_s: expected a number"),

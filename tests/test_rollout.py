@@ -8,20 +8,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox import Deployment, run_deployment
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import load_model
 from sandbox.core.records import AttemptLog, RequestLog
 from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment
-from sandbox.flow.deployment import Deployment, run_deployment
-from sandbox.flow.rollout import (
+from sandbox.flow.plan import (
     DEFAULT_BAKE_S,
     DEFAULT_CANARY_PERCENT,
-    Rollout,
     RolloutPlan,
     SteadyState,
     parse_waves,
 )
+from sandbox.flow.rollout import Rollout
 
 OLD, NEW = load_model("model_v1"), load_model("model_v1_1")
 REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"]

@@ -11,12 +11,12 @@ from collections import Counter
 import pytest
 import requests
 
+from sandbox import run_deployment
 from sandbox.core.faults import Fault
 from sandbox.core.health import HealthPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import RoutingPolicy
 from sandbox.experiment.scenario import load_scenario
-from sandbox.flow.deployment import run_deployment
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread

@@ -172,7 +172,10 @@ def test_region_processes_end_when_serve_is_killed(serve):
             ["--regions", "us-east-1", "--policy", "weighted", "--weights", "us-east-1"],
             "expected REGION=WEIGHT",
         ),
-        (["--regions", "us-east-1", "--policy", "weighted"], "Invalid value for '--weights': policy weighted needs weights"),
+        (
+            ["--regions", "us-east-1", "--policy", "weighted"],
+            "'--weights': policy weighted needs weights",
+        ),
         (["--regions", "us-east-1", "--time-scale", "0"], "--time-scale"),
         (["--regions", "us-east-1", "--health-interval", "-1"], "--health-interval"),
         (["--regions", "us-east-1", "--failure-threshold", "0"], "--failure-threshold"),
@@ -180,8 +183,14 @@ def test_region_processes_end_when_serve_is_killed(serve):
         ([], "Missing option '--regions'"),
         (["--regions", "us-east-1", "--time-scale", "nan"], "'nan' is not a finite number"),
         (["--regions", "us-east-1", "--health-interval", "inf"], "--health-interval"),
-        (["--regions", "us-east-1", "--weights", "us-east-1=3"], "Invalid value for '--weights': applies to policy weighted only"),
-        (["--regions", "us-east-1", "--order", "us-east-1"], "Invalid value for '--order': applies to policy failover only"),
+        (
+            ["--regions", "us-east-1", "--weights", "us-east-1=3"],
+            "'--weights': applies to policy weighted",
+        ),
+        (
+            ["--regions", "us-east-1", "--order", "us-east-1"],
+            "'--order': applies to policy failover",
+        ),
         (["--regions", "us-east-1,us-east-1"], "list each region once: --regions us-east-1"),
     ],
 )

@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
-from sandbox.args.deploy import DeployRequest, build_request, deploy_command
+from sandbox.args.deploy import deploy_command
+from sandbox.args.request import DeployRequest, build_request
 from sandbox.cli.experiment import warn
-from sandbox.flow.deployment import COMPLETED, run_deployment
+from sandbox.flow.deployment import COMPLETED
+from sandbox.flow.sample import run_deployment
 
 
 def _run(ctx: click.Context) -> None:

@@ -29,7 +29,8 @@ from sandbox.core.health import HealthPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
 from sandbox.core.routing import RoutingPolicy
-from sandbox.flow.deployment import COMPLETED, run_deployment
+from sandbox.flow.deployment import COMPLETED
+from sandbox.flow.sample import run_deployment
 
 FLAGS = {  # each policy setting's flag
     "policy": "--policy",

@@ -19,7 +19,8 @@ from sandbox.core.workload import Workload, clients_of
 from sandbox.errors import InvalidDeployment, SandboxError
 from sandbox.flow.backend import Users
 from sandbox.flow.deployment import Deployment
-from sandbox.flow.rollout import Rollout, RolloutPlan, check_versions
+from sandbox.flow.plan import RolloutPlan, check_versions
+from sandbox.flow.rollout import Rollout
 from sandbox.flow.tracer import Step
 from sandbox.live.fleet import LiveFleet
 

@@ -17,7 +17,7 @@ from sandbox.core.faults import parse_faults
 from sandbox.core.routing import POLICIES
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
-from sandbox.flow.rollout import STRATEGIES, RolloutPlan
+from sandbox.flow.plan import STRATEGIES, RolloutPlan
 from sandbox.live.http import BadRequest, bearer_ok, json_body
 
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}

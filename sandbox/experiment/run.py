@@ -23,8 +23,10 @@ from sandbox.experiment.journal import journal
 from sandbox.experiment.report import report
 from sandbox.experiment.scenario import Scenario, ScheduledFault
 from sandbox.flow.backend import Backend, Process
-from sandbox.flow.deployment import COMPLETED, Deployment, run_deployment
-from sandbox.flow.rollout import BAKE_HYPOTHESIS, Rollout
+from sandbox.flow.deployment import COMPLETED, Deployment
+from sandbox.flow.plan import BAKE_HYPOTHESIS
+from sandbox.flow.rollout import Rollout
+from sandbox.flow.sample import run_deployment
 from sandbox.sim.fleet import SimFleet
 
 

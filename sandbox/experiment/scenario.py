@@ -23,13 +23,7 @@ from sandbox.core.routing import RoutingPolicy
 from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
 from sandbox.flow.deployment import POLICIES, RETRIES
-from sandbox.flow.rollout import (
-    RolloutPlan,
-    SteadyState,
-    check_failures,
-    check_versions,
-    parse_waves,
-)
+from sandbox.flow.plan import RolloutPlan, SteadyState, check_failures, check_versions, parse_waves
 from sandbox.sim import Service
 
 MODES = ("sim", "live")

@@ -2,8 +2,10 @@
 over it, and the tracer whose tables show every step."""
 
 from sandbox.flow.backend import Backend, Users
-from sandbox.flow.deployment import Deployment, run_deployment
-from sandbox.flow.rollout import Rollout, RolloutPlan, SteadyState
+from sandbox.flow.deployment import Deployment
+from sandbox.flow.plan import RolloutPlan, SteadyState
+from sandbox.flow.rollout import Rollout
+from sandbox.flow.sample import run_deployment
 from sandbox.flow.tables import Table
 from sandbox.flow.tracer import Trace
 

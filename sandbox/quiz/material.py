@@ -16,13 +16,13 @@ from importlib.resources import files
 from typing import Any
 
 from sandbox.args.common import MISTAKE_NAMES
-from sandbox.args.deploy import is_model_name
+from sandbox.args.request import is_model_name
 from sandbox.core.checks import Range
 from sandbox.core.documents import Doc, bundled_names, read_toml, show
 from sandbox.core.models import bundled_models
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz, UnknownRegion
-from sandbox.flow.deployment import CALLS
+from sandbox.flow.sample import CALLS
 from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
 from sandbox.quiz.runs import Verdict, deploy_words, judge, run_command

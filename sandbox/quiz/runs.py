@@ -12,10 +12,12 @@ from typing import Any
 import click
 
 from sandbox.args.common import Mistake
-from sandbox.args.deploy import DeployRequest, parse_deploy_args, parse_deploy_syntax
+from sandbox.args.deploy import parse_deploy_args, parse_deploy_syntax
+from sandbox.args.request import DeployRequest
 from sandbox.errors import InvalidQuiz
 from sandbox.experiment.sweeps import run_point
-from sandbox.flow.deployment import Deployment, run_deployment
+from sandbox.flow.deployment import Deployment
+from sandbox.flow.sample import run_deployment
 
 
 def deploy_words(command: str) -> list[str]:
