@@ -42,8 +42,9 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 
+# Jupyter refuses to run as root unless told; root is the only user of many containers.
 lab: $(VENV)/.installed-lessons
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

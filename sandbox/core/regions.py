@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from sandbox.core.checks import is_number
 from sandbox.errors import InvalidRegion, UnknownRegion
 
 EARTH_RADIUS_KM = 6371.0
@@ -66,10 +67,6 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _problem(region: Region) -> tuple[str, str] | None:
     """The first field of `region` that cannot be used, with what is wrong and the fix."""
     name = region.name
@@ -86,9 +83,9 @@ def _problem(region: Region) -> tuple[str, str] | None:
         return "location", "is empty or not text; describe where it is, e.g. 'Lisbon, Portugal'"
     for field, limit, direction in (("lat", 90, "north"), ("lon", 180, "east")):
         value = getattr(region, field)
-        if not _is_number(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return field, f"{value!r} is not a number; give decimal degrees {direction}"
-        if not math.isfinite(value) or not -limit <= value <= limit:
+        if not is_number(value) or not -limit <= value <= limit:
             return field, (
                 f"{value!r} is outside [-{limit}, {limit}]; give decimal degrees {direction}, "
                 f"-{limit} to {limit}"
@@ -144,7 +141,7 @@ class RegionCatalog:
                 raise InvalidRegion(f"{where}: {name!r} is not in the catalogue; add it first")
         if a == b:
             raise InvalidRegion(f"{where}: a region to itself is not a pair; drop it")
-        if not _is_number(rtt) or not math.isfinite(rtt) or rtt <= 0:
+        if not is_number(rtt) or rtt <= 0:
             raise InvalidRegion(f"{where}: {rtt!r} is not a positive number of ms; fix it")
         bound = _bound_ms(self._regions[a], self._regions[b])
         if rtt < bound:
