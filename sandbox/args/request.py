@@ -141,7 +141,7 @@ _HINTS = {  # each plan setting's flag
 def _plan(ctx: click.Context, regions: Sequence[str]) -> RolloutPlan:
     """--strategy, --waves, --canary-percent and --bake-s as a checked `RolloutPlan`."""
     p = ctx.params
-    waves = ()
+    waves: tuple[tuple[str, ...], ...] = ()
     if p["waves"] is not None:
         with blaming(ctx, "'--waves'"):
             waves = parse_waves(p["waves"])

@@ -116,7 +116,7 @@ class Doc:
         problem = bounds.problem(value)
         if problem:
             raise self.fail(self.path(key), problem)
-        return value if bounds.whole else float(value)  # type: ignore[arg-type]
+        return value if bounds.whole else float(value)
 
     def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
         value = self.table.get(key, default)

@@ -130,13 +130,13 @@ def parse_fault(doc: object, where: str = "fault") -> Fault:
         raise InvalidFault.about(f"{where}.{e.field}", e.reason) from None
 
 
-def _number(name: str, value: object) -> object:
+def _number(name: str, value: Any) -> Any:
     """A JSON number as the parameter keeps it: 2.0 is the whole number 2, 1 the float 1.0."""
     if not is_number(value):
         return value
     if PARAMETERS[name].whole:
-        return int(value) if float(value).is_integer() else value  # type: ignore[arg-type]
-    return float(value)  # type: ignore[arg-type]
+        return int(value) if float(value).is_integer() else value
+    return float(value)
 
 
 def parse_faults(doc: object, where: str = "faults") -> list[Fault]:
@@ -163,7 +163,7 @@ class RegionFaults:
     Random draws (jitter, error rate) come from one `random.Random(seed)`.
     """
 
-    def __init__(self, clock: Callable[[], float], seed: int = 0) -> None:
+    def __init__(self, clock: Callable[[], float], seed: int | str = 0) -> None:
         self._clock = clock
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -259,16 +259,16 @@ class RegionFaults:
         if "outage" in active:
             return Effect(status=503)
         if "timeout" in active:
-            return Effect(delay_s=active["timeout"].timeout_ms / 1000.0, status=504)
+            return Effect(delay_s=(active["timeout"].timeout_ms or 0.0) / 1000.0, status=504)
         delay = 0.0
         if "latency" in active:
             f = active["latency"]
             jitter = f.jitter_ms or 0.0
-            delay = max(0.0, f.latency_ms + self._rng.uniform(-jitter, jitter)) / 1000.0
+            delay = max(0.0, (f.latency_ms or 0.0) + self._rng.uniform(-jitter, jitter)) / 1000.0
         if (
             predict
             and "error_rate" in active
-            and self._rng.random() < active["error_rate"].error_rate
+            and self._rng.random() < (active["error_rate"].error_rate or 0.0)
         ):
             return Effect(delay_s=delay, status=503)
         return Effect(delay_s=delay)

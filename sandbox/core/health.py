@@ -223,7 +223,7 @@ class HealthView:
             recent = self._recent[region]
             return recent.count(False) / len(recent) if recent else 0.0
 
-    def snapshot(self) -> dict[str, dict[str, object]]:
+    def snapshot(self) -> dict[str, dict[str, float | bool | str]]:
         """Per region: healthy, probe state, ejection and observed error rate, as JSON."""
         now = self._clock()
         view = {}

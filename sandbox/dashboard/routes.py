@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from sandbox.core.faults import parse_faults
 from sandbox.core.routing import POLICIES
@@ -69,11 +70,11 @@ def blueprint(board: Board) -> Blueprint:
         return Response((static / name).read_text(), content_type=STATIC[name])
 
     @page.get("/dashboard/state")
-    def state() -> Any:
+    def state() -> ResponseReturnValue:
         return jsonify(board.state())
 
     @page.route("/dashboard/api/faults", methods=["POST", "DELETE"])
-    def faults() -> Any:
+    def faults() -> ResponseReturnValue:
         guard()
         body = body_table("region", "fault") if request.method == "POST" else body_table("region")
         region = body.get("region")
@@ -87,7 +88,7 @@ def blueprint(board: Board) -> Blueprint:
             return jsonify(region=region, faults=board.inject(region, fault))
 
     @page.put("/dashboard/api/policy")
-    def policy() -> Any:
+    def policy() -> ResponseReturnValue:
         guard()
         name = body_table("policy").get("policy")
         if name not in POLICIES:
@@ -97,7 +98,7 @@ def blueprint(board: Board) -> Blueprint:
         return jsonify(policy=name)
 
     @page.route("/dashboard/api/load", methods=["POST", "DELETE"])
-    def load() -> Any:
+    def load() -> ResponseReturnValue:
         guard()
         if request.method == "DELETE":
             board.stop_users()
@@ -117,7 +118,7 @@ def blueprint(board: Board) -> Blueprint:
         return jsonify(clients=clients, rate_per_s=rate)
 
     @page.post("/dashboard/api/rollout")
-    def roll_out() -> Any:
+    def roll_out() -> ResponseReturnValue:
         guard()
         body = body_table("model", "strategy", "canary_percent", "bake_s")
         strategy = body.get("strategy", "sequential")

@@ -92,7 +92,7 @@ def _by_version(log: RequestLog) -> dict[str, dict[str, float | int]]:
 
 def _per_version_fault(fault: ScheduledFault, log: RequestLog) -> dict[str, Any]:
     """No probe sees a version's fault: what it did to that version's answers there."""
-    region, version = log.regions.index(fault.region), log.versions.find(fault.fault.version)
+    region, version = log.regions.index(fault.region), log.versions.find(fault.fault.version or "")
     end = fault.end_s if fault.end_s is not None else math.inf
     hit = [
         i

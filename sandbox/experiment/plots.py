@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.core.records import percentile
 from sandbox.experiment.run import Experiment
+
+if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
+    from matplotlib.axes import Axes
 
 BINS = 60  # time bins over the run
 
@@ -21,7 +24,7 @@ def _bin(t: float, width: float) -> int:
     return min(int(t / width), BINS - 1)
 
 
-def _decorate(ax, experiment: Experiment) -> None:
+def _decorate(ax: Axes, experiment: Experiment) -> None:
     """Shade each fault's window; mark health transitions."""
     for fault in experiment.scenario.faults:
         end = fault.end_s if fault.end_s is not None else experiment.scenario.duration_s

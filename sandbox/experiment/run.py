@@ -54,7 +54,8 @@ class Experiment:
 def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> Experiment:
     """Run `scenario` (in simulation, or on a live fleet) and return its journal and requests."""
     catalog = catalog or RegionCatalog.default()
-    log, events, rollout, t0 = _log(scenario), [], None, 0.0
+    log, rollout, t0 = _log(scenario), None, 0.0
+    events: list[dict[str, Any]] = []
     warnings: list[str] = []
     with _backend(scenario, catalog) as backend:
         d = _deploy(scenario, catalog, backend)
@@ -196,7 +197,7 @@ def _schedule(backend: Backend, fault: ScheduledFault, t0: float, events: list) 
         }
     )
     if fault.end_s is not None:
-        yield env.timeout(fault.fault.duration_s)
+        yield env.timeout(fault.end_s - fault.start_s)
         events.append(
             {
                 "t": fault.end_s,

@@ -132,7 +132,7 @@ def sweep(
     source: str,
     vary: Sequence[tuple[str, Sequence[Any]]],
     executor: Executor,
-    on_done: Callable[[], None] = lambda: None,
+    on_done: Callable[[], object] = lambda: None,
 ) -> list[dict[str, Any]]:
     """One row per combination of the varied values: those values, then the run's metrics."""
     points = plan(document, source, vary)

@@ -43,9 +43,13 @@ class Backend(Protocol):
     clock: str  # what its seconds are: "simulated" or "emulated"
     regions: list[str]  # the regions it serves
     catalog: RegionCatalog
-    env: simpy.Environment  # where background processes run (see `spawn`)
 
     # -- the clock ------------------------------------------------------------------------------
+
+    @property
+    def env(self) -> simpy.Environment:
+        """The environment background processes run on (see `spawn`)."""
+        ...
 
     def now(self) -> float: ...
 

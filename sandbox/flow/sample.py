@@ -60,7 +60,7 @@ def run_deployment(
     d = Deployment(regions, model, **settings)
     left = [leave_out] if isinstance(leave_out, str) else list(leave_out)
     skipped = check_leave_out(left, d.regions)
-    calls = [(name, r) for r in d.regions for name in PER_REGION_CALLS]
+    calls: list[tuple[str, str | None]] = [(n, r) for r in d.regions for n in PER_REGION_CALLS]
     calls += [("routing_setup", None), ("monitor_health", None)]
     try:
         for name, region in calls:

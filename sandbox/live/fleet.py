@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 import simpy
+from flask import Blueprint
 
 from sandbox.core.checks import TIME_SCALES
 from sandbox.core.faults import Fault
@@ -26,7 +27,7 @@ from sandbox.core.models import Model, Serving
 from sandbox.core.records import AttemptLog, RequestLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, VersionSplit
-from sandbox.core.timing import Process, probe_loops
+from sandbox.core.timing import Probe, Process, probe_loops
 from sandbox.core.workload import Workload
 from sandbox.errors import InvalidDeployment, InvalidFault
 from sandbox.live.clock import LiveClock
@@ -78,7 +79,7 @@ class LiveFleet:
         self._clock = LiveClock(time_scale)
         self._servers: list[Any] = []
         self._served: dict[str, Serving] = {}  # what the fleet deployed where, as regions keep it
-        self._blueprints: list[Any] = []
+        self._blueprints: list[Blueprint] = []
         self._local = threading.local()  # a requests session per calling thread
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -90,7 +91,7 @@ class LiveFleet:
         """The environment of the fleet's clock, where background processes run."""
         return self._clock.env
 
-    def mount(self, blueprint: Any) -> None:
+    def mount(self, blueprint: Blueprint) -> None:
         """Serve a Flask blueprint's routes on the gateway too (call before `start`)."""
         if self._servers:
             raise InvalidDeployment("mount routes on the gateway before the fleet starts")
@@ -283,7 +284,7 @@ class LiveFleet:
             self.env.process(loop)
         yield self.env.timeout(0)
 
-    def _probe(self, view: HealthView) -> Any:
+    def _probe(self, view: HealthView) -> Probe:
         timeout = wall_timeout(view.policy.timeout_s, self.time_scale)
 
         def healthz(region: str) -> bool:

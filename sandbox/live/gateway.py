@@ -24,6 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
 
 from sandbox.core.attempts import Outcome, Tried, attempts
 from sandbox.core.health import HealthView
@@ -236,13 +237,13 @@ def _control_app(state: GatewayState) -> Flask:
     install_json_errors(app)
 
     @app.get("/healthz")
-    def healthz() -> Any:
+    def healthz() -> ResponseReturnValue:
         healthy = state.healthy()
         status = "ok" if healthy else "no healthy region"
         return jsonify(status=status, healthy_regions=healthy), 200 if healthy else 503
 
     @app.get("/routing")
-    def routing() -> Any:
+    def routing() -> ResponseReturnValue:
         router = state.router
         choices = {}
         if router is not None:

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -196,7 +197,7 @@ def create_region_app(
     )
 
     @app.get("/healthz")
-    def healthz() -> Any:
+    def healthz() -> ResponseReturnValue:
         model = state.served.current
         body = {
             "status": "ok" if model else "no model",
@@ -218,21 +219,21 @@ def create_region_app(
             raise BadRequest(f"no model {name!r}{at} in {region}", 404)
         return model
 
-    def status(model: Model) -> Any:
+    def status(model: Model) -> ResponseReturnValue:
         return jsonify(
             name=model.name, version=model.version, ready=True, versions=sorted(state.served.kept)
         )
 
     @app.get("/v1/models/<name>")
-    def model_status(name: str) -> Any:
+    def model_status(name: str) -> ResponseReturnValue:
         return status(current(name))
 
     @app.get("/v1/models/<name>/versions/<version>")
-    def version_status(name: str, version: str) -> Any:
+    def version_status(name: str, version: str) -> ResponseReturnValue:
         return status(current(name, version))
 
     @app.put("/v1/models/<name>")
-    def deploy(name: str) -> Any:
+    def deploy(name: str) -> ResponseReturnValue:
         not_predict(name)
         try:
             model = parse_model(json_body(), f"PUT /v1/models/{name}")
@@ -251,14 +252,14 @@ def create_region_app(
         return jsonify(body | {"versions": versions}), 200 if replaced else 201
 
     @app.delete("/v1/models/<name>")
-    def undeploy(name: str) -> Any:
+    def undeploy(name: str) -> ResponseReturnValue:
         model = current(name)
         with state.lock:
             state.served.clear()
         return jsonify(name=model.name, version=model.version, ready=False, versions=[])
 
     @app.delete("/v1/models/<name>/versions/<version>")
-    def withdraw(name: str, version: str) -> Any:
+    def withdraw(name: str, version: str) -> ResponseReturnValue:
         model = current(name, version)
         with state.lock:
             state.served.withdraw(version)
@@ -267,14 +268,14 @@ def create_region_app(
         return jsonify(body | {"versions": versions})
 
     @app.post("/v1/models/<name>:predict")
-    def predict(name: str) -> Any:
+    def predict(name: str) -> ResponseReturnValue:
         return predict_with(current(name))
 
     @app.post("/v1/models/<name>/versions/<version>:predict")
-    def predict_version(name: str, version: str) -> Any:
+    def predict_version(name: str, version: str) -> ResponseReturnValue:
         return predict_with(current(name, version))
 
-    def predict_with(model: Model) -> Any:
+    def predict_with(model: Model) -> ResponseReturnValue:
         body = json_body()
         if not isinstance(body, dict) or "instances" not in body:
             raise BadRequest('expected {"instances": [[...], ...]}')
@@ -301,7 +302,7 @@ def create_region_app(
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     @app.route("/admin/faults", methods=["GET", "PUT", "PATCH", "DELETE"])
-    def admin_faults() -> Any:
+    def admin_faults() -> ResponseReturnValue:
         if not bearer_ok(token):
             return error("missing or wrong admin token: send 'Authorization: Bearer <token>'", 401)
         if request.method in ("PUT", "PATCH"):

@@ -15,6 +15,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from waitress.server import create_server
@@ -61,14 +63,18 @@ class ServerThread:
 
     def __init__(self, app: Callable, port: int = 0, host: str = HOST, threads: int = THREADS):
         logging.getLogger("waitress").setLevel(logging.ERROR)
-        self._server = create_server(
-            app,
-            host=host.strip("[]"),
-            port=port,
-            threads=threads,
-            ident="mrsandbox",
-            max_request_body_size=SERVER_BODY_LIMIT,
-            channel_request_lookahead=1,  # so that a request can tell its client hung up
+        # waitress's stubs type the server as a union without the attributes used here
+        self._server: Any = cast(
+            Any,
+            create_server(
+                app,
+                host=host.strip("[]"),
+                port=port,
+                threads=threads,
+                ident="mrsandbox",
+                max_request_body_size=SERVER_BODY_LIMIT,
+                channel_request_lookahead=1,  # so that a request can tell its client hung up
+            ),
         )
         self.port: int = self._server.effective_port
         self.url = url(host, self.port)
@@ -97,7 +103,7 @@ class ServerThread:
 
 
 def _serve_region(
-    region: str, token: str, time_scale: float, seed: int, host: str, port: int, conn
+    region: str, token: str, time_scale: float, seed: int, host: str, port: int, conn: Connection
 ) -> None:
     """A region's own process: serve until the parent says stop or goes away."""
     from sandbox.live.region import create_region_app

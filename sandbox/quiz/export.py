@@ -46,7 +46,8 @@ def to_gift(quiz: Quiz) -> str:
                 else:
                     lines.append(f"~{_gift_field(o.text, wrong_option=True)}{feedback}")
         else:
-            lines.append(f"#{_number(q.low)}..{_number(q.high)}")
+            low, high = q.bounds
+            lines.append(f"#{_number(low)}..{_number(high)}")
         if q.solution:
             solution = "\n".join(q.solution)
             lines.append(f"####{_gift_field(solution)}")
@@ -165,7 +166,8 @@ def _qti_question(n: int, q: Question) -> list[str]:
             if o.feedback:
                 lines.append(f"...  {_md(o.feedback)}")
     else:
-        lines.append(f"=    [{_number(q.low)}, {_number(q.high)}]")
+        low, high = q.bounds
+        lines.append(f"=    [{_number(low)}, {_number(high)}]")
     return lines
 
 

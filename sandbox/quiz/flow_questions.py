@@ -4,6 +4,7 @@ the state after a step, the step of an action, a call left out, and a failure un
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from sandbox.flow.deployment import COMPLETED, POLICIES
@@ -281,7 +282,7 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
 
 
 def _traffic_feedback(
-    option: list[str], routes: list[str], failed: tuple[str, str], outcome: str | None
+    option: Sequence[str], routes: Sequence[str], failed: tuple[str, str], outcome: str | None
 ) -> str:
     """Why an option's regions are not the ones that get traffic, fact by fact; `failed` is
     the failing region and its stage."""

@@ -22,6 +22,7 @@ from sandbox.core.documents import Doc, bundled_names, read_toml, show
 from sandbox.core.models import bundled_models
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz, UnknownRegion
+from sandbox.flow.deployment import Deployment
 from sandbox.flow.sample import CALLS
 from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
@@ -199,7 +200,7 @@ def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     return (*_by_text(choices, names[0], evidence), without, found)
 
 
-def unchanged_without(full: Any, without: Any) -> list[str]:
+def unchanged_without(full: Deployment, without: Deployment) -> list[str]:
     """The watched variables that keep their start value without a call, unlike the full run."""
     start, end, real = without.trace.snapshots[0], without.trace.snapshots[-1], full.trace
     return [v for v in WATCHED if end[v] == start[v] != real.snapshots[-1][v]]

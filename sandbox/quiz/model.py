@@ -84,6 +84,13 @@ class Question:
         return "numeric" if self.value is not None else "multiple_choice"
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """The range judged right of a numeric question."""
+        if self.low is None or self.high is None:
+            raise InvalidQuiz(f"question {self.id!r} has options, not a numeric range")
+        return self.low, self.high
+
+    @property
     def letters(self) -> str:
         return LETTERS[: len(self.options)]
 

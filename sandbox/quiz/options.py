@@ -24,7 +24,7 @@ def choices(
     `distractors` are (text, the misconception it stands for) pairs.
     """
     seen = {key}
-    picked = []
+    picked: list[Option] = []
     candidates = list(distractors)
     rng.shuffle(candidates)
     for text, why in candidates:

@@ -125,8 +125,12 @@ class SimRegions:
         return version in self.served[region].bad or self.faults[region].serves_bad()
 
     def smoke(self, region: str, model: Model) -> Process:
-        """Send `model`'s smoke instances to `region`; the value is what it answered."""
-        return self.predict(region, model.smoke_instances)
+        """Send `model`'s smoke instances to `region`; the value is what it answered (None when
+        it failed, or serves another version, as a live region's status says)."""
+        served = yield from self.predict(region, model.smoke_instances)
+        current = self.served[region].current
+        asked = (model.name, model.version)
+        return served if current is not None and (current.name, current.version) == asked else None
 
     def rollback(self, region: str) -> Process:
         """Take the model out of `region` again."""
