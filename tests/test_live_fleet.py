@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from sandbox.core.faults import Fault
 from sandbox.core.routing import RoutingPolicy
 from sandbox.errors import InvalidDeployment
 from sandbox.live.fleet import LiveFleet
+from tests.support import port_of, ports_listened_on, serves
 
 SCALE = 0.02  # 1 emulated second = 20 ms
 FAST = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=3, healthy_threshold=2)
@@ -25,12 +25,6 @@ BODY = {"instances": [[12.0, 70.0, 1.0]]}
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-def refused(url: str) -> bool:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.socket() as s:
-        return s.connect_ex((host, int(port))) != 0
 
 
 @pytest.fixture
@@ -217,7 +211,7 @@ def test_fleet_stops_everything_it_started():
             run_deployment(REGIONS, backend=fleet, health=FAST)
             predict(fleet, "eu-west-2").raise_for_status()
             urls = [fleet.gateway_url, *fleet.urls.values()]
-        assert all(refused(url) for url in urls)
+        assert not {port_of(url) for url in urls} & ports_listened_on()
     assert threading.active_count() == threads
     assert open_fds() <= fds + 1
 
@@ -227,7 +221,7 @@ def test_fleet_stops_on_an_error_inside_the_block():
     with pytest.raises(RuntimeError, match="boom"), LiveFleet(REGIONS, time_scale=SCALE) as fleet:
         urls = list(fleet.urls.values())
         raise RuntimeError("boom")
-    assert all(refused(url) for url in urls)
+    assert not {port_of(url) for url in urls} & ports_listened_on()
     assert threading.active_count() == threads
 
 
@@ -245,7 +239,7 @@ def test_crash_kills_the_region_process_and_it_comes_back():
         url = fleet.urls["eu-west-1"]
         fleet.inject("eu-west-1", [Fault("crash", duration_s=25)])
         deadline = time.monotonic() + 5
-        while not refused(url):
+        while serves(url, "eu-west-1"):
             assert time.monotonic() < deadline, "the region did not die"
             time.sleep(0.01)
         answer = predict(fleet, "eu-west-2")

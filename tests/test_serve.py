@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support import port_of, ports_listened_on, serves
 
 MRSANDBOX = str(Path(sys.executable).with_name("mrsandbox"))
 FAST = ["--time-scale", "0.02", "--health-interval", "10"]
@@ -37,12 +38,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def refused(url: str) -> bool:
-    host, port = url.removeprefix("http://").split(":")
-    with socket.socket() as s:
-        return s.connect_ex((host, int(port))) != 0
 
 
 class Serve:
@@ -100,9 +95,11 @@ def test_serve_runs_until_a_signal_and_cleans_up(serve, sig):
         timeout=5,
     )
     assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
+    urls = [ready["gateway"], *ready["regions"].values()]
+    assert {port_of(url) for url in urls} <= ports_listened_on(s.process.pid)
     assert s.stop(sig) < 3
     assert s.process.returncode == 0
-    assert all(refused(u) for u in [ready["gateway"], *ready["regions"].values()])
+    assert not any(serves(url) for url in urls)
     err = s.process.stderr.read()
     assert "Traceback" not in err and "All steps completed successfully" in err
     assert s.process.stdout.read() == ""  # one JSON line, nothing more

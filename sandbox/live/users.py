@@ -77,9 +77,10 @@ class LiveUsers:
         ]
 
     def close(self) -> None:
-        """Send what arrives until `until` (on a busy machine, late), stop, wait for the requests
-        in flight, close the connections."""
-        if math.isfinite(self.until):
+        """Stop sending, wait for the requests in flight, close the connections. Once `until`
+        has come, what arrived before it is sent first (on a busy machine, late); before then
+        (an interrupted run), nothing more is."""
+        if math.isfinite(self.until) and self.clock.now() >= self.until:
             while not self._sent.wait(0.05) and self.clock.running:
                 pass
         self.until = -math.inf

@@ -1,0 +1,52 @@
+"""What several test modules ask of this machine: the ports a process itself listens on, and
+whether a server of ours (not another program on a reused port) answers at an address."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import requests
+
+LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
+
+
+def ports_listened_on(pid: int | str = "self") -> set[int]:
+    """The TCP ports that sockets of process `pid` listen on: only its own sockets, so a port
+    that another program takes after ours closed does not count."""
+    fds = Path(f"/proc/{pid}/fd")
+    inodes = set()
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(fds / fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == LISTEN and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def serves(url: str, region: str | None = None) -> bool:
+    """Whether a server of ours answers at `url` (one of `region`, if given): a port another
+    program took after ours closed does not count."""
+    try:
+        answer = requests.get(f"{url}/healthz", timeout=2)
+        body = answer.json()
+    except (requests.RequestException, ValueError):
+        return False
+    if region is None:
+        return isinstance(body, dict) and ("healthy_regions" in body or "region" in body)
+    return isinstance(body, dict) and body.get("region") == region
