@@ -108,12 +108,17 @@ def test_the_gateway_splits_predictions_by_version_weight():
         assert attempts.requests == seen["1.1.0"] and attempts.failed == 0
 
 
+# A bake failure fails half of the new version's predictions; the hypothesis allows a tenth, so
+# that answers a busy machine gives late (timeouts) cannot make the good wave deviate.
 LIVE_CANARY = """
 name = "live canary"
 seed = 3
 duration_s = 10
 mode = "live"
-time_scale = 0.05
+time_scale = 0.1
+
+[steady_state]
+max_error_rate = 0.1
 
 [deployment]
 model = "model_v1"
@@ -128,11 +133,11 @@ failures = ["eu-west-1:bake"]
 
 [[clients]]
 region = "us-east-1"
-rate_per_s = 20
+rate_per_s = 10
 
 [[clients]]
 region = "eu-west-1"
-rate_per_s = 20
+rate_per_s = 10
 """
 
 
@@ -156,7 +161,9 @@ def test_a_live_canary_is_caught_and_every_touched_region_rolled_back(tmp_path):
 
 def test_deploy_live_with_a_strategy(invoke):
     args = ["deploy", "--regions", "us-east-1,eu-west-1", "model_v1_1", "--live"]
-    args += ["--time-scale", "0.02", "--strategy", "waves", "--bake-s", "30"]
+    # 0.1: the users near each region (10 a second) are 100 wall requests a second; faster, a
+    # busy 2-core machine answers some of them late, and the bakes rightly deviate
+    args += ["--time-scale", "0.1", "--strategy", "waves", "--bake-s", "20"]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "of emulated time" in result.output

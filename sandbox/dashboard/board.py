@@ -167,11 +167,14 @@ class Board:
         self.events.add("routing", f"routing policy: {name}")
 
     def start_users(self, clients: list[str], rate_per_s: float) -> None:
-        """Users near `clients`, `rate_per_s` requests a second in all, until stopped."""
+        """Users near `clients`, `rate_per_s` requests a wall second in all, until stopped."""
         deployment = self._deployment()
         assert deployment.router is not None, "a completed deployment routes"
         self.stop_users()
-        workload = Workload(clients_of(clients, rate_per_s), self.serving or deployment.model)
+        # the page's rates are per wall second (what the gateway's counters show), the users' per
+        # emulated second: a second of the fleet's clock takes time_scale wall seconds
+        per_emulated_s = rate_per_s * self.fleet.time_scale
+        workload = Workload(clients_of(clients, per_emulated_s), self.serving or deployment.model)
         users = self.fleet.users(
             deployment.router, deployment.health_view, workload, None, self.fleet.seed
         )
