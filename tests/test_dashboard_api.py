@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from sandbox import HealthPolicy, run_deployment
+from sandbox import HealthPolicy, Model, run_deployment
 from sandbox.core.routing import RoutingPolicy
 from sandbox.dashboard import mount
 from sandbox.live import LiveFleet
@@ -22,13 +22,13 @@ POLICY = HealthPolicy(interval_s=10, timeout_s=2, failure_threshold=2, healthy_t
 
 
 @contextmanager
-def served(routing: RoutingPolicy | None = None, **kwargs):
+def served(routing: RoutingPolicy | None = None, model: object = "model_v1", **kwargs):
     """A live fleet with the dashboard on its gateway, as `mrsandbox serve` starts it."""
     fleet = LiveFleet(REGIONS, time_scale=0.02, **kwargs)
     board = mount(fleet)
     try:
         with fleet:
-            d = run_deployment(REGIONS, "model_v1", backend=fleet, health=POLICY, routing=routing)
+            d = run_deployment(REGIONS, model, backend=fleet, health=POLICY, routing=routing)
             assert d.outcome == "complete"
             board.follow(d)
             yield fleet
@@ -227,6 +227,22 @@ def test_switching_the_policy_keeps_the_retries_and_the_dns_ttl():
         routing = call(fleet, "GET", "/routing", token=None).json()
         assert routing["policy"] == "round_robin"
         assert (routing["retries"], routing["dns_ttl_s"]) == (0, 30)
+
+
+def test_users_send_instances_of_the_deployed_models_own_shape():
+    two_features = Model("tiny", "1.0.0", "linear", (1.0, 2.0), 0.5, ((1.0, 1.0),), (3.5,))
+    with served(model=two_features) as fleet:
+        load = {"clients": ["eu-west-2"], "rate_per_s": 20}
+        assert call(fleet, "POST", "/dashboard/api/load", load).ok
+        deadline = time.monotonic() + 10
+        while not (region := regions_by_name(state(fleet))["eu-west-1"])["rate_per_s"]:
+            assert time.monotonic() < deadline, "no user request reached eu-west-1"
+            time.sleep(0.1)
+        assert region["error_rate"] == 0.0  # every request had the model's two numbers
+
+
+def regions_by_name(shown: dict) -> dict[str, dict]:
+    return {region["name"]: region for region in shown["regions"]}
 
 
 def test_users_stop_when_the_fleet_closes():

@@ -140,3 +140,20 @@ def test_random_documents_are_parsed_or_refused_cleanly(kind, extra):
         assert str(e).startswith("fault")
     else:
         assert fault.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"kind": "latency"}, "latency_ms: required for kind 'latency'"),
+        ({"kind": "outage", "latency_ms": 3.0}, "latency_ms: does not apply to kind 'outage'"),
+        ({"kind": "error_rate", "error_rate": 2.0}, "error_rate: expected a number from 0 to 1"),
+        ({"kind": "outage", "version": "1.1.0"}, "version: only error_rate, latency, timeout"),
+        ({"kind": "timeout", "timeout_ms": 5.0, "duration_s": 0.0}, "duration_s: expected"),
+        ({"kind": "meteor"}, "kind: expected one of latency"),
+    ],
+)
+def test_a_fault_checks_itself_when_built(settings, message):
+    with pytest.raises(InvalidFault, match=message) as refused:
+        Fault(**settings)
+    assert refused.value.field == message.split(":")[0]

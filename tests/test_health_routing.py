@@ -67,6 +67,27 @@ def test_bad_health_policies(kwargs):
         HealthPolicy(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"consecutive_5xx": 0},
+        {"base_ejection_s": -5},
+        {"max_ejection_s": 0},
+        {"consecutive_5xx": 2.5},
+    ],
+)
+def test_a_bad_outlier_policy_is_refused_when_built(settings):
+    with pytest.raises(InvalidDeployment, match="outlier") as refused:
+        OutlierPolicy(**settings)
+    assert refused.value.field in settings
+
+
+def test_a_probe_must_end_before_the_next_starts():
+    with pytest.raises(InvalidDeployment, match="not shorter than the probe interval") as refused:
+        HealthPolicy(interval_s=2, timeout_s=2)
+    assert refused.value.field == "timeout_s"
+
+
 def plan(policy, client, healthy=FLEET, error_rate=lambda r: 0.0, seed=0):
     return Router(policy, FLEET, CATALOG, seed).plan(client, healthy, error_rate)
 

@@ -1,0 +1,78 @@
+"""The one request-attempt loop that the simulated users and the gateway drive: which regions a
+request tries, in which order, what each outcome feeds (passive health, the attempt log), and
+when it gives up. Driven here by hand, as both backends drive it."""
+
+from __future__ import annotations
+
+from sandbox.core import AttemptLog, HealthView, RegionCatalog, Router, RoutingPolicy
+from sandbox.core.attempts import Outcome, Tried, Try, attempts
+from sandbox.core.routing import VersionSplit
+
+CATALOG = RegionCatalog.default()
+FLEET = ["us-east-1", "eu-west-1", "ap-south-1"]
+ALL_ANSWER = dict.fromkeys(FLEET, True)
+NONE_ANSWERS = dict.fromkeys(FLEET, False)
+
+
+def drive(loop, answers: dict[str, bool]) -> tuple[list[Try], Tried]:
+    """Answer each attempt as `answers` says for its region; the attempts and the result."""
+    tried, attempt, t = [], next(loop), 0.0
+    while True:
+        tried.append(attempt)
+        t += 1.0
+        outcome = Outcome(answers[attempt.region], attempt.version or "1.0.0", t, 5.0)
+        try:
+            attempt = loop.send(outcome)
+        except StopIteration as done:
+            return tried, done.value
+
+
+def test_the_closest_healthy_region_answers_first():
+    router = Router(RoutingPolicy(retries=2), FLEET, CATALOG)
+    made, result = drive(
+        attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, True)
+    )
+    assert [a.region for a in made] == ["eu-west-1"]
+    assert result == Tried(result.plan, False, 1, True) and result.region == "eu-west-1"
+
+
+def test_a_failure_tries_the_next_region_and_feeds_health_and_the_log():
+    now = [0.0]
+    view = HealthView(FLEET, lambda: now[0])
+    log = AttemptLog()
+    router = Router(RoutingPolicy(retries=1), FLEET, CATALOG)
+    answers = {"us-east-1": True, "eu-west-1": False, "ap-south-1": True}
+    made, result = drive(attempts("eu-west-2", router, view, VersionSplit(), log), answers)
+    assert [a.region for a in made] == ["eu-west-1", "us-east-1"]
+    assert result.answered and result.attempts == 2 and result.region == "us-east-1"
+    assert view.error_rate("eu-west-1") == 1.0 and view.error_rate("us-east-1") == 0.0
+    assert len(log) == 2 and log.served(0, 10, ["eu-west-1"], "1.0.0").failed == 1
+
+
+def test_it_gives_up_after_the_policys_retries():
+    router = Router(RoutingPolicy(retries=1), FLEET, CATALOG)
+    made, result = drive(
+        attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, False)
+    )
+    assert len(made) == 2 and not result.answered and result.attempts == 2
+
+
+def test_with_no_healthy_region_it_fails_open():
+    view = HealthView(FLEET, lambda: 0.0)
+    for region in FLEET:  # every region ejected by its 5xx answers
+        for _ in range(view.outlier_policy.consecutive_5xx):
+            view.outcome(region, False)
+    assert view.healthy_regions() == []
+    router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
+    made, result = drive(
+        attempts("eu-west-2", router, view, VersionSplit()), dict.fromkeys(FLEET, True)
+    )
+    assert result.fail_open and result.answered and made[0].region == "eu-west-1"
+
+
+def test_the_split_chooses_each_attempts_version():
+    split = VersionSplit(seed=1)
+    split.set("eu-west-1", {"1.1.0": 100.0})
+    router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
+    made, _ = drive(attempts("eu-west-2", router, None, split), ALL_ANSWER)
+    assert made == [Try("eu-west-1", "1.1.0")]
