@@ -1,5 +1,5 @@
-"""The wall time of `make test`'s work (ruff check, ruff format --check, the whole pytest suite)
-against the suite's fixed cost, collecting the tests without running them.
+"""The wall time of `make test`'s work (ruff check, ruff format --check, mypy, the whole pytest
+suite on two workers) against the suite's fixed cost, collecting the tests without running them.
 
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_suite.py`); `make test` itself adds only
 the check that `.venv` is installed.
@@ -19,7 +19,8 @@ BIN = Path(sys.executable).parent
 STEPS = [
     [str(BIN / "ruff"), "check", "."],
     [str(BIN / "ruff"), "format", "--check", "."],
-    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    [str(BIN / "mypy")],
+    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"],
 ]
 
 
@@ -33,7 +34,7 @@ def seconds(*commands: list[str]) -> float:
 def main() -> None:
     collect = seconds([sys.executable, "-m", "pytest", "-q", "--collect-only"])
     total = seconds(*STEPS)
-    rows = [row("make test (lint + suite)", total, collect, 300, "s", more=False)]
+    rows = [row("make test (lint, types, suite)", total, collect, 300, "s", more=False)]
     emit(rows, "(one run; baseline: collecting the tests without running them)")
 
 

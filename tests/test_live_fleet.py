@@ -84,10 +84,10 @@ def test_gateway_adds_the_emulated_round_trip(fleet):
         predict(fleet, client).raise_for_status()
         return time.perf_counter() - start
 
-    near = min(took("australia-southeast1") for _ in range(3))  # 1 ms from ap-southeast-2
+    # A lower bound only: the emulated round trip is slept, so no answer comes sooner; how much
+    # later a busy machine answers is no property of the gateway (an upper bound would be a race).
     far = min(took("sa-east-1") for _ in range(3))  # a continent away from us-east-1
     assert far >= fleet.catalog.rtt_ms("sa-east-1", "us-east-1") / 1000 * SCALE
-    assert far > near
 
 
 @pytest.mark.parametrize(
