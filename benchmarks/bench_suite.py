@@ -27,7 +27,9 @@ STEPS = [
 def seconds(*commands: list[str]) -> float:
     start = time.perf_counter()
     for command in commands:
-        subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:  # a figure of a failing run would mislead: say what failed
+            sys.exit(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 

@@ -4,6 +4,7 @@ whether a server of ours (not another program on a reused port) answers at an ad
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import requests
@@ -50,3 +51,9 @@ def serves(url: str, region: str | None = None) -> bool:
     if region is None:
         return isinstance(body, dict) and ("healthy_regions" in body or "region" in body)
     return isinstance(body, dict) and body.get("region") == region
+
+
+def interruptible() -> None:
+    """For a child that a test stops with Ctrl-C (SIGINT): a shell that starts the suite in the
+    background ignores SIGINT, and its children inherit that; undo it (Popen's preexec_fn)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

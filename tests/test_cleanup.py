@@ -18,7 +18,7 @@ import requests
 
 from sandbox.core.models import load_model
 from sandbox.live.fleet import LiveFleet
-from tests.support import port_of, ports_listened_on
+from tests.support import interruptible, port_of, ports_listened_on
 
 ROOT = Path(__file__).resolve().parent.parent
 CYCLES = 50
@@ -48,6 +48,7 @@ def started_with_children(args: list[str], children: int = 2) -> subprocess.Pope
         text=True,
         cwd=ROOT,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60
     while len(living_children(process.pid)) < children and time.monotonic() < deadline:

@@ -14,6 +14,7 @@ import pytest
 
 from sandbox.quiz.model import Option, Question, Quiz
 from sandbox.quiz.take import Score, take
+from tests.support import interruptible
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -235,6 +236,7 @@ def test_ctrl_c_stops_with_the_score_so_far_and_no_traceback():
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env=ENV,
+        preexec_fn=interruptible,
     ) as process:
         assert process.stdin is not None and process.stdout is not None
         _read_until(process.stdout.fileno(), b"Your answer: ")

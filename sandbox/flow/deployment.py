@@ -1,4 +1,4 @@
-"""The lesson's deployment flow on the simulated backend.
+"""The lesson's deployment flow, on any backend (a simulated fleet unless one is given).
 
 A `Deployment`'s methods are the material's functions, so a learner can type the lesson's loop::
 
@@ -11,7 +11,7 @@ A `Deployment`'s methods are the material's functions, so a learner can type the
     routing_setup(d.regions)
     monitor_health(d.regions)
 
-Each call runs its operation on the SimPy clock and reports its step to `d.trace`. A failure is
+Each call runs its operation on the backend's clock and reports its step to `d.trace`. A failure is
 handled by the deployment's policy (retry, stop, rollback, skip); stopping or rolling back ends the
 trace and raises `DeploymentHalted`.
 """
