@@ -5,7 +5,7 @@ when it gives up. Driven here by hand, as both backends drive it."""
 from __future__ import annotations
 
 from sandbox.core import AttemptLog, HealthView, RegionCatalog, Router, RoutingPolicy
-from sandbox.core.attempts import Outcome, Tried, Try, attempts
+from sandbox.core.attempts import Attempts, Outcome, Try
 from sandbox.core.routing import VersionSplit
 
 CATALOG = RegionCatalog.default()
@@ -14,26 +14,23 @@ ALL_ANSWER = dict.fromkeys(FLEET, True)
 NONE_ANSWERS = dict.fromkeys(FLEET, False)
 
 
-def drive(loop, answers: dict[str, bool]) -> tuple[list[Try], Tried]:
-    """Answer each attempt as `answers` says for its region; the attempts and the result."""
-    tried, attempt, t = [], next(loop), 0.0
-    while True:
-        tried.append(attempt)
-        t += 1.0
-        outcome = Outcome(answers[attempt.region], attempt.version or "1.0.0", t, 5.0)
-        try:
-            attempt = loop.send(outcome)
-        except StopIteration as done:
-            return tried, done.value
+def drive(request: Attempts, answers: dict[str, bool]) -> tuple[list[Try], Attempts]:
+    """Answer each attempt as `answers` says for its region; the attempts and the request."""
+    made = []
+    for t, attempt in enumerate(request, 1):
+        made.append(attempt)
+        request.record(attempt, Outcome(answers[attempt.region], attempt.version or "1.0.0", t, 5))
+    return made, request
 
 
 def test_the_closest_healthy_region_answers_first():
     router = Router(RoutingPolicy(retries=2), FLEET, CATALOG)
     made, result = drive(
-        attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, True)
+        Attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, True)
     )
     assert [a.region for a in made] == ["eu-west-1"]
-    assert result == Tried(result.plan, False, 1, True) and result.region == "eu-west-1"
+    assert (result.fail_open, result.count, result.answered) == (False, 1, True)
+    assert result.region == result.first == "eu-west-1"
 
 
 def test_a_failure_tries_the_next_region_and_feeds_health_and_the_log():
@@ -42,9 +39,9 @@ def test_a_failure_tries_the_next_region_and_feeds_health_and_the_log():
     log = AttemptLog()
     router = Router(RoutingPolicy(retries=1), FLEET, CATALOG)
     answers = {"us-east-1": True, "eu-west-1": False, "ap-south-1": True}
-    made, result = drive(attempts("eu-west-2", router, view, VersionSplit(), log), answers)
+    made, result = drive(Attempts("eu-west-2", router, view, VersionSplit(), log), answers)
     assert [a.region for a in made] == ["eu-west-1", "us-east-1"]
-    assert result.answered and result.attempts == 2 and result.region == "us-east-1"
+    assert result.answered and result.count == 2 and result.region == "us-east-1"
     assert view.error_rate("eu-west-1") == 1.0 and view.error_rate("us-east-1") == 0.0
     assert len(log) == 2 and log.served(0, 10, ["eu-west-1"], "1.0.0").failed == 1
 
@@ -52,9 +49,9 @@ def test_a_failure_tries_the_next_region_and_feeds_health_and_the_log():
 def test_it_gives_up_after_the_policys_retries():
     router = Router(RoutingPolicy(retries=1), FLEET, CATALOG)
     made, result = drive(
-        attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, False)
+        Attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, False)
     )
-    assert len(made) == 2 and not result.answered and result.attempts == 2
+    assert len(made) == 2 and not result.answered and result.count == 2
 
 
 def test_with_no_healthy_region_it_fails_open():
@@ -65,7 +62,7 @@ def test_with_no_healthy_region_it_fails_open():
     assert view.healthy_regions() == []
     router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
     made, result = drive(
-        attempts("eu-west-2", router, view, VersionSplit()), dict.fromkeys(FLEET, True)
+        Attempts("eu-west-2", router, view, VersionSplit()), dict.fromkeys(FLEET, True)
     )
     assert result.fail_open and result.answered and made[0].region == "eu-west-1"
 
@@ -74,5 +71,5 @@ def test_the_split_chooses_each_attempts_version():
     split = VersionSplit(seed=1)
     split.set("eu-west-1", {"1.1.0": 100.0})
     router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
-    made, _ = drive(attempts("eu-west-2", router, None, split), ALL_ANSWER)
+    made, _ = drive(Attempts("eu-west-2", router, None, split), ALL_ANSWER)
     assert made == [Try("eu-west-1", "1.1.0")]

@@ -6,6 +6,7 @@ and the gateway's request threads in the live fleet.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -151,6 +152,7 @@ class HealthView:
         self._outliers = {r: OutlierDetector(self.outlier_policy) for r in regions}
         self._recent: dict[str, deque[bool]] = {r: deque(maxlen=RECENT) for r in regions}
         self._pending_return: dict[str, float] = {}
+        self._healthy: tuple[float, list[str]] | None = None  # (valid until, healthy regions)
         self._listeners = [on_transition] if on_transition else []
         self.transitions: list[Transition] = []
 
@@ -163,6 +165,7 @@ class HealthView:
         return list(self._probes)
 
     def _note(self, t: float, region: str, source: str, state: str) -> None:
+        self._healthy = None  # the healthy regions change only here
         transition = Transition(round(t, 3), region, source, state)
         self.transitions.append(transition)
         for listener in self._listeners:
@@ -207,15 +210,21 @@ class HealthView:
             return self._probes[region].healthy and not self._outliers[region].ejected(now)
 
     def healthy_regions(self) -> list[str]:
-        """The regions that are healthy now, in the view's order."""
+        """The regions that are healthy now, in the view's order (asked once per request: kept
+        until a transition, or the next end of an ejection)."""
         with self._lock:
             now = self._clock()
+            cached = self._healthy
+            if cached is not None and now < cached[0]:
+                return list(cached[1])
             self._returns(now)
-            return [
+            healthy = [
                 r
                 for r, state in self._probes.items()
                 if state.healthy and not self._outliers[r].ejected(now)
             ]
+            self._healthy = (min(self._pending_return.values(), default=math.inf), healthy)
+            return list(healthy)
 
     def error_rate(self, region: str) -> float:
         """The share of failed answers among the region's recent requests (0 with none)."""

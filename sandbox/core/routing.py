@@ -114,6 +114,7 @@ class Router:
         self._turn = itertools.count()
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[str, float]] = {}  # client -> (region, expires at)
+        self._closest: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def plan(
         self,
@@ -147,7 +148,7 @@ class Router:
         pool = [r for r in self.regions if r in healthy]
         fail_open = not pool
         pool = pool or list(self.regions)
-        by_latency = sorted(pool, key=lambda r: self.catalog.rtt_ms(client, r))
+        by_latency = self._by_latency(client, pool)
         name = self.policy.name
         if name == "latency":
             ordered = by_latency
@@ -163,6 +164,15 @@ class Router:
                 start = next(self._turn) % len(pool)
             ordered = pool[start:] + pool[:start]
         return ordered[: 1 + self.policy.retries], fail_open
+
+    def _by_latency(self, client: str, pool: list[str]) -> list[str]:
+        """`pool` closest to `client` first (kept per client and pool: asked once per request)."""
+        key = (client, tuple(pool))
+        ordered = self._closest.get(key)
+        if ordered is None:
+            ordered = sorted(pool, key=lambda r: self.catalog.rtt_ms(client, r))
+            self._closest[key] = ordered
+        return ordered
 
     def _weighted(self, pool: list[str], by_latency: list[str]) -> list[str]:
         weights = [float(self.policy.weights.get(r, 0)) for r in pool]

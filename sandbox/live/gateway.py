@@ -26,7 +26,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
-from sandbox.core.attempts import Outcome, Tried, attempts
+from sandbox.core.attempts import Attempts, Outcome
 from sandbox.core.health import HealthView
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
@@ -189,9 +189,9 @@ class Gateway:
         content_type = environ.get("CONTENT_TYPE", "")  # the region judges it
         if state.router is None:
             raise BadRequest("routing is not configured yet: run the deployment first", 503)
-        loop = attempts(client, state.router, state.view, state.split, state.attempts)
-        attempt, last = next(loop), ""
-        while True:
+        request = Attempts(client, state.router, state.view, state.split, state.attempts)
+        status, content, version, last = 503, b"", None, ""
+        for attempt in request:
             region, version = attempt.region, attempt.version
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
@@ -209,23 +209,19 @@ class Gateway:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
             state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
-            try:
-                attempt = loop.send(Outcome(status < 500, version, at, took_ms))
-            except StopIteration as done:
-                tried: Tried = done.value
-                break
+            request.record(attempt, Outcome(status < 500, version, at, took_ms))
         headers = []
-        if tried.answered:
-            headers.append(("X-Served-By", tried.region))
+        if request.answered:
+            headers.append(("X-Served-By", request.region))
             if version:
                 headers.append(("X-Model-Version", version))
-            state.stats.served[client] = tried.region
+            state.stats.served[client] = request.region
         else:
-            message = f"no region answered ({tried.attempts} attempts; last {last})"
+            message = f"no region answered ({request.count} attempts; last {last})"
             status, content = 503, json.dumps({"error": message}).encode()
-        headers.append(("X-Attempts", str(tried.attempts)))
-        headers.append(("X-Tried", ",".join(tried.plan[: tried.attempts])))
-        if tried.fail_open:
+        headers.append(("X-Attempts", str(request.count)))
+        headers.append(("X-Tried", ",".join(request.plan[: request.count])))
+        if request.fail_open:
             headers.append(("X-Fail-Open", "true"))
         return status, content, headers
 

@@ -14,7 +14,7 @@ import random
 
 import simpy
 
-from sandbox.core.attempts import Outcome, Tried, attempts
+from sandbox.core.attempts import Attempts, Outcome
 from sandbox.core.health import HealthView
 from sandbox.core.records import RequestLog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
@@ -76,31 +76,26 @@ class SimUsers:
     def _request(self, client: int, region_name: str) -> Process:
         start = self.env.now
         fleet = self.fleet
-        loop = attempts(region_name, self.router, self.view, fleet.split, fleet.attempts)
-        attempt = next(loop)
-        while True:
+        request = Attempts(region_name, self.router, self.view, fleet.split, fleet.attempts)
+        version = None
+        for attempt in request:
             yield self.env.timeout(fleet.catalog.rtt_ms(region_name, attempt.region) / 1000.0)
             model = fleet.serving(attempt.region, attempt.version)
             version = model.version if model is not None else None
             sent = self.env.now
             answered = yield from self._serve(attempt.region, version)
-            outcome = Outcome(answered, version, sent, (self.env.now - sent) * 1000)
-            try:
-                attempt = loop.send(outcome)
-            except StopIteration as done:
-                tried: Tried = done.value
-                break
+            request.record(attempt, Outcome(answered, version, sent, (self.env.now - sent) * 1000))
         if self.log is None:
             return
-        wrong = tried.answered and fleet.serves_wrong(tried.region, version or "")
+        wrong = request.answered and fleet.serves_wrong(request.region, version or "")
         self.log.add(
             start,
             client,
-            self._index[tried.plan[0]],
-            self._index[tried.region],
-            tried.attempts,
+            self._index[request.first],
+            self._index[request.region],
+            request.count,
             (self.env.now - start) * 1000,
-            tried.answered and not wrong,
+            request.answered and not wrong,
             wrong,
             version,
         )
