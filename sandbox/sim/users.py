@@ -103,15 +103,22 @@ class SimUsers:
     def _serve(self, region: str, version: str | None) -> Process:
         """One attempt in `region` at model `version`; its value is whether the region answered
         in time (right or wrong: a wrong answer is no 5xx, so neither a retry nor outlier
-        detection sees it)."""
+        detection sees it). The attempt times out REQUEST_TIMEOUT_S after it reached the region,
+        queueing included, as the gateway's does: a request still queued then gives up its
+        place."""
         effect = self.fleet.faults[region].effect(predict=True, version=version)
         if version is None or (effect.status and not effect.delay_s):
             return False
+        deadline = self.env.now + REQUEST_TIMEOUT_S
         with self._slots[region].request() as slot:
-            yield slot
+            if not slot.triggered:  # queued: wait for a slot or the deadline, whichever first
+                yield slot | self.env.timeout(REQUEST_TIMEOUT_S)
+                if not slot.triggered:
+                    return False  # leaving the block takes it out of the queue
             took = effect.delay_s + self._rng.lognormvariate(self._mu, self._sigma)
-            if took > REQUEST_TIMEOUT_S:
-                yield self.env.timeout(REQUEST_TIMEOUT_S)
+            left = deadline - self.env.now
+            if took > left:
+                yield self.env.timeout(left)
                 return False
             yield self.env.timeout(took)
         return effect.status is None
