@@ -82,6 +82,33 @@ def test_a_bad_outlier_policy_is_refused_when_built(settings):
     assert refused.value.field in settings
 
 
+@pytest.mark.parametrize("uneject", [True, False])
+def test_a_passing_probe_lifts_an_ejection_unless_told_not_to(uneject):
+    now = [0.0]
+    view = HealthView(["a", "b"], lambda: now[0], outlier=OutlierPolicy(3, 30.0, 300.0, uneject))
+    for _ in range(3):
+        view.outcome("a", False)
+    assert view.healthy_regions() == ["b"]
+    now[0] = 5.0
+    view.probe("a", False)  # a failing probe changes nothing
+    assert view.healthy_regions() == ["b"]
+    now[0] = 10.0
+    view.probe("a", True)
+    assert view.healthy_regions() == (["a", "b"] if uneject else ["b"])
+    returned = [t for t in view.transitions if t.state == "returned"]
+    assert [(t.t, t.source) for t in returned] == ([(10.0, "probe")] if uneject else [])
+    now[0] = 31.0  # the ejection's own end
+    assert view.healthy_regions() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout"), [(30.0, 2.0), (4.0, 2.0), (3.0, 1.5), (0.5, 0.25), (0.01, 0.005)]
+)
+def test_a_timeout_not_given_fits_the_interval(interval, timeout):
+    policy = HealthPolicy(interval_s=interval)
+    assert policy.timeout_s == timeout and policy.timeout_s < policy.interval_s
+
+
 def test_a_probe_must_end_before_the_next_starts():
     with pytest.raises(InvalidDeployment, match="not shorter than the probe interval") as refused:
         HealthPolicy(interval_s=2, timeout_s=2)

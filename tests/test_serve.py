@@ -105,6 +105,13 @@ def test_serve_runs_until_a_signal_and_cleans_up(serve, sig):
     assert s.process.stdout.read() == ""  # one JSON line, nothing more
 
 
+def test_a_short_interval_gets_a_timeout_that_fits_it(serve):
+    s = serve("--regions", "us-east-1", "--time-scale", "0.02", "--health-interval", "0.5")
+    routing = requests.get(f"{s.ready['gateway']}/routing", timeout=5).json()
+    assert routing["health"]["us-east-1"]["healthy"] is True
+    assert s.stop(signal.SIGTERM) < 3 and s.process.returncode == 0
+
+
 def test_serve_in_process_mode_leaves_no_child_on_sigterm(serve):
     s = serve("--regions", "us-east-1,eu-west-1", "--processes", *FAST)
     kids = children(s.process.pid)

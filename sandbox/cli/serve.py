@@ -25,7 +25,7 @@ from sandbox.args.common import (
     region_list,
     settings_of,
 )
-from sandbox.core.health import HealthPolicy
+from sandbox.core.health import HealthPolicy, OutlierPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
 from sandbox.core.routing import RoutingPolicy
@@ -69,9 +69,8 @@ FLAGS = {  # each policy setting's flag
 @click.option(
     "--health-timeout",
     type=number_type(HealthPolicy.BOUNDS["timeout_s"]),
-    default=2.0,
-    show_default=True,
-    help="Seconds a health probe may take (emulated).",
+    help="Seconds a health probe may take (emulated) [default: 2, or half the interval where "
+    "that is shorter].",
 )
 @click.option(
     "--failure-threshold",
@@ -84,6 +83,13 @@ FLAGS = {  # each policy setting's flag
     type=number_type(HealthPolicy.BOUNDS["healthy_threshold"]),
     default=3,
     show_default=True,
+)
+@click.option(
+    "--uneject-on-healthy-probe/--no-uneject-on-healthy-probe",
+    default=True,
+    show_default=True,
+    help="Whether a passing health probe ends a region's outlier ejection (Envoy's default) or "
+    "the ejection runs its full time.",
 )
 @click.option(
     "--dns-ttl-s",
@@ -158,7 +164,13 @@ def serve(ctx: click.Context, **p: Any) -> None:
             raise click.BadParameter(message, ctx, param_hint="'--host'") from None
         with fleet:
             d = run_deployment(
-                regions, model, backend=fleet, health=health, routing=routing, seed=p["seed"]
+                regions,
+                model,
+                backend=fleet,
+                health=health,
+                outlier=OutlierPolicy(uneject_on_healthy_probe=p["uneject_on_healthy_probe"]),
+                routing=routing,
+                seed=p["seed"],
             )
             click.echo(d.trace.render("text"), err=True)
             if d.outcome not in COMPLETED:

@@ -13,21 +13,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sandbox.core.checks import Range
+from sandbox.core.checks import Range, is_number
 from sandbox.errors import InvalidDeployment
 
 RECENT = 50  # requests kept per region for the observed error rate
+DEFAULT_TIMEOUT_S = 2.0  # a probe's timeout when none is given (and the interval allows it)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class HealthPolicy:
     """Active probe settings; defaults are Route 53's: every 30 s, 3 in a row to flip. A probe
-    must end before the next starts: `timeout_s` is shorter than `interval_s`."""
+    must end before the next starts: `timeout_s` is shorter than `interval_s`; when it is not
+    given it is DEFAULT_TIMEOUT_S, or half the interval where that is shorter."""
 
-    interval_s: float = 30.0
-    timeout_s: float = 2.0
-    failure_threshold: int = 3
-    healthy_threshold: int = 3
+    interval_s: float
+    timeout_s: float
+    failure_threshold: int
+    healthy_threshold: int
 
     BOUNDS: ClassVar[dict[str, Range]] = {
         "interval_s": Range(0, 3600, low_open=True),
@@ -36,7 +38,22 @@ class HealthPolicy:
         "healthy_threshold": Range(1, 10, whole=True),
     }
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        interval_s: float = 30.0,
+        timeout_s: float | None = None,
+        failure_threshold: int = 3,
+        healthy_threshold: int = 3,
+    ) -> None:
+        if timeout_s is None:  # a default that fits any interval the policy allows
+            timeout_s = min(DEFAULT_TIMEOUT_S, interval_s / 2) if is_number(interval_s) else 0
+        for name, value in (
+            ("interval_s", interval_s),
+            ("timeout_s", timeout_s),
+            ("failure_threshold", failure_threshold),
+            ("healthy_threshold", healthy_threshold),
+        ):
+            object.__setattr__(self, name, value)
         _check(self, "health ")
         if self.timeout_s >= self.interval_s:
             reason = (
@@ -50,11 +67,14 @@ class HealthPolicy:
 @dataclass(frozen=True)
 class OutlierPolicy:
     """Passive outlier detection, as Envoy's: eject after consecutive 5xx answers, for
-    `base_ejection_s` times the number of ejections, at most `max_ejection_s`."""
+    `base_ejection_s` times the number of ejections, at most `max_ejection_s`; a passing active
+    health check lifts an ejection (Envoy's `successful_active_health_check_uneject_host`, on by
+    default) unless `uneject_on_healthy_probe` is false."""
 
     consecutive_5xx: int = 5
     base_ejection_s: float = 30.0
     max_ejection_s: float = 300.0
+    uneject_on_healthy_probe: bool = True
 
     BOUNDS: ClassVar[dict[str, Range]] = {
         "consecutive_5xx": Range(1, 1000, whole=True),
@@ -64,13 +84,20 @@ class OutlierPolicy:
 
     def __post_init__(self) -> None:
         _check(self, "outlier ")
+        if not isinstance(self.uneject_on_healthy_probe, bool):
+            reason = f"expected true or false, got {self.uneject_on_healthy_probe!r}"
+            raise InvalidDeployment.about("uneject_on_healthy_probe", reason, "outlier ")
 
 
 def _check(policy: HealthPolicy | OutlierPolicy, owner: str) -> None:
+    """Each bounded setting within its bounds; seconds kept as floats, whatever was given."""
     for name, bounds in policy.BOUNDS.items():
-        problem = bounds.problem(getattr(policy, name))
+        value = getattr(policy, name)
+        problem = bounds.problem(value)
         if problem:
             raise InvalidDeployment.about(name, problem, owner)
+        if not bounds.whole:
+            object.__setattr__(policy, name, float(value))
 
 
 class HealthState:
@@ -181,10 +208,17 @@ class HealthView:
                 self._note(until, region, "outlier", "returned")
 
     def probe(self, region: str, ok: bool) -> None:
-        """Record one active probe result."""
+        """Record one active probe result (a passing one also lifts an ejection, if the outlier
+        policy says so)."""
         with self._lock:
             now = self._clock()
             self._returns(now)
+            detector = self._outliers[region]
+            if ok and self.outlier_policy.uneject_on_healthy_probe and detector.ejected(now):
+                detector.ejected_until = now
+                del self._pending_return[region]
+                self._recent[region].clear()  # judge it afresh, or it never wins traffic back
+                self._note(now, region, "probe", "returned")
             state = self._probes[region]
             if state.observe(ok):
                 if state.healthy:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -112,14 +112,9 @@ TOP_KEYS = (
     "rollout",
 )
 ROLLOUT_KEYS = ("model", "strategy", "waves", "canary_percent", "bake_s", "start_s", "failures")
-HEALTH_KEYS = (
-    "interval_s",
-    "timeout_s",
-    "failure_threshold",
-    "healthy_threshold",
-    "consecutive_5xx",
-    "base_ejection_s",
-    "max_ejection_s",
+HEALTH_KEYS = (  # the [health] table: the probes' settings and passive outlier detection's
+    *(f.name for f in fields(HealthPolicy)),
+    *(f.name for f in fields(OutlierPolicy)),
 )
 
 
@@ -155,9 +150,8 @@ def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
 
 def _health(top: Doc) -> tuple[HealthPolicy, OutlierPolicy]:
     doc = top.sub("health", HEALTH_KEYS)
-    return doc.build(HealthPolicy, HealthPolicy.BOUNDS), doc.build(
-        OutlierPolicy, OutlierPolicy.BOUNDS
-    )
+    health = doc.build(HealthPolicy, [f.name for f in fields(HealthPolicy)])
+    return health, doc.build(OutlierPolicy, [f.name for f in fields(OutlierPolicy)])
 
 
 def _clients(top: Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:

@@ -64,6 +64,9 @@ class LiveClock:
 
         def wrapped() -> Process:
             try:
+                # a tick may start it at an instant just before this call: catch up first, so
+                # that its waits count from now
+                yield self.env.timeout(max(0.0, self.now() - self.env.now))
                 result.append((yield from process))
             except BaseException as e:  # handed to the caller's thread
                 failure.append(e)
