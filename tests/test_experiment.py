@@ -273,3 +273,32 @@ def test_out_folder_errors_and_aborted_text(invoke, tmp_path):
     result = invoke("experiment", str(aborted))
     assert result.exit_code == 1
     assert "did not complete (stopped): no user traffic was sent" in result.output
+
+
+TIME_SCALED = """
+name = "a time scale, no mode"
+duration_s = 2
+time_scale = 0.01
+
+[deployment]
+regions = ["us-east-1"]
+
+[[clients]]
+region = "us-east-2"
+rate_per_s = 2
+"""
+
+
+def test_the_mode_on_the_command_line_is_applied_before_the_file_is_checked(invoke, tmp_path):
+    path = tmp_path / "scaled.toml"
+    path.write_text(TIME_SCALED)
+    refused = invoke("experiment", str(path))
+    assert refused.exit_code == 2 and 'time_scale: only for mode = "live"' in refused.output
+    live = invoke("experiment", str(path), "--mode", "live", "--format", "json")
+    assert live.exit_code == 0, live.output
+    journal = json.loads(live.output)
+    assert journal["scenario"]["mode"] == "live" and journal["summary"]["sent"] > 0
+    path.write_text(TIME_SCALED.replace("duration_s = 2", 'duration_s = 2\nmode = "live"'))
+    sim = invoke("experiment", str(path), "--mode", "sim", "--format", "json")
+    assert sim.exit_code == 0, sim.output
+    assert json.loads(sim.output)["scenario"]["mode"] == "sim"

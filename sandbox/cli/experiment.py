@@ -36,7 +36,6 @@ def experiment(
     Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario,
     130 when interrupted (Ctrl-C).
     """
-    import dataclasses
     import platform
     import time
 
@@ -51,9 +50,7 @@ def experiment(
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
     folder = out_folder(ctx, out)
     with blaming(ctx, "'SCENARIO'"):
-        loaded = load_scenario(scenario)
-        if mode is not None:
-            loaded = dataclasses.replace(loaded, mode=mode)
+        loaded = load_scenario(scenario, mode=mode)
         started = time.perf_counter()
         try:
             result = run_experiment(loaded)

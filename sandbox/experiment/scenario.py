@@ -27,6 +27,7 @@ from sandbox.flow.plan import RolloutPlan, SteadyState, check_failures, check_ve
 from sandbox.sim import Service
 
 MODES = ("sim", "live")
+LIVE_ONLY = ("time_scale", "processes")  # keys that only a live run reads
 DURATIONS = Range(0, 30 * 24 * 3600.0, low_open=True)  # seconds a scenario may run
 
 
@@ -290,7 +291,7 @@ def parse_scenario(document: object, source: str, catalog: RegionCatalog | None 
     catalog = catalog or RegionCatalog.default()
     top = Doc(document, "", source, TOP_KEYS, InvalidScenario)
     mode = top.text("mode", "sim", MODES)
-    for key in ("time_scale", "processes"):
+    for key in LIVE_ONLY:
         if mode == "sim" and top.has(key):
             raise top.fail(key, 'only for mode = "live"; remove it or set mode = "live"')
     processes = top.table.get("processes", False)
@@ -339,10 +340,19 @@ def bundled_scenarios() -> list[str]:
 
 
 def load_scenario(
-    name_or_path: str | os.PathLike[str], catalog: RegionCatalog | None = None
+    name_or_path: str | os.PathLike[str],
+    catalog: RegionCatalog | None = None,
+    *,
+    mode: str | None = None,
 ) -> Scenario:
-    """Load a scenario file by path, or a bundled scenario by name."""
+    """Load a scenario file by path, or a bundled scenario by name; `mode` runs it in that mode
+    whatever the file says (checked as if the file said so; `sim` sets the file's live-only
+    settings aside)."""
     document, source = read_toml(
         name_or_path, files("sandbox") / "data" / "scenarios", "scenario", InvalidScenario
     )
+    if mode is not None:
+        document["mode"] = mode
+        if mode == "sim":
+            document = {k: v for k, v in document.items() if k not in LIVE_ONLY}
     return parse_scenario(document, source, catalog)
