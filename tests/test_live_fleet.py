@@ -266,12 +266,24 @@ def test_gateway_bad_requests_are_json(fleet):
     assert requests.get(f"{fleet.gateway_url}/nope").json() == {"error": "no route /nope"}
     unknown = requests.post(
         f"{fleet.gateway_url}/v1/models/model_v9:predict", json=BODY, headers=client
-    )  # the region answers; the gateway passes it on
-    assert unknown.status_code == 404 and unknown.headers["X-Served-By"] == "eu-west-1"
+    )  # no region was given it: the gateway answers, blaming none
+    assert unknown.status_code == 404 and "X-Served-By" not in unknown.headers
+    assert "no model 'model_v9' is deployed; the fleet serves model_v1" in unknown.json()["error"]
     assert requests.get(f"{fleet.gateway_url}/healthz").json() == {
         "status": "ok",
         "healthy_regions": REGIONS,
     }
+
+
+def test_a_region_that_lost_the_model_is_failed_over_and_ejected(fleet):
+    lost = requests.delete(f"{fleet.urls['eu-west-1']}/v1/models/model_v1", timeout=5)
+    assert lost.status_code == 200
+    for _ in range(fleet.deployment.outlier_policy.consecutive_5xx):
+        answer = predict(fleet, "eu-west-2")
+        assert answer.status_code == 200 and answer.headers["X-Served-By"] == "us-east-1"
+        assert answer.headers["X-Tried"] in ("eu-west-1,us-east-1", "us-east-1")
+    health = requests.get(f"{fleet.gateway_url}/routing").json()["health"]
+    assert health["eu-west-1"]["ejections"] == 1 and not health["eu-west-1"]["healthy"]
 
 
 def test_bad_input_through_the_gateway_ejects_no_region(fleet):

@@ -239,6 +239,7 @@ class LiveFleet:
         ok = yield from self._clock.call(self._put, region, model)
         if ok:
             self._served.setdefault(region, Serving()).deploy(model)
+            self._started().models.add(model.name)
         return ok
 
     def smoke(self, region: str, model: Model) -> Process:

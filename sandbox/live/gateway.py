@@ -2,7 +2,8 @@
 
 `POST /v1/models/<name>:predict` with `X-Client-Region` picks regions by the routing policy over
 the healthy ones, waits the emulated round trip from the client to that region (scaled by
-`time_scale`), forwards, and on a refused connection, a timeout or a 5xx tries the next region.
+`time_scale`), forwards, and on a refused connection, a timeout, a 5xx or a 404 from a region
+that lost the deployed model tries the next region.
 Where a rollout split a region's predictions between model versions, the gateway picks the
 version by weight and asks the region for it (`/v1/models/<name>/versions/<version>:predict`).
 Answers carry `X-Served-By`, `X-Model-Version`, `X-Attempts`, `X-Tried` (the regions tried, in
@@ -93,6 +94,7 @@ class GatewayState:
     split: VersionSplit = field(default_factory=VersionSplit)
     attempts: AttemptLog = field(default_factory=AttemptLog)
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
+    models: set[str] = field(default_factory=set)  # the models the fleet has deployed
 
     def _connection(self, region: str) -> http.client.HTTPConnection:
         """A kept-alive connection to `region` per gateway thread (http.client: the hot path)."""
@@ -189,6 +191,9 @@ class Gateway:
         content_type = environ.get("CONTENT_TYPE", "")  # the region judges it
         if state.router is None:
             raise BadRequest("routing is not configured yet: run the deployment first", 503)
+        if name not in state.models:  # no region was given it: answered here, blaming none
+            served = ", ".join(sorted(state.models))
+            raise BadRequest(f"no model {name!r} is deployed; the fleet serves {served}", 404)
         request = Attempts(client, state.router, state.view, state.split, state.attempts)
         status, content, version, last = 503, b"", None, ""
         for attempt in request:
@@ -209,7 +214,10 @@ class Gateway:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
             state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
-            request.record(attempt, Outcome(status < 500, version, at, took_ms))
+            # a region that answers 404 for a model the fleet deployed there has lost it: as a
+            # 5xx, that fails the attempt (the next region is tried) and counts against it
+            answered = status < 500 and status != 404
+            request.record(attempt, Outcome(answered, version, at, took_ms))
         headers = []
         if request.answered:
             headers.append(("X-Served-By", request.region))
