@@ -145,6 +145,25 @@ def test_every_control_needs_the_token(fleet, method, path, body, token):
         ("POST", "/dashboard/api/rollout", {"model": "model_v9"}, "model"),
         ("POST", "/dashboard/api/rollout", {"model": "../etc/passwd"}, "model"),
         ("POST", "/dashboard/api/rollout", {"model": "a" * 5000}, "model"),
+        (
+            "POST",
+            "/dashboard/api/rollout",
+            {"model": "model_v1_1", "strategy": "canary", "canary_percent": "10"},
+            "canary_percent: expected a number above 0 and below 100",
+        ),
+        (
+            "POST",
+            "/dashboard/api/rollout",
+            {"model": "model_v1_1", "strategy": "waves", "bake_s": -1},
+            "bake_s: expected a number from 0",
+        ),
+        (
+            "POST",
+            "/dashboard/api/rollout",
+            {"model": "model_v1_1", "bake_s": 10},
+            "bake_s: applies to strategy waves or canary",
+        ),
+        ("POST", "/dashboard/api/rollout", {"model": "model_v1_1", "strategy": "blue"}, "strategy"),
         ("POST", "/dashboard/api/load", {"clients": ["eu-west-2"], "rate_per_s": 1e-300}, "rate"),
         (
             "POST",

@@ -11,8 +11,20 @@ import simpy
 
 from sandbox.core.health import HealthView
 
+MIN_WALL_TIMEOUT_S = 0.1  # a live fleet's scaled timeouts never go below what a busy laptop honours
 Process = Generator[simpy.Event, Any, Any]
 Probe = Callable[[str], Process]  # one probe of a region; its value: whether it passed
+
+
+def wall_timeout(emulated_s: float, time_scale: float) -> float:
+    """The wall-clock timeout of a live fleet for an emulated one, at least MIN_WALL_TIMEOUT_S."""
+    return max(emulated_s * time_scale, MIN_WALL_TIMEOUT_S)
+
+
+def live_timeout_s(emulated_s: float, time_scale: float) -> float:
+    """How long an emulated timeout lasts on a live fleet, in emulated seconds (a small time
+    scale stretches it to MIN_WALL_TIMEOUT_S of wall time)."""
+    return wall_timeout(emulated_s, time_scale) / time_scale
 
 
 def probe_loops(

@@ -18,7 +18,7 @@ from sandbox.core.faults import parse_faults
 from sandbox.core.routing import POLICIES
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
-from sandbox.flow.plan import STRATEGIES, RolloutPlan
+from sandbox.flow.plan import RolloutPlan
 from sandbox.live.http import BadRequest, bearer_ok, json_body
 
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
@@ -122,13 +122,11 @@ def blueprint(board: Board) -> Blueprint:
         guard()
         body = body_table("model", "strategy", "canary_percent", "bake_s")
         strategy = body.get("strategy", "sequential")
-        if strategy not in STRATEGIES:
-            raise BadRequest(f"strategy: expected one of {', '.join(STRATEGIES)}")
-        plan = RolloutPlan(strategy, (), body.get("canary_percent"), body.get("bake_s"))
         name = body.get("model")
         if not isinstance(name, str):
             raise BadRequest(f"model: expected the name of a bundled model, got {name!r}")
         with answering():
+            plan = RolloutPlan(strategy, (), body.get("canary_percent"), body.get("bake_s"))
             model = board.roll_out(name, plan)
         shown = {"model": model.name, "version": model.version, "strategy": strategy}
         return jsonify(shown | {"regions": fleet.regions}), 202

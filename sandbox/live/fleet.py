@@ -27,12 +27,11 @@ from sandbox.core.models import Model, Serving
 from sandbox.core.records import AttemptLog, RequestLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, VersionSplit
-from sandbox.core.timing import Probe, Process, probe_loops
+from sandbox.core.timing import Probe, Process, probe_loops, wall_timeout
 from sandbox.core.workload import Workload
 from sandbox.errors import InvalidDeployment, InvalidFault
 from sandbox.live.clock import LiveClock
 from sandbox.live.gateway import Gateway, GatewayState
-from sandbox.live.http import wall_timeout
 from sandbox.live.region import create_region_app
 from sandbox.live.server import HOST, RegionProcess, ServerThread, exposed
 from sandbox.live.users import LiveUsers
@@ -286,14 +285,22 @@ class LiveFleet:
         yield self.env.timeout(0)
 
     def _probe(self, view: HealthView) -> Probe:
-        timeout = wall_timeout(view.policy.timeout_s, self.time_scale)
+        """The probe's emulated round trip from the control region, then `GET /healthz`, within
+        what is left of its timeout (`sandbox.core.expectations`' model, as the simulation's)."""
+        policy = view.policy
 
-        def healthz(region: str) -> bool:
+        def healthz(region: str, left_s: float) -> bool:
+            timeout = wall_timeout(left_s, self.time_scale)
             answer = self._call("GET", region, "/healthz", timeout=timeout)
             return answer is not None and answer.ok
 
         def probe(region: str) -> Process:
-            return (yield from self._clock.call(healthz, region))
+            rtt = self.catalog.rtt_ms(self.control_region, region) / 1000.0
+            if rtt >= policy.timeout_s:
+                yield self.env.timeout(policy.timeout_s)
+                return False
+            yield from self._network(region)
+            return (yield from self._clock.call(healthz, region, policy.timeout_s - rtt))
 
         return probe
 

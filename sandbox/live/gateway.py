@@ -32,13 +32,13 @@ from sandbox.core.health import HealthView
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
+from sandbox.core.timing import wall_timeout
 from sandbox.errors import UnknownRegion
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     MODEL_NAME,
     BadRequest,
     install_json_errors,
-    wall_timeout,
 )
 from sandbox.live.server import address
 
@@ -206,8 +206,8 @@ class Gateway:
             )
             at, sent = state.clock(), time.perf_counter()
             try:
-                status, content, answered = state.forward(region, path, body, content_type)
-                version = answered or version  # a fault's answer names no version
+                status, content, named = state.forward(region, path, body, content_type)
+                version = named or version  # a fault's answer names no version
             except (OSError, http.client.HTTPException) as e:
                 status, content, last = 503, b"", f"{region}: {type(e).__name__}"
             else:
@@ -216,8 +216,8 @@ class Gateway:
             state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
             # a region that answers 404 for a model the fleet deployed there has lost it: as a
             # 5xx, that fails the attempt (the next region is tried) and counts against it
-            answered = status < 500 and status != 404
-            request.record(attempt, Outcome(answered, version, at, took_ms))
+            ok = status < 500 and status != 404
+            request.record(attempt, Outcome(ok, version, at, took_ms))
         headers = []
         if request.answered:
             headers.append(("X-Served-By", request.region))

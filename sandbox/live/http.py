@@ -12,12 +12,6 @@ from werkzeug.exceptions import HTTPException
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
 MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")  # what a model may be called
-MIN_WALL_TIMEOUT_S = 0.1  # scaled timeouts never go below what a busy laptop can honour
-
-
-def wall_timeout(emulated_s: float, time_scale: float) -> float:
-    """The wall-clock timeout for an emulated one, at least MIN_WALL_TIMEOUT_S."""
-    return max(emulated_s * time_scale, MIN_WALL_TIMEOUT_S)
 
 
 class BadRequest(Exception):

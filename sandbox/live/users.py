@@ -16,10 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sandbox.core.models import predictions_match
 from sandbox.core.records import NONE, RequestLog, percentile
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
-from sandbox.core.timing import Process
+from sandbox.core.timing import Process, wall_timeout
 from sandbox.core.workload import Workload
 from sandbox.live.clock import LiveClock
-from sandbox.live.http import wall_timeout
 from sandbox.live.server import address
 
 SENDERS = 32  # requests the users keep in flight at once

@@ -75,11 +75,19 @@ class SimFleet(SimRegions):
         policy = view.policy
 
         def probe(region: str) -> Process:
+            """The probe's round trip, then what the region answers when it arrives; failed at
+            the timeout, counted from when it left (`sandbox.core.expectations`' model)."""
+            left = policy.timeout_s - self._rtt_s(region)
+            if left <= 0:
+                yield self.env.timeout(policy.timeout_s)
+                return False
+            yield self.env.timeout(self._rtt_s(region))
             effect = self.faults[region].effect(predict=False)
-            took = self._rtt_s(region) + effect.delay_s
-            yield self.env.timeout(min(took, policy.timeout_s))
-            ok = took <= policy.timeout_s and effect.status is None
-            return ok and self.served[region].current is not None
+            if effect.delay_s > left:
+                yield self.env.timeout(left)
+                return False
+            yield self.env.timeout(effect.delay_s)
+            return effect.status is None and self.served[region].current is not None
 
         for loop in probe_loops(self.env, view, probe, self._rng):
             self.env.process(loop)
