@@ -277,8 +277,8 @@ def test_out_folder_errors_and_aborted_text(invoke, tmp_path):
 
 TIME_SCALED = """
 name = "a time scale, no mode"
-duration_s = 2
-time_scale = 0.01
+duration_s = 20
+time_scale = 0.02
 
 [deployment]
 regions = ["us-east-1"]
@@ -298,7 +298,7 @@ def test_the_mode_on_the_command_line_is_applied_before_the_file_is_checked(invo
     assert live.exit_code == 0, live.output
     journal = json.loads(live.output)
     assert journal["scenario"]["mode"] == "live" and journal["summary"]["sent"] > 0
-    path.write_text(TIME_SCALED.replace("duration_s = 2", 'duration_s = 2\nmode = "live"'))
+    path.write_text(TIME_SCALED.replace("duration_s = 20", 'duration_s = 20\nmode = "live"'))
     sim = invoke("experiment", str(path), "--mode", "sim", "--format", "json")
     assert sim.exit_code == 0, sim.output
     assert json.loads(sim.output)["scenario"]["mode"] == "sim"

@@ -81,6 +81,10 @@ def test_default_layouts_and_settings():
         ({"strategy": "canary", "canary_percent": 0}, "above 0 and below 100, got 0"),
         ({"strategy": "canary", "canary_percent": True}, "above 0 and below 100"),
         ({"strategy": "waves", "bake_s": -1}, "bake_s: expected a number from 0 to 86400"),
+        ({"strategy": "waves", "waves": ()}, "waves: expected waves of region names"),
+        ({"strategy": "waves", "waves": [["us-east-1"], []]}, "waves: expected waves of region"),
+        ({"strategy": "waves", "waves": 5}, "waves: expected waves of region names"),
+        ({"strategy": "waves", "waves": "a;;b"}, "waves: 'a;;b': wave 2 has an empty region"),
     ],
 )
 def test_a_plan_refuses_settings_that_do_not_fit_when_built(settings, message):
@@ -94,7 +98,7 @@ def test_a_plan_refuses_settings_that_do_not_fit_when_built(settings, message):
     [
         (RolloutPlan("waves", waves=(("us-east-1", "mars-1"),)), "'mars-1' is not one of"),
         (RolloutPlan("waves", waves=(("us-east-1",), ("us-east-1",))), "us-east-1 more than once"),
-        (RolloutPlan("waves", waves=(("us-east-1",),)), "leave out eu-west-1: put every region"),
+        (RolloutPlan("waves", waves=(("us-east-1",),)), "eu-west-1 in no wave: put every region"),
     ],
 )
 def test_a_plan_refuses_waves_that_do_not_fit_the_regions(plan, message):
@@ -187,7 +191,7 @@ def test_a_bake_checks_the_latency_bound_too():
 def rollouts(draw):
     regions = draw(st.lists(st.sampled_from(REGIONS), min_size=1, max_size=4, unique=True))
     strategy = draw(st.sampled_from(["sequential", "waves", "canary"]))
-    waves: tuple[tuple[str, ...], ...] = ()
+    waves: tuple[tuple[str, ...], ...] | None = None
     if strategy != "sequential" and draw(st.booleans()):
         order = draw(st.permutations(regions))
         cuts = sorted(draw(st.sets(st.integers(1, len(regions) - 1))) if len(regions) > 1 else [])

@@ -106,7 +106,7 @@ def test_parse_deploy_args_carries_the_plan_and_the_previous_version():
         ),
         (
             ["--strategy", "waves", "--waves", "us-east-1"],
-            "leave out eu-west-1, ap-northeast-1: put every region in one wave",
+            "eu-west-1, ap-northeast-1 in no wave: put every region in one of the waves",
         ),
         (["--strategy", "waves", "--waves", "us-east-1;;eu-west-1"], "empty region name"),
         (
@@ -185,18 +185,18 @@ def _document(**rollout):
     [
         (
             {"model": "model_v2"},
-            "rollout.model: rollout.model is 'model_v2', not a version of 'model_v1'",
+            "rollout.model: it is 'model_v2', not a version of 'model_v1'",
         ),
         ({"model": "model_v1"}, "which the regions already serve"),
         ({"strategy": "blue"}, "rollout.strategy: expected one of sequential, waves, canary"),
-        ({"strategy": "waves", "waves": "us-east-1;;eu-west-1"}, "rollout.waves: waves"),
+        ({"strategy": "waves", "waves": "us-east-1;;eu-west-1"}, "rollout.waves: 'us-east-1;;"),
         (
             {"strategy": "waves", "waves": [["us-east-1"], "eu-west-1"]},
-            "rollout.waves: expected lists of regions",
+            "rollout.waves: expected waves of region names",
         ),
         (
             {"strategy": "waves", "waves": [["us-east-1"]]},
-            "rollout.waves: leave out eu-west-1, ap-northeast-1",
+            "rollout.waves: eu-west-1, ap-northeast-1 in no wave",
         ),
         (
             {"strategy": "waves", "canary_percent": 5},
@@ -210,7 +210,7 @@ def _document(**rollout):
             {"strategy": "canary", "canary_percent": 100},
             "rollout.canary_percent: expected a number above 0 and below 100, got 100",
         ),
-        ({"strategy": "waves", "waves": []}, "rollout.waves: expected lists of regions"),
+        ({"strategy": "waves", "waves": []}, "rollout.waves: expected waves of region names"),
         (
             {"strategy": "sequential", "failures": ["eu-west-1:bake"]},
             "rollout.failures: eu-west-1:bake: this rollout has no bake",

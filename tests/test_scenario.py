@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 
 import pytest
@@ -122,7 +123,7 @@ max_p99_ms = 400
         ("faults[0].latency_ms", 5, "unknown parameter 'latency_ms' for kind 'outage'"),
         ("faults[0].region", "ap-south-1", "faults[0].region: 'ap-south-1' is not one of"),
         ("faults[0].kind", "crash", 'crash is a real process kill: set mode = "live"'),
-        ("faults[0].kind", "deploy_failures", "put rollout faults in deployment.failures"),
+        ("faults[0].kind", "deploy_failures", "none happens after time 0: put it in deployment"),
         ("processes", True, 'processes: only for mode = "live"'),
         ("deployment.model", "model_v9", "deployment.model: unknown model 'model_v9'"),
         ("deployment.failures", ["eu-west-1:boot"], "deployment.failures[0]: 'eu-west-1:boot'"),
@@ -148,7 +149,7 @@ max_p99_ms = 400
         (
             "routing.weights",
             {"us-east-1": 300},
-            "us-east-1: expected a number from 0 to 255",
+            "us-east-1: expected a whole number from 0 to 255",
         ),
         ("health.interval_s", 0, "health.interval_s: expected a number above 0 and at most 3600"),
         ("health.failure_threshold", 0, "health.failure_threshold: expected a whole number"),
@@ -173,9 +174,48 @@ def test_mistakes_name_the_key_path(path, value, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        (
+            [{"region": "eu-west-1", "kind": "bad_model", "count": 2, "start_s": 10}],
+            "faults[0].count: a bad_model fault with a count acts on deployments",
+        ),
+        (
+            [
+                {"region": "eu-west-1", "kind": "outage", "start_s": 10, "duration_s": 100},
+                {"region": "eu-west-1", "kind": "outage", "start_s": 50, "duration_s": 5},
+            ],
+            "faults[1].start_s: overlaps faults[0], a outage fault in eu-west-1 too",
+        ),
+        (
+            [
+                {"region": "eu-west-1", "kind": "latency", "latency_ms": 5, "start_s": 10},
+                {"region": "eu-west-1", "kind": "latency", "latency_ms": 9, "start_s": 500},
+            ],
+            "faults[1].start_s: overlaps faults[0]",  # the first never ends
+        ),
+    ],
+)
+def test_faults_that_would_do_nothing_or_end_each_other_are_refused(faults, message):
+    with pytest.raises(InvalidScenario, match=re.escape(message)):
+        parse_scenario(edited("faults", faults), "exp.toml")
+
+
+def test_faults_of_one_kind_one_after_the_other_are_fine():
+    faults = [
+        {"region": "eu-west-1", "kind": "outage", "start_s": 10, "duration_s": 40},
+        {"region": "eu-west-1", "kind": "outage", "start_s": 50, "duration_s": 5},
+        {"region": "us-east-1", "kind": "outage", "start_s": 20, "duration_s": 40},
+    ]
+    assert len(parse_scenario(edited("faults", faults), "exp.toml").faults) == 3
+
+
 def test_a_routing_order_must_name_the_fleets_regions():
     doc = edited("routing", {"policy": "failover", "order": ["us-east-1", "sa-east-1"]})
-    with pytest.raises(InvalidScenario, match="routing: 'sa-east-1' is not one of the regions"):
+    with pytest.raises(
+        InvalidScenario, match=r"routing\.order: 'sa-east-1' is not one of the regions"
+    ):
         parse_scenario(doc, "exp.toml")
 
 

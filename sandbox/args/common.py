@@ -146,7 +146,7 @@ def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
             message = f"{name.strip()} is given twice; give each region one weight"
             raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
         try:
-            pairs[name.strip()] = float(value)
+            pairs[name.strip()] = int(value) if value.strip().isdigit() else float(value)
         except ValueError:
             message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
             raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None

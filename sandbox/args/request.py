@@ -23,7 +23,7 @@ from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import SandboxError
-from sandbox.flow.plan import RolloutPlan, check_failures, check_versions, parse_waves
+from sandbox.flow.plan import RolloutPlan, check_failures, check_versions
 from sandbox.flow.sample import check_leave_out
 
 
@@ -141,12 +141,8 @@ _HINTS = {  # each plan setting's flag
 def _plan(ctx: click.Context, regions: Sequence[str]) -> RolloutPlan:
     """--strategy, --waves, --canary-percent and --bake-s as a checked `RolloutPlan`."""
     p = ctx.params
-    waves: tuple[tuple[str, ...], ...] = ()
-    if p["waves"] is not None:
-        with blaming(ctx, "'--waves'"):
-            waves = parse_waves(p["waves"])
     try:
-        plan = RolloutPlan(p["strategy"], waves, p["canary_percent"], p["bake_s"])
+        plan = RolloutPlan(p["strategy"], p["waves"], p["canary_percent"], p["bake_s"])
         plan.check(regions)
     except SandboxError as e:
         hint = _HINTS.get(e.field or "", "'--strategy'")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sandbox.core.checks import Range, is_number
+from sandbox.core.models import VERSION
 from sandbox.errors import InvalidFault
 
 STAGES = ("deploy", "verify", "bake")
@@ -93,8 +94,12 @@ class Fault:
             if self.kind not in VERSIONED:
                 reason = f"only {', '.join(sorted(VERSIONED))} faults take a version"
                 raise InvalidFault.about("version", reason)
-            if not isinstance(self.version, str) or not self.version.strip():
-                raise InvalidFault.about("version", "expected a model version such as '1.1.0'")
+            if not isinstance(self.version, str) or not VERSION.fullmatch(self.version):
+                reason = (
+                    "expected a model version such as '1.1.0' (letters, digits, '.', '_', '+', "
+                    f"'-'), got {self.version!r}"
+                )
+                raise InvalidFault.about("version", reason)
 
     @property
     def key(self) -> tuple[str, str | None]:

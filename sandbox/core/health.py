@@ -67,7 +67,8 @@ class HealthPolicy:
 @dataclass(frozen=True)
 class OutlierPolicy:
     """Passive outlier detection, as Envoy's: eject after consecutive 5xx answers, for
-    `base_ejection_s` times the number of ejections, at most `max_ejection_s`; a passing active
+    `base_ejection_s` times the number of ejections, at most `max_ejection_s` (or the base, if it
+    is longer); a passing active
     health check lifts an ejection (Envoy's `successful_active_health_check_uneject_host`, on by
     default) unless `uneject_on_healthy_probe` is false."""
 
@@ -142,7 +143,9 @@ class OutlierDetector:
         if self._streak < self.policy.consecutive_5xx or self.ejected(now):
             return False
         self.ejections += 1
-        duration = min(self.policy.base_ejection_s * self.ejections, self.policy.max_ejection_s)
+        policy = self.policy  # the cap is never below the base (Envoy's max_ejection_time)
+        cap = max(policy.max_ejection_s, policy.base_ejection_s)
+        duration = min(policy.base_ejection_s * self.ejections, cap)
         self.ejected_until, self._streak = now + duration, 0
         return True
 

@@ -40,7 +40,7 @@ class RoutingPolicy:
         "retries": Range(0, 10, whole=True),
         "dns_ttl_s": Range(0, MAX_DNS_TTL_S),
     }
-    WEIGHT: ClassVar[Range] = Range(0, 255)
+    WEIGHT: ClassVar[Range] = Range(0, 255, whole=True)  # as Route 53's and Global Accelerator's
     SETTING_OF: ClassVar[dict[str, str]] = {"order": "failover", "weights": "weighted"}
 
     def __post_init__(self) -> None:
@@ -53,10 +53,11 @@ class RoutingPolicy:
                 raise InvalidDeployment.about(name, problem, "routing ")
         object.__setattr__(self, "dns_ttl_s", float(self.dns_ttl_s))
         order = self.order
-        if isinstance(order, str) or not all(isinstance(r, str) for r in order):
+        if not isinstance(order, list | tuple) or not all(isinstance(r, str) for r in order):
             reason = f"expected a list of region names, got {order!r}"
             raise InvalidDeployment.about("order", reason, "routing ")
-        object.__setattr__(self, "order", tuple(order))
+        order = tuple(order)
+        object.__setattr__(self, "order", order)
         if len(set(order)) != len(order):
             raise InvalidDeployment.about("order", "lists a region more than once", "routing ")
         if not isinstance(self.weights, Mapping):
@@ -80,11 +81,11 @@ class RoutingPolicy:
 
     def check(self, regions: Sequence[str]) -> None:
         """Refuse an order or weights that name a region the fleet does not have."""
-        for name in (*self.order, *self.weights):
-            if name not in regions:
-                raise InvalidDeployment(
-                    f"routing: {name!r} is not one of the regions ({', '.join(regions)})"
-                )
+        for setting in ("order", "weights"):
+            for name in getattr(self, setting):
+                if name not in regions:
+                    reason = f"{name!r} is not one of the regions ({', '.join(regions)})"
+                    raise InvalidDeployment.about(setting, reason, "routing ")
 
 
 class Router:

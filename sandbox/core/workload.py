@@ -32,6 +32,9 @@ class Clients:
     RATE: ClassVar[Range] = Range(0, 100_000, low_open=True)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.region, str) or not self.region.strip():
+            reason = f"expected the name of the region the users are near, got {self.region!r}"
+            raise InvalidDeployment.about("region", reason, "clients ")
         problem = self.RATE.problem(self.rate_per_s)
         if problem:
             raise InvalidDeployment.about("rate_per_s", problem, "clients ")

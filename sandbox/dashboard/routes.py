@@ -14,7 +14,7 @@ import requests
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.core.faults import parse_faults
+from sandbox.core.faults import parse_fault
 from sandbox.core.routing import POLICIES
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
@@ -84,7 +84,7 @@ def blueprint(board: Board) -> Blueprint:
             if request.method == "DELETE":
                 board.clear(region)
                 return jsonify(region=region, faults=[])
-            fault = parse_faults([body.get("fault")], "fault")[0]
+            fault = parse_fault(body.get("fault"), "fault")
             return jsonify(region=region, faults=board.inject(region, fault))
 
     @page.put("/dashboard/api/policy")
@@ -106,8 +106,11 @@ def blueprint(board: Board) -> Blueprint:
         body = body_table("clients", "rate_per_s")
         clients, rate = body.get("clients"), body.get("rate_per_s", 5)
         names = fleet.catalog.names()
-        if not isinstance(clients, list) or not clients or any(c not in names for c in clients):
+        if not isinstance(clients, list) or not clients:
             raise BadRequest("clients: expected a list of catalogue regions, e.g. ['eu-west-2']")
+        unknown = [c for c in clients if c not in names]
+        if unknown:
+            raise BadRequest(f"clients: {unknown[0]!r} is not a region of the catalogue")
         clients = list(dict.fromkeys(clients))
         if isinstance(rate, bool) or not isinstance(rate, int | float):
             raise BadRequest(f"rate_per_s: expected a number, got {rate!r}")
@@ -126,7 +129,7 @@ def blueprint(board: Board) -> Blueprint:
         if not isinstance(name, str):
             raise BadRequest(f"model: expected the name of a bundled model, got {name!r}")
         with answering():
-            plan = RolloutPlan(strategy, (), body.get("canary_percent"), body.get("bake_s"))
+            plan = RolloutPlan(strategy, None, body.get("canary_percent"), body.get("bake_s"))
             model = board.roll_out(name, plan)
         shown = {"model": model.name, "version": model.version, "strategy": strategy}
         return jsonify(shown | {"regions": fleet.regions}), 202

@@ -6,6 +6,7 @@ Everything is validated up front; every error names the file, the key path and t
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -23,7 +24,7 @@ from sandbox.core.routing import RoutingPolicy
 from sandbox.core.workload import Clients
 from sandbox.errors import InvalidDeployment, InvalidFault, InvalidScenario, SandboxError
 from sandbox.flow.deployment import POLICIES, RETRIES
-from sandbox.flow.plan import RolloutPlan, SteadyState, check_failures, check_versions, parse_waves
+from sandbox.flow.plan import RolloutPlan, SteadyState, check_failures, check_versions
 from sandbox.sim import Service
 
 MODES = ("sim", "live")
@@ -145,7 +146,7 @@ def _routing(top: Doc, regions: tuple[str, ...]) -> RoutingPolicy:
     try:
         policy.check(list(regions))
     except InvalidDeployment as e:
-        raise top.fail("routing", str(e).removeprefix("routing: ")) from None
+        raise doc.fail(doc.path(e.field or "policy"), e.reason) from None
     return policy
 
 
@@ -169,7 +170,7 @@ def _clients(top: Doc, catalog: RegionCatalog) -> tuple[Clients, ...]:
 def _faults(
     top: Doc, catalog: RegionCatalog, regions: tuple[str, ...], duration: float, mode: str
 ) -> tuple[ScheduledFault, ...]:
-    faults = []
+    faults: list[ScheduledFault] = []
     for i, table in enumerate(top.tables("faults")):
         where = f"faults[{i}]"
         if not isinstance(table, dict):
@@ -185,13 +186,34 @@ def _faults(
         if fault.kind == "crash" and not (mode == "live" and top.table.get("processes") is True):
             message = 'crash is a real process kill: set mode = "live" and processes = true'
             raise top.fail(f"{where}.kind", message)
-        if fault.kind == "deploy_failures":
+        if fault.kind == "deploy_failures" or (fault.kind == "bad_model" and fault.count):
+            what = "kind" if fault.kind == "deploy_failures" else "count"
             message = (
-                "no deployment happens after time 0; put rollout faults in deployment.failures"
+                f"a {fault.kind} fault{' with a count' if what == 'count' else ''} acts on "
+                "deployments, and none happens after time 0: put it in deployment.failures "
+                '(e.g. "eu-west-1:verify"), or give bad_model no count to spoil every answer'
             )
-            raise top.fail(f"{where}.kind", message)
-        faults.append(ScheduledFault(region, start, fault))
+            raise top.fail(f"{where}.{what}", message)
+        scheduled = ScheduledFault(region, start, fault)
+        for j, other in enumerate(faults):
+            if (
+                other.region == region
+                and other.fault.key == fault.key
+                and _overlap(other, scheduled)
+            ):
+                message = (
+                    f"overlaps faults[{j}], a {fault.kind} fault in {region} too: the later one "
+                    "would end the earlier; start it after the other ends, or merge them"
+                )
+                raise top.fail(f"{where}.start_s", message)
+        faults.append(scheduled)
     return tuple(faults)
+
+
+def _overlap(a: ScheduledFault, b: ScheduledFault) -> bool:
+    a_end = math.inf if a.end_s is None else a.end_s
+    b_end = math.inf if b.end_s is None else b.end_s
+    return a.start_s < b_end and b.start_s < a_end
 
 
 def _model(doc: Doc, default: str | None = "model_v1") -> tuple[str, Model]:
@@ -199,7 +221,9 @@ def _model(doc: Doc, default: str | None = "model_v1") -> tuple[str, Model]:
     and the model it loads."""
     name = doc.text("model", default)
     scenario_file = Path(doc.source)
-    if name not in bundled_models() and not Path(name).is_absolute() and scenario_file.is_file():
+    looks_like_a_path = name.endswith(".json") or "/" in name
+    relative = looks_like_a_path and not Path(name).is_absolute()
+    if name not in bundled_models() and relative and scenario_file.is_file():
         name = str(scenario_file.parent / name)
     try:
         return name, load_model(name)
@@ -239,29 +263,12 @@ def _rollout(
     doc = top.sub("rollout", ROLLOUT_KEYS)
     model, new = _model(doc, None)
     try:
-        check_versions(previous, new, "rollout.model")
+        check_versions(previous, new, "it")
     except SandboxError as e:
         raise doc.fail(
             "rollout.model", f"{e} (deployment.model is what the regions serve first)"
         ) from None
-    waves = doc.table.get("waves")
-    if isinstance(waves, str):
-        try:
-            waves = parse_waves(waves)
-        except InvalidDeployment as e:
-            raise doc.fail("rollout.waves", str(e)) from None
-    elif waves is not None:
-        shaped = (
-            isinstance(waves, list)
-            and bool(waves)
-            and all(isinstance(w, list) and w and all(isinstance(r, str) for r in w) for w in waves)
-        )
-        if not shaped:
-            example = '[["us-east-1"], ["eu-west-1"]]'
-            message = f"expected lists of regions such as {example}, got {show(waves)}"
-            raise doc.fail("rollout.waves", message)
-        waves = tuple(tuple(w) for w in waves)
-    plan = doc.build(RolloutPlan, ("strategy", "canary_percent", "bake_s"), waves=waves or ())
+    plan = doc.build(RolloutPlan, ("strategy", "waves", "canary_percent", "bake_s"))
     try:
         plan.check(regions)
     except InvalidDeployment as e:

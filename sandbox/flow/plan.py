@@ -69,16 +69,38 @@ class SteadyState:
 BAKE_HYPOTHESIS = SteadyState(max_error_rate=0.01)  # a bake's default: at most 1% failed
 
 
+WAVES_EXAMPLE = '"us-east-1;eu-west-1,ap-south-1" or [["us-east-1"], ["eu-west-1", "ap-south-1"]]'
+
+
 def parse_waves(text: str) -> tuple[tuple[str, ...], ...]:
     """`"us-east-1,eu-west-1;ap-south-1"`: waves separated by `;`, regions by `,`."""
     waves = tuple(tuple(r.strip() for r in wave.split(",")) for wave in text.split(";"))
     for number, wave in enumerate(waves, 1):
         if not all(wave):
-            raise InvalidDeployment(
-                f"waves {text!r}: wave {number} has an empty region name (a doubled, leading or "
+            reason = (
+                f"{text!r}: wave {number} has an empty region name (a doubled, leading or "
                 'trailing "," or ";"); write e.g. "us-east-1;eu-west-1,ap-south-1"'
             )
+            raise InvalidDeployment.about("waves", reason)
     return waves
+
+
+def _waves(given: object) -> tuple[tuple[str, ...], ...] | None:
+    """Waves as text (`parse_waves`) or lists of region names, checked; None: not given."""
+    if given is None:
+        return None
+    if isinstance(given, str):
+        return parse_waves(given)
+    waves = list(given) if isinstance(given, list | tuple) else []
+    if not waves or not all(
+        isinstance(wave, list | tuple)
+        and bool(wave)
+        and all(isinstance(r, str) and r.strip() for r in wave)
+        for wave in waves
+    ):
+        reason = f"expected waves of region names, such as {WAVES_EXAMPLE}; got {given!r}"
+        raise InvalidDeployment.about("waves", reason)
+    return tuple(tuple(wave) for wave in waves)
 
 
 @dataclass(frozen=True)
@@ -86,7 +108,7 @@ class RolloutPlan:
     """How the new version reaches the regions: the strategy and its settings (None: default)."""
 
     strategy: str = "sequential"
-    waves: tuple[tuple[str, ...], ...] = ()
+    waves: tuple[tuple[str, ...], ...] | None = None  # as given (text or lists), kept as tuples
     canary_percent: float | None = None
     bake_s: float | None = None
 
@@ -115,11 +137,12 @@ class RolloutPlan:
     }
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "waves", _waves(self.waves))
         if self.strategy not in STRATEGIES:
             reason = f"expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
             raise InvalidDeployment.about("strategy", reason)
         for name, fits in self.FITS.items():
-            if getattr(self, name) not in (None, ()) and self.strategy not in fits:
+            if getattr(self, name) is not None and self.strategy not in fits:
                 reason = (
                     f"applies to strategy {' or '.join(fits)}, not {self.strategy}; "
                     "remove it or change the strategy"
@@ -129,7 +152,7 @@ class RolloutPlan:
 
     def check(self, regions: Sequence[str]) -> None:
         """Refuse waves that do not fit the regions; say what to write."""
-        listed = [r for wave in self.waves for r in wave]
+        listed = [r for wave in self.waves or () for r in wave]
         for region in listed:
             if region not in regions:
                 reason = f"{region!r} is not one of the regions ({', '.join(regions)})"
@@ -139,7 +162,7 @@ class RolloutPlan:
             raise InvalidDeployment.about("waves", f"list {', '.join(twice)} more than once")
         missing = [r for r in regions if r not in listed]
         if self.waves and missing:
-            reason = f"leave out {', '.join(missing)}: put every region in one wave"
+            reason = f"{', '.join(missing)} in no wave: put every region in one of the waves"
             raise InvalidDeployment.about("waves", reason)
 
     def layout(self, regions: Sequence[str]) -> list[list[str]]:

@@ -11,12 +11,13 @@ goes to a `Trace` that also tracks the version each region serves.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from sandbox.core.faults import Failure
 from sandbox.core.health import Transition
-from sandbox.core.models import Model
+from sandbox.core.models import Model, load_model
 from sandbox.core.records import AttemptLog, Served
 from sandbox.errors import DeploymentHalted, InvalidDeployment
 from sandbox.flow.deployment import Deployment
@@ -54,7 +55,7 @@ class Rollout:
     def __init__(
         self,
         deployment: Deployment,
-        model: Model,
+        model: str | os.PathLike[str] | Model,
         plan: RolloutPlan,
         attempts: AttemptLog | None = None,
         *,
@@ -62,13 +63,20 @@ class Rollout:
         failures: Iterable[Failure] = (),
         previous: Model | None = None,
     ) -> None:
-        """`previous`: the version the regions serve, when a rollout since the deployment
-        changed it (by default the deployment's model)."""
+        """`model`: the new version (a bundled name, an artifact's path, or a `Model`);
+        `previous`: the version the regions serve, when a rollout since the deployment changed it
+        (by default the deployment's model)."""
         if deployment.outcome != "complete":
+            state = f"ended {deployment.outcome}" if deployment.outcome else "has not run yet"
             raise InvalidDeployment(
-                "a rollout starts from a deployment that completed in every region; "
-                f"this one ended {deployment.outcome}"
+                f"a rollout starts from a deployment that completed in every region; this one "
+                f"{state}"
             )
+        if not isinstance(plan, RolloutPlan):
+            raise InvalidDeployment(
+                f"plan: expected a RolloutPlan, e.g. RolloutPlan('canary'), got {plan!r}"
+            )
+        model = model if isinstance(model, Model) else load_model(model)
         self.previous = previous or deployment.model
         check_versions(self.previous, model)
         plan.check(deployment.regions)
