@@ -257,6 +257,8 @@ def _control_app(state: GatewayState) -> Flask:
         return jsonify(
             policy=router.policy.name if router else None,
             retries=router.policy.retries if router else None,
+            order=list(router.policy.order) if router else [],
+            weights=dict(router.policy.weights) if router else {},
             regions=router.regions if router else [],
             health=state.view.snapshot() if state.view else {},
             choices=choices,
