@@ -173,8 +173,9 @@ def test_experiment_command_writes_journal_csv_and_plots(invoke, tmp_path):
     result = invoke("experiment", "regional_outage", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "marked unhealthy after" in result.output
-    assert "expected between 20 and 30 s" in result.output
     journal = json.loads((tmp_path / "journal.json").read_text())
+    low, high = journal["summary"]["per_fault"][0]["expected_detection_s"]
+    assert f"(expected {low:g} to {high:g} s: 3 failed probes in a row" in result.output
     assert set(journal) >= {
         "name",
         "seed",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from sandbox.args.common import blaming, out_folder
-from sandbox.experiment.sweeps import METRICS
+from sandbox.experiment.sweeps import EXPECTED, METRICS
 
 
 @click.command()
@@ -140,7 +140,7 @@ def sweep(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     keys = [key for key, _ in vary]
-    columns = keys + list(METRICS)
+    columns = keys + list(METRICS) + list(EXPECTED)
     table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
     click.echo(table.to_text())
     if folder is not None:

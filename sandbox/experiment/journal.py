@@ -8,9 +8,13 @@ from array import array
 from collections import Counter
 from typing import Any
 
+from sandbox.core.expectations import Expected, expected_detection, expected_failover
 from sandbox.core.records import NONE, RequestLog, percentile
+from sandbox.core.regions import RegionCatalog
+from sandbox.core.timing import live_timeout_s
 from sandbox.experiment.scenario import Scenario, ScheduledFault
 from sandbox.flow.deployment import COMPLETED, Deployment
+from sandbox.flow.plan import verdict
 from sandbox.flow.rollout import Rollout
 
 PHASES = ("before", "during", "after")
@@ -41,7 +45,22 @@ def _phase_of(t: float, window: tuple[float, float] | None) -> str:
     return "during" if t < window[1] else "after"
 
 
-def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[str, Any]:
+def expectations(
+    scenario: Scenario, fault: ScheduledFault, catalog: RegionCatalog
+) -> tuple[Expected, Expected]:
+    """What the probe timing model implies for `fault` in a run of `scenario`: when its region
+    is marked unhealthy, and how long users may still be sent there."""
+    rtt_s = catalog.rtt_ms(scenario.regions[0], fault.region) / 1000.0
+    health = scenario.health
+    live = scenario.mode == "live"
+    probe_timeout = live_timeout_s(health.timeout_s, scenario.time_scale) if live else None
+    detection = expected_detection(fault.fault, health, rtt_s, probe_timeout)
+    return detection, expected_failover(detection, scenario.routing.dns_ttl_s)
+
+
+def _summary(
+    scenario: Scenario, log: RequestLog, events: list[dict], catalog: RegionCatalog
+) -> dict[str, Any]:
     window = _window(scenario, events)
     sent = len(log)
     succeeded = sum(log.ok)
@@ -70,7 +89,7 @@ def _summary(scenario: Scenario, log: RequestLog, events: list[dict]) -> dict[st
             region: round(served[i] / len(answered), 6) if answered else 0.0
             for i, region in enumerate(log.regions)
         },
-        "per_fault": [_per_fault(scenario, f, log, events) for f in scenario.faults],
+        "per_fault": [_per_fault(scenario, f, log, events, catalog) for f in scenario.faults],
         "by_version": _by_version(log),
     }
 
@@ -114,7 +133,11 @@ def _per_version_fault(fault: ScheduledFault, log: RequestLog) -> dict[str, Any]
 
 
 def _per_fault(
-    scenario: Scenario, fault: ScheduledFault, log: RequestLog, events: list[dict]
+    scenario: Scenario,
+    fault: ScheduledFault,
+    log: RequestLog,
+    events: list[dict],
+    catalog: RegionCatalog,
 ) -> dict[str, Any]:
     if fault.fault.version is not None:
         return _per_version_fault(fault, log)
@@ -148,6 +171,7 @@ def _per_fault(
         and fault.start_s <= log.t[i] < (end if end is not None else math.inf)
     ]
     up = first("health_healthy", end) if end is not None else None
+    detection, failover = expectations(scenario, fault, catalog)
     return {
         "region": fault.region,
         "kind": fault.fault.kind,
@@ -156,23 +180,26 @@ def _per_fault(
         "detection_s": round(down - fault.start_s, 3) if down is not None else None,
         "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there and taken else None,
         "recovery_s": round(up - end, 3) if up is not None and end is not None else None,
-        "expected_failover_s": expected_failover_s(scenario),
+        "expected_detection_s": detection.bounds,
+        "expected_failover_s": failover.bounds,
+        "why": {"detection": detection.why, "failover": failover.why},
     }
 
 
-def expected_failover_s(scenario: Scenario) -> float:
-    """How long users may still be sent to a region that stopped answering: probes take up to
-    interval x failure_threshold to mark it down, and clients keep a DNS answer for its TTL."""
-    health = scenario.health
-    return health.interval_s * health.failure_threshold + scenario.routing.dns_ttl_s
-
-
 def _steady_states(scenario: Scenario, summary: dict) -> dict[str, dict[str, Any]]:
+    """Per phase: held, deviated (False), or inconclusive (None: nothing measured, or nothing to
+    check), with each probe and why it had no value."""
     states = {}
     for phase in PHASES:
         measured = summary["phases"][phase]
-        checks = scenario.steady_state.probes(measured["error_rate"], measured["latency_ms"]["p99"])
-        states[phase] = {"held": all(c["held"] for c in checks), "probes": checks}
+        unsent = "no request was sent in this phase"
+        checks = scenario.steady_state.probes(
+            measured["error_rate"], measured["latency_ms"]["p99"], unsent
+        )
+        state: dict[str, Any] = {"held": verdict(checks), "probes": checks}
+        if not checks:
+            state["why"] = "[steady_state] sets no tolerance: there is nothing to check"
+        states[phase] = state
     return states
 
 
@@ -185,13 +212,13 @@ def journal(
     t0: float,
 ) -> dict[str, Any]:
     completed = d.outcome in COMPLETED
-    summary = _summary(scenario, log, events)
+    summary = _summary(scenario, log, events, d.catalog)
     steady = _steady_states(scenario, summary)
     return {
         "name": scenario.name,
         "seed": scenario.seed,
         "status": "completed" if completed else "aborted",
-        "deviated": not completed or not all(s["held"] for s in steady.values()),
+        "deviated": not completed or any(s["held"] is False for s in steady.values()),
         "deployment": {"outcome": d.outcome, "steps": len(d.trace.steps)},
         "rollout": _rollout_record(rollout, t0),
         "steady_states": steady,

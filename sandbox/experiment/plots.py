@@ -106,29 +106,39 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+BOUNDS_OF = {  # a metric and the row's bounds the timing model gives it
+    "detection_s": ("expected_detection_low_s", "expected_detection_high_s"),
+    "failover_s": (None, "expected_failover_high_s"),
+}
+
+
 def draw_sweep(rows: list[dict], keys: list[str], metric: str, out: Path) -> Path:
-    """`metric` against the first varied key, a line per value of the others; where the sweep
-    varies the probe interval and threshold, their product (the detection rule) dashed beside."""
+    """`metric` against the first varied key, a line per value of the others; for detection and
+    failover, the bounds the probe timing model gives each point as a bar behind it (the same
+    bounds the journal and the report print)."""
     x_key, others = keys[0], keys[1:]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         groups[tuple(row[k] for k in others)].append(row)
     fig, ax = _figure(8, 4.5)
+    low_key, high_key = BOUNDS_OF.get(metric, (None, None))
+    shaded = False
     for group, members in groups.items():
         members.sort(key=lambda r: r[x_key])
         label = ", ".join(f"{k}={v}" for k, v in zip(others, group, strict=True)) or metric
         xs = [r[x_key] for r in members]
         ys = [r[metric] if r[metric] is not None else float("nan") for r in members]
         line = ax.plot(xs, ys, marker="o", label=label)[0]
-        rule = {"health.interval_s", "health.failure_threshold"}
-        if metric == "detection_s" and rule <= set(keys):
-            expected = [r["health.interval_s"] * r["health.failure_threshold"] for r in members]
-            ax.plot(xs, expected, linestyle="--", color=line.get_color(), alpha=0.6)
+        if high_key is not None and all(r[high_key] is not None for r in members):
+            highs = [r[high_key] for r in members]
+            lows = [r[low_key] if low_key else 0.0 for r in members]
+            ax.vlines(xs, lows, highs, color=line.get_color(), alpha=0.25, linewidth=8)
+            shaded = True
     ax.set_xlabel(x_key)
     ax.set_ylabel(metric)
     title = f"{metric} against {x_key}"
-    if metric == "detection_s" and {"health.interval_s", "health.failure_threshold"} <= set(keys):
-        title += " (dashed: interval x threshold)"
+    if shaded:
+        title += " (bars: the bounds the probe timing model gives)"
     ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     return _save(fig, out / f"sweep_{metric}.png")

@@ -46,8 +46,6 @@ def report(j: dict[str, Any], scenario: Scenario) -> str:
         lines.append(f"The deployment did not complete ({outcome}): no user traffic was sent")
         lines.append("Verdict: deviated")
         return "\n".join(lines)
-    interval, threshold = scenario.health.interval_s, scenario.health.failure_threshold
-    low, high = interval * (threshold - 1), interval * threshold
     for f in s["per_fault"]:
         if "version" in f:
             lines.append(
@@ -56,33 +54,53 @@ def report(j: dict[str, Any], scenario: Scenario) -> str:
                 f"{f['failed']} of them failed after retries"
             )
             continue
-        found = (
-            f"marked unhealthy after {f['detection_s']:g} s"
-            if f["detection_s"] is not None
-            else "never marked unhealthy by the probes"
-        )
-        line = (
-            f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found} (for a "
-            f"region that stops answering, expected between {low:g} and {high:g} s: "
-            f"{threshold} failed probes {interval:g} s apart, the first one up to a probe "
-            "interval after the start)"
-        )
-        if f["failover_s"] is not None:
-            line += (
-                f"; last request sent there {f['failover_s']:g} s in (expected at most "
-                f"interval x threshold + DNS TTL = {interval:g} x {threshold} + "
-                f"{scenario.routing.dns_ttl_s:g} = {f['expected_failover_s']:g} s)"
-            )
-        if f["recovery_s"] is not None:
-            line += f"; healthy again {f['recovery_s']:g} s after it ended"
-        lines.append(line)
+        lines.append(_fault_line(f))
     for phase, state in j["steady_states"].items():
-        probes = ", ".join(
-            f"{p['probe']} {p['value']} (max {p['tolerance']:g})" for p in state["probes"]
-        )
-        lines.append(
-            f"Steady state {phase}: {'held' if state['held'] else 'DEVIATED'}"
-            + (f": {probes}" if probes else "")
-        )
-    lines.append(f"Verdict: {'deviated' if j['deviated'] else 'steady state held'}")
+        lines.append(f"Steady state {phase}: {_phase(state)}")
+    inconclusive = [phase for phase, state in j["steady_states"].items() if state["held"] is None]
+    if j["deviated"]:
+        verdict = "deviated"
+    elif inconclusive:
+        verdict = f"no deviation (inconclusive: {', '.join(inconclusive)})"
+    else:
+        verdict = "steady state held"
+    lines.append(f"Verdict: {verdict}")
     return "\n".join(lines)
+
+
+def _fault_line(f: dict[str, Any]) -> str:
+    """A fault's measurements, each beside the bounds the timing model gives for it."""
+    why = f["why"]
+    expected = f["expected_detection_s"]
+    if f["detection_s"] is not None:
+        found = f"marked unhealthy after {f['detection_s']:g} s"
+    else:
+        found = "never marked unhealthy by the probes"
+    if expected is not None:
+        found += f" (expected {expected[0]:g} to {expected[1]:g} s: {why['detection']})"
+    else:
+        found += f" (no detection expected: {why['detection']})"
+    line = f"Fault {f['kind']} in {f['region']} at {f['start_s']:g} s: {found}"
+    if f["failover_s"] is not None:
+        line += f"; last request sent there {f['failover_s']:g} s in"
+        bounds = f["expected_failover_s"]
+        if bounds is not None:
+            line += f" (expected at most {bounds[1]:g} s: {why['failover']})"
+        else:
+            line += " (no bound: only outlier ejection moves users, as their requests fail)"
+    if f["recovery_s"] is not None:
+        line += f"; healthy again {f['recovery_s']:g} s after it ended"
+    return line
+
+
+def _phase(state: dict[str, Any]) -> str:
+    """`held`, `DEVIATED` or `inconclusive`, with each probe's value or why it has none."""
+    word = {True: "held", False: "DEVIATED", None: "inconclusive"}[state["held"]]
+    probes = ", ".join(
+        f"{p['probe']} {p['value']} (max {p['tolerance']:g})"
+        if p["value"] is not None
+        else f"{p['probe']} - ({p['why']})"
+        for p in state["probes"]
+    )
+    detail = probes or state.get("why", "")
+    return f"{word}: {detail}" if detail else word

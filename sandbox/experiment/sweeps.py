@@ -31,6 +31,11 @@ METRICS = (
     "p99_ms",
     "deviated",
 )
+EXPECTED = (  # the first fault's bounds from the probe timing model, beside the metrics
+    "expected_detection_low_s",
+    "expected_detection_high_s",
+    "expected_failover_high_s",
+)
 PARENT_CHECK_S = 0.5  # how often a sweep worker looks whether its parent is still there
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 
@@ -85,10 +90,13 @@ def with_value(document: Mapping[str, Any], path: str, value: Any) -> dict[str, 
 
 
 def run_point(document: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Run one scenario document; its metrics (those of the first fault, where it has one)."""
+    """Run one scenario document; its metrics (those of the first fault, where it has one) and
+    the bounds the timing model gives them (None where it expects no detection)."""
     journal = run_experiment(parse_scenario(document, source)).journal
     summary = journal["summary"]
     fault = summary["per_fault"][0] if summary["per_fault"] else {}
+    detection = fault.get("expected_detection_s") or [None, None]
+    failover = fault.get("expected_failover_s") or [None, None]
     return {
         "detection_s": fault.get("detection_s"),
         "failover_s": fault.get("failover_s"),
@@ -97,6 +105,9 @@ def run_point(document: Mapping[str, Any], source: str) -> dict[str, Any]:
         "availability": summary["availability"],
         "p99_ms": summary["latency_ms"]["p99"],
         "deviated": journal["deviated"],
+        "expected_detection_low_s": detection[0],
+        "expected_detection_high_s": detection[1],
+        "expected_failover_high_s": failover[1],
     }
 
 

@@ -36,6 +36,9 @@ def _check_bounds(settings: SteadyState | RolloutPlan, owner: str = "") -> None:
         object.__setattr__(settings, name, float(value))
 
 
+NO_LATENCY = "no request succeeded: no latency to measure"
+
+
 @dataclass(frozen=True)
 class SteadyState:
     """The hypothesis an experiment and a bake check (None: not checked)."""
@@ -51,19 +54,30 @@ class SteadyState:
     def __post_init__(self) -> None:
         _check_bounds(self, "steady state ")
 
-    def probes(self, error_rate: float | None, p99_ms: float | None) -> list[dict[str, Any]]:
-        """Each bounded probe that has a value: its tolerance, value and whether it held."""
-        checks = []
-        for probe, tolerance, value in (
-            ("error_rate", self.max_error_rate, error_rate),
-            ("p99_ms", self.max_p99_ms, p99_ms),
+    def probes(
+        self, error_rate: float | None, p99_ms: float | None, unsent: str
+    ) -> list[dict[str, Any]]:
+        """Each bounded probe: its tolerance, the value and whether it held; where nothing was
+        measured, `held` is None and `why` says so (`unsent`: why there is no error rate)."""
+        checks: list[dict[str, Any]] = []
+        for probe, tolerance, value, missing in (
+            ("error_rate", self.max_error_rate, error_rate, unsent),
+            ("p99_ms", self.max_p99_ms, p99_ms, unsent if error_rate is None else NO_LATENCY),
         ):
-            if tolerance is not None and value is not None:
-                held = value <= tolerance
-                checks.append(
-                    {"probe": probe, "tolerance": tolerance, "value": value, "held": held}
-                )
+            if tolerance is None:
+                continue
+            check = {"probe": probe, "tolerance": tolerance, "value": value}
+            held = None if value is None else value <= tolerance
+            checks.append(check | {"held": held} | ({"why": missing} if held is None else {}))
         return checks
+
+
+def verdict(checks: list[dict[str, Any]]) -> bool | None:
+    """False when a probe failed; True when there were probes and every one held; None when
+    the evidence is missing (inconclusive)."""
+    if any(c["held"] is False for c in checks):
+        return False
+    return True if checks and all(c["held"] for c in checks) else None
 
 
 BAKE_HYPOTHESIS = SteadyState(max_error_rate=0.01)  # a bake's default: at most 1% failed

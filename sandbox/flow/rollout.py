@@ -27,6 +27,7 @@ from sandbox.flow.plan import (
     SteadyState,
     check_failures,
     check_versions,
+    verdict,
 )
 from sandbox.flow.step import RegionStep
 from sandbox.flow.tracer import WATCHED, Trace
@@ -172,8 +173,9 @@ class Rollout:
         since = self.backend.now()
         self.backend.advance(self.plan.bake)
         served = self.attempts.served(since, self.backend.now(), wave, self.model.version)
-        probes = self.hypothesis.probes(served.error_rate, served.p99_ms)
-        held = all(p["held"] for p in probes)
+        unsent = f"{self.model.version} served no prediction during the bake"
+        probes = self.hypothesis.probes(served.error_rate, served.p99_ms, unsent)
+        held = verdict(probes)
         self.bakes.append(
             {
                 "wave": number,
@@ -182,13 +184,13 @@ class Rollout:
                 "bake_s": self.plan.bake,
                 "requests": served.requests,
                 "failed": served.failed,
-                "held": held if served.requests else None,
+                "held": held,
                 "probes": probes,
             }
         )
         result = _bake_result(served, probes, self.model.version, self.plan.bake)
         self._step("Bake", ", ".join(wave), result, number)
-        if not held:
+        if held is False:
             self._roll_back(f"the bake of wave {number} deviated ({result.partition(': ')[2]})")
 
     def _roll_back(self, why: str) -> NoReturn:
@@ -244,7 +246,7 @@ def _bake_result(served: Served, probes: list[dict[str, Any]], version: str, bak
     if not served.requests:
         return f"Inconclusive: {version} served no prediction in {bake_s:g} s"
     measured = f"{_count(served.requests, 'prediction')}, {served.failed} failed"
-    failing = [p for p in probes if not p["held"]]
+    failing = [p for p in probes if p["held"] is False]
     if failing:
         return f"Deviated: {measured}; " + "; ".join(
             f"{p['probe']} {p['value']:.4g} > {p['tolerance']:g}" for p in failing

@@ -83,6 +83,10 @@ def judge(command: str, load_model: bool = True) -> Verdict:
         return Verdict(mistake="usage", message="shows help; deploys nothing")
 
 
-def detection_s(document: Mapping[str, Any], source: str) -> float | None:
-    """Seconds from the scenario's first fault to its region marked unhealthy by the probes."""
-    return run_point(document, source)["detection_s"]
+def detection_s(
+    document: Mapping[str, Any], source: str
+) -> tuple[float | None, float | None, float | None]:
+    """Seconds from the scenario's first fault to its region marked unhealthy by the probes,
+    and the bounds the probe timing model gives (None where it expects no detection)."""
+    row = run_point(document, source)
+    return row["detection_s"], row["expected_detection_low_s"], row["expected_detection_high_s"]
