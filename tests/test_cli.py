@@ -266,6 +266,27 @@ def test_regions_command_lists_the_catalogue(invoke):
     assert "measured (2017)" in near.output and "estimate" in near.output
     bad = invoke("regions", "--from", "us-east1-")
     assert bad.exit_code == 2 and "did you mean 'us-east1'" in bad.output
+    assert "same site" in near.output and "between the sites of" in near.output
+
+
+def test_regions_check_estimate_prints_each_pair_and_the_mean_error(invoke):
+    checks = RegionCatalog.default().estimate_checks()
+    result = invoke("regions", "--check-estimate")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    rows = [line.split() for line in lines[3:-1]]
+    assert len(rows) == len(checks) == 45
+    errors = [float(row[-1].rstrip("%")) for row in rows]
+    assert errors == sorted(errors, reverse=True)
+    by_pair = {(c.region_a, c.region_b): c for c in checks}
+    for a, b, measured, estimate, _ in rows:
+        check = by_pair[a, b]
+        assert float(measured) == pytest.approx(check.measured_ms, abs=0.005)
+        assert float(estimate) == pytest.approx(check.estimate_ms, abs=0.05)
+    mean = float(lines[-1].split()[-1].rstrip("%"))
+    assert mean == pytest.approx(sum(errors) / len(errors), abs=0.1)
+    both = invoke("regions", "--check-estimate", "--from", "us-east-1")
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,16 @@ def test_readme_command(invoke, line, tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_readme_quotes_the_estimate_check_as_it_runs(invoke):
+    block = README.split("$ mrsandbox regions --check-estimate\n", 1)[1].split("```", 1)[0]
+    quoted = block.strip().splitlines()
+    printed = invoke("regions", "--check-estimate").output.splitlines()
+    assert quoted[0] == printed[0]
+    assert quoted[-1] == printed[-1]
+    mean = printed[-1].split()[-1]
+    assert f"off by {mean} on average" in " ".join(README.split())  # the prose quotes it too
+
+
 PYTHON = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 

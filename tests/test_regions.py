@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import statistics
+import re
 import subprocess
 import sys
 from importlib.resources import files
@@ -56,12 +56,32 @@ GCP = {
     "asia-southeast1": "Singapore",
     "australia-southeast1": "Sydney",
 }
+AZURE = {
+    "eastus": "Virginia",
+    "eastus2": "Virginia",
+    "westus2": "Washington",
+    "centralus": "Iowa",
+    "canadacentral": "Toronto",
+    "brazilsouth": "Sao Paulo",
+    "westeurope": "Netherlands",
+    "northeurope": "Ireland",
+    "uksouth": "London",
+    "germanywestcentral": "Frankfurt",
+    "swedencentral": "Sweden",
+    "centralindia": "Pune",
+    "japaneast": "Tokyo",
+    "koreacentral": "Seoul",
+    "southeastasia": "Singapore",
+    "australiaeast": "Australia",
+    "southafricanorth": "Johannesburg",
+    "uaenorth": "Dubai",
+}
 NAMES = RegionCatalog.default().names()
 LISBON = Region("lab-lisbon", "custom", "Lisbon, Portugal", 38.72, -9.14)
 
 
 def _shipped_measurements() -> dict[tuple[str, str], float]:
-    text = (files("sandbox") / "data" / "rtt_ms_2017.csv").read_text(encoding="utf-8")
+    text = (files("sandbox") / "data" / "rtt_ms_aws_2017_10regions.csv").read_text(encoding="utf-8")
     rows = csv.reader(line for line in text.splitlines() if not line.startswith("#"))
     next(rows)
     return {(a, b): float(rtt) for a, b, rtt in rows}
@@ -83,7 +103,9 @@ def catalog() -> RegionCatalog:
 
 @pytest.mark.parametrize(
     ("name", "provider", "place"),
-    [(n, "aws", p) for n, p in AWS.items()] + [(n, "gcp", p) for n, p in GCP.items()],
+    [(n, "aws", p) for n, p in AWS.items()]
+    + [(n, "gcp", p) for n, p in GCP.items()]
+    + [(n, "azure", p) for n, p in AZURE.items()],
 )
 def test_required_region_present(
     catalog: RegionCatalog, name: str, provider: str, place: str
@@ -93,8 +115,27 @@ def test_required_region_present(
     assert place in region.location
 
 
+@pytest.mark.parametrize(
+    ("provider", "least", "spelling", "listing"),
+    [
+        ("aws", 34, r"[a-z]{2}(-[a-z]+)+-[0-9]", "docs.aws.amazon.com"),
+        ("gcp", 42, r"[a-z]+-[a-z]+[0-9]+", "cloud.google.com"),
+        ("azure", 55, r"[a-z]+[0-9]?", "learn.microsoft.com"),
+    ],
+)
+def test_each_provider_complete_spelt_its_way_with_a_source(
+    catalog: RegionCatalog, provider: str, least: int, spelling: str, listing: str
+) -> None:
+    regions = [r for r in catalog if r.provider == provider]
+    assert len(regions) >= least
+    for region in regions:
+        assert re.fullmatch(spelling, region.name), region.name
+        assert listing in region.source
+        assert region.location.strip()
+
+
 def test_catalogue_order_len_and_iter(catalog: RegionCatalog) -> None:
-    assert len(catalog) == len(NAMES) >= len(AWS) + len(GCP)
+    assert len(catalog) == len(NAMES) >= len(AWS) + len(GCP) + len(AZURE)
     assert [r.name for r in catalog] == catalog.names()
     assert catalog.names()[0] == "us-east-1"
 
@@ -127,10 +168,13 @@ def test_measured_pairs_returned_as_given_both_orders(
     assert catalog.rtt_source(a, b) == catalog.rtt_source(b, a) == "measured (2017)"
 
 
-def test_reference_values(catalog: RegionCatalog) -> None:
-    assert catalog.rtt_ms("eu-west-1", "us-east-1") == 81.0
-    assert catalog.rtt_ms("eu-central-1", "eu-west-1") == 20.0
-    assert catalog.rtt_source("us-east-1", "us-east-2") == "estimate"
+def test_the_full_ten_region_table_is_shipped() -> None:
+    measured = _shipped_measurements()
+    regions = {name for pair in measured for name in pair}
+    assert len(regions) == 10
+    assert len(measured) == 45  # every pair of the ten, once
+    assert measured[("us-east-1", "eu-west-1")] == 80.53
+    assert measured[("eu-west-1", "eu-central-1")] == 19.55
 
 
 @given(a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
@@ -140,43 +184,62 @@ def test_symmetric_and_never_below_bound(catalog: RegionCatalog, a: str, b: str)
     assert catalog.rtt_source(a, b) == catalog.rtt_source(b, a)
     assert catalog.lower_bound_ms(a, b) == pytest.approx(catalog.lower_bound_ms(b, a))
     assert rtt >= catalog.lower_bound_ms(a, b)
+    assert catalog.path_bound_ms(a, b) >= catalog.lower_bound_ms(a, b) - 1e-9
     assert rtt >= 1.0
 
 
 @given(a=st.sampled_from(NAMES), b=st.sampled_from(NAMES))
-def test_estimate_follows_the_fit(catalog: RegionCatalog, a: str, b: str) -> None:
-    if catalog.rtt_source(a, b) == "estimate":
-        bound = catalog.lower_bound_ms(a, b)
-        line = catalog.estimate_slope * bound + catalog.estimate_intercept_ms
-        assert catalog.rtt_ms(a, b) == pytest.approx(max(line, bound, 1.0))
-    else:
-        assert (a, b) in _shipped_measurements() or (b, a) in _shipped_measurements()
-
-
-@pytest.mark.parametrize("pair", [("us-east-1", "us-east-1"), ("us-east-1", "us-east4")])
-def test_same_place_gets_intercept_at_least_1ms(
-    catalog: RegionCatalog, pair: tuple[str, str]
-) -> None:
-    assert catalog.lower_bound_ms(*pair) == 0.0
-    assert catalog.rtt_ms(*pair) == max(catalog.estimate_intercept_ms, 1.0)
-
-
-def test_fit_is_least_squares_over_measured_pairs(catalog: RegionCatalog) -> None:
+def test_each_answer_follows_its_stated_source(catalog: RegionCatalog, a: str, b: str) -> None:
     measured = _shipped_measurements()
-    bounds = [catalog.lower_bound_ms(a, b) for a, b in measured]
-    expected = statistics.linear_regression(bounds, list(measured.values()))
-    assert catalog.estimate_slope == pytest.approx(expected.slope)
-    assert catalog.estimate_intercept_ms == pytest.approx(expected.intercept)
+    source, rtt = catalog.rtt_source(a, b), catalog.rtt_ms(a, b)
+    km = great_circle_km(catalog.get(a), catalog.get(b))
+    if source == "measured (2017)":
+        assert measured.get((a, b), measured.get((b, a))) == rtt
+    elif source == "same site":
+        assert km <= 100 and rtt == 2.0
+    elif source.startswith("measured (2017) between the sites of "):
+        site_a, site_b = sorted((catalog.site(a), catalog.site(b)))
+        assert source.endswith(f"{site_a} and {site_b}")
+        shared = measured.get((site_a, site_b), measured.get((site_b, site_a)))
+        assert rtt == max(shared, catalog.lower_bound_ms(a, b))
+    else:
+        assert source == "estimate" and km > 100
+        line = catalog.estimate_slope * catalog.path_bound_ms(a, b) + catalog.estimate_intercept_ms
+        assert rtt == pytest.approx(max(line, catalog.lower_bound_ms(a, b), 1.0))
 
 
-def test_fit_lands_in_reference_band_for_most_measured_pairs(catalog: RegionCatalog) -> None:
-    ratios = []
-    for a, b in _shipped_measurements():
-        bound = catalog.lower_bound_ms(a, b)
-        estimate = catalog.estimate_slope * bound + catalog.estimate_intercept_ms
-        ratios.append(estimate / bound)
-    inside = [r for r in ratios if 1.3 <= r <= 2.3]
-    assert len(inside) >= 0.8 * len(ratios)
+@pytest.mark.parametrize(
+    ("pair", "measured_pair"),
+    [
+        (("us-east4", "europe-west3"), ("us-east-1", "eu-central-1")),
+        (("germanywestcentral", "us-east-1"), ("eu-central-1", "us-east-1")),
+        (("northeurope", "asia-southeast1"), ("eu-west-1", "ap-southeast-1")),
+        (("southeastasia", "australiaeast"), ("ap-southeast-1", "ap-southeast-2")),
+        (("southamerica-east1", "japaneast"), ("sa-east-1", "ap-northeast-1")),
+    ],
+)
+def test_regions_at_one_site_share_its_measurements(
+    catalog: RegionCatalog, pair: tuple[str, str], measured_pair: tuple[str, str]
+) -> None:
+    assert catalog.rtt_ms(*pair) == catalog.rtt_ms(*measured_pair)
+    assert catalog.rtt_source(*pair).startswith("measured (2017) between the sites of")
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [("us-east-1", "us-east-1"), ("us-east-1", "us-east4"), ("eu-west-3", "francecentral")],
+)
+def test_one_site_is_two_ms(catalog: RegionCatalog, pair: tuple[str, str]) -> None:
+    assert catalog.lower_bound_ms(*pair) < 1.0
+    assert catalog.rtt_ms(*pair) == 2.0
+    assert catalog.rtt_source(*pair) == "same site"
+
+
+def test_site_is_the_nearest_measured_region_within_100_km(catalog: RegionCatalog) -> None:
+    assert catalog.site("europe-west3") == "eu-central-1"
+    assert catalog.site("eu-central-1") == "eu-central-1"
+    assert catalog.site("europe-west4") is None  # Eemshaven is 100+ km from any measured region
+    assert catalog.rtt_source("europe-west4", "us-east-1") == "estimate"
 
 
 def test_fit_parameters_are_read_only(catalog: RegionCatalog) -> None:
@@ -193,12 +256,14 @@ def test_fit_depends_on_the_measurements(catalog: RegionCatalog) -> None:
     assert doubled.estimate_intercept_ms == pytest.approx(2 * catalog.estimate_intercept_ms)
 
 
-def test_without_measurements_estimate_is_the_bound(catalog: RegionCatalog) -> None:
+def test_without_measurements_estimate_is_the_path_bound(catalog: RegionCatalog) -> None:
     bare = RegionCatalog(catalog)
     assert (bare.estimate_slope, bare.estimate_intercept_ms) == (1.0, 0.0)
-    assert bare.rtt_ms("us-east-1", "eu-west-1") == bare.lower_bound_ms("us-east-1", "eu-west-1")
-    assert bare.rtt_ms("us-east-1", "us-east-1") == 1.0
+    assert bare.rtt_ms("us-east-1", "eu-west-1") == bare.path_bound_ms("us-east-1", "eu-west-1")
+    assert bare.rtt_ms("us-east-1", "us-east-1") == 2.0
     assert bare.rtt_source("us-east-1", "eu-west-1") == "estimate"
+    assert bare.site("us-east-1") is None
+    assert bare.estimate_checks() == []
 
 
 @pytest.mark.parametrize(
@@ -264,12 +329,17 @@ def test_check_returns_known_name(catalog: RegionCatalog) -> None:
     assert 42 not in catalog
 
 
-@pytest.mark.parametrize("method", ["rtt_ms", "rtt_source", "lower_bound_ms"])
+@pytest.mark.parametrize("method", ["rtt_ms", "rtt_source", "lower_bound_ms", "path_bound_ms"])
 def test_latency_methods_reject_unknown_names(catalog: RegionCatalog, method: str) -> None:
     with pytest.raises(UnknownRegion, match="did you mean 'eu-west-1'"):
         getattr(catalog, method)("us-east-1", "eu-west-l")
     with pytest.raises(UnknownRegion, match="unknown region 'nowhere'"):
         getattr(catalog, method)("nowhere", "us-east-1")
+
+
+def test_site_rejects_unknown_names(catalog: RegionCatalog) -> None:
+    with pytest.raises(UnknownRegion, match="did you mean 'eu-west-1'"):
+        catalog.site("eu-west-l")
 
 
 # --- add() ------------------------------------------------------------------------------------
@@ -295,7 +365,7 @@ def test_add_appends_region() -> None:
         ({"name": "Lab_Lisbon"}, "name"),
         ({"name": "lab lisbon"}, "name"),
         ({"name": "eu-west-1"}, "name"),
-        ({"provider": "azure"}, "provider"),
+        ({"provider": "ibm"}, "provider"),
         ({"location": ""}, "location"),
         ({"lat": 90.5}, "lat"),
         ({"lat": -91}, "lat"),
@@ -353,7 +423,8 @@ def test_load_file_adds_all_regions(tmp_path: Path) -> None:
     fresh = RegionCatalog.default()
     fresh.load_file(_write(tmp_path, GOOD_TOML))
     assert fresh.names()[-2:] == ["lab-lisbon", "lab-madrid"]
-    assert fresh.get("lab-lisbon") == LISBON
+    path = tmp_path / "regions.toml"
+    assert fresh.get("lab-lisbon") == dataclasses.replace(LISBON, source=str(path))
     assert fresh.get("lab-madrid").provider == "aws"
     assert fresh.rtt_ms("lab-madrid", "lab-lisbon") >= fresh.lower_bound_ms(
         "lab-madrid", "lab-lisbon"
@@ -385,7 +456,7 @@ SECOND = '[[region]]\nname = "lab-x"\nlocation = "X"\nlat = 1.0\nlon = 2.0\n'
         (SECOND + SECOND, "region[1].name", "already defined at region[0]"),
         (SECOND.replace("lab-x", "Lab X"), "region[0].name", "use e.g. 'lab-x'"),
         (SECOND.replace('"X"', "3"), "region[0].location", "not a string"),
-        (SECOND + 'provider = "azure"\n', "region[0].provider", "not one of"),
+        (SECOND + 'provider = "ibm"\n', "region[0].provider", "not one of"),
         (SECOND.replace("lon =", "lng ="), "region[0].lng", "did you mean 'lon'"),
         ('title = "x"\n' + SECOND, "title", "unknown top-level key"),
         (SECOND.replace("[[region]]", "[region]"), "region", "double brackets"),

@@ -110,8 +110,10 @@ def expected_failover(detection: Expected, dns_ttl_s: float) -> Expected:
 
 
 def _down(x: float) -> float:
-    return math.floor(x * 1000) / 1000
+    """`x` to the ms below, ignoring float noise (a sum of whole ms stays whole)."""
+    return math.floor(round(x * 1000, 6)) / 1000
 
 
 def _up(x: float) -> float:
-    return math.ceil(x * 1000) / 1000
+    """`x` to the ms above, ignoring float noise (30.242 + 15 is 45.242, not 45.243)."""
+    return math.ceil(round(x * 1000, 6)) / 1000

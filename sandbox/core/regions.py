@@ -1,8 +1,9 @@
-"""Cloud regions, their coordinates, and a latency model between them.
+"""Cloud regions, their coordinates, and the round trip between any two of them.
 
-The latency model returns a measured round-trip time when the catalogue has one for the pair
-(either order) and otherwise a straight-line estimate from the great-circle distance, fitted by
-least squares on the measured pairs. See ``sandbox/data/README.md`` for the data's sources.
+A round trip is, in this order: the measurement of the pair; 2 ms within one site (regions less
+than 100 km apart); the measurement between the two regions' sites (a measured region within
+100 km of each); else the backbone estimate of ``sandbox.core.latency``, fitted to the
+measurements. Never below light in fibre over the great circle. See ``sandbox/data/README.md``.
 """
 
 from __future__ import annotations
@@ -10,23 +11,27 @@ from __future__ import annotations
 import csv
 import difflib
 import json
-import math
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
+from typing import NamedTuple
 
 from sandbox.core.checks import is_number
+from sandbox.core.latency import Backbone, distance_km, fibre_ms, fit_relative, leave_one_out
 from sandbox.errors import InvalidRegion, UnknownRegion
 
-EARTH_RADIUS_KM = 6371.0
-FIBRE_KM_PER_MS = 200.0  # light in glass travels at about two thirds of c
-MIN_RTT_MS = 1.0  # floor for any round trip, even within one city
-PROVIDERS = ("aws", "gcp", "custom")
+MIN_RTT_MS = 1.0  # floor for any round trip
+SITE_KM = 100.0  # AWS: a region's availability zones lie within 100 km of each other
+SITE_RTT_MS = 2.0  # Azure: availability zones of a region are under 2 ms round trip apart
+PROVIDERS = ("aws", "gcp", "azure", "custom")
 MEASURED = "measured (2017)"
+SAME_SITE = "same site"
 ESTIMATE = "estimate"
+RTT_FILE = "rtt_ms_aws_2017_10regions.csv"
 
 _NAME = re.compile(r"[a-z0-9-]+")
 _TOML_KEYS = ("name", "location", "lat", "lon", "provider")
@@ -40,27 +45,37 @@ _TOML_EXAMPLES = {
 
 @dataclass(frozen=True)
 class Region:
-    """One region: its name, provider ("aws", "gcp" or "custom"), location and city coordinates."""
+    """One region: name, provider (one of PROVIDERS), location, its city's coordinates, source."""
 
     name: str
     provider: str
     location: str
     lat: float
     lon: float
+    source: str = ""
+
+    @property
+    def point(self) -> tuple[float, float]:
+        """(lat, lon) in decimal degrees."""
+        return (self.lat, self.lon)
+
+
+class EstimateCheck(NamedTuple):
+    """One measured pair beside the estimate fitted to all the other measured pairs."""
+
+    region_a: str
+    region_b: str
+    measured_ms: float
+    estimate_ms: float
 
 
 def great_circle_km(a: Region, b: Region) -> float:
     """Great-circle distance between two regions in km (haversine, earth radius 6371 km)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    return distance_km(a.point, b.point)
 
 
 def _bound_ms(a: Region, b: Region) -> float:
-    return 2 * great_circle_km(a, b) / FIBRE_KM_PER_MS
+    return fibre_ms(great_circle_km(a, b))
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -93,18 +108,6 @@ def _problem(region: Region) -> tuple[str, str] | None:
     return None
 
 
-def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Ordinary least squares y = slope * x + intercept; the bound itself (1, 0) without data."""
-    if len(points) >= 2:
-        mean_x = sum(x for x, _ in points) / len(points)
-        mean_y = sum(y for _, y in points) / len(points)
-        sxx = sum((x - mean_x) ** 2 for x, _ in points)
-        if sxx > 0:
-            slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
-            return slope, mean_y - slope * mean_x
-    return 1.0, 0.0
-
-
 def _parse_rtt_csv(text: str) -> dict[tuple[str, str], float]:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     return {
@@ -127,12 +130,7 @@ class RegionCatalog:
         self._measured: dict[tuple[str, str], float] = {}
         for (a, b), rtt in (measured_rtt_ms or {}).items():
             self._add_measurement(a, b, rtt)
-        self._slope, self._intercept = _fit_line(
-            [
-                (_bound_ms(self._regions[a], self._regions[b]), rtt)
-                for (a, b), rtt in self._measured.items()
-            ]
-        )
+        self._fit = fit_relative(self._fit_points())
 
     def _add_measurement(self, a: str, b: str, rtt: float) -> None:
         where = f"measured_rtt_ms[{a!r}, {b!r}]"
@@ -159,21 +157,34 @@ class RegionCatalog:
 
     @classmethod
     def default(cls) -> RegionCatalog:
-        """A new catalogue of the bundled AWS and GCP regions with the 2017 RTT measurements."""
+        """A new catalogue of the bundled AWS, GCP and Azure regions with the 2017 measurements."""
         data = files("sandbox") / "data"
         regions = json.loads((data / "regions.json").read_text(encoding="utf-8"))
-        measured = _parse_rtt_csv((data / "rtt_ms_2017.csv").read_text(encoding="utf-8"))
+        measured = _parse_rtt_csv((data / RTT_FILE).read_text(encoding="utf-8"))
         return cls((Region(**fields) for fields in regions), measured)
+
+    def _fit_points(self) -> list[tuple[float, float]]:
+        return [(self.path_bound_ms(a, b), rtt) for (a, b), rtt in self._measured.items()]
 
     @property
     def estimate_slope(self) -> float:
-        """Slope of the fitted estimate, RTT ms per ms of lower bound."""
-        return self._slope
+        """Slope of the fitted estimate, RTT ms per ms of path bound."""
+        return self._fit.slope
 
     @property
     def estimate_intercept_ms(self) -> float:
         """Intercept of the fitted estimate in ms (the estimate at distance 0, before the floor)."""
-        return self._intercept
+        return self._fit.intercept_ms
+
+    def estimate_checks(self) -> list[EstimateCheck]:
+        """Each measured pair beside its leave-one-out estimate (the fit without that pair)."""
+        points = self._fit_points()
+        return [
+            EstimateCheck(a, b, rtt, max(estimate, self.lower_bound_ms(a, b), MIN_RTT_MS))
+            for ((a, b), rtt), estimate in zip(
+                self._measured.items(), leave_one_out(points), strict=True
+            )
+        ]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._regions
@@ -286,6 +297,7 @@ class RegionCatalog:
                 location=table["location"],
                 lat=table["lat"],
                 lon=table["lon"],
+                source=str(path),
             )
             problem = _problem(region)
             if problem is not None:
@@ -306,30 +318,62 @@ class RegionCatalog:
         return regions
 
     def lower_bound_ms(self, client: str, server: str) -> float:
-        """Physical floor on the round trip: light in fibre, 200 km per ms each way."""
+        """Physical floor on the round trip: light in fibre over the great circle, 200 km/ms."""
         return _bound_ms(self.get(client), self.get(server))
 
+    def path_bound_ms(self, client: str, server: str) -> float:
+        """Light in fibre over the shortest backbone path (``sandbox.core.latency``)."""
+        a, b = self.get(client), self.get(server)
+        return fibre_ms(_backbone().path_km(a.point, b.point))
+
+    @cached_property
+    def _measured_regions(self) -> list[Region]:
+        return [
+            self._regions[name] for name in sorted({n for pair in self._measured for n in pair})
+        ]
+
+    def site(self, name: str) -> str | None:
+        """The measured region whose site `name` shares (within 100 km, nearest), if any."""
+        region = self.get(name)
+        near = [(great_circle_km(region, m), m.name) for m in self._measured_regions]
+        km, closest = min(near, default=(SITE_KM + 1, ""))
+        return closest if km <= SITE_KM else None
+
+    def _answer(self, client: str, server: str) -> tuple[float, str]:
+        a, b = self.get(client), self.get(server)
+        bound = _bound_ms(a, b)
+        measured = self._measured.get(_pair(a.name, b.name))
+        if measured is not None:
+            return measured, MEASURED
+        if great_circle_km(a, b) <= SITE_KM:
+            return max(SITE_RTT_MS, bound), SAME_SITE
+        site_a, site_b = self.site(a.name), self.site(b.name)
+        if site_a and site_b and _pair(site_a, site_b) in self._measured:
+            first, second = _pair(site_a, site_b)
+            shared = self._measured[first, second]
+            return max(shared, bound), f"{MEASURED} between the sites of {first} and {second}"
+        return max(self._fit(self.path_bound_ms(client, server)), bound, MIN_RTT_MS), ESTIMATE
+
     def rtt_source(self, client: str, server: str) -> str:
-        """Where rtt_ms() gets this pair from: "measured (2017)" or "estimate"."""
-        self.get(client)
-        self.get(server)
-        return MEASURED if _pair(client, server) in self._measured else ESTIMATE
+        """Where rtt_ms() gets this pair from: "measured (2017)", "measured (2017) between the
+        sites of A and B", "same site" or "estimate"."""
+        return self._answer(client, server)[1]
 
     def rtt_ms(self, client: str, server: str) -> float:
         """Round trip in ms for a client near `client` reaching a server in `server`.
 
-        A measured pair returns its measurement; any other pair the fitted estimate
-        ``estimate_slope * lower_bound_ms + estimate_intercept_ms``, never below the lower bound
-        nor below 1 ms. Answers are cached: a region's coordinates never change once added.
+        The first that applies: the pair's measurement; 2 ms within one site (under 100 km
+        apart); the measurement between the two regions' sites; the fitted estimate
+        ``estimate_slope * path_bound_ms + estimate_intercept_ms``. Never below the lower bound
+        nor 1 ms. Answers are cached: a region's coordinates never change once added.
         """
         key = (client, server)
         cached = self._rtt_cache.get(key)
-        if cached is not None:
-            return cached
-        a, b = self.get(client), self.get(server)
-        rtt = self._measured.get(_pair(a.name, b.name))
-        if rtt is None:
-            bound = _bound_ms(a, b)
-            rtt = max(self._slope * bound + self._intercept, bound, MIN_RTT_MS)
-        self._rtt_cache[key] = rtt
-        return rtt
+        if cached is None:
+            cached = self._rtt_cache[key] = self._answer(client, server)[0]
+        return cached
+
+
+@cache
+def _backbone() -> Backbone:
+    return Backbone.bundled()
