@@ -1,24 +1,25 @@
-"""Generated quizzes: well-formed over many seeds, reproducible, and every key recomputed
-independently by running the question's `source` command through the real CLI."""
+"""Generated quizzes: well-formed over many seeds, reproducible, every lesson covered, and every
+key recomputed independently: flow and syntax keys through the real CLI, routing keys from the
+table the question shows and the policy's rule, experiment keys from the evidence or a CLI run."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 
 from sandbox.errors import InvalidQuiz, InvalidScenario, SandboxError
 from sandbox.experiment.scenario import load_scenario
 from sandbox.flow.tracer import display
-from sandbox.quiz.generate import KINDS, generate, student_seed
-from sandbox.quiz.model import Question
-from sandbox.quiz.syntax_questions import MISTAKES
+from sandbox.quiz.generate import KINDS, SYNTAX, generate, lesson_test, student_seed
+from sandbox.quiz.misconceptions import MISCONCEPTIONS
+from sandbox.quiz.model import DIFFICULTIES, Question
+from sandbox.quiz.syntax_questions import MISTAKES, REFUSED
 
-FLOW_KINDS = tuple(k for k in KINDS if k != "detection")
-SEEDS = range(30)
+SEEDS = range(16)
 # What each parser mistake says on stderr, written here independently of the generator.
 SAYS = {
     "spaces": "commas, not spaces",
@@ -30,11 +31,12 @@ SAYS = {
     "unknown_region": "unknown region",
     "repeated_region": "list each region once",
 }
+LESSONS = {"routing", "failover", "detection", "dns_ttl", "canary", "why_verify", "why_routing"}
 
 
 @pytest.fixture(scope="module")
 def quizzes():
-    return [generate(seed, count=10, kinds=FLOW_KINDS) for seed in SEEDS]
+    return [generate(seed, count=10) for seed in SEEDS]
 
 
 def cli_json(invoke, command: str) -> tuple[int, dict]:
@@ -44,46 +46,64 @@ def cli_json(invoke, command: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.output) if result.exit_code in (0, 1) else {}
 
 
-def test_every_question_has_one_correct_option_and_no_duplicates(quizzes):
+def test_every_question_is_well_formed(quizzes):
     for quiz in quizzes:
         assert len(quiz) == 10
-        assert len({(q.text, q.code) for q in quiz.questions}) == len(quiz)  # none asked twice
+        assert len({(q.text, q.code, q.evidence) for q in quiz.questions}) == len(quiz)
         for q in quiz.questions:
+            assert q.kind in KINDS and q.difficulty in DIFFICULTIES
+            assert q.source.startswith("mrsandbox "), q
+            if q.value is not None:
+                assert q.low <= q.value <= q.high
+                continue
             texts = [o.text for o in q.options]
             assert 3 <= len(texts) <= 4 and len(set(texts)) == len(texts), q
             assert sum(o.correct for o in q.options) == 1, q
-            assert all(t.strip() for t in texts), q
-            assert q.answer_text not in [o.text for o in q.options if not o.correct]
-            assert all(o.feedback for o in q.options), q
-            assert q.source.startswith("mrsandbox "), q
+            for o in q.options:
+                assert o.feedback
+                assert (o.misconception is None) == o.correct
+                if not o.correct:  # the belief, then what the run shows
+                    assert o.misconception in MISCONCEPTIONS
+                    assert MISCONCEPTIONS[o.misconception] in o.feedback
+
+
+def test_a_quiz_of_ten_has_ten_kinds_and_at_most_two_syntax_questions(quizzes):
+    for quiz in quizzes:
+        kinds = [q.kind for q in quiz.questions]
+        assert len(set(kinds)) == len(kinds), kinds
+        assert sum(k in SYNTAX for k in kinds) <= 2, kinds
+    asked = {q.kind for quiz in quizzes for q in quiz.questions}
+    assert asked >= LESSONS, LESSONS - asked
+
+
+def test_one_kind_asked_is_asked_again_and_again():
+    quiz = generate(2, count=5, kinds=("routing",))
+    assert [q.kind for q in quiz.questions] == ["routing"] * 5
 
 
 def test_the_same_seed_gives_the_same_quiz_and_others_differ(quizzes):
-    assert generate(7, count=10, kinds=FLOW_KINDS) == quizzes[7]
+    assert generate(7, count=10) == quizzes[7]
     texts = {tuple(q.text + q.code for q in quiz.questions) for quiz in quizzes}
     assert len(texts) == len(quizzes)
-    orders = {q.key for quiz in quizzes for q in quiz.questions}
-    assert orders >= {"A", "B", "C"}  # the key moves between letters
+    keys = {q.key for quiz in quizzes for q in quiz.questions if q.value is None}
+    assert keys >= {"A", "B", "C", "D"}
 
 
 def test_a_student_id_seeds_a_variant_of_its_own():
     assert student_seed("ada") == student_seed(" Ada ") != student_seed("alan")
     assert student_seed("\udcff\udcfe")  # undecodable bytes of a command line still seed
-    assert generate(student_seed("ada"), 4, kinds=FLOW_KINDS) != generate(
-        student_seed("alan"), 4, kinds=FLOW_KINDS
-    )
+    assert generate(student_seed("ada"), 4) != generate(student_seed("alan"), 4)
     with pytest.raises(InvalidQuiz, match="student id is empty"):
         student_seed("  ")
 
 
-def test_every_kind_appears(quizzes):
-    kinds = {q.id.split("-")[0] for quiz in quizzes for q in quiz.questions}
-    assert kinds == set(FLOW_KINDS)
+# --- each key recomputed on its own -----------------------------------------------------------
 
 
 def _state_key(invoke, q: Question) -> str:
     variable, n = re.search(r"What is (\w+) after step (\d+)\?", q.text).groups()
     _, doc = cli_json(invoke, q.source)
+    assert q.evidence.startswith(("Status Tracker\n", "Process Table\n"))  # the run's table
     return display(doc["snapshots"][int(n)]["variables"][variable])
 
 
@@ -114,23 +134,24 @@ def _step_key(invoke, q: Question) -> str:
 
 
 def _left_out_key(invoke, q: Question) -> str:
-    full_command = q.source.split(" --leave-out ")[0]
     _, without = cli_json(invoke, q.source)
-    _, full = cli_json(invoke, full_command)
-    start, end = without["snapshots"][0]["variables"], without["snapshots"][-1]["variables"]
-    final = full["snapshots"][-1]["variables"]
-    if "which variable would remain" in q.text:
-        (name,) = [v for v in start if start[v] == end[v] != final[v]]
-        return name
     variable = re.search(r"what would (\w+) be at the end", q.text).group(1)
-    return display(end[variable])
+    return display(without["snapshots"][-1]["variables"][variable])
+
+
+def _routed(doc: dict) -> list[str]:
+    routing = [s for s in doc["steps"] if s["action"] == "Setup traffic routing"]
+    if not routing:
+        return []
+    scope = routing[0]["region"]
+    return doc["regions"] if scope == "all regions" else scope.split(", ")
 
 
 def _failure_key(invoke, q: Question) -> str:
     code, doc = cli_json(invoke, q.source)
     assert code == (0 if doc["outcome"].startswith("complete") else 1)
     if "How many times" in q.text:
-        region = re.search(r"deployed to ([\w-]+), retries", q.text).group(1)
+        region = re.search(r"deploy the model to ([\w-]+),", q.text).group(1)
         rows = [
             s
             for s in doc["steps"]
@@ -139,31 +160,25 @@ def _failure_key(invoke, q: Question) -> str:
         return str(len(rows))
     if "outcome" in q.text:
         return doc["outcome"]
-    routing = [s for s in doc["steps"] if s["action"] == "Setup traffic routing"]
-    if not routing:
-        return "none"
-    scope = routing[0]["region"]
-    return ", ".join(doc["regions"]) if scope == "all regions" else scope
+    return ", ".join(_routed(doc)) or "No region"
 
 
 def _syntax_key(invoke, q: Question) -> str:
-    accepted = []
-    for option in q.options:
-        code, _ = cli_json(invoke, option.text)
-        assert code in (0, 2), option.text
-        if code == 0:
-            accepted.append(option.text)
-    (line,) = accepted
+    verdicts = {o.text: cli_json(invoke, o.text)[0] for o in q.options}
+    assert set(verdicts.values()) <= {0, 2}
+    wanted = 2 if "refused" in q.text else 0
+    (line,) = [text for text, code in verdicts.items() if code == wanted]
     return line
 
 
 def _effect_key(invoke, q: Question) -> str:
     code, doc = cli_json(invoke, q.source)
     if code == 2:
-        return "The command fails with a usage error (exit status 2)"
+        return REFUSED
     regions = doc["regions"]
-    names = ", ".join(regions[:-1]) + f" and {regions[-1]}"
-    (text,) = [o.text for o in q.options if o.text == f"The model is deployed to {names}"]
+    text = "The model is deployed to " + (
+        f"{regions[0]} only" if len(regions) == 1 else ", then ".join(regions)
+    )
     return text
 
 
@@ -174,6 +189,57 @@ def _mistake_key(invoke, q: Question) -> str:
     return MISTAKES[mistake]
 
 
+def _table(evidence: str) -> list[list[str]]:
+    """The rows of a text table: its cells, stripped, header first."""
+    lines = [line for line in evidence.splitlines()[1:] if not set(line) <= set("-+")]
+    return [[cell.strip() for cell in line.split("|")] for line in lines]
+
+
+def _routing_key(invoke, q: Question) -> str:
+    header, *rows = _table(q.evidence)
+    cols = {name: i for i, name in enumerate(header)}
+    rtt = next(i for name, i in cols.items() if name.startswith("round trip"))
+    unhealthy = re.search(r"The probes mark ([\w-]+) unhealthy", q.text)
+    healthy = [r for r in rows if not unhealthy or r[0] != unhealthy.group(1)]
+    if "failover order" in cols:
+        return min(healthy, key=lambda r: int(r[cols["failover order"]]))[0]
+    if "recent error rate" in cols:
+        rate = cols["recent error rate"]
+        return min(healthy, key=lambda r: (float(r[rate].rstrip("%")), float(r[rtt])))[0]
+    return min(healthy, key=lambda r: float(r[rtt]))[0]
+
+
+def _why_verify_key(invoke, q: Question) -> str:
+    _, doc = cli_json(invoke, q.source)
+    deployed = sum(s["result"] == "Deployment success" for s in doc["steps"])
+    return (
+        f"verifying after each: {deployed} deployed; "
+        f"verifying at the end: {len(doc['regions'])} deployed"
+    )
+
+
+def _why_routing_key(invoke, q: Question) -> str:
+    _, doc = cli_json(invoke, q.source)
+    if "before the verifications" in q.text:
+        deployed = {s["region"] for s in doc["steps"] if s["result"] == "Deployment success"}
+        return ", ".join(r for r in doc["regions"] if r in deployed)
+    return ", ".join(_routed(doc))
+
+
+def _policy_key(invoke, q: Question) -> str:
+    _, doc = cli_json(invoke, q.source)
+    actions = {s["action"] for s in doc["steps"]}
+    if "still get traffic" in q.text:
+        assert _routed(doc) and doc["outcome"] == "complete_with_skips"
+    elif "undeployed" in q.text:
+        assert "Roll back deployment" in actions and doc["outcome"] == "rolled_back"
+    elif "tried again" in q.text:
+        assert "Retry deployment" in actions
+    else:
+        assert doc["outcome"] == "stopped" and "Retry deployment" not in actions
+    return shlex.split(q.source)[-1]
+
+
 RECOMPUTE = {
     "state": _state_key,
     "step": _step_key,
@@ -182,55 +248,131 @@ RECOMPUTE = {
     "syntax": _syntax_key,
     "effect": _effect_key,
     "mistake": _mistake_key,
+    "routing": _routing_key,
+    "failover": _routing_key,
+    "why_verify": _why_verify_key,
+    "why_routing": _why_routing_key,
+    "policy": _policy_key,
 }
 
 
-def test_every_key_recomputed_through_the_cli_agrees(quizzes, invoke):
-    for quiz in quizzes[:12]:
-        for q in quiz.questions:
-            kind = q.id.split("-")[0]
-            assert RECOMPUTE[kind](invoke, q) == q.answer_text, (q.text, q.code, q.source)
-
-
-def test_a_detection_key_is_the_sweeps_measurement(invoke):
-    quiz = generate(5, count=2, kinds=("detection",))
-    assert len(quiz) == 2
+@pytest.mark.parametrize("kind", sorted(RECOMPUTE))
+def test_every_key_recomputed_on_its_own_agrees(invoke, kind):
+    quiz = generate(11, count=6, kinds=(kind,))
+    assert len(quiz) >= 4
     for q in quiz.questions:
-        assert q.kind == "numeric" and q.unit == "s"
+        assert RECOMPUTE[kind](invoke, q) == q.answer_text, (q.text, q.code, q.source)
+
+
+def _probes(evidence: str) -> tuple[float, list[tuple[float, bool]]]:
+    start = float(re.search(r"the fault starts at t = ([\d.]+) s", evidence).group(1))
+    _, *rows = _table(evidence)
+    return start, [(float(t), result == "passed") for t, result in rows]
+
+
+def test_a_detection_key_is_read_from_the_probe_log_and_the_rule_of_thumb_is_wrong(invoke):
+    quiz = generate(5, count=4, kinds=("detection",))
+    assert len(quiz) == 4
+    for q in quiz.questions:
+        assert q.type == "numeric" and q.unit == "s" and q.difficulty == "hard"
         interval = float(re.search(r"every (\d+) s", q.text).group(1))
         threshold = int(re.search(r"threshold of (\d+)", q.text).group(1))
-        # What the probe timing model allows is right, the bounds the sweep's row prints beside
-        # the measurement: about interval x threshold; less than a threshold's worth less, never.
-        assert q.low <= interval * (threshold - 1) + 1 and q.high >= interval * threshold
-        assert q.low <= q.value <= q.high
-        assert q.check(str(interval * threshold))
-        assert not q.check(str(interval * (threshold - 1) - 1))
+        start, probes = _probes(q.evidence)
+        run = 0
+        for t, passed in probes:
+            run = 0 if passed or t < start else run + 1
+            if run == threshold:
+                break
+        assert q.check(f"{t - start:.3f}")
+        assert not q.check(str(interval * threshold))  # only the run's number is right
         result = invoke(*shlex.split(q.source)[1:], "--workers", "1")
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()
         at = next(i for i, line in enumerate(lines) if "detection_s" in line)
         header, row = ([cell.strip() for cell in lines[i].split("|")] for i in (at, at + 2))
-        measured = float(row[header.index("detection_s")])
-        assert q.value == round(measured, 1)
-        low, high = (float(row[header.index(f"expected_detection_{e}_s")]) for e in ("low", "high"))
-        assert (q.low, q.high) == (math.floor(10 * low) / 10, math.ceil(10 * high) / 10)
+        assert float(row[header.index("detection_s")]) == pytest.approx(q.value, abs=1e-3)
 
 
-def test_a_scenario_sets_the_regions_and_the_fault(tmp_path):
-    scenario = load_scenario("latency_spike")
-    quiz = generate(3, count=6, scenario="latency_spike")
+def test_a_dns_ttl_key_is_detection_plus_the_ttl():
+    quiz = generate(3, count=3, kinds=("dns_ttl",))
+    assert len(quiz) == 3
     for q in quiz.questions:
-        if q.kind == "multiple_choice" and q.code:
+        ttl = float(re.search(r"keep each answer for (\d+) s", q.text).group(1))
+        _, *rows = _table(q.evidence)
+        marked = next(float(t) for t, event, by in rows if (event, by) == ("unhealthy", "probe"))
+        assert q.check(str(marked + ttl)) and not q.check(str(marked))
+
+
+def _bad_version_requests(invoke, tmp_path: Path, name: str, changes: dict[str, int]) -> int:
+    text = (Path("sandbox/data/scenarios") / f"{name}.toml").read_text()
+    for key, value in changes.items():
+        text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", text, flags=re.MULTILINE)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    result = invoke("experiment", str(path), "--format", "json")
+    return json.loads(result.output)["summary"]["by_version"]["1.1.0"]["requests"]
+
+
+def test_a_canary_key_comes_from_both_rollouts_run_again(invoke, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    (q,) = generate(4, count=1, kinds=("canary",)).questions
+    percent = int(re.search(r"canary_percent=(\d+)", q.source).group(1))
+    bake = int(re.search(r"bake_s=(\d+)", q.source).group(1))
+    canary = _bad_version_requests(
+        invoke, tmp_path, "bad_version_canary", {"canary_percent": percent, "bake_s": bake}
+    )
+    sequential = _bad_version_requests(invoke, tmp_path, "bad_version_sequential", {})
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"about ([\d,]+)", q.answer_text)]
+    assert numbers[0] == pytest.approx(canary, rel=0.05, abs=1)
+    assert numbers[1] == pytest.approx(sequential, rel=0.05)
+    assert 0 < canary < sequential
+
+
+# --- the lesson's test ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lessons_test_is_ten_questions_easy_to_hard(seed):
+    test = lesson_test(seed)
+    levels = [q.difficulty for q in test.questions]
+    assert len(levels) == 10
+    assert levels == sorted(levels, key=DIFFICULTIES.index)
+    assert all(levels.count(level) >= 3 for level in DIFFICULTIES)
+    kinds = [q.kind for q in test.questions]
+    assert len(set(kinds)) == 10 and sum(k in SYNTAX for k in kinds) <= 2
+    assert lesson_test(seed) == test
+
+
+def test_difficulty_follows_the_rubric():
+    quiz = generate(9, count=40)
+    by_kind: dict[str, set[str]] = {}
+    for q in quiz.questions:
+        by_kind.setdefault(q.kind, set()).add(q.difficulty)
+    # one fact: easy; a rule over several facts: medium; facts no rule combines: hard
+    assert by_kind["step"] == {"easy"} and by_kind["mistake"] == {"easy"}
+    assert by_kind["detection"] == {"hard"} and by_kind["left_out"] == {"hard"}
+    assert by_kind["why_verify"] == by_kind["why_routing"] == {"hard"}
+    assert by_kind["policy"] == by_kind["dns_ttl"] == by_kind["canary"] == {"medium"}
+
+
+# --- scenarios and bad settings -------------------------------------------------------------------
+
+
+def test_a_scenario_sets_the_regions_and_the_fault():
+    scenario = load_scenario("latency_spike")
+    quiz = generate(3, count=8, scenario="latency_spike", kinds=("state", "step", "detection"))
+    for q in quiz.questions:
+        if q.kind in ("state", "step"):
             assert all(r in q.code for r in scenario.regions), q.code
-    detections = [q for q in quiz.questions if q.kind == "numeric"]
-    assert all(scenario.faults[0].region in q.text for q in detections)
+        else:
+            assert scenario.faults[0].region in q.text
 
 
 def test_a_scenario_without_faults_gets_no_detection_question():
     quiz = generate(1, count=8, scenario="single_region_baseline")
-    assert quiz.questions and all(q.kind == "multiple_choice" for q in quiz.questions)
+    assert quiz.questions and all(q.kind != "detection" for q in quiz.questions)
     for q in quiz.questions:  # one region: questions without enough distractors were skipped
-        assert len({o.text for o in q.options}) == len(q.options) >= 3
+        assert len({o.text for o in q.options}) == len(q.options)
 
 
 @pytest.mark.parametrize(
@@ -252,23 +394,4 @@ def test_bad_settings_are_refused(kwargs, error, message):
 
 def test_a_scenario_with_one_region_repeats_no_question():
     quiz = generate(0, count=12, scenario="single_region_baseline")
-    assert len({(q.text, q.code) for q in quiz.questions}) == len(quiz)
-
-
-def test_no_distractor_is_also_true(quizzes):
-    for quiz in quizzes:
-        for q in quiz.questions:
-            if q.id.startswith("mistake") and (
-                "--region " in q.code or q.code.count("--regions") > 1
-            ):
-                assert "Missing comma between regions" not in [o.text for o in q.options]
-            if q.id.startswith("failure") and "receive traffic" in q.text:
-                routed = q.answer_text.split(", ")
-                for o in q.options:
-                    if o.correct:
-                        continue
-                    if q.answer_text == "none":
-                        assert "no region gets traffic" in o.feedback
-                    else:  # each region the option gets wrong is named in its feedback
-                        named = (set(o.text.split(", ")) ^ set(routed)) - {"none"}
-                        assert all(r in o.feedback for r in named), (o, routed)
+    assert len({(q.text, q.code, q.evidence) for q in quiz.questions}) == len(quiz)

@@ -15,6 +15,7 @@ import pytest
 
 from sandbox.errors import InvalidQuiz, SandboxError
 from sandbox.quiz.material import load_set, material_sets, parse_set
+from sandbox.quiz.misconceptions import MISCONCEPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 VISUAL = tomllib.loads((ROOT / "quizzes" / "visual.toml").read_text())
@@ -78,11 +79,35 @@ def test_each_computed_key_names_the_command_that_reproduces_it():
     assert load_set("practice").questions[0].source == ""  # a concept: the material's key
 
 
+# The sets name the tables as the sandbox prints them (quizzes/README.md, "Differences").
+RENAMED = {"the Status Tracker": "variable_tracker", "the Process Table": "the execution_table"}
+
+
 def test_the_options_hints_and_mistakes_are_the_lessons_own():
     for quiz in (load_set("visual"), load_set("practice")):
         for q in quiz.questions:
-            for text in (*(o.text for o in q.options), *q.mistakes, q.hint.rstrip(".")):
+            hint = q.hint.rstrip(".")
+            for ours, theirs in RENAMED.items():
+                hint = hint.replace(ours, theirs)
+            for text in (*(o.text for o in q.options), *q.mistakes, hint):
                 assert text in LESSON, text
+
+
+def test_the_visual_quiz_shows_the_tables_it_asks_about():
+    for q in load_set("visual").questions:
+        assert q.evidence.startswith("Process Table\n")
+        assert "\nStatus Tracker\n" in q.evidence
+        assert "execution" not in q.hint and "variable_tracker" not in q.hint
+
+
+def test_every_wrong_option_of_the_bundled_sets_names_a_known_misconception():
+    for quiz in (load_set("visual"), load_set("practice")):
+        for q in quiz.questions:
+            for o in q.options:
+                if o.correct:
+                    assert o.misconception is None
+                else:
+                    assert o.misconception in MISCONCEPTIONS and o.misconception != "other", o
 
 
 @pytest.mark.parametrize(

@@ -185,6 +185,7 @@ class HealthView:
         self._healthy: tuple[float, list[str]] | None = None  # (valid until, healthy regions)
         self._listeners = [on_transition] if on_transition else []
         self.transitions: list[Transition] = []
+        self.probe_log: list[tuple[float, str, bool]] = []  # (time recorded, region, passed)
 
     def subscribe(self, listener: Callable[[Transition], None]) -> None:
         """Call `listener` with every later transition too."""
@@ -215,6 +216,7 @@ class HealthView:
         policy says so)."""
         with self._lock:
             now = self._clock()
+            self.probe_log.append((now, region, ok))
             self._returns(now)
             detector = self._outliers[region]
             if ok and self.outlier_policy.uneject_on_healthy_probe and detector.ejected(now):

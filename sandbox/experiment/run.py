@@ -41,6 +41,13 @@ class Experiment:
     events: list[dict[str, Any]] = field(default_factory=list)
     rollout: Rollout | None = None
     warnings: list[str] = field(default_factory=list)  # wall-clock facts, kept out of the journal
+    t0: float = 0.0  # the backend's time when the users started: the journal's time 0
+
+    def probes(self, region: str) -> list[tuple[float, bool]]:
+        """Every health probe result of `region`: (seconds on the journal's clock, passed)."""
+        view = self.deployment.health_view
+        log = view.probe_log if view is not None else []
+        return [(round(t - self.t0, 3), ok) for t, r, ok in log if r == region]
 
     @property
     def deviated(self) -> bool:
@@ -181,7 +188,7 @@ def _finish(
         ]
     events.sort(key=lambda e: e["t"])
     record = journal(scenario, d, log, events, rollout, t0)
-    return Experiment(scenario, record, log, d, events, rollout)
+    return Experiment(scenario, record, log, d, events, rollout, t0=t0)
 
 
 def _schedule(backend: Backend, fault: ScheduledFault, t0: float, events: list) -> Process:

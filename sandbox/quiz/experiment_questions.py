@@ -1,28 +1,46 @@
-"""Generated numeric questions keyed by a simulated experiment: how long after a fault starts
-the probes mark its region unhealthy, for a drawn health-check interval and threshold."""
+"""Generated questions keyed by simulated experiments: when the probes mark a faulty region
+unhealthy (read from the run's probe log, which only the run gives), what a DNS TTL adds to the
+failover users see, and how many requests a bad version answers under canary and sequential
+rollouts."""
 
 from __future__ import annotations
 
 import math
 import random
+from functools import cache
+from typing import Any
 
-from sandbox.experiment.scenario import Scenario
+from sandbox.experiment.run import Experiment, run_experiment
+from sandbox.experiment.scenario import Scenario, load_scenario, parse_scenario
 from sandbox.experiment.sweeps import with_value
-from sandbox.quiz.model import Question
-from sandbox.quiz.runs import detection_s
+from sandbox.flow.tables import Table
+from sandbox.quiz.model import Question, rubric
+from sandbox.quiz.options import Wrong, choices
 
 INTERVALS_S = (5, 10, 15, 20, 30)
 THRESHOLDS = (3, 4, 5)
+TTLS_S = (15, 30, 45, 60, 90)
+SEEDS = range(8)  # few enough that a class's questions share their runs
+TOLERANCE_S = 0.2
+CANARY = {"canary_percent": (5, 10, 20), "bake_s": (60, 120)}
+
+
+def _run(scenario: Scenario, settings: tuple[tuple[str, Any], ...]) -> Experiment:
+    document = dict(scenario.document)
+    for key, value in settings:
+        document = with_value(document, key, value)
+    return run_experiment(parse_scenario(document, scenario.source))
+
+
+def _vary(scenario: Scenario, settings: tuple[tuple[str, Any], ...]) -> str:
+    vary = " ".join(f"--vary {key}={value}" for key, value in settings)
+    return f"mrsandbox sweep {scenario.source} {vary}"
 
 
 def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
-    """ "With interval 10 s and threshold 3, about how long after the outage starts is the region
-    marked unhealthy?", answered by running the scenario with those settings.
-
-    The key is the measured time. Right is anything the probe timing model allows, the bounds the
-    run's journal gives (`sandbox.core.expectations`): failed probes come one cycle apart
-    (interval + round trip + what a failed probe waits), the first within a cycle of the start.
-    """
+    """ "The probe log of the run is shown: how many seconds after the fault starts do the probes
+    mark the region unhealthy?" Right only within 0.2 s of the run's time, and drawn so that the
+    rule of thumb (interval x threshold) falls outside: only reading the probes answers it."""
     if not scenario.faults:
         return None
     fault = scenario.faults[0]
@@ -31,43 +49,180 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
     if not pairs:
         return None
     interval, threshold = rng.choice(pairs)
-    seed = rng.randrange(1000)
     settings = (
         ("health.interval_s", interval),
         ("health.failure_threshold", threshold),
-        ("seed", seed),
+        ("seed", rng.choice(SEEDS)),
     )
-    document = dict(scenario.document)
-    for key, value in settings:
-        document = with_value(document, key, value)
-    measured, low, high = detection_s(document, scenario.source)
-    if measured is None or low is None or high is None or not low <= measured <= high:
-        return None  # no detection to ask about (the fidelity tests hold the bounds)
-    what = fault.fault.kind
-    vary = " ".join(f"--vary {key}={value}" for key, value in settings)
+    run = _run(scenario, settings)
+    row = run.journal["summary"]["per_fault"][0]
+    measured = row.get("detection_s")
+    if measured is None or abs(measured - interval * threshold) <= 2 * TOLERANCE_S:
+        return None
+    start = fault.start_s
+    shown = [(t, ok) for t, ok in run.probes(fault.region) if start - 2 * interval <= t]
+    shown = [(t, ok) for t, ok in shown if t <= start + measured + interval]
+    evidence = Table(
+        f"Probe results for {fault.region} (the fault starts at t = {start:g} s)",
+        ("t (s)", "probe"),
+        tuple((f"{t:.3f}", "passed" if ok else "failed") for t, ok in shown),
+    ).to_text()
+    low, high = row["expected_detection_s"]
     return Question(
         id=qid,
+        kind="detection",
         text=(
-            f"In the scenario '{scenario.name}', {fault.region} has a fault ({what}) from "
-            f"t = {fault.start_s:g} s. With a health check every {interval} s and a failure "
-            f"threshold of {threshold}, about how many seconds after the fault starts is "
-            f"{fault.region} marked unhealthy?"
+            f"In the scenario '{scenario.name}', {fault.region} has a fault "
+            f"({fault.fault.kind}) from t = {start:g} s. Health checks run every {interval} s "
+            f"with a failure threshold of {threshold}; the run's probe log is shown. How many "
+            f"seconds after the fault starts do the probes mark {fault.region} unhealthy?"
         ),
-        value=round(measured, 1),
-        low=math.floor(10 * low) / 10,
-        high=math.ceil(10 * high) / 10,
+        value=round(measured, 3),
+        low=round(measured - TOLERANCE_S, 3),
+        high=round(measured + TOLERANCE_S, 3),
         unit="s",
-        hint="A region is marked unhealthy after `threshold` failed probes in a row, one every "
-        "`interval` seconds.",
+        evidence=evidence,
+        hint=f"Find the {threshold}th failed probe in a row after the fault starts; its time, "
+        "less the fault's start, is the answer.",
         solution=(
-            f"Rule of thumb: interval x threshold = {interval} x {threshold} = "
-            f"{interval * threshold} s.",
-            f"Failed probes come one cycle apart: the {interval} s interval, plus each probe's "
-            f"round trip and what a failed probe waits. The first comes within a cycle of the "
-            f"fault's start, then {threshold - 1} more: from {low:g} s to {high:g} s here.",
-            f"The simulated run measured {measured:.1f} s.",
+            f"{threshold} failed probes in a row mark a region unhealthy; the last of them is "
+            f"recorded at t = {start + measured:.3f} s, {measured:.3f} s after the fault starts.",
+            f"interval x threshold = {interval * threshold} s is only a rule of thumb: probes "
+            f"come one cycle apart (interval + round trip + what a failed probe waits) from a "
+            f"phase of their own; the probe timing model bounds it from {low:g} to {high:g} s.",
         ),
-        mistakes=("Counting the threshold without the interval", "Adding a whole extra interval"),
-        difficulty="hard",
-        source=f"mrsandbox sweep {scenario.source} {vary}",
+        mistakes=("Computing interval x threshold", "Counting from the first failed probe"),
+        difficulty=rubric(threshold + 1),
+        source=_vary(scenario, settings),
     )
+
+
+def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
+    """ "Users keep a DNS answer for TTL s; the probes mark the region unhealthy at t = D: until
+    when, at the latest, may users still be sent to it?" Keyed by the run's detection plus the
+    TTL; the run's last request to that region falls inside."""
+    if not scenario.faults or scenario.faults[0].fault.kind != "outage":
+        scenario = load_scenario("outage_dns_ttl_60")
+    fault = scenario.faults[0]
+    ttl = rng.choice(TTLS_S)
+    settings = (("routing.dns_ttl_s", ttl), ("seed", rng.choice(SEEDS)))
+    run = _run(scenario, settings)
+    row = run.journal["summary"]["per_fault"][0]
+    if row.get("detection_s") is None or row.get("failover_s") is None:
+        return None
+    detected = fault.start_s + row["detection_s"]
+    key = round(detected + ttl, 3)
+    if fault.start_s + row["failover_s"] > key + 1e-6:
+        return None  # the model's bound does not hold: never ask it (the fidelity tests hold it)
+    events = [e for e in run.events if e.get("region") == fault.region and "health" in e["event"]]
+    evidence = Table(
+        f"Health of {fault.region}",
+        ("t (s)", "event", "by"),
+        (
+            (f"{fault.start_s:.3f}", "fault starts", fault.fault.kind),
+            *((f"{e['t']:.3f}", e["event"].removeprefix("health_"), e["source"]) for e in events),
+        ),
+    ).to_text()
+    return Question(
+        id=qid,
+        kind="dns_ttl",
+        text=(
+            f"Users near {fault.region} resolve the service by DNS and keep each answer for "
+            f"{ttl} s (the TTL). {fault.region} fails at t = {fault.start_s:g} s; its health "
+            f"events are shown. Until what time t, at the latest, may those users still be "
+            f"sent to {fault.region}?"
+        ),
+        value=key,
+        low=round(key - 0.5, 3),
+        high=round(key + 0.5, 3),
+        unit="s",
+        evidence=evidence,
+        hint="The answers stop naming the region when the probes mark it unhealthy; an answer "
+        "cached just before lasts one TTL more.",
+        solution=(
+            f"The probes mark it unhealthy at t = {detected:.3f} s.",
+            f"An answer cached just before lasts {ttl} s more: t = {key:g} s.",
+            f"In the run, the last of those users moved at t = "
+            f"{fault.start_s + row['failover_s']:.3f} s.",
+        ),
+        mistakes=("Ignoring the TTL", "Counting the TTL from the fault's start"),
+        difficulty=rubric(2, rule_suffices=True),
+        source=_vary(scenario, settings),
+    )
+
+
+@cache
+def _bad_version_requests(strategy: str, percent: float, bake_s: float) -> int:
+    """Requests the bad 1.1.0 answered in the bundled bad-version scenario of `strategy`."""
+    scenario = load_scenario(f"bad_version_{strategy}")
+    settings: tuple[tuple[str, Any], ...] = ()
+    if strategy == "canary":
+        settings = (("rollout.canary_percent", percent), ("rollout.bake_s", bake_s))
+    by_version = _run(scenario, settings).journal["summary"]["by_version"]
+    return int(by_version.get("1.1.0", {}).get("requests", 0))
+
+
+def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
+    """ "A bad release goes out by canary or sequentially: how many requests does it answer in
+    each?" from the two bundled bad-version scenarios, the canary's settings drawn."""
+    percent, bake = rng.choice(CANARY["canary_percent"]), rng.choice(CANARY["bake_s"])
+    caught = _bad_version_requests("canary", percent, bake)
+    exposed = _bad_version_requests("sequential", 0, 0)
+    if not 0 < caught < exposed:
+        return None
+
+    def text(c: int, s: int) -> str:
+        return f"canary: about {_about(c)}; sequential: about {_about(s)}"
+
+    key = text(caught, exposed)
+    said = f"The runs: {_about(caught)} requests under canary, {_about(exposed)} sequentially."
+    wrong = [
+        Wrong(text(exposed, caught), "canary_more", said),
+        Wrong(text(exposed, exposed), "canary_no_help", said),
+        Wrong(text(0, exposed), "canary_nobody", said),
+        Wrong(text(caught, caught), "bake_ignored", said),
+    ]
+    options = choices(key, f"Right: {said}", wrong, rng)
+    if options is None:
+        return None
+    source = (
+        f"mrsandbox sweep bad_version_canary --vary rollout.canary_percent={percent} "
+        f"--vary rollout.bake_s={bake}"
+    )
+    bad = load_scenario("bad_version_canary")
+    rates = sorted({c.rate_per_s for c in bad.clients})
+    errors = sorted({f.fault.error_rate or 0.0 for f in bad.faults})
+    return Question(
+        id=qid,
+        kind="canary",
+        text=(
+            f"Release 1.1.0 of {bad.model} passes its smoke test but fails "
+            f"{' to '.join(f'{e:.0%}' for e in errors)} of real predictions. It goes to "
+            f"{', '.join(bad.regions)} ({' to '.join(f'{r:g}' for r in rates)} requests/s each) "
+            f"either by canary ({percent}% of a region's traffic for a {bake} s bake, rolled "
+            "back when the bake sees errors) or sequentially, region after region, each "
+            "verified by its smoke test. About how many requests does 1.1.0 answer in each?"
+        ),
+        options=options,
+        hint="A canary shows the new version to a small share of one region until its bake "
+        "judges it; a sequential rollout watches only the smoke test.",
+        solution=(
+            "The canary's first bake sees the errors and rolls back: a few requests meet 1.1.0.",
+            "The sequential rollout passes every smoke test and keeps 1.1.0 to the end.",
+            said,
+        ),
+        mistakes=(
+            "Thinking a canary protects every user",
+            "Thinking a smoke test sees real errors",
+        ),
+        difficulty=rubric(2, rule_suffices=True),
+        source=source,
+    )
+
+
+def _about(n: int) -> str:
+    """`n` to two significant figures, with thousands separated."""
+    if n < 100:
+        return str(n)
+    digits = 10 ** (int(math.log10(n)) - 1)
+    return f"{round(n / digits) * digits:,}"

@@ -7,16 +7,22 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sandbox.flow.deployment import COMPLETED, POLICIES
 from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.material import unchanged_without
-from sandbox.quiz.model import Question
-from sandbox.quiz.options import Variant, choices
+from sandbox.quiz.model import Question, rubric
+from sandbox.quiz.options import Variant, Wrong, choices
 from sandbox.quiz.runs import run_command
 
 DICTS = ("deployment_status", "verification_status")
 OUTCOMES = ("complete", "complete_with_skips", "stopped", "rolled_back")
 ATTEMPT_ACTIONS = ("Deploy model", "Retry deployment")
+WRONG_OUTCOME = {
+    "complete": "failure_ignored",
+    "complete_with_skips": "skip_assumed",
+    "stopped": "stop_assumed",
+    "rolled_back": "rollback_assumed",
+}
+ROWS = {"deployment_status": ATTEMPT_ACTIONS, "verification_status": ("Verify deployment",)}
 
 
 def _with_failure(variant: Variant, rng: random.Random) -> list[str]:
@@ -27,12 +33,18 @@ def _with_failure(variant: Variant, rng: random.Random) -> list[str]:
 
 
 def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question | None:
-    """ "What is deployment_status after step 4?" from the tracer's snapshots."""
+    """ "What is deployment_status after step 4?", read from the Status Tracker it shows (one
+    fact), or worked out from the Process Table alone (one fact per row that changes it)."""
     failure = _with_failure(variant, rng)
     command = variant.command(*failure)
     trace = run_command(command).trace
     variable = rng.choice(DICTS)
-    n = rng.randrange(1, len(trace.steps))  # a step before the End row
+    # A step before the End row, its value's shape drawn first (evenly), so that no shape of
+    # dict (empty, one success, two, a failure...) is the key more often than the others.
+    shapes: dict[tuple[str, ...], list[int]] = {}
+    for k in range(1, len(trace.steps)):
+        shapes.setdefault(tuple(sorted(trace.snapshots[k][variable].values())), []).append(k)
+    n = rng.choice(shapes[rng.choice(sorted(shapes))])
     shown = [display(s[variable]) for s in trace.snapshots]
     key = shown[n]
     value = trace.snapshots[n][variable]
@@ -42,30 +54,46 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
         key,
         f"Right: step {n} leaves {variable} at {key}.",
         [
-            (shown[n - 1], f"One step off: that is {variable} before step {n}."),
-            (shown[n + 1], f"One step off: that is {variable} after step {n + 1}."),
-            (display(latest), "Only the latest region: the dict keeps every region's entry."),
-            (shown[-1], f"The final state: {variable} still changes after step {n}."),
-            (display(trace.snapshots[n][other]), f"That is {other}, not {variable}."),
+            Wrong(shown[n - 1], "step_before", f"That is {variable} before step {n}."),
+            Wrong(shown[n + 1], "step_after", f"That is {variable} after step {n + 1}."),
+            Wrong(display(latest), "latest_only", "The dict keeps every region's entry."),
+            Wrong(shown[-1], "final_state", f"That is the final {variable}."),
+            Wrong(display(trace.snapshots[n][other]), "other_variable", f"That is {other}."),
         ],
         rng,
     )
     if options is None:
         return None
     step = trace.steps[n - 1]
+    from_tracker = rng.random() < 0.5
+    if from_tracker:
+        evidence, facts = trace.status_tracker("full").to_text(), 1
+        text = f"The Status Tracker of a run is shown. What is {variable} after step {n}?"
+        hint = f"Find the column 'After Step {n}' and read the row {variable}."
+    else:
+        rows = [s for s in trace.steps[:n] if s.action in ROWS[variable]]
+        evidence, facts = trace.process_table().to_text(), max(1, len(rows))
+        text = (
+            f"The Process Table of a run is shown, without its Status Tracker. "
+            f"What is {variable} after step {n}?"
+        )
+        hint = (
+            f"Go down the rows to step {n}; each {' or '.join(ROWS[variable])} row sets its region."
+        )
     return Question(
         id=qid,
-        text=f"Run the command below. What is {variable} after step {n}?",
+        kind="state",
+        text=text,
         code=command,
+        evidence=evidence,
         options=options,
-        hint=f"Find step {n} in the Process Table, then read {variable} in the Status Tracker "
-        "(--tracker full shows a column for every step).",
+        hint=hint,
         solution=(
             f"Step {n} is {step.action} in {step.region}: {step.result}.",
             f"After it, {variable} is {key}.",
         ),
         mistakes=("Reading the column before or after the step", "Keeping only the last region"),
-        difficulty="medium" if failure else "easy",
+        difficulty=rubric(facts, rule_suffices=True),
         source=command,
     )
 
@@ -90,54 +118,60 @@ def _askable_steps(trace: Any) -> list[tuple[int, str]]:
 
 
 def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question | None:
-    """ "At which step is traffic routing configured?" from the process table."""
+    """ "At which step is traffic routing configured?", read from the Process Table it shows."""
     failure = _with_failure(variant, rng)
     command = variant.command(*failure)
     trace = run_command(command).trace
     n, asks = rng.choice(_askable_steps(trace))
     row = trace.steps[n - 1]
+    last = len(trace.steps)
+
+    def wrong(k: int) -> Wrong:
+        s = trace.steps[k - 1]
+        if k == last:
+            return Wrong(f"Step {k}", "end_row", f"Step {k} is the End row: {s.next_step}.")
+        name = (
+            "other_step" if s.region == row.region else ("step_before" if k < n else "step_after")
+        )
+        return Wrong(f"Step {k}", name, f"Step {k} is {s.action} ({s.region}): {s.result}.")
+
     related = [
         s.step
         for s in trace.steps
         if s.region == row.region and s.action != row.action and s.action != "Select region"
     ]
-    last = len(trace.steps)
     candidates = [n - 1, n + 1, n + 2, last, *related[:1]]
-
-    def shown(k: int) -> str:
-        s = trace.steps[k - 1]
-        if k == last:
-            return f"No: step {k} is the End row: {s.next_step}."
-        return f"No: step {k} is {s.action} ({s.region}): {s.result}."
-
     options = choices(
         f"Step {n}",
         f"Right: step {n} is {row.action} ({row.region}): {row.result}.",
-        [(f"Step {k}", shown(k)) for k in candidates if 1 <= k <= last],
+        [wrong(k) for k in candidates if 1 <= k <= last and k != n],
         rng,
     )
     if options is None:
         return None
     return Question(
         id=qid,
-        text=f"Run the command below. At which step {asks}?",
+        kind="step",
+        text=f"The Process Table of a run is shown. At which step {asks}?",
         code=command,
+        evidence=trace.process_table().to_text(),
         options=options,
-        hint=f"Look at the Action and Result columns of the Process Table for '{row.action}'.",
+        hint=f"Look down the Action and Result columns for '{row.action}'.",
         solution=(f"Step {n} of the Process Table is {row.action} ({row.region}): {row.result}.",),
         mistakes=("Reading the row before or after", "Confusing deploying with verifying"),
-        difficulty="medium" if failure else "easy",
+        difficulty=rubric(1),
         source=command,
     )
 
 
 def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
-    """ "If monitoring was not started, which variable would remain false?" by running the loop
-    without that call (`--leave-out`) and comparing with the full run."""
+    """ "If the call verify_deployment('eu-west-1') were left out, what would deployment_status
+    be at the end?" by running the loop without that call (`--leave-out`): the flow refuses the
+    next call, and the runs differ. (The material's own "which variable would remain false"
+    question, solved by matching names, is the visual set's.)"""
     region = rng.choice(variant.regions)
     call, python = rng.choice(
         [
-            ("monitor_health", "monitor_health(regions)"),
             ("routing_setup", "routing_setup(regions)"),
             (f"verify_deployment:{region}", f"verify_deployment({region!r})"),
             (f"deploy_model:{region}", f"deploy_model({region!r})"),
@@ -151,13 +185,13 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
     ending = without.trace.steps[-1].next_step
     if len(names) == 1:
         name = names[0]
-        key = name
+        key, facts = name, 1
         text = (
             f"If the call {python} were left out of the loop, which variable would remain "
             f"{display(start[name])} in the Status Tracker?"
         )
-        distractors = [
-            (v, f"No: without {python}, {v} still ends as {display(end[v])}.")
+        wrong = [
+            Wrong(v, "still_changes", f"Without {python}, {v} still ends as {display(end[v])}.")
             for v in WATCHED
             if v not in (name, "regions")  # regions is the input: it never changes
         ]
@@ -165,48 +199,73 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
     else:
         name = rng.choice([v for v in DICTS if full.trace.snapshots[-1][v] != start[v]])
         final = end[name]
-        key = display(final)
+        key, facts = display(final), 3  # the refusal, the calls before it, the dict
         text = f"If the call {python} were left out of the loop, what would {name} be at the end?"
-        wrong = f"No: without {python}, {name} ends as {key} ({ending})."
-        distractors = [
-            (display(full.trace.snapshots[-1][name]), f"{wrong} That is the full run's."),
-            (display(start[name]), f"{wrong} The calls before the refusal still count."),
-            (display({k: final[k] for k in list(final)[:-1]}), wrong),
-            (display(dict.fromkeys(final, "failed")), f"{wrong} A call left out is no failure."),
+        said = f"Without {python}, {name} ends as {key} ({ending})."
+        wrong = [
+            Wrong(display(full.trace.snapshots[-1][name]), "full_run", said),
+            Wrong(display(start[name]), "nothing_before", said),
+            Wrong(display({k: final[k] for k in list(final)[:-1]}), "drops_last", said),
+            Wrong(display({**final, region: "failed"}), "left_out_fails", said),
         ]
         evidence = f"without {python}, {name} ends as {key}; the End row says: {ending}."
-    options = choices(key, "Right: " + evidence, distractors, rng)
+    options = choices(key, "Right: " + evidence, wrong, rng)
     if options is None:
         return None
     return Question(
         id=qid,
+        kind="left_out",
         text=text,
         code=full_command,
         options=options,
-        hint="Run it with --leave-out and compare the Final column with the full run's.",
+        hint="Compare the Final column of the full run with the run that has --leave-out.",
         solution=(evidence,),
         mistakes=("Forgetting that the flow refuses calls out of order",),
-        difficulty="medium" if len(names) == 1 else "hard",
+        difficulty=rubric(facts),
         source=command,
     )
 
 
+def _policy_for(outcome: str, rng: random.Random) -> tuple[str, int | None, int]:
+    """A policy, how often the failure happens (None: every time) and the retries allowed, that
+    end in `outcome` when the failing region is not the only one."""
+    retries = rng.choice((0, 1, 2, 3))
+    if outcome == "complete":
+        return "retry", rng.randint(1, max(1, retries)), max(1, retries)
+    if outcome == "complete_with_skips":
+        return "skip", rng.choice((1, 2, None)), retries
+    if outcome == "rolled_back":
+        return "rollback", rng.choice((1, 2, None)), retries
+    if rng.random() < 0.5:
+        return "stop", rng.choice((1, 2, None)), retries
+    return "retry", rng.choice((retries + 1, None)), retries
+
+
 def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | None:
-    """A failure in one region under retry, stop, rollback or skip: attempts, outcome, traffic."""
+    """A failure in one region under retry, stop, rollback or skip: attempts, outcome, traffic.
+
+    The outcome is drawn first, evenly (traffic questions halt a quarter of the time), so that no
+    outcome and no "no region" is the key more often than the others.
+    """
+    ask = rng.choice(("attempts", "outcome", "traffic"))
+    outcome = rng.choice(OUTCOMES)
+    if ask == "traffic":
+        outcome = rng.choice(("complete", "complete_with_skips", "complete_with_skips"))
+        if rng.random() < 0.25:
+            outcome = rng.choice(("stopped", "rolled_back"))
+    policy, count, retries = _policy_for(outcome, rng)
     region = rng.choice(variant.regions)
     stage = rng.choice(("deploy", "verify"))
-    count = rng.choice((1, 2, 3, None))
-    policy = rng.choice(POLICIES)
-    retries = rng.choice((0, 1, 2, 3))
     spec = f"{region}:{stage}" + (f":{count}" if count else "")
     extra = ["--fail", spec, "--on-failure", policy]
     if policy == "retry" and retries != 2:
         extra += ["--max-retries", str(retries)]
     command = variant.command(*extra)
     d = run_command(command)
-    ask = rng.choice(("attempts", "outcome", "traffic"))
     fails = {None: "every time", 1: "once, the first time"}.get(count, f"the first {count} times")
-    setup = f"The {stage} step in {region} fails {fails}; the policy is {policy}."
+    limit = f" with up to {retries} retries" if policy == "retry" else ""
+    setup = f"The {stage} step in {region} fails {fails}; the policy is {policy}{limit}."
+    ending = d.trace.steps[-1].next_step
     if ask == "attempts":
         attempts = sum(
             1 for s in d.trace.steps if s.region == region and s.action in ATTEMPT_ACTIONS
@@ -214,80 +273,82 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         if attempts == 0:
             return None
         allowed = retries + 1 if policy == "retry" else 1
-        key = str(attempts)
-        text = f"{setup} How many times is the model deployed to {region}, retries included?"
-        rows = f"No: the Process Table has {attempts} Deploy/Retry rows for {region}"
-        distractors = [
-            (str(attempts + 1), f"{rows}."),
-            (str(attempts - 1), f"{rows}; the first deployment counts too."),
-            (str(allowed), f"{rows}; {allowed} is the most the policy allows."),
-            ("1", f"{rows}; a failure does not end the region's deployments at once."),
+        key, facts = str(attempts), 3
+        text = (
+            f"{setup} How many times does the flow deploy the model to {region}, the first "
+            "deployment and every retry counted?"
+        )
+        rows = f"The Process Table has {attempts} Deploy/Retry rows for {region}."
+        wrong = [
+            Wrong(str(attempts + 1), "one_attempt_more", rows),
+            Wrong(str(attempts - 1), "first_not_counted", rows),
+            Wrong(str(allowed), "policy_maximum", rows),
+            Wrong("1", "single_attempt", rows),
         ]
         if count is not None:
-            distractors.append((str(count), f"{rows}; {count} is the number of failures."))
-        distractors = [(t, why) for t, why in distractors if int(t) >= 1]
+            wrong.append(Wrong(str(count), "failures_counted", rows))
+        wrong = [w for w in wrong if int(w.text) >= 1]
         evidence = f"{region} has {attempts} Deploy/Retry rows; the outcome is {d.outcome}."
     elif ask == "outcome":
-        key = d.outcome or ""
+        key, facts = d.outcome or "", 2
         text = f"{setup} What is the deployment's outcome?"
-        why = {
-            "complete": "complete needs every region verified, with no skip.",
-            "complete_with_skips": "only the skip policy completes without a region.",
-            "stopped": "stopped comes from the stop policy, or retry running out.",
-            "rolled_back": "only the rollback policy rolls regions back.",
-        }
-        ending = d.trace.steps[-1].next_step
-        distractors = [(o, f"No: the End row says {ending}; {why[o]}") for o in OUTCOMES]
-        evidence = f"the End row says {ending}."
+        wrong = [Wrong(o, WRONG_OUTCOME[o], f"The End row says: {ending}.") for o in OUTCOMES]
+        evidence = f"the End row says: {ending}."
     else:
-        key = ", ".join(d.routes) if d.routes else "none"
-        text = (
-            f"{setup} Which regions receive traffic after the deployment "
-            "(none if routing is never set up)?"
-        )
+        key, facts = _regions_text(d.routes), 2
+        text = f"{setup} Which regions receive traffic once the deployment has ended?"
         others = [r for r in variant.regions if r != region]
-        candidates = [list(variant.regions), others, [region], [], variant.regions[:1]]
-        distractors = [
-            (", ".join(c) or "none", _traffic_feedback(c, d.routes, (region, stage), d.outcome))
-            for c in candidates
+        halted = not d.routes
+        wrong = [
+            Wrong(_regions_text(c), name, _traffic_feedback(c, d.routes, (region, stage), ending))
+            for c, name in (
+                (list(variant.regions), "halt_still_routes" if halted else "failed_region_served"),
+                (others, "halt_still_routes" if halted else "skip_assumed"),
+                ([region], "failed_region_served"),
+                ([], "skip_routes_nothing" if policy == "skip" else "stop_assumed"),
+                (list(variant.regions[:1]), "first_region_only"),
+            )
         ]
         evidence = f"the outcome is {d.outcome}; routed regions: {key}."
-    options = choices(key, f"Right: {evidence}", distractors, rng)
+    options = choices(key, f"Right: {evidence}", wrong, rng)
     if options is None:
         return None
     return Question(
         id=qid,
+        kind="failure",
         text=text,
         code=command,
         options=options,
-        hint="Run the command and read the Process Table: each Deploy, Retry, Skip and Roll back "
-        "row, and the End row.",
-        solution=(
-            f"Policy {policy}: "
-            + (
-                f"up to {retries} retries per region, then stop."
-                if policy == "retry"
-                else {
-                    "stop": "the first failure stops the deployment.",
-                    "rollback": "the first failure rolls back every region deployed so far.",
-                    "skip": "a failed region is skipped and the others go on.",
-                }[policy]
-            ),
-            evidence,
-        ),
+        hint="Follow the policy row by row: what it does after each failure, and when routing "
+        "is set up.",
+        solution=(_policy_rule(policy, retries), evidence),
         mistakes=("Counting failures instead of attempts", "Expecting traffic after a halt"),
-        difficulty="medium" if d.outcome in COMPLETED else "hard",
+        difficulty=rubric(facts, rule_suffices=True),
         source=command,
     )
 
 
+def _policy_rule(policy: str, retries: int) -> str:
+    if policy == "retry":
+        return f"Policy retry: up to {retries} retries per region, then stop."
+    return {
+        "stop": "Policy stop: the first failure stops the deployment.",
+        "rollback": "Policy rollback: the first failure rolls back every region deployed so far.",
+        "skip": "Policy skip: a failed region is skipped and the others go on.",
+    }[policy]
+
+
+def _regions_text(regions: Sequence[str]) -> str:
+    return ", ".join(regions) if regions else "No region"
+
+
 def _traffic_feedback(
-    option: Sequence[str], routes: Sequence[str], failed: tuple[str, str], outcome: str | None
+    option: Sequence[str], routes: Sequence[str], failed: tuple[str, str], ending: str
 ) -> str:
     """Why an option's regions are not the ones that get traffic, fact by fact; `failed` is
     the failing region and its stage."""
     if not routes:
-        return f"No: the outcome is {outcome}, so routing is never set up: no region gets traffic."
+        return f"The End row says: {ending}. Routing is never set up: no region gets traffic."
     stage = {"deploy": "deployment", "verify": "verification"}[failed[1]]
     facts = [
         f"{r} gets no traffic" + (f" (its {stage} failed)" if r == failed[0] else "")
@@ -295,4 +356,4 @@ def _traffic_feedback(
         if r not in routes
     ]
     facts += [f"{r} is verified and gets traffic too" for r in routes if r not in option]
-    return f"No: {'; '.join(facts)}."
+    return f"{'; '.join(facts)}."

@@ -1,21 +1,28 @@
-"""Generated quizzes: a seed (or a student id) picks regions, models, steps, variables, failures
-and option order; every key comes from a run of the sandbox, and the same seed gives the same
-quiz."""
+"""Generated quizzes: a seed (or a student id) picks regions, models, steps, variables, failures,
+settings and option order; every key comes from a run of the sandbox, and the same seed gives the
+same quiz. The lesson's 10-question test is one of them, ordered by difficulty."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz
 from sandbox.experiment.scenario import Scenario, load_scenario
-from sandbox.quiz import experiment_questions, flow_questions, syntax_questions
-from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz import (
+    experiment_questions,
+    flow_questions,
+    lesson_questions,
+    routing_questions,
+    syntax_questions,
+)
+from sandbox.quiz.model import DIFFICULTIES, Question, Quiz
 from sandbox.quiz.options import Variant
 
 Maker = Callable[[str, Variant, random.Random], Question | None]
+RunMaker = Callable[[str, Scenario, random.Random], Question | None]
 FLOW: dict[str, Maker] = {
     "state": flow_questions.state_after_step,
     "step": flow_questions.step_of_action,
@@ -24,10 +31,23 @@ FLOW: dict[str, Maker] = {
     "syntax": syntax_questions.which_command,
     "effect": syntax_questions.what_happens,
     "mistake": syntax_questions.likely_error,
+    "routing": routing_questions.serving_region,
+    "failover": routing_questions.failover_region,
+    "why_verify": lesson_questions.why_verify,
+    "why_routing": lesson_questions.why_routing,
+    "policy": lesson_questions.policy,
 }
-KINDS = (*FLOW, "detection")
+RUNS: dict[str, RunMaker] = {
+    "detection": experiment_questions.detection_time,
+    "dns_ttl": experiment_questions.dns_ttl,
+    "canary": experiment_questions.canary,
+}
+KINDS = (*FLOW, *RUNS)
+SYNTAX = ("syntax", "effect", "mistake")  # at most two in ten questions
 DEFAULT_SCENARIO = "regional_outage"
 MAX_COUNT = 100
+TEST_COUNT = 10
+TEST_LEAST = 3  # questions of each difficulty in the lesson's test
 
 
 def student_seed(student: str) -> int:
@@ -39,17 +59,7 @@ def student_seed(student: str) -> int:
     return int.from_bytes(hashlib.sha256(name).digest()[:4], "big")
 
 
-def generate(
-    seed: int = 0,
-    count: int = 10,
-    scenario: str | Scenario | None = None,
-    kinds: tuple[str, ...] = KINDS,
-) -> Quiz:
-    """`count` questions of the given kinds, taken in turn; keys computed by running the sandbox.
-
-    With a scenario, flow questions deploy its model to its regions and detection questions
-    run it; without, a seed draws the regions and `regional_outage` is run.
-    """
+def _check(seed: int, count: int, kinds: Sequence[str]) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidQuiz(f"seed must be a whole number >= 0, got {seed!r}")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
@@ -57,32 +67,111 @@ def generate(
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise InvalidQuiz(f"question kinds are {', '.join(KINDS)}; got {', '.join(kinds)}")
-    loaded = _scenario(scenario)
-    catalog = RegionCatalog.default()
-    order = list(kinds)
-    random.Random(seed).shuffle(order)
-    questions: list[Question] = []
-    asked: set[tuple[str, str]] = set()  # a question asked twice is skipped
-    for attempt in range(count * 4):
-        if len(questions) == count:
-            break
-        kind = order[attempt % len(order)]
-        rng = random.Random(f"{seed}:{attempt}")
-        qid = f"{kind}-{seed}-{attempt}"
-        if kind == "detection":
-            question = experiment_questions.detection_time(qid, loaded, rng)
+
+
+class _Asker:
+    """Makes questions of any kind for one seed and scenario, none asked twice."""
+
+    def __init__(self, seed: int, scenario: str | Scenario | None) -> None:
+        self.seed = seed
+        self.given = scenario is not None
+        self.scenario = _scenario(scenario)
+        self.catalog = RegionCatalog.default()
+        self.asked: set[tuple[str, str, str]] = set()
+        self.attempt = 0
+
+    def ask(self, kind: str) -> Question | None:
+        rng = random.Random(f"{self.seed}:{self.attempt}")
+        qid = f"{kind}-{self.seed}-{self.attempt}"
+        self.attempt += 1
+        if kind in RUNS:
+            question = RUNS[kind](qid, self.scenario, rng)
         else:
             variant = (
-                Variant(loaded.regions, loaded.model)
-                if scenario is not None
-                else Variant.draw(rng, catalog)
+                Variant(self.scenario.regions, self.scenario.model)
+                if self.given
+                else Variant.draw(rng, self.catalog)
             )
             question = FLOW[kind](qid, variant, rng)
-        if question is not None and (question.text, question.code) not in asked:
-            asked.add((question.text, question.code))
+        if question is None or (question.text, question.code, question.evidence) in self.asked:
+            return None
+        self.asked.add((question.text, question.code, question.evidence))
+        return question
+
+
+def _order(kinds: Sequence[str], count: int, rng: random.Random) -> list[str]:
+    """Kinds to ask in turn: each once before any twice, and at most two syntax questions in
+    ten unless only syntax kinds are asked."""
+    shuffled = list(kinds)
+    rng.shuffle(shuffled)
+    others = [k for k in shuffled if k not in SYNTAX]
+    syntax = [k for k in shuffled if k in SYNTAX]
+    room = len(syntax) if not others else max(1, count // 5)
+    firsts = others + syntax[:room]
+    rng.shuffle(firsts)
+    return firsts + syntax[room:] if not others else firsts
+
+
+def generate(
+    seed: int = 0,
+    count: int = 10,
+    scenario: str | Scenario | None = None,
+    kinds: Sequence[str] = KINDS,
+) -> Quiz:
+    """`count` questions of the given kinds; keys computed by running the sandbox.
+
+    Every kind is asked once before any is asked twice, and a quiz of ten holds at most two
+    command-syntax questions. With a scenario, flow questions deploy its model to its regions
+    and experiment questions run it; without, a seed draws the regions and `regional_outage`
+    is run.
+    """
+    _check(seed, count, kinds)
+    asker = _Asker(seed, scenario)
+    order = _order(kinds, count, random.Random(seed))
+    questions: list[Question] = []
+    for turn in range(count * 6):
+        if len(questions) == count:
+            break
+        question = asker.ask(order[turn % len(order)])
+        if question is not None:
             questions.append(question)
-    where = f", scenario {loaded.source}" if scenario is not None else ""
+    where = f", scenario {asker.scenario.source}" if scenario is not None else ""
     return Quiz(f"generated-{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))
+
+
+def lesson_test(seed: int = 0, scenario: str | Scenario | None = None) -> Quiz:
+    """The lesson's test: ten questions across easy, medium and hard (at least three of each),
+    easy first, no kind twice and at most two syntax questions."""
+    _check(seed, TEST_COUNT, KINDS)
+    asker = _Asker(seed, scenario)
+    rng = random.Random(f"test:{seed}")
+    by_level: dict[str, list[Question]] = {level: [] for level in DIFFICULTIES}
+    used: set[str] = set()
+    for _ in range(12):  # rounds over the kinds not asked yet
+        kinds = [k for k in KINDS if k not in used]
+        rng.shuffle(kinds)
+        for kind in kinds:
+            short = [lv for lv in DIFFICULTIES if len(by_level[lv]) < TEST_LEAST]
+            total = sum(map(len, by_level.values()))
+            if total >= TEST_COUNT and not short:
+                break
+            if kind in SYNTAX and sum(k in SYNTAX for k in used) >= 2:
+                continue
+            question = asker.ask(kind)
+            if question is None:
+                continue
+            level = question.difficulty
+            if level not in short and total >= TEST_COUNT - sum(
+                TEST_LEAST - len(by_level[s]) for s in short
+            ):
+                continue  # keep room for the difficulties still short
+            by_level[level].append(question)
+            used.add(kind)
+    questions = tuple(q for level in DIFFICULTIES for q in by_level[level])
+    if len(questions) != TEST_COUNT or any(len(q) < TEST_LEAST for q in by_level.values()):
+        raise InvalidQuiz(f"seed {seed}: could not draw the lesson's test; try another seed")
+    where = f", scenario {asker.scenario.source}" if scenario is not None else ""
+    return Quiz(f"test-{seed}", f"The lesson's test (seed {seed}{where})", questions)
 
 
 def _scenario(scenario: str | Scenario | None) -> Scenario:

@@ -25,6 +25,7 @@ from sandbox.errors import InvalidQuiz, UnknownRegion
 from sandbox.flow.deployment import Deployment
 from sandbox.flow.sample import CALLS
 from sandbox.flow.tracer import WATCHED, display
+from sandbox.quiz.misconceptions import MISCONCEPTIONS
 from sandbox.quiz.model import DIFFICULTIES, LETTERS, Option, Question, Quiz
 from sandbox.quiz.runs import Verdict, deploy_words, judge, run_command
 
@@ -37,6 +38,8 @@ QUESTION_KEYS = (
     *("hint", "solution", "mistakes", "key"),
 )
 KEY_KEYS = ("kind", "run", "variable", "step", "action", "call", "regions")
+OPTION_KEYS = ("text", "means", "feedback", "misconception")
+UNNAMED = "other"  # the misconception of a wrong option whose set names none
 
 
 def material_sets() -> list[str]:
@@ -74,6 +77,7 @@ class _Choice:
     text: str
     means: Any
     feedback: str
+    misconception: str
 
 
 def _choices(q: Doc) -> list[_Choice]:
@@ -87,11 +91,12 @@ def _choices(q: Doc) -> list[_Choice]:
         elif not isinstance(item, dict):
             message = f'expected a string or a table {{ text = "..." }}, got {show(item)}'
             raise q.fail(q.path(f"options[{i}]"), message)
-        o = q.child(item, q.path(f"options[{i}]"), ("text", "means", "feedback"))
+        o = q.child(item, q.path(f"options[{i}]"), OPTION_KEYS)
         means = o.table.get("means")
         if means is not None and not isinstance(means, str):
             means = o.strings("means")
-        choices.append(_Choice(o.text("text").strip(), means, _optional_text(o, "feedback")))
+        text, feedback = o.text("text").strip(), _optional_text(o, "feedback")
+        choices.append(_Choice(text, means, feedback, _optional_text(o, "misconception")))
     texts = [c.text for c in choices]
     twice = sorted({t for t in texts if texts.count(t) > 1})
     if twice:
@@ -119,9 +124,11 @@ def _question(q: Doc) -> Question:
         if answer is None:
             raise q.fail(q.path("answer"), "missing; a material key needs the answer letter")
         correct = [letter == answer for letter in letters]
-        feedback, source, found = ["" for _ in choices], "", ""
+        feedback, source, found, evidence = ["" for _ in choices], "", "", ""
+        beliefs = [UNNAMED for _ in choices]
     else:
-        correct, feedback, source, found = KEYERS[kind](q, key, choices, code)
+        keyed = KEYERS[kind](q, key, choices, code)
+        correct, feedback, beliefs, source, found, evidence = keyed
     hits = [letters[i] for i, ok in enumerate(correct) if ok]
     if len(hits) != 1:
         fits = f"options {' and '.join(hits)} all fit" if hits else "no option fits"
@@ -137,9 +144,11 @@ def _question(q: Doc) -> Question:
         text=q.text("text"),
         code=code,
         options=tuple(
-            Option(c.text, ok, c.feedback or fb)
-            for c, ok, fb in zip(choices, correct, feedback, strict=True)
+            Option(c.text, ok, c.feedback or fb, None if ok else c.misconception or belief)
+            for c, ok, fb, belief in zip(choices, correct, feedback, beliefs, strict=True)
         ),
+        kind=kind,
+        evidence=evidence,
         hint=_optional_text(q, "hint"),
         solution=tuple(q.strings("solution", [])),
         mistakes=tuple(q.strings("mistakes", [])),
@@ -148,13 +157,22 @@ def _question(q: Doc) -> Question:
     )
 
 
-# correct per option, feedback per option, the command behind the key, what the run found
-Keyed = tuple[list[bool], list[str], str, str]
+# correct, feedback and misconception per option, the command behind the key, what the run
+# found, and the tables of the run the question is about
+Keyed = tuple[list[bool], list[str], list[str], str, str, str]
 
 
-def _by_text(choices: list[_Choice], key_text: str, evidence: str) -> tuple[list[bool], list[str]]:
+def _by_text(
+    choices: list[_Choice], key_text: str, evidence: str, beliefs: dict[str, str]
+) -> tuple[list[bool], list[str], list[str]]:
     correct = [c.text == key_text for c in choices]
-    return correct, [f"{'Right' if ok else 'No'}: {evidence}." for ok in correct]
+    feedback = [f"{'Right' if ok else 'No'}: {evidence}." for ok in correct]
+    return correct, feedback, [beliefs.get(c.text, UNNAMED) for c in choices]
+
+
+def _tables(d: Deployment) -> str:
+    """The run's Process Table and full Status Tracker, as the terminal shows them."""
+    return f"{d.trace.process_table().to_text()}\n\n{d.trace.status_tracker('full').to_text()}"
 
 
 def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -162,15 +180,25 @@ def _state(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     variable = key.text("variable", choices=WATCHED)
     d = _run(key, run)
     step = int(key.number("step", None, Range(0, len(d.trace.steps), whole=True)))
-    value = display(d.trace.snapshots[step][variable])
+    shown = [display(s[variable]) for s in d.trace.snapshots]
+    value = shown[step]
     found = f"`{run}` gives {variable} = {value} after step {step}"
-    return (*_by_text(choices, value, f"after step {step}, {variable} is {value}"), run, found)
+    value_now = d.trace.snapshots[step][variable]
+    latest = {k: value_now[k] for k in list(value_now)[-1:]} if isinstance(value_now, dict) else {}
+    beliefs = {display(latest): "latest_only", shown[-1]: "final_state", shown[0]: "step_before"}
+    if step + 1 < len(shown):
+        beliefs[shown[step + 1]] = "step_after"
+    if step > 0:
+        beliefs[shown[step - 1]] = "step_before"
+    keyed = _by_text(choices, value, f"after step {step}, {variable} is {value}", beliefs)
+    return (*keyed, run, found, _tables(d))
 
 
 def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     run = key.text("run")
     action = key.text("action")
-    trace = _run(key, run).trace
+    d = _run(key, run)
+    trace = d.trace
     steps = [s.step for s in trace.steps if s.action == action]
     if not steps:
         actions = ", ".join(dict.fromkeys(s.action for s in trace.steps))
@@ -178,7 +206,14 @@ def _step(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         raise key.fail(key.path("action"), message)
     answer = f"Step {steps[0]}"
     found = f"`{run}` has {action!r} at step {steps[0]}"
-    return (*_by_text(choices, answer, f"{action!r} is step {steps[0]}"), run, found)
+    beliefs = {
+        f"Step {s.step}": "end_row"
+        if s.action == "End"
+        else ("step_before" if s.step < steps[0] else "step_after")
+        for s in trace.steps
+    }
+    keyed = _by_text(choices, answer, f"{action!r} is step {steps[0]}", beliefs)
+    return (*keyed, run, found, _tables(d))
 
 
 def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -187,7 +222,8 @@ def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     if call.partition(":")[0] not in CALLS:
         raise key.fail(key.path("call"), f"expected one of {', '.join(CALLS)}, got {call!r}")
     without = f"{run} --leave-out {call}"
-    names = unchanged_without(_run(key, run), _run(key, without))
+    full = _run(key, run)
+    names = unchanged_without(full, _run(key, without))
     if len(names) != 1:
         kept = ", ".join(names) or "none"
         raise key.fail(
@@ -197,7 +233,8 @@ def _left_out(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         )
     evidence = f"without {call}, {names[0]} keeps its start value; the full run changes it"
     found = f"`{without}` keeps {names[0]} at its start value"
-    return (*_by_text(choices, names[0], evidence), without, found)
+    beliefs = {v: "still_changes" for v in WATCHED}
+    return (*_by_text(choices, names[0], evidence, beliefs), without, found, _tables(full))
 
 
 def unchanged_without(full: Deployment, without: Deployment) -> list[str]:
@@ -222,10 +259,14 @@ def _accepted(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         else f"mrsandbox deploy refuses it: {v.message}"
         for v in verdicts
     ]
+    beliefs = [
+        v.mistake if v.mistake in MISCONCEPTIONS else "valid_is_invalid" if v.accepted else UNNAMED
+        for v in verdicts
+    ]
     right = [(c.text, v.model) for c, v, ok in zip(choices, verdicts, correct, strict=True) if ok]
     source = _runnable(*right[0]) if right else ""
     found = f"the parser must accept one line with regions {', '.join(wanted)}"
-    return correct, feedback, source, found
+    return correct, feedback, beliefs, source, found, ""
 
 
 def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -243,7 +284,17 @@ def _effect(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
         else f"it fails: {verdict.message}"
     )
     feedback = [f"{'Right' if ok else 'No'}: mrsandbox deploy shows {said}." for ok in correct]
-    return correct, feedback, _runnable(code), f"`{code}`: {said}"
+    beliefs = [
+        "valid_is_invalid"
+        if c.means == "fails"
+        else "order_ignored"
+        if verdict.accepted and sorted(c.means) == sorted(verdict.regions)
+        else "first_listed_only"
+        if verdict.accepted and len(c.means) < len(verdict.regions)
+        else "parser_guesses"
+        for c in choices
+    ]
+    return correct, feedback, beliefs, _runnable(code), f"`{code}`: {said}", ""
 
 
 def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
@@ -258,7 +309,8 @@ def _mistake(q: Doc, key: Doc, choices: list[_Choice], code: str) -> Keyed:
     correct = [c.means == verdict.mistake for c in choices]
     feedback = [f"{'Right' if ok else 'No'}: the parser says {verdict.message}" for ok in correct]
     found = f"the parser finds the mistake {verdict.mistake!r} in `{code}`"
-    return correct, feedback, _runnable(code), found
+    beliefs = ["wrong_diagnosis" for _ in choices]
+    return correct, feedback, beliefs, _runnable(code), found, ""
 
 
 def _runnable(command: str, model: str = "") -> str:

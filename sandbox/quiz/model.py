@@ -19,13 +19,33 @@ LETTERS = "ABCDEFGH"
 MIN_OPTIONS = 3  # the key and at least two distractors
 
 
+def rubric(facts: int, rule_suffices: bool = False) -> str:
+    """A question's difficulty from the work its answer needs (quizzes/README.md, "Difficulty").
+
+    `facts`: how many facts of the run (a row, a cell, a measurement, a verdict, a counterfactual
+    run's result) the answer combines; `rule_suffices`: whether a rule of the lesson combines
+    them. easy: one fact; medium: two, or more that a rule combines; hard: three or more that no
+    rule alone combines.
+    """
+    if facts <= 1:
+        return "easy"
+    return "medium" if facts == 2 or rule_suffices else "hard"
+
+
 @dataclass(frozen=True)
 class Option:
-    """One answer of a multiple-choice question; `feedback` says why it is right or wrong."""
+    """One answer of a multiple-choice question: `feedback` says why it is right or wrong, and a
+    wrong option names the `misconception` it stands for ("other" when none is given; None for
+    the key)."""
 
     text: str
     correct: bool = False
     feedback: str = ""
+    misconception: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.correct and not self.misconception:  # a wrong option always names one
+            object.__setattr__(self, "misconception", "other")
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,8 @@ class Question:
     difficulty: str = "medium"
     source: str = ""
     code: str = ""  # a command line or code shown with the question
+    kind: str = "material"  # what the question asks about (sandbox.quiz.generate.KINDS)
+    evidence: str = ""  # a table of the run the question is about, shown with it
 
     def __post_init__(self) -> None:
         where = f"question {self.id!r}"
@@ -77,11 +99,19 @@ class Question:
             raise InvalidQuiz(f"{where}: option {twice[0]!r} appears more than once")
         if sum(o.correct for o in self.options) != 1:
             raise InvalidQuiz(f"{where}: needs exactly one correct option")
+        for o in self.options:
+            if o.correct and o.misconception is not None:
+                raise InvalidQuiz(f"{where}: the key {o.text!r} names a misconception")
 
     @property
-    def kind(self) -> str:
+    def type(self) -> str:
         """`multiple_choice` or `numeric`, as jupyterquiz names them."""
         return "numeric" if self.value is not None else "multiple_choice"
+
+    @property
+    def shown_code(self) -> str:
+        """The command line, then the evidence table: what a reader sees under the text."""
+        return "\n\n".join(part for part in (self.code, self.evidence) if part)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -131,9 +161,9 @@ class Question:
 
     def to_jupyterquiz(self) -> dict[str, Any]:
         """The question in jupyterquiz's JSON shape, with our `id`, `hint` and `source` beside."""
-        doc: dict[str, Any] = {"question": self.text, "type": self.kind}
-        if self.code:
-            doc["code"] = self.code
+        doc: dict[str, Any] = {"question": self.text, "type": self.type}
+        if self.shown_code:
+            doc["code"] = self.shown_code  # jupyterquiz shows it in a code block
         if self.value is not None:
             low, high = self.low or 0.0, self.high or 0.0
             doc["precision"] = 4
@@ -148,10 +178,22 @@ class Question:
             ]
         else:
             doc["answers"] = [
-                {"answer": o.text, "correct": o.correct, "feedback": o.feedback}
+                {
+                    "answer": o.text,
+                    "correct": o.correct,
+                    "feedback": o.feedback,
+                    "misconception": o.misconception,
+                }
                 for o in self.options
             ]
-        doc.update(id=self.id, difficulty=self.difficulty, hint=self.hint, source=self.source)
+        doc.update(
+            id=self.id,
+            kind=self.kind,
+            difficulty=self.difficulty,
+            hint=self.hint,
+            source=self.source,
+            evidence=self.evidence,
+        )
         return doc
 
 

@@ -1,5 +1,5 @@
-"""Options for generated questions: the key among distractors from named misconceptions, and
-the variant (regions, model) a seed picks."""
+"""Options for generated questions: the key among wrong options that each stand for a named
+misconception, and the variant (regions, model) a seed picks."""
 
 from __future__ import annotations
 
@@ -7,30 +7,44 @@ import random
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sandbox.core.models import bundled_models
 from sandbox.core.regions import RegionCatalog
+from sandbox.quiz.misconceptions import MISCONCEPTIONS
 from sandbox.quiz.model import MIN_OPTIONS, Option
 
 OPTIONS = 4
 
 
-def choices(
-    key: str, right: str, distractors: Sequence[tuple[str, str]], rng: random.Random
-) -> tuple[Option, ...] | None:
-    """The key and up to three distinct distractors, in a seeded order; None when fewer than two
-    distractors differ from the key (the question is then skipped, never padded).
+class Wrong(NamedTuple):
+    """A wrong option: its text, the misconception it stands for, and why it is wrong in this
+    run."""
 
-    `distractors` are (text, the misconception it stands for) pairs.
-    """
+    text: str
+    misconception: str
+    why: str
+
+
+def feedback(misconception: str, why: str) -> str:
+    """A wrong option's feedback: the belief behind it, then what the run shows."""
+    belief = MISCONCEPTIONS[misconception]
+    return f"Not this one: it comes from {belief}. {why}"
+
+
+def choices(
+    key: str, right: str, wrong: Sequence[Wrong], rng: random.Random
+) -> tuple[Option, ...] | None:
+    """The key and up to three distinct wrong options, in a seeded order; None when fewer than
+    two differ from the key (the question is then skipped, never padded)."""
     seen = {key}
     picked: list[Option] = []
-    candidates = list(distractors)
+    candidates = list(wrong)
     rng.shuffle(candidates)
-    for text, why in candidates:
+    for text, name, why in candidates:
         if text.strip() and text not in seen and len(picked) < OPTIONS - 1:
             seen.add(text)
-            picked.append(Option(text, False, why))
+            picked.append(Option(text, False, feedback(name, why), name))
     if len(picked) < MIN_OPTIONS - 1:
         return None
     options = [Option(key, True, right), *picked]
