@@ -10,6 +10,7 @@ import string
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import replace
+from html import unescape
 from html.parser import HTMLParser
 
 import mistune
@@ -23,6 +24,11 @@ from sandbox.quiz.model import Option, Question, Quiz
 
 DEPLOY = "mrsandbox deploy --regions us-east-1,eu-west-1 model_v1"
 BOTH_OK = "{'us-east-1': 'success', 'eu-west-1': 'success'}"
+EVIDENCE = """Status Tracker
+Step | routing_setup | deployment_status
+-----+---------------+-------------------------------
+1    | False         | {'us-east-1': 'pending' <&>}
+2    | True          | {'us-east-1': 'success' #:~=}"""
 
 
 def lesson_quiz() -> Quiz:
@@ -44,6 +50,8 @@ def lesson_quiz() -> Quiz:
         difficulty="easy",
         source=DEPLOY,
         code=DEPLOY,
+        kind="state",
+        evidence=EVIDENCE,
     )
     command = Question(
         id="rollback-command",
@@ -185,12 +193,24 @@ def gift_options(tokens: Tokens) -> list[tuple[str, bool, str]]:
     return options
 
 
+def gift_shown(got: dict) -> dict:
+    """`got` with its text split as Moodle shows it: the paragraphs, and `blocks`, the text of
+    each fixed-width `<pre>` block of an HTML text."""
+    if got["format"] != "html":
+        return {**got, "blocks": []}
+    blocks = [unescape(b) for b in re.findall(r"<pre>(.*?)</pre>", got["text"], re.S)]
+    paragraphs = re.findall(r"<p>(.*?)</p>", got["text"], re.S)
+    return {**got, "text": "\n\n".join(html_text(p) for p in paragraphs), "blocks": blocks}
+
+
 def expected_gift(q: Question) -> dict:
-    """What Moodle must read back for `q` (the numeric unit note aside)."""
+    """What Moodle must read back for `q` (the numeric unit note aside): plain text, or HTML
+    when a command line or a table is shown in fixed-width `<pre>` blocks."""
     expected = {
         "name": q.id,
-        "format": "plain",
-        "text": "\n\n".join(part for part in (q.text, q.code) if part),
+        "format": "html" if q.shown_code else "plain",
+        "text": q.text,
+        "blocks": [part for part in (q.code, q.evidence) if part],
         "general_feedback": "\n".join(q.solution),
     }
     if q.value is None:
@@ -205,7 +225,7 @@ def test_gift_round_trip_keeps_dict_literals_command_lines_and_escapes():
     parsed = parse_gift(to_gift(quiz))
     assert len(parsed) == len(quiz.questions)
     for q, got in zip(quiz.questions, parsed, strict=True):
-        expected = expected_gift(q)
+        expected, got = expected_gift(q), gift_shown(got)
         if q.unit:  # the student is told the unit after the text and the command
             assert got["text"].startswith(expected["text"] + "\n\n")
             assert f"(in {q.unit})" in got["text"].removeprefix(expected["text"])
@@ -265,6 +285,7 @@ def test_gift_round_trip_keeps_any_printable_text(question, options, correct, so
         solution=tuple(solution),
     )
     [got] = parse_gift(to_gift(Quiz("fuzz", "Fuzz", (q,))))
+    got = gift_shown(got)
     assert {k: got[k] for k in expected_gift(q)} == expected_gift(q)
 
 
@@ -339,7 +360,7 @@ def test_qti_zip_holds_the_questions_their_choices_and_the_keys():
         item = items[q.id]
         shown = mattext(item.find(f"{QTI}presentation"))
         assert shown.startswith(q.text)
-        assert q.code in shown
+        assert q.code in shown and q.evidence in shown
         if q.value is None:
             assert qti_choices(item) == [(o.text, o.correct, o.feedback) for o in q.options]
         else:
@@ -420,6 +441,13 @@ def test_markdown_shows_dict_literals_and_command_lines_as_code():
     assert {q.source for q in quiz.questions} <= codes
 
 
+def test_markdown_shows_the_runs_table_as_a_fixed_width_block_in_handout_and_key():
+    quiz = lesson_quiz()
+    for md in to_markdown(quiz):
+        blocks = re.findall(r"<pre><code>(.*?)</code></pre>", commonmark(md), re.S)
+        assert EVIDENCE in [html_text(b).rstrip("\n") for b in blocks]
+
+
 def test_markdown_answer_key_holds_every_key_solution_and_source():
     quiz = lesson_quiz()
     _, key = to_markdown(quiz)
@@ -459,14 +487,15 @@ def test_export_refuses_an_unknown_format_naming_the_known_ones():
         export(lesson_quiz(), "pdf")
 
 
-@pytest.mark.parametrize("name", ["visual", "practice", "generated"])
+@pytest.mark.parametrize("name", ["visual", "practice", "generated", "test"])
 def test_gift_round_trip_of_the_shipped_and_generated_sets(name):
-    from sandbox.quiz.generate import generate
+    from sandbox.quiz.generate import generate, lesson_test
     from sandbox.quiz.material import load_set
 
-    quiz = generate(11, count=12) if name == "generated" else load_set(name)
+    made = {"generated": lambda: generate(11, count=12), "test": lambda: lesson_test(11)}
+    quiz = made[name]() if name in made else load_set(name)
     for q, got in zip(quiz.questions, parse_gift(to_gift(quiz)), strict=True):
-        expected = expected_gift(q)
+        expected, got = expected_gift(q), gift_shown(got)
         if q.unit:
             got["text"] = expected["text"]
         assert {k: got[k] for k in expected} == expected

@@ -8,11 +8,13 @@ import select
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sandbox.quiz.model import Option, Question, Quiz
+from sandbox.quiz.review import REVIEW, Marks
 from sandbox.quiz.take import Score, take
 from tests.support import interruptible
 
@@ -90,7 +92,7 @@ def test_all_right():
     assert score.complete
     assert out.count("Correct.") == 3
     assert "Not quite" not in out
-    assert out.rstrip().endswith("Score: 3/3")
+    assert out.rstrip().endswith("Score: 3/3 (easy 1/1, medium 1/1, hard 1/1)")
     assert "  1. Run the deployment with the fault.\n  2. Read the outcome per region." in out
 
 
@@ -104,7 +106,7 @@ def test_all_wrong_shows_the_key_the_feedback_of_the_choice_and_the_hint():
     assert "Hint: Add the network and the model time." in out
     assert "Not quite: the answer is C. rollback\nA: stop keeps what is deployed." in out
     assert "Correct." not in out
-    assert out.rstrip().endswith("Score: 0/3")
+    assert out.rstrip().endswith("Score: 0/3 (easy 0/1, medium 0/1, hard 0/1)")
 
 
 def test_lowercase_letters_are_accepted():
@@ -193,7 +195,7 @@ def test_runs_the_same_through_a_real_pipe():
     assert result.stderr == ""
     assert "Not quite: the answer is A." in result.stdout
     assert "Answer with a number (in ms), like 12 or 0.5." in result.stdout
-    assert result.stdout.rstrip().endswith("Score: 2/3")
+    assert result.stdout.rstrip().endswith("Score: 2/3 (easy 0/1, medium 1/1, hard 1/1)")
 
 
 def _read_until(fd: int, marker: bytes, seconds: float = 30) -> bytes:
@@ -251,3 +253,77 @@ def test_a_letter_with_a_dot_or_bracket_and_a_number_with_its_unit_are_read():
     score, out = run("a.\n120 ms\nC)\n")
     assert score.right == 3
     assert "Answer with one of" not in out and "like 12 or 0.5" not in out
+
+
+# --- the lesson's test: a score per difficulty and a verdict --------------------------------
+
+TEST = replace(QUIZ, verdict=True)
+
+
+def test_a_quiz_without_a_verdict_ends_with_its_score():
+    _, out = run("A\n120\nC\n")
+    assert "Verdict" not in out
+
+
+def test_the_lessons_test_ends_with_a_strong_verdict_when_all_is_right():
+    out = io.StringIO()
+    score = take(TEST, io.StringIO("A\n120\nC\n"), out)
+    assert score.marks is not None and score.marks.strong
+    assert out.getvalue().rstrip().endswith(
+        "Score: 3/3 (easy 1/1, medium 1/1, hard 1/1)\n"
+        "Verdict: the pattern is strong (80% or more right, and two thirds of each difficulty)."
+    )
+
+
+def test_the_lessons_test_names_what_to_review_for_each_question_missed():
+    out = io.StringIO()
+    take(TEST, io.StringIO("A\n200\nA\n"), out)
+    tail = out.getvalue().split("Score: 1/3 (easy 1/1, medium 0/1, hard 0/1)\n")[1]
+    lines = tail.splitlines()
+    assert lines[0].startswith("Verdict: not yet strong")
+    assert lines[1:] == [f"  - {REVIEW['material']}"]  # two misses, one place to review
+
+
+def test_an_unfinished_test_has_no_verdict():
+    out = io.StringIO()
+    take(TEST, io.StringIO("A\n"), out)
+    assert "Verdict" not in out.getvalue()
+
+
+def marks(results: dict[str, tuple[int, int]], kind: str = "state") -> Marks:
+    """Marks of `right` of `asked` questions per difficulty, each of `kind`."""
+    questions = []
+    for level, (right, asked) in results.items():
+        for i in range(asked):
+            q = Question(id=f"{level}{i}", text="?", value=1, low=1, high=1, kind=kind)
+            questions.append((replace(q, difficulty=level), i < right))
+    return Marks.of(questions)
+
+
+@pytest.mark.parametrize(
+    ("results", "strong"),
+    [
+        ({"easy": (3, 3), "medium": (4, 4), "hard": (3, 3)}, True),
+        ({"easy": (3, 3), "medium": (3, 4), "hard": (2, 3)}, True),  # 8 of 10, 2/3 of hard
+        ({"easy": (3, 3), "medium": (4, 4), "hard": (1, 3)}, False),  # 8 of 10, hard 1/3
+        ({"easy": (2, 3), "medium": (3, 4), "hard": (2, 3)}, False),  # 7 of 10
+        ({"easy": (0, 0), "medium": (0, 0), "hard": (0, 0)}, False),  # nothing asked
+    ],
+)
+def test_strong_takes_four_fifths_in_all_and_two_thirds_of_each_difficulty(results, strong):
+    assert marks(results).strong is strong
+
+
+def test_review_places_are_the_notebook_sections_of_the_kinds_missed():
+    missed = marks({"easy": (0, 1)}, kind="detection")
+    assert missed.verdict()[1:] == [f"  - {REVIEW['detection']}"]
+    assert "04_failure_experiments.ipynb" in REVIEW["detection"]
+
+
+def test_every_generated_kind_has_a_place_to_review_that_exists():
+    from sandbox.quiz.generate import KINDS
+
+    assert set(KINDS) <= set(REVIEW)
+    for place in REVIEW.values():
+        path = place.split(":")[0].split(",")[0]
+        assert path.startswith("the lesson") or (ROOT / path).is_file(), place

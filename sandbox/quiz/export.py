@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 
 from sandbox.errors import InvalidQuiz
 from sandbox.quiz.model import Question, Quiz
@@ -35,9 +36,8 @@ def to_gift(quiz: Quiz) -> str:
     header = _gift_comment(quiz.title, "quiz: ")
     blocks = ["\n".join(header)] if header else []
     for q in quiz.questions:
-        body = "\n\n".join(part for part in (q.text, q.code, _unit_note(q)) if part)
         lines = [*_gift_comment(q.hint, "hint: "), *_gift_comment(q.source, "source: ")]
-        lines.append(f"::{_gift(q.id)}::[plain]{_gift(body)} {{")
+        lines.append(f"::{_gift(q.id)}::{_gift(_gift_body(q))} {{")
         if q.value is None:
             for o in q.options:
                 feedback = f"#{_gift_field(o.feedback)}" if o.feedback else ""
@@ -62,8 +62,7 @@ def to_markdown(quiz: Quiz) -> tuple[str, str]:
     key = [f"# {_md(quiz.title)}: answer key"]
     for n, q in enumerate(quiz.questions, 1):
         student.append(f"**{n}.** *({q.difficulty})* {_md(q.text)}")
-        if q.code:
-            student.append(_code_block(q.code))
+        student += _shown_blocks(q)
         if q.value is None:
             student.append(
                 "\n".join(
@@ -75,8 +74,7 @@ def to_markdown(quiz: Quiz) -> tuple[str, str]:
             student.append(f"**Answer:** ______________ {_md(q.unit)}".rstrip())
         key.append(f"## {n}. {_code_span(q.id)} ({q.difficulty})")
         key.append(_md(q.text))
-        if q.code:
-            key.append(_code_block(q.code))
+        key += _shown_blocks(q)
         answer = _md(q.key) if q.value is not None else f"{q.key}. {_inline(q.answer_text)}"
         key.append(f"**Answer:** {answer}")
         if q.solution:
@@ -111,7 +109,7 @@ def to_qti(quiz: Quiz) -> bytes:
 
     asked: dict[tuple[str, str], str] = {}
     for q in quiz.questions:
-        first = asked.setdefault((q.text, q.code), q.id)
+        first = asked.setdefault((q.text, q.shown_code), q.id)
         if first != q.id:
             raise InvalidQuiz(
                 f"questions {first!r} and {q.id!r} ask the same; QTI takes each question once"
@@ -149,9 +147,7 @@ def export(quiz: Quiz, fmt: str) -> dict[str, bytes]:
 
 def _qti_question(n: int, q: Question) -> list[str]:
     """The question in text2qti's plain-text format; continuation lines indented under it."""
-    parts = [_md(q.text)]
-    if q.code:
-        parts.append(_code_block(q.code))
+    parts = [_md(q.text), *_shown_blocks(q)]
     if q.unit:
         parts.append(_md(_unit_note(q)))
     head, body = f"{n}.  ", "\n\n".join(parts)
@@ -169,6 +165,27 @@ def _qti_question(n: int, q: Question) -> list[str]:
         low, high = q.bounds
         lines.append(f"=    [{_number(low)}, {_number(high)}]")
     return lines
+
+
+def _shown_blocks(q: Question) -> list[str]:
+    """The command line and the run's table shown with a question, as Markdown code blocks."""
+    return [_code_block(part) for part in (q.code, q.evidence) if part]
+
+
+def _gift_body(q: Question) -> str:
+    """The question's text with a format Moodle keeps: plain text, or HTML whose `<pre>` blocks
+    keep a command line and a table's columns in a fixed-width font."""
+    if not q.shown_code:
+        return "[plain]" + "\n\n".join(part for part in (q.text, _unit_note(q)) if part)
+    html = [f"<p>{_html(q.text)}</p>"]
+    html += [f"<pre>{escape(part, quote=False)}</pre>" for part in (q.code, q.evidence) if part]
+    if q.unit:
+        html.append(f"<p>{_html(_unit_note(q))}</p>")
+    return "[html]" + "".join(html)
+
+
+def _html(text: str) -> str:
+    return escape(text, quote=False).replace("\n", "<br>")
 
 
 def _unit_note(q: Question) -> str:

@@ -171,7 +171,7 @@ def lesson_test(seed: int = 0, scenario: str | Scenario | None = None) -> Quiz:
     if len(questions) != TEST_COUNT or any(len(q) < TEST_LEAST for q in by_level.values()):
         raise InvalidQuiz(f"seed {seed}: could not draw the lesson's test; try another seed")
     where = f", scenario {asker.scenario.source}" if scenario is not None else ""
-    return Quiz(f"test-{seed}", f"The lesson's test (seed {seed}{where})", questions)
+    return Quiz(f"test-{seed}", f"The lesson's test (seed {seed}{where})", questions, verdict=True)
 
 
 def _scenario(scenario: str | Scenario | None) -> Scenario:

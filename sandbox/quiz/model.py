@@ -204,6 +204,7 @@ class Quiz:
     name: str
     title: str
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    verdict: bool = False  # taking it ends with a verdict on the pattern (the lesson's test)
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.questions]

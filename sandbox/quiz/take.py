@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz.review import Marks
 
 
 @dataclass(frozen=True)
 class Score:
-    """How many of the `answered` questions were right, out of `total`."""
+    """How many of the `answered` questions were right, out of `total`, and per difficulty."""
 
     right: int
     answered: int
     total: int
+    marks: Marks | None = field(default=None, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -33,7 +35,7 @@ def take(quiz: Quiz, answers: TextIO, out: TextIO) -> Score:
     Stops early, with the score so far, at the end of `answers` or on Ctrl-C.
     """
     total = len(quiz)
-    right = answered = 0
+    results: list[tuple[Question, bool]] = []
     print(quiz.title, file=out)
     try:
         for number, question in enumerate(quiz.questions, 1):
@@ -42,22 +44,27 @@ def take(quiz: Quiz, answers: TextIO, out: TextIO) -> Score:
             answer = _ask(question, answers, out)
             if answer is None:
                 break
-            right += _mark(question, answer, out)
-            answered += 1
+            results.append((question, _mark(question, answer, out)))
     except KeyboardInterrupt:
         print(file=out)
-    score = Score(right, answered, total)
+    marks = Marks.of(results)
+    score = Score(sum(ok for _, ok in results), len(results), total, marks)
     if not score.complete:
-        print(f"\nInput ended after {answered} of {total} questions.", file=out)
-    print(f"\n{score}" if score.complete else score, file=out)
+        print(f"\nInput ended after {score.answered} of {total} questions.", file=out)
+        print(score, file=out)
+        return score
+    print(f"\n{score} ({marks.levels()})", file=out)
+    if quiz.verdict:
+        print("\n".join(marks.verdict()), file=out)
     return score
 
 
 def _show(question: Question, number: int, total: int, out: TextIO) -> None:
     print(f"Question {number} of {total} ({question.difficulty})", file=out)
     print(question.text, file=out)
-    if question.code:
-        print(textwrap.indent(question.code, "    "), file=out)
+    for shown in (question.code, question.evidence):
+        if shown:
+            print(textwrap.indent(shown, "    "), file=out)
     for letter, option in zip(question.letters, question.options, strict=True):
         print(f"  {letter}. {option.text}", file=out)
     if question.value is not None:

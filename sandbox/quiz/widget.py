@@ -28,8 +28,9 @@ class QuestionWidget(widgets.VBox):
         self._on_check = on_check
         head = f"<b>Question {number} of {total}</b> ({escape(question.difficulty)})"
         parts: list[widgets.Widget] = [widgets.HTML(f"{head}<p>{escape(question.text)}</p>")]
-        if question.code:
-            parts.append(widgets.HTML(f"<pre>{escape(question.code)}</pre>"))
+        for shown in (question.code, question.evidence):  # the command line, the run's table
+            if shown:
+                parts.append(widgets.HTML(f"<pre>{escape(shown)}</pre>"))
         if question.value is None:
             # RadioButtons show their labels as plain text: no escaping here.
             self.choice: widgets.RadioButtons | widgets.FloatText = widgets.RadioButtons(

@@ -1,0 +1,79 @@
+"""Scores per difficulty, the lesson test's verdict, and where to review what was missed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sandbox.quiz.model import DIFFICULTIES, Question
+
+STRONG_SHARE = 0.8  # of all questions, right
+LEVEL_SHARE = 2 / 3  # of each difficulty's questions, right
+REVIEW = {
+    "state": "notebooks/01_step_by_step.ipynb: the Process Table and the Status Tracker",
+    "step": "notebooks/01_step_by_step.ipynb: the Process Table and the Status Tracker",
+    "left_out": "notebooks/01_step_by_step.ipynb: why each call comes where it does",
+    "failure": "notebooks/01_step_by_step.ipynb, key moment 2: a failure in one region",
+    "policy": "notebooks/01_step_by_step.ipynb, key moment 2: a failure in one region",
+    "why_verify": "notebooks/01_step_by_step.ipynb, key moment 1: verifying after each region",
+    "why_routing": "notebooks/01_step_by_step.ipynb, key moment 3: routing after verification",
+    "syntax": "notebooks/05_practice_quiz.ipynb: the deploy command's syntax",
+    "effect": "notebooks/05_practice_quiz.ipynb: the deploy command's syntax",
+    "mistake": "notebooks/05_practice_quiz.ipynb: the deploy command's syntax",
+    "routing": "notebooks/03_latency_and_routing.ipynb: routing policies",
+    "failover": "notebooks/03_latency_and_routing.ipynb: routing policies",
+    "detection": "notebooks/04_failure_experiments.ipynb: how the health checks decide",
+    "dns_ttl": "notebooks/06_rollouts.ipynb: the DNS TTL's cost",
+    "canary": "notebooks/06_rollouts.ipynb: two rollouts of the same bad version",
+    "material": "the lesson's material: its Concept Snapshot and Key Moments",
+}
+
+
+@dataclass(frozen=True)
+class Marks:
+    """How a quiz went: right and asked per difficulty, and the questions missed."""
+
+    right: dict[str, int]
+    asked: dict[str, int]
+    missed: tuple[Question, ...]
+
+    @classmethod
+    def of(cls, results: Sequence[tuple[Question, bool]]) -> Marks:
+        right = {level: 0 for level in DIFFICULTIES}
+        asked = {level: 0 for level in DIFFICULTIES}
+        for question, ok in results:
+            asked[question.difficulty] += 1
+            right[question.difficulty] += ok
+        return cls(right, asked, tuple(q for q, ok in results if not ok))
+
+    def levels(self) -> str:
+        """`easy 3/3, medium 2/4, hard 1/3`: the difficulties asked, in order."""
+        return ", ".join(
+            f"{level} {self.right[level]}/{self.asked[level]}"
+            for level in DIFFICULTIES
+            if self.asked[level]
+        )
+
+    @property
+    def strong(self) -> bool:
+        """At least 80% right in all, and two thirds of each difficulty asked."""
+        total = sum(self.asked.values())
+        if not total or sum(self.right.values()) < STRONG_SHARE * total:
+            return False
+        return all(
+            self.right[level] >= LEVEL_SHARE * self.asked[level] - 1e-9 for level in DIFFICULTIES
+        )
+
+    def verdict(self) -> list[str]:
+        """The verdict on the pattern, then what to review for each question missed."""
+        if self.strong:
+            return [
+                "Verdict: the pattern is strong (80% or more right, and two thirds of each "
+                "difficulty)."
+            ]
+        lines = [
+            "Verdict: not yet strong (it takes 80% right, and two thirds of each "
+            "difficulty). Review:"
+        ]
+        places = dict.fromkeys(REVIEW.get(q.kind, REVIEW["material"]) for q in self.missed)
+        return lines + [f"  - {place}" for place in places]
