@@ -269,9 +269,13 @@ def test_the_lessons_test_ends_with_a_strong_verdict_when_all_is_right():
     out = io.StringIO()
     score = take(TEST, io.StringIO("A\n120\nC\n"), out)
     assert score.marks is not None and score.marks.strong
-    assert out.getvalue().rstrip().endswith(
-        "Score: 3/3 (easy 1/1, medium 1/1, hard 1/1)\n"
-        "Verdict: the pattern is strong (80% or more right, and two thirds of each difficulty)."
+    assert (
+        out.getvalue()
+        .rstrip()
+        .endswith(
+            "Score: 3/3 (easy 1/1, medium 1/1, hard 1/1)\n"
+            "Verdict: the pattern is strong (80% or more right, and two thirds of each difficulty)."
+        )
     )
 
 
