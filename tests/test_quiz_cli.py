@@ -31,7 +31,8 @@ def test_take_reads_answers_from_stdin_and_scores():
     done = mrsandbox("quiz", "take", "visual", stdin="A\nc\nB\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Correct.") == 3
-    assert done.stdout.rstrip().endswith("Score: 3/3")
+    assert done.stdout.rstrip().endswith("Score: 3/3 (medium 3/3)")
+    assert "Verdict" not in done.stdout  # only the lesson's test gives one
     assert "Traceback" not in done.stderr
 
 
@@ -111,14 +112,39 @@ def test_export_writes_each_format(tmp_path, fmt):
 def test_list_names_the_sets():
     done = mrsandbox("quiz", "list")
     assert done.returncode == 0
-    assert "visual" in done.stdout and "practice" in done.stdout and "generated" in done.stdout
+    names = [line.split()[0] for line in done.stdout.splitlines()]
+    assert names == ["practice", "visual", "generated", "test"]
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
     [
         (["take", "nosuch"], "nosuch: no such file, and not a bundled set (practice, visual)"),
-        (["take", "visual", "--count", "3"], "--count applies to the generated set only"),
+        (["take", "visual", "--count", "3"], "--count applies to the generated and test sets"),
+        (["take", "test", "--count", "3"], "the lesson's test always has 10 questions"),
+        (["take", "--student", "ada", "--student", "bo"], "--student is given 2 times"),
+        (["generate", "--student", "a", "--student", "b"], "give --student once"),
+        (["generate", "visual"], "'visual' is not one of 'generated', 'test'"),
+        (["export", "test", "--format", "gift", "--student", "a", "--students", "x"], "not both"),
+        (
+            [
+                "export",
+                "test",
+                "--format",
+                "gift",
+                "--student",
+                "a",
+                "--student",
+                "b",
+                "--seed",
+                "1",
+            ],
+            "seeded by their id",
+        ),
+        (
+            ["export", "test", "--format", "gift", "--students", "/nonexistent/roster.txt"],
+            "cannot read /nonexistent/roster.txt: No such file or directory",
+        ),
         (["take", "--seed", "1", "--student", "ada"], "give --seed or --student, not both"),
         (["take", "--student", " "], "the student id is empty"),
         (["take", "--seed", "-1"], "-1 is not in the range x>=0"),
@@ -193,3 +219,83 @@ def test_variants_export_under_names_of_their_own(tmp_path):
         "visual-seed3_key.md",
     ]
     assert "for Ada Lovelace" in (tmp_path / "visual-ada-lovelace.md").read_text()
+
+
+def test_take_the_lessons_test_ends_with_scores_per_difficulty_and_a_verdict():
+    done = mrsandbox("quiz", "take", "test", "--student", "ada", stdin="A\n1\n" * 10)
+    assert done.returncode == 0, done.stderr
+    levels = [
+        line.split("(")[1].split(")")[0]
+        for line in done.stdout.splitlines()
+        if line.startswith("Question ")
+    ]
+    assert len(levels) == 10 and levels == sorted(levels, key=["easy", "medium", "hard"].index)
+    assert all(levels.count(level) >= 3 for level in ("easy", "medium", "hard"))
+    score = next(line for line in done.stdout.splitlines() if line.startswith("Score: "))
+    assert "easy " in score and "medium " in score and "hard " in score
+    assert "\nVerdict: " in done.stdout
+
+
+def test_generate_test_prints_the_same_ten_questions_take_asks():
+    done = mrsandbox("quiz", "generate", "test", "--seed", "5")
+    assert done.returncode == 0, done.stderr
+    questions = json.loads(done.stdout)
+    taken = mrsandbox("quiz", "take", "test", "--seed", "5", stdin="")
+    assert len(questions) == 10
+    assert questions[0]["question"] in taken.stdout  # the first question is asked before input ends
+    assert [q["difficulty"] for q in questions] == sorted(
+        (q["difficulty"] for q in questions), key=["easy", "medium", "hard"].index
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_a_roster_writes_one_bank_and_one_key(tmp_path, fmt):
+    roster = tmp_path / "period 3.txt"
+    roster.write_text("# third period\nAda\n\n  Alan Turing  \n")
+    out = tmp_path / "out"
+    done = mrsandbox(
+        "quiz", "export", "test", "--students", str(roster), "--format", fmt, "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    written = sorted(Path(line).name for line in done.stdout.splitlines())
+    banks = {
+        "gift": ["test-period-3.gift"],
+        "qti": ["test-period-3_qti.zip"],
+        "markdown": ["test-period-3.md"],
+        "jupyterquiz": ["test-ada.json", "test-alan-turing.json"],
+    }[fmt]
+    assert written == sorted([*banks, "test-period-3_key.md"])
+    key = (out / "test-period-3_key.md").read_text()
+    assert "## Ada" in key and "## Alan Turing" in key
+    assert key.count("| 10 |") == 2
+
+
+def test_several_student_flags_export_every_student(tmp_path):
+    done = mrsandbox(
+        "quiz",
+        "export",
+        "visual",
+        "--format",
+        "gift",
+        "--out",
+        str(tmp_path),
+        "--student",
+        "ada",
+        "--student",
+        "bo",
+    )
+    assert done.returncode == 0, done.stderr
+    gift = (tmp_path / "visual-class.gift").read_text()
+    assert "$CATEGORY: visual-class/ada" in gift and "$CATEGORY: visual-class/bo" in gift
+
+
+def test_a_bad_roster_is_named_with_its_line_and_nothing_is_written(tmp_path):
+    roster = tmp_path / "roster.txt"
+    roster.write_text("ada\nbo\nADA\n")
+    out = tmp_path / "out"
+    done = mrsandbox(
+        "quiz", "export", "test", "--students", str(roster), "--format", "gift", "--out", str(out)
+    )
+    assert done.returncode == 2
+    assert f"{roster}, line 3: 'ADA' is the same student as 'ada' on line 1" in done.stderr
+    assert not out.exists()

@@ -7,6 +7,7 @@ import builtins
 import importlib
 import json
 import sys
+from dataclasses import replace
 
 import ipywidgets as widgets
 import pytest
@@ -220,3 +221,14 @@ def test_without_the_lessons_extra_the_error_says_what_to_install(monkeypatch, m
     monkeypatch.delitem(sys.modules, "sandbox.quiz.widget")
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'multiregion-sandbox\[lessons\]'"):
         importlib.import_module("sandbox.quiz.widget")
+
+
+def test_a_question_about_a_table_shows_the_table_after_its_command():
+    table = "Process Table\nStep | Action\n-----+-------\n1    | Select <region> & go"
+    first = replace(QUIZ.questions[0], evidence=table)
+    html = texts(QuizWidget(replace(QUIZ, questions=(first,))))
+    pre = [h for h in html if h.startswith("<pre>")]
+    assert pre == [
+        "<pre>mrsandbox deploy --fault eu-west-1:down</pre>",
+        "<pre>Process Table\nStep | Action\n-----+-------\n1    | Select &lt;region&gt; &amp; go</pre>",
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,8 +15,10 @@ from sandbox.args.common import blaming, out_folder
 from sandbox.quiz.export import FORMATS
 
 GENERATED = "generated"
+TEST = "test"
+MADE = (GENERATED, TEST)  # sets drawn from runs for a seed, rather than read from a file
 DEFAULT_COUNT = 10
-SET_HELP = "visual, practice, generated (a seeded variant), or a question-set .toml path"
+ROSTER_NAME = "class"  # the roster's file names when its ids come from --student flags
 
 
 def _variant_options(command: Any) -> Any:
@@ -27,10 +28,16 @@ def _variant_options(command: Any) -> Any:
             click.option(
                 "--seed",
                 type=click.IntRange(min=0),
-                help="Seed of the variant: regions, steps and option order (generated set: "
-                "default 0; a material set keeps its order without one).",
+                help="Seed of the variant: regions, steps and option order (generated and "
+                "test sets: default 0; a material set keeps its order without one).",
             ),
-            click.option("--student", metavar="ID", help="A student id to seed the variant with."),
+            click.option(
+                "--student",
+                "students",
+                metavar="ID",
+                multiple=True,
+                help="A student id to seed the variant with.",
+            ),
             click.option(
                 "--count",
                 type=click.IntRange(1, 100),
@@ -40,7 +47,7 @@ def _variant_options(command: Any) -> Any:
                 "--scenario",
                 metavar="SCENARIO",
                 help="A scenario (bundled name or .toml path) whose regions, model and faults "
-                "the generated questions use.",
+                "the generated and test questions use.",
             ),
         ]
     ):
@@ -48,33 +55,55 @@ def _variant_options(command: Any) -> Any:
     return command
 
 
-def _quiz(ctx: click.Context, name: str, p: dict[str, Any]) -> Any:
-    """The quiz a command line names, with its seed applied."""
-    from sandbox.quiz.generate import generate, student_seed
-    from sandbox.quiz.material import load_set
+def _one_student(ctx: click.Context, p: dict[str, Any]) -> str | None:
+    """The one --student of a command that takes a quiz for one student."""
+    students = p["students"]
+    if len(students) > 1:
+        given = ", ".join(repr(s) for s in students)
+        raise click.UsageError(
+            f"--student is given {len(students)} times ({given}); this command makes one "
+            "student's quiz: give --student once (quiz export writes a whole roster with "
+            "several --student or --students FILE)",
+            ctx,
+        )
+    return students[0] if students else None
 
-    student, seed = p["student"], p["seed"]
+
+def _quiz(ctx: click.Context, name: str, p: dict[str, Any], student: str | None) -> Any:
+    """The quiz a command line names for one student (or none), with its seed applied."""
+    from sandbox.quiz.generate import generate, lesson_test, student_seed
+    from sandbox.quiz.material import load_set
+    from sandbox.quiz.roster import for_student
+
+    seed = p["seed"]
     if seed is not None and student is not None:
         raise click.UsageError("give --seed or --student, not both", ctx)
     if student is not None:
         with blaming(ctx, "'--student'"):
             seed = student_seed(student)
-    if name == GENERATED:
+    if name == TEST and p["count"] is not None:
+        raise click.UsageError(
+            "--count: the lesson's test always has 10 questions; for another count take the "
+            "generated set",
+            ctx,
+        )
+    if name in MADE:
         with blaming(ctx, "'--scenario'"):
-            quiz = generate(seed or 0, p["count"] or DEFAULT_COUNT, p["scenario"])
+            if name == TEST:
+                quiz = lesson_test(seed or 0, p["scenario"])
+            else:
+                quiz = generate(seed or 0, p["count"] or DEFAULT_COUNT, p["scenario"])
     else:
         for flag in ("count", "scenario"):
             if p[flag] is not None:
-                raise click.UsageError(f"--{flag} applies to the generated set only", ctx)
+                raise click.UsageError(f"--{flag} applies to the generated and test sets", ctx)
         with blaming(ctx, "'SET'"):
             quiz = load_set(name)
         if seed is not None:
             quiz = quiz.shuffled(seed)
-    if student is not None:  # name the variant after its student, so exports tell them apart
-        shown = student.strip().encode("utf-8", "replace").decode("utf-8")
-        slug = re.sub(r"[^\w-]+", "-", shown.casefold()).strip("-") or "student"
-        return replace(quiz, name=f"{name}-{slug}", title=f"{quiz.title}, for {shown}")
-    if seed is not None and name != GENERATED:
+    if student is not None:
+        return for_student(quiz, name if name in MADE else quiz.name, student)
+    if seed is not None and name not in MADE:
         return replace(quiz, name=f"{quiz.name}-seed{seed}", title=f"{quiz.title} (seed {seed})")
     return quiz
 
@@ -93,6 +122,7 @@ def list_sets() -> None:
         loaded = load_set(name)
         click.echo(f"{name:<10} {len(loaded):>3} questions  {loaded.title}")
     click.echo(f"{GENERATED:<10}   N questions  a seeded variant (--seed, --student, --count)")
+    click.echo(f"{TEST:<10}  10 questions  the lesson's test: easy, medium, hard, and a verdict")
 
 
 @quiz.command()
@@ -101,14 +131,15 @@ def list_sets() -> None:
 @click.pass_context
 def take(ctx: click.Context, set_name: str, **p: Any) -> None:
     """Take SET in the terminal: one answer a line on stdin (a letter, or a number), feedback
-    with the hint and the solution after each, the score at the end.
+    with the hint and the solution after each, the score at the end (per difficulty; the
+    lesson's test adds a verdict and what to review).
 
-    SET is visual, practice, generated (the default) or a question-set .toml path.
+    SET is visual, practice, generated (the default), test or a question-set .toml path.
     Exit status: 0 when every question was answered, 1 when the input ended first.
     """
     from sandbox.quiz.take import take as run
 
-    loaded = _quiz(ctx, set_name, p)
+    loaded = _quiz(ctx, set_name, p, _one_student(ctx, p))
     if isinstance(sys.stdin, io.TextIOWrapper):  # bytes that are not text read as U+FFFD
         sys.stdin.reconfigure(errors="replace")
     score = run(loaded, sys.stdin, sys.stdout)
@@ -116,6 +147,7 @@ def take(ctx: click.Context, set_name: str, **p: Any) -> None:
 
 
 @quiz.command("generate")
+@click.argument("set_name", metavar="[SET]", type=click.Choice(MADE), default=GENERATED)
 @_variant_options
 @click.option(
     "--format",
@@ -126,9 +158,10 @@ def take(ctx: click.Context, set_name: str, **p: Any) -> None:
     help="jupyterquiz's JSON, each question with the `source` command behind its key.",
 )
 @click.pass_context
-def generate_command(ctx: click.Context, fmt: str, **p: Any) -> None:
-    """Print a generated quiz: questions whose keys come from simulated runs."""
-    loaded = _quiz(ctx, GENERATED, p)
+def generate_command(ctx: click.Context, set_name: str, fmt: str, **p: Any) -> None:
+    """Print a generated quiz (SET generated, the default) or the lesson's test (SET test):
+    questions whose keys come from simulated runs."""
+    loaded = _quiz(ctx, set_name, p, _one_student(ctx, p))
     click.echo(json.dumps(loaded.to_jupyterquiz(), indent=2))
 
 
@@ -142,16 +175,45 @@ def generate_command(ctx: click.Context, fmt: str, **p: Any) -> None:
     show_default=True,
     help="Folder to write the files into.",
 )
+@click.option(
+    "--students",
+    "roster",
+    metavar="FILE",
+    help="A roster, one student id a line: one question bank for the whole class (a GIFT "
+    "category, a QTI question group per student) and one instructor key.",
+)
 @_variant_options
 @click.pass_context
-def export(ctx: click.Context, set_name: str, fmt: str, out: str, **p: Any) -> None:
+def export(
+    ctx: click.Context, set_name: str, fmt: str, out: str, roster: str | None, **p: Any
+) -> None:
     """Write SET as Moodle GIFT, jupyterquiz JSON, Markdown (student copy and answer key apart)
-    or a QTI zip; print the paths written."""
+    or a QTI zip; print the paths written. With --students FILE (or several --student), each
+    student's variant goes into one bank, and FILE-STEM_key.md lists every student's keys."""
     from sandbox.quiz.export import export as write
+    from sandbox.quiz.roster import export_roster, read_roster, slug
 
-    loaded = _quiz(ctx, set_name, p)
-    with blaming(ctx, "'SET'"):
-        files = write(loaded, fmt)
+    students = list(p["students"])
+    if roster is not None:
+        if students:
+            raise click.UsageError("give --student or --students FILE, not both", ctx)
+        with blaming(ctx, "'--students'"):
+            students = read_roster(roster)
+    if len(students) <= 1 and roster is None:
+        with blaming(ctx, "'SET'"):
+            files = write(_quiz(ctx, set_name, p, students[0] if students else None), fmt)
+    else:
+        if p["seed"] is not None:
+            raise click.UsageError(
+                "--seed: each student's variant is seeded by their id; leave --seed out", ctx
+            )
+        variants = [(student, _quiz(ctx, set_name, p, student)) for student in students]
+        first, first_quiz = variants[0]
+        base = first_quiz.name.removesuffix(f"-{slug(first)}")
+        name = f"{base}-{slug(Path(roster).stem) if roster else ROSTER_NAME}"
+        title = f"{base}, one variant for each of {len(students)} students"
+        with blaming(ctx, "'SET'"):
+            files = export_roster(name, title, variants, fmt)
     out_folder(ctx, out)
     for name, content in files.items():
         path = Path(out) / name

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from html import escape
 
 from sandbox.errors import InvalidQuiz
@@ -31,10 +33,13 @@ _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "~": "&#126;"}
 _MD_BLOCK_START = re.compile(r"^(?:#|[+-](?=\s|$)|\d+[.)](?=\s|$))")  # a heading or list item
 
 
-def to_gift(quiz: Quiz) -> str:
-    """The quiz in Moodle's GIFT format; the hint and the `source` of each key in comments."""
+def to_gift(quiz: Quiz, category: str = "") -> str:
+    """The quiz in Moodle's GIFT format; the hint and the `source` of each key in comments; with
+    a `category` (a path such as `test-class/ana`), its questions go into that category."""
     header = _gift_comment(quiz.title, "quiz: ")
     blocks = ["\n".join(header)] if header else []
+    if category:  # Moodle reads `//` in a category path as a slash within a name
+        blocks.append(f"$CATEGORY: {category}")
     for q in quiz.questions:
         lines = [*_gift_comment(q.hint, "hint: "), *_gift_comment(q.source, "source: ")]
         lines.append(f"::{_gift(q.id)}::{_gift(_gift_body(q))} {{")
@@ -96,8 +101,10 @@ def to_jupyterquiz(quiz: Quiz) -> str:
     return json.dumps(quiz.to_jupyterquiz(), indent=2, ensure_ascii=False) + "\n"
 
 
-def to_qti(quiz: Quiz) -> bytes:
-    """The quiz as a QTI zip (Canvas and other LMSs import it), made by text2qti.
+def to_qti(quiz: Quiz, groups: Sequence[tuple[str, Quiz]] = ()) -> bytes:
+    """The quiz as a QTI zip (Canvas and other LMSs import it), made by text2qti; with `groups`
+    (student id, that student's quiz), one question group per student instead, each question's
+    text led by its student's id, `quiz` giving only the title.
 
     Raises InvalidQuiz, naming the question, for what text2qti refuses: two questions with the
     same text, a numeric key whose range comes within 0.0001 of zero.
@@ -105,22 +112,28 @@ def to_qti(quiz: Quiz) -> bytes:
     from text2qti.config import Config  # imported here: it takes a tenth of a second
     from text2qti.err import Text2qtiError
     from text2qti.qti import QTI
+    from text2qti.quiz import GroupStart
     from text2qti.quiz import Quiz as Text2qtiQuiz
 
-    asked: dict[tuple[str, str], str] = {}
-    for q in quiz.questions:
-        first = asked.setdefault((q.text, q.shown_code), q.id)
-        if first != q.id:
-            raise InvalidQuiz(
-                f"questions {first!r} and {q.id!r} ask the same; QTI takes each question once"
-            )
     lines = [f"Quiz title: {quiz.title}", ""]
     starts = []  # (first line number, question id)
-    for n, q in enumerate(quiz.questions, 1):
-        starts.append((len(lines) + 1, q.id))
-        lines += [*_qti_question(n, q), ""]
+    for student, part in groups or [("", quiz)]:
+        _refuse_repeats(part)
+        if student:
+            lines += ["GROUP", f"pick: {len(part)}", ""]
+        for n, q in enumerate(part.questions, 1):
+            starts.append((len(lines) + 1, q.id))
+            lines += [
+                *_qti_question(n, replace(q, text=f"({student}) {q.text}") if student else q),
+                "",
+            ]
+        if student:
+            lines += ["END_GROUP", ""]
     try:
         parsed = Text2qtiQuiz("\n".join(lines), config=Config(), source_name=quiz.name)
+        delims = [d for d in parsed.questions_and_delims if isinstance(d, GroupStart)]
+        for (student, _), delim in zip(groups, delims, strict=True):
+            delim.group.title_xml = escape(student)  # text2qti names every group "Group"
         return QTI(parsed).zip_bytes()
     except Text2qtiError as error:
         line = re.search(r"on line (\d+)", str(error))
@@ -128,6 +141,29 @@ def to_qti(quiz: Quiz) -> bytes:
         where = f"question {ids[-1]!r}" if ids else f"quiz {quiz.name!r}"
         reason = str(error).splitlines()[-1]
         raise InvalidQuiz(f"{where}: text2qti cannot write it as QTI: {reason}") from error
+
+
+def _refuse_repeats(quiz: Quiz) -> None:
+    asked: dict[tuple[str, str], str] = {}
+    for q in quiz.questions:
+        first = asked.setdefault((q.text, q.shown_code), q.id)
+        if first != q.id:
+            raise InvalidQuiz(
+                f"questions {first!r} and {q.id!r} ask the same; QTI takes each question once"
+            )
+
+
+def to_roster_key(title: str, variants: Sequence[tuple[str, Quiz]]) -> str:
+    """An instructor's Markdown key for a roster: a table of each student's keys, in order."""
+    lines = [f"# {_md(title)}: answer key"]
+    for student, quiz in variants:
+        lines += ["", f"## {_md(student)}", "", "| # | question | difficulty | key | answer |"]
+        lines.append("|---|---|---|---|---|")
+        for n, q in enumerate(quiz.questions, 1):
+            answer = _inline(q.answer_text) if q.value is None else ""
+            cells = [str(n), _code_span(q.id), q.difficulty, _md(q.key), answer]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def export(quiz: Quiz, fmt: str) -> dict[str, bytes]:
