@@ -230,5 +230,6 @@ def test_a_question_about_a_table_shows_the_table_after_its_command():
     pre = [h for h in html if h.startswith("<pre>")]
     assert pre == [
         "<pre>mrsandbox deploy --fault eu-west-1:down</pre>",
-        "<pre>Process Table\nStep | Action\n-----+-------\n1    | Select &lt;region&gt; &amp; go</pre>",
+        "<pre>Process Table\nStep | Action\n-----+-------\n"
+        "1    | Select &lt;region&gt; &amp; go</pre>",
     ]
