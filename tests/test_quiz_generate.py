@@ -220,10 +220,12 @@ def _why_verify_key(invoke, q: Question) -> str:
 
 def _why_routing_key(invoke, q: Question) -> str:
     _, doc = cli_json(invoke, q.source)
-    if "before the verifications" in q.text:
+    if "as soon as it was deployed, before its verification" in q.text:
         deployed = {s["region"] for s in doc["steps"] if s["result"] == "Deployment success"}
-        return ", ".join(r for r in doc["regions"] if r in deployed)
-    return ", ".join(_routed(doc))
+        regions = [r for r in doc["regions"] if r in deployed]
+    else:
+        regions = _routed(doc)
+    return ", ".join(regions) or "No region"
 
 
 def _policy_key(invoke, q: Question) -> str:
@@ -395,3 +397,9 @@ def test_bad_settings_are_refused(kwargs, error, message):
 def test_a_scenario_with_one_region_repeats_no_question():
     quiz = generate(0, count=12, scenario="single_region_baseline")
     assert len({(q.text, q.code, q.evidence) for q in quiz.questions}) == len(quiz)
+
+
+def test_kinds_a_scenario_cannot_ask_are_refused_rather_than_a_shorter_quiz():
+    # why_verify needs two regions; a one-region scenario cannot ask it
+    with pytest.raises(InvalidQuiz, match=r"seed 0: drew 0 of 3 questions of kinds why_verify"):
+        generate(0, count=3, scenario="single_region_baseline", kinds=("why_verify",))

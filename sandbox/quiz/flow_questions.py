@@ -10,7 +10,7 @@ from typing import Any
 from sandbox.flow.tracer import WATCHED, display
 from sandbox.quiz.material import unchanged_without
 from sandbox.quiz.model import Question, rubric
-from sandbox.quiz.options import Variant, Wrong, choices
+from sandbox.quiz.options import Variant, Wrong, choices, regions_text
 from sandbox.quiz.runs import run_command
 
 DICTS = ("deployment_status", "verification_status")
@@ -197,7 +197,10 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
         ]
         evidence = f"without {python}, only {name} keeps its start value {display(start[name])}."
     else:
-        name = rng.choice([v for v in DICTS if full.trace.snapshots[-1][v] != start[v]])
+        changed = [v for v in DICTS if full.trace.snapshots[-1][v] != end[v]]
+        if not changed:  # the full run's dict would be the key, and the longest option
+            return None
+        name = rng.choice(changed)
         final = end[name]
         key, facts = display(final), 3  # the refusal, the calls before it, the dict
         text = f"If the call {python} were left out of the loop, what would {name} be at the end?"
@@ -262,7 +265,9 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         extra += ["--max-retries", str(retries)]
     command = variant.command(*extra)
     d = run_command(command)
-    fails = {None: "every time", 1: "once, the first time"}.get(count, f"the first {count} times")
+    fails = {None: "every time", 1: "at its first attempt only (1 failure)"}.get(
+        count, f"the first {count} times"
+    )
     limit = f" with up to {retries} retries" if policy == "retry" else ""
     setup = f"The {stage} step in {region} fails {fails}; the policy is {policy}{limit}."
     ending = d.trace.steps[-1].next_step
@@ -295,12 +300,12 @@ def failure_path(qid: str, variant: Variant, rng: random.Random) -> Question | N
         wrong = [Wrong(o, WRONG_OUTCOME[o], f"The End row says: {ending}.") for o in OUTCOMES]
         evidence = f"the End row says: {ending}."
     else:
-        key, facts = _regions_text(d.routes), 2
+        key, facts = regions_text(d.routes), 2
         text = f"{setup} Which regions receive traffic once the deployment has ended?"
         others = [r for r in variant.regions if r != region]
         halted = not d.routes
         wrong = [
-            Wrong(_regions_text(c), name, _traffic_feedback(c, d.routes, (region, stage), ending))
+            Wrong(regions_text(c), name, _traffic_feedback(c, d.routes, (region, stage), ending))
             for c, name in (
                 (list(variant.regions), "halt_still_routes" if halted else "failed_region_served"),
                 (others, "halt_still_routes" if halted else "skip_assumed"),
@@ -336,10 +341,6 @@ def _policy_rule(policy: str, retries: int) -> str:
         "rollback": "Policy rollback: the first failure rolls back every region deployed so far.",
         "skip": "Policy skip: a failed region is skipped and the others go on.",
     }[policy]
-
-
-def _regions_text(regions: Sequence[str]) -> str:
-    return ", ".join(regions) if regions else "No region"
 
 
 def _traffic_feedback(

@@ -46,6 +46,7 @@ KINDS = (*FLOW, *RUNS)
 SYNTAX = ("syntax", "effect", "mistake")  # at most two in ten questions
 DEFAULT_SCENARIO = "regional_outage"
 MAX_COUNT = 100
+DRAWS = 60  # draws beyond six a question, for kinds that a seed's regions often cannot ask
 TEST_COUNT = 10
 TEST_LEAST = 3  # questions of each difficulty in the lesson's test
 
@@ -129,12 +130,17 @@ def generate(
     asker = _Asker(seed, scenario)
     order = _order(kinds, count, random.Random(seed))
     questions: list[Question] = []
-    for turn in range(count * 6):
+    for turn in range(count * 6 + DRAWS):
         if len(questions) == count:
             break
         question = asker.ask(order[turn % len(order)])
         if question is not None:
             questions.append(question)
+    if len(questions) < count:
+        raise InvalidQuiz(
+            f"seed {seed}: drew {len(questions)} of {count} questions of kinds "
+            f"{', '.join(kinds)}; ask for fewer or add kinds"
+        )
     where = f", scenario {asker.scenario.source}" if scenario is not None else ""
     return Quiz(f"generated-{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))
 

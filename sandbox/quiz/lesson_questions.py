@@ -8,7 +8,7 @@ import random
 
 from sandbox.flow.deployment import POLICIES, Deployment
 from sandbox.quiz.model import Question, rubric
-from sandbox.quiz.options import Variant, Wrong, choices
+from sandbox.quiz.options import Variant, Wrong, choices, regions_text
 from sandbox.quiz.runs import run_command
 
 DEPLOYED = "Deployment success"
@@ -78,65 +78,73 @@ def why_verify(qid: str, variant: Variant, rng: random.Random) -> Question | Non
 
 
 def why_routing(qid: str, variant: Variant, rng: random.Random) -> Question | None:
-    """Why is routing set up only after every verification? A verification that fails in one
-    region (policy skip): the routes after verifying, against those that routing set up before
-    the verifications would have taken (every region whose deployment succeeded)."""
-    if len(variant.regions) < 3:
-        return None  # with two, the lists' lengths alone would tell the key
-    region = rng.choice(variant.regions)
-    command = variant.command("--fail", f"{region}:verify", "--on-failure", "skip")
-    d = run_command(command)
-    after = list(d.routes)
-    deployed = {s.region for s in d.trace.steps if s.result == DEPLOYED}
-    before = [r for r in variant.regions if r in deployed]
-    if not after or after == before:
+    """Why is routing set up only after every verification? One region's verification fails,
+    under skip or stop: the routes of the lesson's order (the run's), against the regions that
+    would get traffic if each got it as soon as it was deployed (the run's deployed regions).
+    The two policies' runs give four answers; each question offers all four, so that neither a
+    list's length nor "every region" gives the key away."""
+    if len(variant.regions) < 2:
         return None
-    # Ask for one order or the other, evenly: neither list's length gives the key away.
-    first = rng.random() < 0.5
-    key_regions, other = (before, after) if first else (after, before)
-    when = (
-        "right after the deployments, before the verifications"
-        if first
-        else ("after every verification, as the lesson does")
-    )
+    region = rng.choice(variant.regions[:-1])  # the last would make stop's two lists one
+    fail = ("--fail", f"{region}:verify", "--on-failure")
+    commands = {p: variant.command(*fail, p) for p in ("skip", "stop")}
+    answers: dict[tuple[str, str], str] = {}
+    for p, command in commands.items():
+        d = run_command(command)
+        deployed = {s.region for s in d.trace.steps if s.result == DEPLOYED}
+        answers[p, "after"] = regions_text(d.routes)
+        answers[p, "before"] = regions_text([r for r in variant.regions if r in deployed])
+    if len(set(answers.values())) < len(answers):
+        return None
+    policy, when = rng.choice(("skip", "stop")), rng.choice(("before", "after"))
+    other_policy = "stop" if policy == "skip" else "skip"
+    other_when = "after" if when == "before" else "before"
     said = (
-        f"{region}'s deployment succeeds and its verification fails: routing set up after the "
-        f"verifications sends users to {', '.join(after)}; set up before them, to "
-        f"{', '.join(before)}, {region} included."
+        f"Under {policy}, routing after every verification sends users to "
+        f"{answers[policy, 'after']}; traffic to each region as soon as it is deployed reaches "
+        f"{answers[policy, 'before']}, {region} included."
     )
-    kept = [r for r in after if r != region]
     wrong = [
         Wrong(
-            ", ".join(other), "routing_ignores_verification" if first else "routing_reversed", said
+            answers[policy, other_when],
+            "routing_ignores_verification" if when == "before" else "routing_reversed",
+            said,
         ),
-        *(
-            Wrong(
-                ", ".join(r for r in variant.regions if r != dropped), "failed_region_served", said
-            )
-            for dropped in kept
+        Wrong(answers[other_policy, when], f"{other_policy}_assumed", said),
+        Wrong(
+            answers[other_policy, other_when],
+            "failed_region_served"
+            if region in answers[other_policy, other_when].split(", ")
+            else f"{other_policy}_assumed",
+            said,
         ),
     ]
-    options = choices(", ".join(key_regions), f"Right: {said}", wrong, rng)
+    options = choices(answers[policy, when], f"Right: {said}", wrong, rng)
     if options is None:
         return None
+    asked = (
+        "if each region got traffic as soon as it was deployed, before its verification"
+        if when == "before"
+        else "with routing set up after every verification, as the lesson does"
+    )
     return Question(
         id=qid,
         kind="why_routing",
         text=(
-            f"The model deploys to {_listed(variant.regions)}; {region}'s verification fails "
-            f"(policy skip). Which regions would get traffic if routing were set up {when}?"
+            f"The model deploys to {', then '.join(variant.regions)}; {region}'s verification "
+            f"fails (policy {policy}). Which regions would get traffic {asked}?"
         ),
-        code=command,
+        code=commands[policy],
         options=options,
         hint="Routing sends users to the regions it is given: verified ones, or merely "
-        "deployed ones.",
+        "deployed ones; and the policy decides which regions are deployed at all.",
         solution=(
             "Routing waits for every verification so that no user reaches an unverified model.",
             said,
         ),
         mistakes=("Thinking the order of routing and verification does not matter",),
         difficulty=rubric(3),
-        source=command,
+        source=commands[policy],
     )
 
 
@@ -175,7 +183,8 @@ def policy(qid: str, variant: Variant, rng: random.Random) -> Question | None:
             f"{region} fails. Under which --on-failure policy does this happen: {DOES[asked]}?"
         ),
         options=options,
-        hint="Each policy does one thing after a failure: try again, stop, roll back, or skip.",
+        hint="retry, stop, rollback and skip each do one thing after a failure: try again, end "
+        "the run, undo what was deployed, or move on to the next region.",
         solution=(f"The four runs end: {said}.",),
         mistakes=("Confusing stop with rollback", "Thinking skip stops the deployment"),
         difficulty=rubric(len(POLICIES), rule_suffices=True),

@@ -32,6 +32,11 @@ def feedback(misconception: str, why: str) -> str:
     return f"Not this one: it comes from {belief}. {why}"
 
 
+def regions_text(regions: Sequence[str]) -> str:
+    """Regions as an option names them: `a, b`, or `No region`."""
+    return ", ".join(regions) if regions else "No region"
+
+
 def choices(
     key: str, right: str, wrong: Sequence[Wrong], rng: random.Random
 ) -> tuple[Option, ...] | None:
