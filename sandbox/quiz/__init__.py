@@ -1,14 +1,16 @@
 """Quizzes whose answer keys come from running the sandbox: the lesson's question sets, seeded
-variants, the terminal and notebook quizzes, and exports for learning platforms."""
+variants, the lesson's test, the terminal and notebook quizzes, and exports for learning
+platforms and whole classes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sandbox.quiz.export import export
-from sandbox.quiz.generate import generate, student_seed
+from sandbox.quiz.generate import generate, lesson_test, student_seed
 from sandbox.quiz.material import load_set, material_sets, parse_set
 from sandbox.quiz.model import Option, Question, Quiz
+from sandbox.quiz.roster import export_roster, read_roster
 from sandbox.quiz.take import take
 
 __all__ = [
@@ -17,10 +19,13 @@ __all__ = [
     "Quiz",
     "QuizWidget",
     "export",
+    "export_roster",
     "generate",
+    "lesson_test",
     "load_set",
     "material_sets",
     "parse_set",
+    "read_roster",
     "show_jupyterquiz",
     "student_seed",
     "take",
