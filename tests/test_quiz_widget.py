@@ -100,7 +100,7 @@ def test_the_right_choice_says_correct_and_counts():
     assert "Not quite" not in feedback
     assert "A: Only us-east-1 is up." in feedback
     assert "<li>Run the deployment with the fault.</li>" in feedback
-    assert widget.score.value == "1 of 3 right"
+    assert widget.score.value == "1 of 3 right (medium 1/1)"
 
 
 def test_a_wrong_choice_shows_the_key_the_feedback_and_the_hint():
@@ -112,20 +112,20 @@ def test_a_wrong_choice_shows_the_key_the_feedback_and_the_hint():
     assert "B: A region that is down cannot succeed." in feedback
     assert "Hint:</i> Look at which region the fault targets." in feedback
     assert "Correct." not in feedback
-    assert widget.score.value == "0 of 3 right"
+    assert widget.score.value == "0 of 3 right (medium 0/1)"
 
 
 def test_the_score_counts_the_first_check_of_each_question():
     widget = QuizWidget(QUIZ)
     check(widget, 0, "A")
     check(widget, 2, "A")
-    assert widget.score.value == "2 of 3 right"
+    assert widget.score.value == "2 of 3 right (medium 2/2)"
     check(widget, 0, "C")  # a second try shows its feedback but keeps the first result
     assert "Not quite" in widget.questions[0].feedback.value
-    assert widget.score.value == "2 of 3 right"
+    assert widget.score.value == "2 of 3 right (medium 2/2)"
     check(widget, 1, 10.0)  # wrong first, then right once the key was shown: still wrong
     check(widget, 1, 120.0)
-    assert widget.score.value == "2 of 3 right"
+    assert widget.score.value == "2 of 3 right (medium 2/3)"
 
 
 def test_checking_without_a_choice_asks_for_one():
@@ -140,7 +140,7 @@ def test_checking_without_a_choice_asks_for_one():
 def test_a_number_within_the_range_is_right(value):
     widget = QuizWidget(QUIZ)
     assert "Correct." in check(widget, 1, value)
-    assert widget.score.value == "1 of 3 right"
+    assert widget.score.value == "1 of 3 right (medium 1/1)"
 
 
 @pytest.mark.parametrize("value", [114.9, 125.1, 0.0, -120.0])
@@ -149,7 +149,7 @@ def test_a_number_outside_the_range_is_wrong(value):
     feedback = check(widget, 1, value)
     assert "Not quite:</b> the answer is 120 ms (right from 115 to 125 ms)." in feedback
     assert "Hint:</i> Add the network and the model time." in feedback
-    assert widget.score.value == "0 of 3 right"
+    assert widget.score.value == "0 of 3 right (medium 0/1)"
 
 
 def test_html_in_texts_shows_literally():
@@ -233,3 +233,22 @@ def test_a_question_about_a_table_shows_the_table_after_its_command():
         "<pre>Process Table\nStep | Action\n-----+-------\n"
         "1    | Select &lt;region&gt; &amp; go</pre>",
     ]
+
+
+def test_the_lessons_test_ends_with_a_verdict_once_every_question_is_checked():
+    widget = QuizWidget(replace(QUIZ, verdict=True))
+    check(widget, 0, "A")
+    check(widget, 1, 120.0)
+    assert widget.verdict.value == ""  # not until the last question is checked
+    check(widget, 2, "B")
+    assert widget.score.value == "2 of 3 right (medium 2/3)"
+    assert widget.verdict.value.startswith("<p>Verdict: not yet strong")
+    assert "<li>the lesson&#x27;s material" in widget.verdict.value
+
+
+def test_a_quiz_without_a_verdict_never_shows_one():
+    widget = QuizWidget(QUIZ)
+    for index, answer in enumerate(("A", 120.0, "A")):
+        check(widget, index, answer)
+    assert widget.score.value == "3 of 3 right (medium 3/3)"
+    assert widget.verdict.value == ""

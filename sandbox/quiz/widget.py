@@ -17,6 +17,7 @@ except ModuleNotFoundError as error:
     ) from error
 
 from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz.review import Marks
 
 
 class QuestionWidget(widgets.VBox):
@@ -80,7 +81,8 @@ class QuestionWidget(widgets.VBox):
 
 
 class QuizWidget(widgets.VBox):
-    """A whole quiz: its `questions` (QuestionWidget) and a running `score` label."""
+    """A whole quiz: its `questions` (QuestionWidget), a running `score` label (with each
+    difficulty's share) and, for the lesson's test once every question is checked, `verdict`."""
 
     def __init__(self, quiz: Quiz):
         self.quiz = quiz
@@ -90,9 +92,10 @@ class QuizWidget(widgets.VBox):
             for number, question in enumerate(quiz.questions, 1)
         ]
         self.score = widgets.Label()
+        self.verdict = widgets.HTML()
         self._update_score()
         title = widgets.HTML(f"<h3>{escape(quiz.title)}</h3>")
-        super().__init__([title, *self.questions, self.score])
+        super().__init__([title, *self.questions, self.score, self.verdict])
 
     @property
     def right(self) -> int:
@@ -100,7 +103,14 @@ class QuizWidget(widgets.VBox):
         return sum(bool(q.right) for q in self.questions)
 
     def _update_score(self) -> None:
-        self.score.value = f"{self.right} of {len(self.questions)} right"
+        checked = [(q.question, bool(q.right)) for q in self.questions if q.right is not None]
+        marks = Marks.of(checked)
+        levels = f" ({marks.levels()})" if checked else ""
+        self.score.value = f"{self.right} of {len(self.questions)} right{levels}"
+        if self.quiz.verdict and len(checked) == len(self.questions):
+            head, *review = marks.verdict()
+            items = "".join(f"<li>{escape(line.strip(' -'))}</li>" for line in review)
+            self.verdict.value = f"<p>{escape(head)}</p>" + (f"<ul>{items}</ul>" if items else "")
 
 
 def show_jupyterquiz(quiz: Quiz, **options: Any) -> None:
