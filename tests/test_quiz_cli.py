@@ -127,6 +127,10 @@ def test_list_names_the_sets():
         (["generate", "visual"], "'visual' is not one of 'generated', 'test'"),
         (["export", "test", "--format", "gift", "--student", "a", "--students", "x"], "not both"),
         (
+            ["export", "test", "--format", "gift", "--student", "ada", "--student", " ADA "],
+            "--student #2: 'ADA' is the same student as 'ada' (--student #1)",
+        ),
+        (
             [
                 "export",
                 "test",
@@ -297,5 +301,26 @@ def test_a_bad_roster_is_named_with_its_line_and_nothing_is_written(tmp_path):
         "quiz", "export", "test", "--students", str(roster), "--format", "gift", "--out", str(out)
     )
     assert done.returncode == 2
-    assert f"{roster}, line 3: 'ADA' is the same student as 'ada' on line 1" in done.stderr
+    assert f"{roster}, line 3: 'ADA' is the same student as 'ada' ({roster}, line 1)" in done.stderr
     assert not out.exists()
+
+
+def test_a_numeric_student_id_and_a_seed_name_their_files_apart(tmp_path):
+    for args in (["--seed", "5"], ["--student", "5"]):
+        done = mrsandbox(
+            "quiz",
+            "export",
+            "generated",
+            "--count",
+            "2",
+            "--format",
+            "gift",
+            "--out",
+            str(tmp_path),
+            *args,
+        )
+        assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "generated-5.gift",
+        "generated-seed5.gift",
+    ]

@@ -13,7 +13,14 @@ from sandbox.quiz.export import FORMATS, to_gift
 from sandbox.quiz.generate import lesson_test, student_seed
 from sandbox.quiz.material import load_set
 from sandbox.quiz.model import Quiz
-from sandbox.quiz.roster import export_roster, for_student, read_roster, slug
+from sandbox.quiz.roster import (
+    SLUG_LENGTH,
+    check_roster,
+    export_roster,
+    for_student,
+    read_roster,
+    slug,
+)
 from tests.test_quiz_export import QTI, expected_gift, gift_shown, html_text, parse_gift
 
 STUDENTS = ["Ada", "Alan Turing", "zoë/2"]
@@ -36,8 +43,9 @@ def test_a_roster_is_one_id_a_line_without_blanks_comments_or_surrounding_spaces
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("ada\nbo\n Ada\n", "line 3: 'Ada' is the same student as 'ada' on line 1"),
-        ("ana b\nana-b\n", "line 2: 'ana-b' is named like 'ana b' on line 1"),
+        ("ada\nbo\n Ada\n", "line 3: 'Ada' is the same student as 'ada' ("),
+        ("ana b\nana-b\n", "line 2: 'ana-b' is named like 'ana b' ("),
+        ("🦄\n🐙\n", "line 2: '🐙' is named like '🦄' ("),
         ("# nobody yet\n\n", "lists no student; write one student id a line"),
         ("", "lists no student"),
     ],
@@ -48,6 +56,20 @@ def test_a_roster_that_cannot_be_used_is_refused_naming_the_file_and_line(tmp_pa
     with pytest.raises(InvalidQuiz, match=re.escape(f"{roster}")) as refused:
         read_roster(str(roster))
     assert says in str(refused.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
+    roster = tmp_path / "class.txt"
+    roster.write_bytes("ada\r\nbo\r\n".encode("utf-8-sig"))
+    assert read_roster(str(roster)) == ["ada", "bo"]
+
+
+def test_ids_given_one_by_one_are_checked_as_a_roster_is():
+    assert check_roster([("--student #1", " ada "), ("--student #2", "bo")]) == ["ada", "bo"]
+    with pytest.raises(InvalidQuiz, match=r"--student #2: 'ADA' is the same student as 'ada'"):
+        check_roster([("--student #1", "ada"), ("--student #2", " ADA ")])
+    with pytest.raises(InvalidQuiz, match=r"--student #2: 'a-b' is named like 'a b' \(--student"):
+        check_roster([("--student #1", "a b"), ("--student #2", "a-b")])
 
 
 def test_a_roster_that_is_not_text_or_not_there_is_refused(tmp_path):
@@ -64,6 +86,7 @@ def test_a_roster_that_is_not_text_or_not_there_is_refused(tmp_path):
 def test_slugs_name_files_and_keep_letters_of_any_script():
     assert [slug(s) for s in STUDENTS] == ["ada", "alan-turing", "zoë-2"]
     assert slug(" ?! ") == "student"
+    assert slug("y" * 300) == "y" * SLUG_LENGTH  # a file name the system takes
 
 
 # --- the banks -----------------------------------------------------------------------------

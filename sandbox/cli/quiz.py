@@ -88,7 +88,7 @@ def _quiz(ctx: click.Context, name: str, p: dict[str, Any], student: str | None)
             ctx,
         )
     if name in MADE:
-        with blaming(ctx, "'--scenario'"):
+        with blaming(ctx, "'--scenario'" if p["scenario"] is not None else "'SET'"):
             if name == TEST:
                 quiz = lesson_test(seed or 0, p["scenario"])
             else:
@@ -189,9 +189,10 @@ def export(
 ) -> None:
     """Write SET as Moodle GIFT, jupyterquiz JSON, Markdown (student copy and answer key apart)
     or a QTI zip; print the paths written. With --students FILE (or several --student), each
-    student's variant goes into one bank, and FILE-STEM_key.md lists every student's keys."""
+    student's variant goes into one bank named SET-ROSTER (ROSTER: FILE's name, or class), and
+    SET-ROSTER_key.md lists every student's keys."""
     from sandbox.quiz.export import export as write
-    from sandbox.quiz.roster import export_roster, read_roster, slug
+    from sandbox.quiz.roster import check_roster, export_roster, read_roster, slug
 
     students = list(p["students"])
     if roster is not None:
@@ -199,6 +200,9 @@ def export(
             raise click.UsageError("give --student or --students FILE, not both", ctx)
         with blaming(ctx, "'--students'"):
             students = read_roster(roster)
+    else:
+        with blaming(ctx, "'--student'"):
+            students = check_roster([(f"--student #{i}", s) for i, s in enumerate(students, 1)])
     if len(students) <= 1 and roster is None:
         with blaming(ctx, "'SET'"):
             files = write(_quiz(ctx, set_name, p, students[0] if students else None), fmt)

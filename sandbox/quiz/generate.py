@@ -49,6 +49,7 @@ MAX_COUNT = 100
 DRAWS = 60  # draws beyond six a question, for kinds that a seed's regions often cannot ask
 TEST_COUNT = 10
 TEST_LEAST = 3  # questions of each difficulty in the lesson's test
+TEST_ROUNDS = 10  # times each kind is asked, at most, to find the lesson's test
 
 
 def student_seed(student: str) -> int:
@@ -142,42 +143,66 @@ def generate(
             f"{', '.join(kinds)}; ask for fewer or add kinds"
         )
     where = f", scenario {asker.scenario.source}" if scenario is not None else ""
-    return Quiz(f"generated-{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))
+    return Quiz(f"generated-seed{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))
 
 
 def lesson_test(seed: int = 0, scenario: str | Scenario | None = None) -> Quiz:
-    """The lesson's test: ten questions across easy, medium and hard (at least three of each),
-    easy first, no kind twice and at most two syntax questions."""
+    """The lesson's test: ten questions of ten kinds across easy, medium and hard (at least
+    three of each), easy first, at most two syntax questions.
+
+    Each round asks every flow kind once more (their difficulty depends on what is drawn) and
+    each experiment kind until it gives one, then looks for a test among the questions drawn so
+    far, kinds taken in a seeded order.
+    """
     _check(seed, TEST_COUNT, KINDS)
     asker = _Asker(seed, scenario)
-    rng = random.Random(f"test:{seed}")
-    by_level: dict[str, list[Question]] = {level: [] for level in DIFFICULTIES}
-    used: set[str] = set()
-    for _ in range(12):  # rounds over the kinds not asked yet
-        kinds = [k for k in KINDS if k not in used]
-        rng.shuffle(kinds)
+    kinds = list(KINDS)
+    random.Random(f"test:{seed}").shuffle(kinds)
+    drawn: dict[str, dict[str, Question]] = {k: {} for k in kinds}  # kind -> level -> question
+    for _ in range(TEST_ROUNDS):
         for kind in kinds:
-            short = [lv for lv in DIFFICULTIES if len(by_level[lv]) < TEST_LEAST]
-            total = sum(map(len, by_level.values()))
-            if total >= TEST_COUNT and not short:
-                break
-            if kind in SYNTAX and sum(k in SYNTAX for k in used) >= 2:
-                continue
+            if drawn[kind] and kind in RUNS:
+                continue  # their difficulty is the kind's; their runs take a while
             question = asker.ask(kind)
-            if question is None:
-                continue
-            level = question.difficulty
-            if level not in short and total >= TEST_COUNT - sum(
-                TEST_LEAST - len(by_level[s]) for s in short
-            ):
-                continue  # keep room for the difficulties still short
-            by_level[level].append(question)
-            used.add(kind)
-    questions = tuple(q for level in DIFFICULTIES for q in by_level[level])
-    if len(questions) != TEST_COUNT or any(len(q) < TEST_LEAST for q in by_level.values()):
-        raise InvalidQuiz(f"seed {seed}: could not draw the lesson's test; try another seed")
+            if question is not None:
+                drawn[kind].setdefault(question.difficulty, question)
+        picked = _pick_test([list(drawn[k].values()) for k in kinds])
+        if picked is not None:
+            break
+    else:
+        raise InvalidQuiz(
+            f"seed {seed}: the scenario {asker.scenario.source!r} cannot give the lesson's test "
+            f"({TEST_COUNT} kinds, {TEST_LEAST} of each difficulty); use the generated set, or "
+            "a scenario with more regions"
+        )
+    questions = tuple(q for level in DIFFICULTIES for q in picked if q.difficulty == level)
     where = f", scenario {asker.scenario.source}" if scenario is not None else ""
-    return Quiz(f"test-{seed}", f"The lesson's test (seed {seed}{where})", questions, verdict=True)
+    return Quiz(
+        f"test-seed{seed}", f"The lesson's test (seed {seed}{where})", questions, verdict=True
+    )
+
+
+def _pick_test(candidates: list[list[Question]]) -> list[Question] | None:
+    """One question from each of TEST_COUNT kinds (candidates in order, each a list of one
+    kind's questions), at least TEST_LEAST of each difficulty and at most two syntax ones."""
+
+    def search(i: int, picked: list[Question]) -> list[Question] | None:
+        levels = [sum(q.difficulty == level for q in picked) for level in DIFFICULTIES]
+        short = sum(max(0, TEST_LEAST - n) for n in levels)
+        if len(picked) == TEST_COUNT:
+            return picked if not short else None
+        if short > TEST_COUNT - len(picked) or len(candidates) - i < TEST_COUNT - len(picked):
+            return None
+        syntax = sum(q.kind in SYNTAX for q in picked)
+        for question in candidates[i]:
+            if question.kind in SYNTAX and syntax >= 2:
+                break
+            found = search(i + 1, [*picked, question])
+            if found is not None:
+                return found
+        return search(i + 1, picked)
+
+    return search(0, [])
 
 
 def _scenario(scenario: str | Scenario | None) -> Scenario:

@@ -12,11 +12,14 @@ from sandbox.errors import InvalidQuiz
 from sandbox.quiz.export import to_gift, to_jupyterquiz, to_markdown, to_qti, to_roster_key
 from sandbox.quiz.model import Quiz
 
+SLUG_LENGTH = 60  # characters of a student id kept in a file name
+
 
 def slug(student: str) -> str:
     """The student id as a file-name part: `Ana María` -> `ana-maría`."""
     shown = student.strip().encode("utf-8", "replace").decode("utf-8")
-    return re.sub(r"[^\w-]+", "-", shown.casefold()).strip("-") or "student"
+    name = re.sub(r"[^\w-]+", "-", shown.casefold()).strip("-")[:SLUG_LENGTH].strip("-")
+    return name or "student"
 
 
 def for_student(quiz: Quiz, set_name: str, student: str) -> Quiz:
@@ -28,25 +31,33 @@ def for_student(quiz: Quiz, set_name: str, student: str) -> Quiz:
 def read_roster(path: str) -> list[str]:
     """The student ids of a roster file: one id a line; blank lines and `#` comments skipped.
 
-    Raises InvalidQuiz naming the file (and line) for a file that cannot be read, holds no id,
-    or lists one student twice (ids are the same whatever their case and surrounding spaces,
-    as seeds are) or two ids whose file names would be the same.
+    Raises InvalidQuiz naming the file (and line) for a file that cannot be read or holds no
+    id, and as `check_roster` does.
     """
     fix = "write one student id a line"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is no id's part
     except UnicodeDecodeError as e:
         at = Path(path).read_bytes()[: e.start].count(b"\n") + 1
         raise InvalidQuiz(f"{path}, line {at}: not UTF-8 text; save the roster as UTF-8") from None
     except OSError as e:
         raise InvalidQuiz(f"cannot read {path}: {e.strerror}; {fix} in a text file") from None
+    lines = [(f"{path}, line {n}", line.strip()) for n, line in enumerate(text.splitlines(), 1)]
+    students = check_roster([(where, s) for where, s in lines if s and not s.startswith("#")])
+    if not students:
+        raise InvalidQuiz(f"{path} lists no student; {fix}")
+    return students
+
+
+def check_roster(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """The student ids of (where, id) entries, refusing one student listed twice (ids are the
+    same whatever their case and surrounding spaces, as seeds are) or two ids whose file names
+    would be the same; the error names where each was given."""
     students: list[str] = []
-    ids: dict[str, tuple[int, str]] = {}  # the same id, whatever its case
-    names: dict[str, tuple[int, str]] = {}  # the same file name
-    for number, line in enumerate(text.splitlines(), 1):
-        student = line.strip()
-        if not student or student.startswith("#"):
-            continue
+    ids: dict[str, tuple[str, str]] = {}  # the same id, whatever its case
+    names: dict[str, tuple[str, str]] = {}  # the same file name
+    for where, given in entries:
+        student = given.strip()
         for seen, key, clash in (
             (ids, student.casefold(), "the same student as"),
             (names, slug(student), "named like"),
@@ -54,13 +65,11 @@ def read_roster(path: str) -> list[str]:
             if key in seen:
                 first, earlier = seen[key]
                 raise InvalidQuiz(
-                    f"{path}, line {number}: {student!r} is {clash} {earlier!r} on line {first}; "
-                    "list each student once, with ids that differ in a letter or digit"
+                    f"{where}: {student!r} is {clash} {earlier!r} ({first}); list each student "
+                    "once, with ids that differ in a letter or digit"
                 )
-            seen[key] = (number, student)
+            seen[key] = (where, student)
         students.append(student)
-    if not students:
-        raise InvalidQuiz(f"{path} lists no student; {fix}")
     return students
 
 
