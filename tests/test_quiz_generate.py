@@ -5,6 +5,7 @@ table the question shows and the policy's rule, experiment keys from the evidenc
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from pathlib import Path
@@ -295,14 +296,31 @@ def test_a_detection_key_is_read_from_the_probe_log_and_the_rule_of_thumb_is_wro
         assert float(row[header.index("detection_s")]) == pytest.approx(q.value, abs=1e-3)
 
 
-def test_a_dns_ttl_key_is_detection_plus_the_ttl():
-    quiz = generate(3, count=3, kinds=("dns_ttl",))
-    assert len(quiz) == 3
+def test_a_dns_ttl_key_is_when_the_region_left_the_healthy_set_for_good_plus_the_ttl():
+    quiz = generate(3, count=4, kinds=("dns_ttl",))
+    assert len(quiz) == 4
+    seen_ejection_first = False
     for q in quiz.questions:
         ttl = float(re.search(r"keep each answer for (\d+) s", q.text).group(1))
-        _, *rows = _table(q.evidence)
-        marked = next(float(t) for t, event, by in rows if (event, by) == ("unhealthy", "probe"))
-        assert q.check(str(marked + ttl)) and not q.check(str(marked))
+        (start, _, _), *rows = _table(q.evidence)[1:]
+        # out of the healthy set while the probes say unhealthy or the outlier detector ejects
+        out, since, flags = [], None, {"unhealthy": False, "ejected": False}
+        for t, event, _by in rows:
+            flag = {"unhealthy": "unhealthy", "healthy": "unhealthy"}.get(event, "ejected")
+            flags[flag] = event in ("unhealthy", "ejected")
+            if any(flags.values()) and since is None:
+                since = float(t)
+            elif not any(flags.values()) and since is not None:
+                out.append((since, float(t)))
+                since = None
+        stretches = [*out, (since, math.inf)] if since is not None else out
+        first = stretches[0][0]
+        assert q.check(str(first + ttl)) and not q.check(str(first))
+        probes = next(float(t) for t, event, by in rows if (event, by) == ("unhealthy", "probe"))
+        seen_ejection_first |= first < probes and not q.check(str(probes + ttl))
+        moved = float(re.search(r"moved at t = ([\d.]+) s", q.solution[-1]).group(1))
+        assert float(start) < moved <= first + ttl + 0.5  # the run agrees with the key
+    assert seen_ejection_first  # outlier ejection took the region out before the probes did
 
 
 def _bad_version_requests(invoke, tmp_path: Path, name: str, changes: dict[str, int]) -> int:

@@ -82,8 +82,8 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
         high=round(measured + TOLERANCE_S, 3),
         unit="s",
         evidence=evidence,
-        hint=f"Find the {threshold}th failed probe in a row after the fault starts; its time, "
-        "less the fault's start, is the answer.",
+        hint=f"Find the {_ordinal(threshold)} failed probe in a row after the fault starts; its "
+        "time, less the fault's start, is the answer.",
         solution=(
             f"{threshold} failed probes in a row mark a region unhealthy; the last of them is "
             f"recorded at t = {start + measured:.3f} s, {measured:.3f} s after the fault starts.",
@@ -98,9 +98,10 @@ def detection_time(qid: str, scenario: Scenario, rng: random.Random) -> Question
 
 
 def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
-    """ "Users keep a DNS answer for TTL s; the probes mark the region unhealthy at t = D: until
-    when, at the latest, may users still be sent to it?" Keyed by the run's detection plus the
-    TTL; the run's last request to that region falls inside."""
+    """ "Users keep a DNS answer for TTL s; the region fails: until when, at the latest, may
+    users still be sent to it?" The answers stop naming the region when it leaves the healthy
+    set (the probes mark it unhealthy, or outlier ejection takes it out) and stays out; keyed
+    by that time plus the TTL. The run's last request to the region falls inside."""
     if not scenario.faults or scenario.faults[0].fault.kind != "outage":
         scenario = load_scenario("outage_dns_ttl_60")
     fault = scenario.faults[0]
@@ -108,13 +109,19 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
     settings = (("routing.dns_ttl_s", ttl), ("seed", rng.choice(SEEDS)))
     run = _run(scenario, settings)
     row = run.journal["summary"]["per_fault"][0]
-    if row.get("detection_s") is None or row.get("failover_s") is None:
+    events = [
+        e
+        for e in run.events
+        if e.get("region") == fault.region and "health" in e["event"] and e["t"] >= fault.start_s
+    ]
+    ends = fault.start_s + (fault.fault.duration_s or math.inf)
+    out = _out_until(events, ends)
+    if out is None or row.get("failover_s") is None:
         return None
-    detected = fault.start_s + row["detection_s"]
-    key = round(detected + ttl, 3)
+    since, by = out
+    key = round(since + ttl, 3)
     if fault.start_s + row["failover_s"] > key + 1e-6:
-        return None  # the model's bound does not hold: never ask it (the fidelity tests hold it)
-    events = [e for e in run.events if e.get("region") == fault.region and "health" in e["event"]]
+        return None  # the bound does not hold: never ask it (the fidelity tests hold it)
     evidence = Table(
         f"Health of {fault.region}",
         ("t (s)", "event", "by"),
@@ -137,18 +144,41 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
         high=round(key + 0.5, 3),
         unit="s",
         evidence=evidence,
-        hint="The answers stop naming the region when the probes mark it unhealthy; an answer "
-        "cached just before lasts one TTL more.",
+        hint="The DNS answers stop naming the region once it is out of the healthy set (marked "
+        "unhealthy by the probes, or ejected) for good; an answer cached just before lasts one "
+        "TTL more.",
         solution=(
-            f"The probes mark it unhealthy at t = {detected:.3f} s.",
+            f"{fault.region} is out of the healthy set from t = {since:.3f} s ({by}) on.",
             f"An answer cached just before lasts {ttl} s more: t = {key:g} s.",
             f"In the run, the last of those users moved at t = "
             f"{fault.start_s + row['failover_s']:.3f} s.",
         ),
-        mistakes=("Ignoring the TTL", "Counting the TTL from the fault's start"),
+        mistakes=(
+            "Ignoring the TTL",
+            "Counting the TTL from the fault's start",
+            "Waiting for the probes when outlier ejection came first",
+        ),
         difficulty=rubric(2, rule_suffices=True),
         source=_vary(scenario, settings),
     )
+
+
+def _out_until(events: list[dict[str, Any]], ends: float) -> tuple[float, str] | None:
+    """When a region left the healthy set (probes say unhealthy, or ejected) for the stretch that
+    lasts until its fault `ends`, and what took it out; None if no stretch lasts that long."""
+    unhealthy = ejected = False
+    start: tuple[float, str] | None = None
+    for e in events:
+        state = e["event"].removeprefix("health_")
+        unhealthy = {"unhealthy": True, "healthy": False}.get(state, unhealthy)
+        ejected = {"ejected": True, "returned": False}.get(state, ejected)
+        if (unhealthy or ejected) and start is None:
+            start = (e["t"], "ejected" if state == "ejected" else "marked unhealthy by the probes")
+        elif not (unhealthy or ejected) and start is not None:
+            if e["t"] >= ends:
+                return start
+            start = None  # back in the healthy set while the fault lasts
+    return start
 
 
 @cache
@@ -218,6 +248,12 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
         difficulty=rubric(2, rule_suffices=True),
         source=source,
     )
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _about(n: int) -> str:

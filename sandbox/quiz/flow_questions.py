@@ -221,7 +221,8 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
         text=text,
         code=full_command,
         options=options,
-        hint="Compare the Final column of the full run with the run that has --leave-out.",
+        hint="Run the command, then again with --leave-out and that call: the flow refuses "
+        "the next call, and the Final columns differ.",
         solution=(evidence,),
         mistakes=("Forgetting that the flow refuses calls out of order",),
         difficulty=rubric(facts),

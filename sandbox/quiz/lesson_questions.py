@@ -20,6 +20,8 @@ DOES = {
     "stop": "the deployment ends at once, the regions deployed so far left as they are",
 }
 ASSUMED = {p: f"{p}_assumed" for p in POLICIES}
+SWAPPED = {"skip": "stop_for_skip", "stop": "skip_for_stop"}  # the other policy's answer
+WHEN = ("after", "before")  # routing after every verification; traffic as soon as deployed
 
 
 def _deployed(d: Deployment) -> int:
@@ -44,8 +46,8 @@ def why_verify(qid: str, variant: Variant, rng: random.Random) -> Question | Non
 
     key = text(now, at_end)
     said = (
-        f"The run stops after {now} deployment(s), at {region}'s failed verification; with "
-        f"every verification at the end, all {at_end} regions are deployed first."
+        f"The run stops after {_count(now, 'deployment')}, at {region}'s failed verification; "
+        f"with every verification at the end, all {_count(at_end, 'region')} are deployed first."
     )
     wrong = [
         Wrong(text(at_end, at_end), "verify_at_end_same", said),
@@ -99,10 +101,11 @@ def why_routing(qid: str, variant: Variant, rng: random.Random) -> Question | No
     policy, when = rng.choice(("skip", "stop")), rng.choice(("before", "after"))
     other_policy = "stop" if policy == "skip" else "skip"
     other_when = "after" if when == "before" else "before"
+    after, before = (answers[policy, w].replace("No region", "no region") for w in WHEN)
     said = (
-        f"Under {policy}, routing after every verification sends users to "
-        f"{answers[policy, 'after']}; traffic to each region as soon as it is deployed reaches "
-        f"{answers[policy, 'before']}, {region} included."
+        f"Under {policy}, routing after every verification sends users to {after}; traffic to "
+        f"each region as soon as it is deployed reaches {before}: {region} too, although its "
+        "verification fails."
     )
     wrong = [
         Wrong(
@@ -110,12 +113,12 @@ def why_routing(qid: str, variant: Variant, rng: random.Random) -> Question | No
             "routing_ignores_verification" if when == "before" else "routing_reversed",
             said,
         ),
-        Wrong(answers[other_policy, when], f"{other_policy}_assumed", said),
+        Wrong(answers[other_policy, when], SWAPPED[policy], said),
         Wrong(
             answers[other_policy, other_when],
             "failed_region_served"
             if region in answers[other_policy, other_when].split(", ")
-            else f"{other_policy}_assumed",
+            else SWAPPED[policy],
             said,
         ),
     ]
@@ -190,6 +193,10 @@ def policy(qid: str, variant: Variant, rng: random.Random) -> Question | None:
         difficulty=rubric(len(POLICIES), rule_suffices=True),
         source=variant.command("--fail", f"{region}:deploy", "--on-failure", asked),
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _listed(regions: tuple[str, ...]) -> str:

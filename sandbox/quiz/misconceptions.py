@@ -55,15 +55,16 @@ MISCONCEPTIONS = {
     "order_ignored": "thinking the regions are deployed in another order",
     "first_listed_only": "thinking only the first listed region is deployed",
     "last_listed_only": "thinking only the last listed region is deployed",
+    "unnamed_regions": "thinking the command deploys regions it does not name",
     "wrong_diagnosis": "blaming the command for a mistake it does not have",
     # routing and failover
     "not_closest": "taking a farther region for the closest",
     "list_order": "thinking the first region listed serves everyone",
     "heaviest_weight": "thinking the heaviest weight takes every request",
-    "order_ignores_health": "following the failover order into an unhealthy region",
     "closest_under_failover": "thinking failover picks the closest region",
     "errors_ignored": "picking the closest region whatever its recent errors",
     "unhealthy_served": "thinking an unhealthy region keeps its users",
+    "order_misread": "misreading the failover order",
     "nobody_serves": "thinking users are left without a region",
     # health checks and DNS
     "threshold_times_interval": "computing interval x threshold instead of reading the probes",
@@ -83,4 +84,6 @@ MISCONCEPTIONS = {
     "verify_order_reversed": "swapping what each way of verifying deploys",
     "routing_ignores_verification": "thinking routing set up before verifying changes nothing",
     "routing_reversed": "swapping the routes of the two orders",
+    "stop_for_skip": "thinking skip ends the deployment, as stop does",
+    "skip_for_stop": "thinking stop goes on to the other regions, as skip does",
 }

@@ -73,9 +73,12 @@ def _why_not(
     if region == unhealthy:
         return Wrong(region, "unhealthy_served", f"{region} is unhealthy. {reason}.")
     if policy.name == "failover":
-        if rtt(client, region) < rtt(client, key):
+        healthy = [r for r in fleet if r != unhealthy]
+        if region == min(healthy, key=lambda r: rtt(client, r)):
             return Wrong(region, "closest_under_failover", f"{reason}: first healthy in order.")
-        return Wrong(region, "order_ignores_health" if unhealthy else "list_order", f"{reason}.")
+        if region == fleet[0]:
+            return Wrong(region, "list_order", f"{reason}: first healthy in order.")
+        return Wrong(region, "order_misread", f"{reason}: first healthy in order.")
     if policy.name == "healthiest" and rtt(client, region) <= rtt(client, key):
         return Wrong(region, "errors_ignored", f"{reason}: the lowest recent error rate.")
     if region == fleet[0]:

@@ -127,18 +127,21 @@ def what_happens(qid: str, variant: Variant, rng: random.Random) -> Question | N
         return None
     key = texts[verdict.regions] if verdict.accepted else REFUSED
     told = _told(verdict)
-    misread = {
-        r: "order_ignored",
-        tuple(reversed(r)): "order_ignored",
-        r[:1]: "first_listed_only",
-        r[-1:]: "last_listed_only",
-    }
+    listed = verdict.regions if verdict.accepted else ()
+
+    def misread(regions: tuple[str, ...]) -> str:
+        """The belief behind an option deploying `regions` when the line deploys `listed`."""
+        if not listed:
+            return "parser_guesses"
+        if len(listed) == 1:
+            return "unnamed_regions"
+        if len(regions) > 1:
+            return "order_ignored"
+        return "first_listed_only" if regions[0] == listed[0] else "last_listed_only"
+
     wrong = [
         Wrong(REFUSED, "valid_is_invalid", told),
-        *(
-            Wrong(t, misread[regions] if verdict.accepted else "parser_guesses", told)
-            for regions, t in texts.items()
-        ),
+        *(Wrong(t, misread(regions), told) for regions, t in texts.items()),
     ]
     options = choices(key, f"Right: {told}", wrong, rng)
     if options is None:
