@@ -88,13 +88,20 @@ def test_serve_runs_until_a_signal_and_cleans_up(serve, sig):
     ready = s.ready
     assert set(ready) == {"gateway", "regions", "admin_token"}
     assert list(ready["regions"]) == ["us-east-1", "eu-west-1"] and len(ready["admin_token"]) >= 24
-    answer = requests.post(
-        f"{ready['gateway']}/v1/models/model_v1:predict",
-        json={"instances": [[12, 70, 1]]},
-        headers={"X-Client-Region": "eu-west-2"},
-        timeout=5,
-    )
-    assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
+    # Served by the closest region; on a loaded machine a probe may time out at this time
+    # scale and take eu-west-1 out for a few probes, so ask again until it is back.
+    deadline, served = time.monotonic() + 30, []
+    while time.monotonic() < deadline and served[-1:] != ["eu-west-1"]:
+        answer = requests.post(
+            f"{ready['gateway']}/v1/models/model_v1:predict",
+            json={"instances": [[12, 70, 1]]},
+            headers={"X-Client-Region": "eu-west-2"},
+            timeout=5,
+        )
+        assert answer.status_code == 200
+        served.append(answer.headers["X-Served-By"])
+        time.sleep(0 if served[-1] == "eu-west-1" else 0.2)
+    assert served[-1] == "eu-west-1", served
     urls = [ready["gateway"], *ready["regions"].values()]
     assert {port_of(url) for url in urls} <= ports_listened_on(s.process.pid)
     assert s.stop(sig) < 3
