@@ -6,17 +6,12 @@ within the monitor's detection time, and the client's traffic moves."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -46,54 +41,6 @@ def served():
         finally:
             process.terminate()
             process.wait(timeout=30)
-
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-
-
-def installed_browser() -> tuple[str, str]:
-    """A Chromium or Chrome and its chromedriver on PATH; skipped with the reason when there is
-    none, except in CI (CI=true), where a missing browser fails the run."""
-    binary = next(filter(None, map(shutil.which, BROWSERS)), None)
-    driver = shutil.which("chromedriver")
-    if binary and driver:
-        return binary, driver
-    missing = " and ".join(
-        what for what, found in (("a browser", binary), ("chromedriver", driver)) if not found
-    )
-    reason = (
-        f"the dashboard's browser test needs Chromium or Chrome and its chromedriver on PATH; "
-        f"{missing} not found (Debian: apt-get install chromium chromium-driver)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary, chromedriver = installed_browser()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ):
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory() as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 def health_of(browser, region: str) -> str:

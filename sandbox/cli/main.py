@@ -7,6 +7,7 @@ import click
 from sandbox.args.common import CONTEXT
 from sandbox.cli.deploy import deploy
 from sandbox.cli.experiment import experiment, sweep
+from sandbox.cli.lesson import lesson
 from sandbox.cli.quiz import quiz
 from sandbox.cli.regions import regions_command
 from sandbox.cli.serve import serve
@@ -18,7 +19,7 @@ def main() -> None:
     """Learn and test multi-region deployment of ML models on one laptop."""
 
 
-for command in (deploy, serve, experiment, sweep, regions_command, quiz):
+for command in (deploy, serve, experiment, sweep, regions_command, quiz, lesson):
     main.add_command(command)
 
 

@@ -304,6 +304,11 @@ class Failure:
         if self.stage == "bake" and self.count is not None:
             raise InvalidFault("a bake failure takes no COUNT: write REGION:bake")
 
+    @property
+    def spec(self) -> str:
+        """`REGION:STAGE[:COUNT]`, as `--fail` takes it (`parse_failure` reads it back)."""
+        return f"{self.region}:{self.stage}" + (f":{self.count}" if self.count else "")
+
     def as_fault(self, version: str | None = None) -> Fault:
         """The fault of the shared vocabulary that realises this failure (`version`: the new
         model version, for a bake failure)."""

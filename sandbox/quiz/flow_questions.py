@@ -26,7 +26,10 @@ ROWS = {"deployment_status": ATTEMPT_ACTIONS, "verification_status": ("Verify de
 
 
 def _with_failure(variant: Variant, rng: random.Random) -> list[str]:
-    """Sometimes a first deployment or verification that fails once (the retry fixes it)."""
+    """The variant's own flags if it has any; else sometimes a first deployment or
+    verification that fails once (the retry fixes it)."""
+    if variant.flags:
+        return list(variant.flags)
     if rng.random() < 0.5:
         return []
     return ["--fail", f"{rng.choice(variant.regions)}:{rng.choice(('deploy', 'verify'))}:1"]
@@ -177,8 +180,8 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
             (f"deploy_model:{region}", f"deploy_model({region!r})"),
         ]
     )
-    full_command = variant.command()
-    command = variant.command("--leave-out", call)
+    full_command = variant.command(*variant.flags)
+    command = variant.command(*variant.flags, "--leave-out", call)
     full, without = run_command(full_command), run_command(command)
     names = unchanged_without(full, without)
     start, end = without.trace.snapshots[0], without.trace.snapshots[-1]

@@ -74,10 +74,14 @@ def _check(seed: int, count: int, kinds: Sequence[str]) -> None:
 class _Asker:
     """Makes questions of any kind for one seed and scenario, none asked twice."""
 
-    def __init__(self, seed: int, scenario: str | Scenario | None) -> None:
+    def __init__(
+        self, seed: int, scenario: str | Scenario | None, variant: Variant | None = None
+    ) -> None:
         self.seed = seed
-        self.given = scenario is not None
         self.scenario = _scenario(scenario)
+        if variant is None and scenario is not None:
+            variant = Variant(self.scenario.regions, self.scenario.model)
+        self.variant = variant
         self.catalog = RegionCatalog.default()
         self.asked: set[tuple[str, str, str]] = set()
         self.attempt = 0
@@ -89,11 +93,7 @@ class _Asker:
         if kind in RUNS:
             question = RUNS[kind](qid, self.scenario, rng)
         else:
-            variant = (
-                Variant(self.scenario.regions, self.scenario.model)
-                if self.given
-                else Variant.draw(rng, self.catalog)
-            )
+            variant = self.variant or Variant.draw(rng, self.catalog)
             question = FLOW[kind](qid, variant, rng)
         if question is None or (question.text, question.code, question.evidence) in self.asked:
             return None
@@ -146,16 +146,19 @@ def generate(
     return Quiz(f"generated-seed{seed}", f"Generated quiz (seed {seed}{where})", tuple(questions))
 
 
-def lesson_test(seed: int = 0, scenario: str | Scenario | None = None) -> Quiz:
+def lesson_test(
+    seed: int = 0, scenario: str | Scenario | None = None, variant: Variant | None = None
+) -> Quiz:
     """The lesson's test: ten questions of ten kinds across easy, medium and hard (at least
-    three of each), easy first, at most two syntax questions.
+    three of each), easy first, at most two syntax questions; flow questions about `variant`'s
+    regions and model if given (else the scenario's, else drawn ones).
 
     Each round asks every flow kind once more (their difficulty depends on what is drawn) and
     each experiment kind until it gives one, then looks for a test among the questions drawn so
     far, kinds taken in a seeded order.
     """
     _check(seed, TEST_COUNT, KINDS)
-    asker = _Asker(seed, scenario)
+    asker = _Asker(seed, scenario, variant)
     kinds = list(KINDS)
     random.Random(f"test:{seed}").shuffle(kinds)
     drawn: dict[str, dict[str, Question]] = {k: {} for k in kinds}  # kind -> level -> question

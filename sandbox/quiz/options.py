@@ -63,6 +63,7 @@ class Variant:
 
     regions: tuple[str, ...]
     model: str
+    flags: tuple[str, ...] = ()  # a given run's own flags (--fail ...), used instead of drawn ones
 
     @classmethod
     def draw(cls, rng: random.Random, catalog: RegionCatalog, size: int | None = None) -> Variant:

@@ -33,7 +33,9 @@ def deploy_words(command: str) -> list[str]:
     return words[1:]
 
 
-def _request(command: str) -> DeployRequest:
+def request_of(command: str) -> DeployRequest:
+    """What a `mrsandbox deploy` command line asks for; refused with InvalidQuiz for a line the
+    parser refuses or one that asks for a live run."""
     try:
         request = parse_deploy_args(deploy_words(command))
     except click.UsageError as e:
@@ -45,7 +47,11 @@ def _request(command: str) -> DeployRequest:
 
 def run_command(command: str) -> Deployment:
     """Run a `mrsandbox deploy` command line on simulated regions, as the command would."""
-    request = _request(command)
+    return run_request(request_of(command))
+
+
+def run_request(request: DeployRequest) -> Deployment:
+    """Run a parsed deploy command line on simulated regions."""
     return run_deployment(request.regions, request.model, **request.flow_settings())
 
 

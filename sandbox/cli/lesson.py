@@ -1,0 +1,58 @@
+"""`mrsandbox lesson`: the whole lesson of a deploy run, every mode computed from the run."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from sandbox.args.common import blaming, out_folder
+
+FORMATS = ("html", "markdown", "json")
+
+
+@click.command(
+    "lesson",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="html",
+    show_default=True,
+    help="One self-contained page that steps through the run, Markdown, or JSON.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder to write lesson.html, lesson.md or lesson.json into (default: stdout).",
+)
+@click.argument("deploy_args", nargs=-1, type=click.UNPROCESSED, metavar="DEPLOY-ARGS...")
+@click.pass_context
+def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str, ...]) -> None:
+    """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated): its Process
+    Flow, Execution Sample, Process Table, Status Tracker, Key Moments, Visual Quiz, Concept
+    Snapshot, Full Transcript, Practice and Test. Give --format and --out first, e.g.
+    `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1 model_v1`."""
+    from sandbox.lesson.lesson import FILES, Lesson
+
+    if not deploy_args:
+        raise click.UsageError(
+            "give what mrsandbox deploy takes, e.g. --regions us-east-1,eu-west-1 model_v1", ctx
+        )
+    with blaming(ctx, "'DEPLOY-ARGS'"):
+        made = Lesson.from_command(shlex.join(["mrsandbox", "deploy", *deploy_args]))
+        text = made.render(fmt)
+    folder = out_folder(ctx, out)
+    if folder is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(folder) / FILES[fmt]
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        message = f"cannot write {path}: {e.strerror}; name a folder you can write to"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    click.echo(str(path))

@@ -1,0 +1,179 @@
+"""The whole lesson for one run: every mode of the material computed from a `mrsandbox deploy`
+command line's simulated run (and, for Key Moments, from counterfactual runs)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import click
+
+from sandbox.args.deploy import parse_deploy_args
+from sandbox.args.request import DeployRequest
+from sandbox.errors import InvalidDeployment
+from sandbox.flow.deployment import Deployment
+from sandbox.lesson import graph, narrative, page
+from sandbox.lesson.sample import execution_sample
+from sandbox.quiz import flow_questions
+from sandbox.quiz.generate import lesson_test
+from sandbox.quiz.material import load_set
+from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz.options import Variant
+from sandbox.quiz.runs import deploy_words, run_command, run_request
+
+FORMATS = ("html", "markdown", "json")
+FILES = {"html": "lesson.html", "markdown": "lesson.md", "json": "lesson.json"}
+MODES = (
+    "process_flow",
+    "execution_sample",
+    "process_table",
+    "status_tracker",
+    "key_moments",
+    "visual_quiz",
+    "concept_snapshot",
+    "transcript",
+    "practice",
+    "test",
+)
+VISUAL = (flow_questions.state_after_step, flow_questions.step_of_action, flow_questions.left_out)
+DRAWS = 20  # seeded tries for each visual question
+
+
+@dataclass
+class Lesson:
+    """The lesson of one run: `command` (a `mrsandbox deploy` line) and `deployment`, its run."""
+
+    command: str
+    request: DeployRequest
+    deployment: Deployment
+
+    @classmethod
+    def from_command(cls, command: str) -> Lesson:
+        """The lesson of `[mrsandbox] deploy ...`, run on simulated regions.
+
+        Raises InvalidDeployment with the deploy parser's message for a line it refuses, and
+        for what a lesson cannot be built from yet: a live run, a rollout.
+        """
+        words = deploy_words(command)
+        line = shlex.join(["mrsandbox", "deploy", *words])
+        try:
+            request = parse_deploy_args(words)
+        except click.UsageError as e:
+            raise InvalidDeployment(e.format_message()) from None
+        if request.live:
+            raise InvalidDeployment("--live: a lesson is built from a simulated run; drop --live")
+        if request.rollout:
+            raise InvalidDeployment(
+                "a rollout (--strategy, --previous): a lesson is built from the lesson's flow; "
+                "drop the rollout options"
+            )
+        return cls(line, request, run_request(request))
+
+    @property
+    def trace_doc(self) -> dict[str, Any]:
+        return self.deployment.trace.to_dict("full")
+
+    def _run(self, flags: Sequence[str]) -> Deployment:
+        """This run's regions, model and seed with other flags: a counterfactual."""
+        return run_command(self._variant().command("--seed", str(self.request.seed), *flags))
+
+    @cached_property
+    def quizzes(self) -> dict[str, Quiz]:
+        """The visual quiz, the practice and the test of this run."""
+        return {
+            "visual_quiz": self.visual_quiz(),
+            "practice": self.practice(),
+            "test": lesson_test(self.request.seed, variant=self._variant()),
+        }
+
+    @cached_property
+    def modes(self) -> dict[str, Any]:
+        """Every mode, by its name in MODES, as the JSON gives it."""
+        d, doc = self.deployment, self.trace_doc
+        return {
+            "process_flow": graph.process_flow(d.trace.steps, d.outcome),
+            "execution_sample": execution_sample(
+                self.request, d.outcome in ("stopped", "rolled_back")
+            ),
+            "process_table": doc["steps"],
+            "status_tracker": {**doc["tracker"], "snapshots": doc["snapshots"]},
+            "key_moments": narrative.key_moments(d, self._run),
+            "visual_quiz": self.quizzes["visual_quiz"].to_jupyterquiz(),
+            "concept_snapshot": narrative.concept_snapshot(d),
+            "transcript": narrative.transcript(d),
+            "practice": self.quizzes["practice"].to_jupyterquiz(),
+            "test": self.quizzes["test"].to_jupyterquiz(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lesson's JSON: every mode, and `command`."""
+        return {**self.modes, "command": self.command}
+
+    def render(self, fmt: str = "html") -> str:
+        """The lesson as `html` (one self-contained page), `markdown` or `json`."""
+        if fmt == "json":
+            return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        if fmt == "markdown":
+            return page.to_markdown_page(self.to_dict(), self.quizzes)
+        if fmt == "html":
+            steps, outcome = self.deployment.trace.steps, self.deployment.outcome
+            nodes = [graph.node_of(s, outcome)[0] for s in steps]
+            return page.to_html(self.to_dict(), self.quizzes, nodes)
+        raise InvalidDeployment(f"lesson format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+    def _repr_html_(self) -> str:
+        return self.render("html")
+
+    def _variant(self, flags: Sequence[str] = ()) -> Variant:
+        return Variant(tuple(self.request.regions), self.request.model.name, tuple(flags))
+
+    def visual_quiz(self) -> Quiz:
+        """Three questions about this run's tables, each table shown: a variable after a step,
+        the step of an action, and a call left out; where a short run cannot give one of them,
+        another of the others."""
+        flags = run_flags(self.request)
+        questions: list[Question] = []
+        asked: set[str] = set()
+        for make in [*VISUAL, *VISUAL]:
+            if len(questions) == len(VISUAL):
+                break
+            for draw in range(DRAWS):
+                rng = random.Random(f"{self.request.seed}:visual:{make.__name__}:{draw}")
+                question = make(f"visual-{len(questions) + 1}", self._variant(flags), rng)
+                if question is not None and question.text not in asked:
+                    questions.append(question)
+                    asked.add(question.text)
+                    break
+        return Quiz("visual", "Visual Quiz", tuple(questions))
+
+    def practice(self) -> Quiz:
+        """The command-line questions for these regions and this model, then the material's
+        concept questions."""
+        from sandbox.quiz.syntax_questions import likely_error, what_happens, which_command
+
+        questions: list[Question] = []
+        for n, make in enumerate((which_command, what_happens, likely_error), 1):
+            for draw in range(DRAWS):
+                rng = random.Random(f"{self.request.seed}:practice:{n}:{draw}")
+                question = make(f"practice-{n}", self._variant(), rng)
+                if question is not None:
+                    questions.append(question)
+                    break
+        concepts = [q for q in load_set("practice").questions if q.kind == "material"]
+        return Quiz("practice", "Practice", (*questions, *concepts))
+
+
+def run_flags(request: DeployRequest) -> list[str]:
+    """The flags of a deploy line that shape its flow (failures, policy, retries, seed), without
+    --leave-out: those the lesson's questions about this run keep."""
+    flags = [word for f in request.failures for word in ("--fail", f.spec)]
+    if request.on_failure != "retry":
+        flags += ["--on-failure", request.on_failure]
+    if request.max_retries != 2:
+        flags += ["--max-retries", str(request.max_retries)]
+    return [*flags, "--seed", str(request.seed)] if request.seed else flags

@@ -1,0 +1,187 @@
+"""The words of a run's lesson, every number taken from its trace or from counterfactual runs:
+the Key Moments (the lesson's three questions and those the run raises), the Concept Snapshot
+and the Full Transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sandbox.flow.deployment import POLICIES, Deployment
+from sandbox.flow.tracer import END_ACTION, WATCHED, Step, display
+
+Runner = Callable[[Sequence[str]], Deployment]  # the run with extra flags
+
+
+def _steps(steps: Sequence[Step], *actions: str) -> list[int]:
+    return [s.step for s in steps if s.action in actions]
+
+
+def _listed(numbers: Sequence[int]) -> str:
+    words = [str(n) for n in numbers]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
+    """`{"question", "answer", "steps"}`: the lesson's three, answered from this run and from
+    counterfactual runs (`run(flags)` runs the same command with flags added), then any the run
+    raises itself (a failure and its policy, a skip, a rollback)."""
+    steps, regions = d.trace.steps, d.regions
+    verifies = _steps(steps, "Verify deployment")
+    deploys = _steps(steps, "Deploy model", "Retry deployment")
+    routing = _steps(steps, "Setup traffic routing")
+    moments = []
+    probe = regions[0]
+    found = sum(
+        s.result == "Deployment success"
+        for s in run(["--fail", f"{probe}:verify", "--on-failure", "stop"]).trace.steps
+    )
+    moments.append(
+        {
+            "question": "Why do we verify deployment after deploying to each region instead of "
+            "verifying all at the end?",
+            "answer": (
+                f"Each verification comes right after its region's deployment (steps "
+                f"{_listed(verifies)}), so a bad deployment is caught before the next region "
+                f"gets the model. Had {probe}'s verification failed (policy stop), the run would "
+                f"have stopped after {_count(found, 'deployment')}; verifying all at the end "
+                f"would first deploy all {_count(len(regions), 'region')}."
+            )
+            if verifies
+            else "This run verifies no region: its flow ended before any verification.",
+            "steps": verifies,
+        }
+    )
+    failing = next((s.region for s in steps if "failed" in s.result), regions[-1])
+    endings = {
+        p: run(["--fail", f"{failing}:deploy", "--on-failure", p]).trace.steps[-1].next_step
+        for p in POLICIES
+    }
+    failed_here = [s.step for s in steps if "failed" in s.result]
+    in_run = (
+        f"In this run, step {_listed(failed_here)} failed; under the {d.on_failure} policy "
+        f"the run ends: {steps[-1].next_step}."
+        if failed_here
+        else f"In this run every deployment succeeds (steps {_listed(deploys)})."
+    )
+    moments.append(
+        {
+            "question": "What happens if deployment fails in one region?",
+            "answer": (
+                f"It depends on the failure policy. {in_run} Had every deployment to {failing} "
+                "failed: " + "; ".join(f"{p}: {endings[p]}" for p in POLICIES) + "."
+            ),
+            "steps": failed_here or deploys,
+        }
+    )
+    moments.append(
+        {
+            "question": "Why is traffic routing set up only after all regions are verified?",
+            "answer": (
+                f"Routing sends users only to verified regions, so it waits for every verification "
+                f"(steps {_listed(verifies)}) and comes at step {routing[0]}: it routes "
+                f"{', '.join(d.routes) or 'no region'}."
+            )
+            if routing
+            else (
+                "In this run routing is never set up: the flow ended before it "
+                f"({steps[-1].next_step}), so no user is sent to an unverified region."
+            ),
+            "steps": [*verifies, *routing],
+        }
+    )
+    moments += _raised(d)
+    return moments
+
+
+def _raised(d: Deployment) -> list[dict[str, Any]]:
+    """The key moments this run raises itself: each failure, skip and rollback."""
+    steps = d.trace.steps
+    moments = []
+    for s in steps:
+        if "failed" in s.result:
+            after = steps[s.step] if s.step < len(steps) else s
+            moments.append(
+                {
+                    "question": f"What does the flow do after step {s.step} ({s.action} in "
+                    f"{s.region}: {s.result})?",
+                    "answer": f"Under the {d.on_failure} policy, step {after.step} is "
+                    f"{after.action} ({after.region}): {after.result}.",
+                    "steps": [s.step, after.step],
+                }
+            )
+        elif s.action == "Skip region":
+            moments.append(
+                {
+                    "question": f"Why does {s.region} get no traffic?",
+                    "answer": f"Step {s.step} skips it after its failure (policy skip); routing "
+                    f"sends users to {', '.join(d.routes) or 'no region'}.",
+                    "steps": [s.step],
+                }
+            )
+    rolled = _steps(steps, "Roll back deployment")
+    if rolled:
+        moments.append(
+            {
+                "question": "What does the rollback undo?",
+                "answer": f"Steps {_listed(rolled)} take the model out of every region deployed "
+                "before the failure, so no region is left with a partial deployment.",
+                "steps": rolled,
+            }
+        )
+    return moments
+
+
+def concept_snapshot(d: Deployment) -> list[str]:
+    """Five lines or fewer: what this run shows."""
+    steps, regions = d.trace.steps, d.regions
+    verifies = _steps(steps, "Verify deployment")
+    failed = [s for s in steps if "failed" in s.result]
+    routing = _steps(steps, "Setup traffic routing")
+    monitoring = _steps(steps, "Start health monitoring")
+    lines = [
+        f"The model {d.model.name} goes to {_count(len(regions), 'region')}: {', '.join(regions)}."
+    ]
+    if verifies:
+        lines.append(
+            f"Each region is verified right after its deployment (steps {_listed(verifies)})."
+        )
+    if failed:
+        lines.append(
+            f"{_count(len(failed), 'step')} failed ({_listed([s.step for s in failed])});"
+            f" the {d.on_failure} policy decided what came next."
+        )
+    if routing:
+        lines.append(
+            f"Traffic routing comes after every verification (step {routing[0]})"
+            + (f", then health monitoring (step {monitoring[0]})." if monitoring else ".")
+        )
+    lines.append(f"Outcome: {d.outcome} ({steps[-1].next_step}).")
+    return lines[:5]
+
+
+def transcript(d: Deployment) -> list[str]:
+    """The run told step by step: what each step did and which variables it changed."""
+    trace = d.trace
+    lines = [
+        f"The deployment of {d.model.name} to {', '.join(d.regions)} starts with every "
+        "status empty and routing and monitoring off."
+    ]
+    for s in trace.steps:
+        if s.action == END_ACTION:
+            lines.append(f"Step {s.step}: the end. {s.next_step}.")
+            continue
+        before, after = trace.snapshots[s.step - 1], trace.snapshots[s.step]
+        changed = [f"{v} becomes {display(after[v])}" for v in WATCHED if before[v] != after[v]]
+        where = "" if s.region in ("-", "all regions") else f" in {s.region}"
+        if s.region == "all regions":
+            where = " for all regions"
+        said = f"Step {s.step}, at t = {s.t:g} s: {s.action}{where}. {s.result}."
+        if changed:
+            said += " Now " + "; ".join(changed) + "."
+        lines.append(f"{said} Next: {s.next_step}.")
+    return lines

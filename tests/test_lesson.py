@@ -1,0 +1,225 @@
+"""`mrsandbox lesson`: every mode computed from the run and consistent with `mrsandbox deploy`'s
+own output, the execution sample run and compared with the trace, the page stepped through in
+a real headless browser, bad input refused."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from sandbox.lesson import MODES, Lesson
+from sandbox.lesson.graph import node_of
+from sandbox.quiz.runs import run_command
+
+BASE = "mrsandbox deploy --regions us-east-1,eu-west-1,ap-south-1 model_v1"
+RUNS = [
+    "mrsandbox deploy --regions us-east-1,eu-west-1 model_v1",
+    f"{BASE} --fail eu-west-1:deploy:1",
+    f"{BASE} --fail eu-west-1:verify --on-failure stop",
+    f"{BASE} --fail ap-south-1:deploy --on-failure rollback",
+    f"{BASE} --fail eu-west-1:verify --on-failure skip --seed 4",
+    f"{BASE} --fail us-east-1:deploy --max-retries 1",
+    f"{BASE} --leave-out verify_deployment:eu-west-1",
+    f"{BASE} --leave-out monitor_health",
+]
+LESSON_QUESTIONS = (
+    "Why do we verify deployment after deploying to each region instead of verifying all at "
+    "the end?",
+    "What happens if deployment fails in one region?",
+    "Why is traffic routing set up only after all regions are verified?",
+)
+
+
+@pytest.fixture(scope="module", params=RUNS)
+def made(request) -> tuple[str, dict]:
+    command = request.param
+    return command, Lesson.from_command(command).to_dict()
+
+
+def test_the_json_holds_exactly_the_ten_modes_and_the_command(made):
+    command, doc = made
+    assert list(doc) == [*MODES, "command"]
+    assert doc["command"] == command
+
+
+def test_the_tables_are_those_deploy_prints(made, invoke):
+    command, doc = made
+    printed = invoke(*command.split()[1:], "--format", "json", "--tracker", "full")
+    deployed = json.loads(printed.output)
+    assert doc["process_table"] == deployed["steps"]
+    assert {k: doc["status_tracker"][k] for k in ("columns", "rows")} == deployed["tracker"]
+    assert doc["status_tracker"]["snapshots"] == deployed["snapshots"]
+
+
+def test_the_execution_sample_runs_and_makes_the_same_trace(made):
+    command, doc = made
+    scope: dict = {}
+    exec(doc["execution_sample"], scope)  # as a learner pastes it into Python
+    ran = scope["d"].trace.to_dict("full")
+    expected = run_command(command).trace.to_dict("full")
+    assert ran["steps"] == expected["steps"]
+    assert ran["snapshots"] == expected["snapshots"]
+    assert ran["outcome"] == expected["outcome"]
+    for name in ("deploy_model", "verify_deployment", "routing_setup", "monitor_health"):
+        assert name in doc["execution_sample"]
+
+
+def test_the_flow_has_a_node_for_every_step_and_an_edge_for_every_move(made):
+    command, doc = made
+    d = run_command(command)
+    ids = [n["id"] for n in doc["process_flow"]["nodes"]]
+    path = ["start", *(node_of(s, d.outcome)[0] for s in d.trace.steps)]
+    assert ids == list(dict.fromkeys(path))  # in the order the run first reached them
+    moves = {(e["from"], e["to"]) for e in doc["process_flow"]["edges"]}
+    assert moves == set(itertools.pairwise(path))
+    assert ids[-1] == "end" or "end" in ids
+
+
+def test_key_moments_ask_the_lessons_three_and_answer_from_the_run(made):
+    _, doc = made
+    moments = doc["key_moments"]
+    assert tuple(m["question"] for m in moments[:3]) == LESSON_QUESTIONS
+    last = len(doc["process_table"])
+    for m in moments:
+        assert m["answer"] and all(1 <= n <= last for n in m["steps"])
+    failed = [s for s in doc["process_table"] if "failed" in s["result"]]
+    raised = [m for m in moments[3:] if "after step" in m["question"]]
+    assert len(raised) == len(failed)
+
+
+def test_what_a_failure_does_is_answered_by_running_each_policy(invoke):
+    doc = Lesson.from_command(RUNS[0]).to_dict()
+    answer = doc["key_moments"][1]["answer"]
+    for policy in ("retry", "stop", "rollback", "skip"):
+        ran = invoke(
+            "deploy",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "model_v1",
+            "--fail",
+            "eu-west-1:deploy",
+            "--on-failure",
+            policy,
+            "--format",
+            "json",
+        )
+        ending = json.loads(ran.output)["steps"][-1]["next_step"]
+        assert f"{policy}: {ending}" in answer
+
+
+def test_the_snapshot_and_transcript_state_the_run(made):
+    command, doc = made
+    assert 1 <= len(doc["concept_snapshot"]) <= 5
+    outcome = run_command(command).outcome
+    assert f"Outcome: {outcome}" in doc["concept_snapshot"][-1]
+    lines = doc["transcript"]
+    assert len(lines) == len(doc["process_table"]) + 1  # an opening, then one a step
+    for line, step in zip(lines[1:], doc["process_table"], strict=True):
+        assert line.startswith(f"Step {step['step']}")
+        assert step["next_step"] in line
+
+
+def test_the_visual_quiz_asks_three_questions_about_this_runs_tables(made):
+    command, doc = made
+    quiz = doc["visual_quiz"]
+    assert len(quiz) == 3
+    flags = command.split("model_v1", 1)[1].replace("--leave-out", "").split()
+    for q in quiz:
+        assert q["evidence"] or q["kind"] == "left_out"
+        assert sum(a["correct"] for a in q["answers"]) == 1
+        # the same failures and policy as the run (a left-out call is the question's own)
+        assert all(word in q["source"] for word in flags if word.startswith("--fail"))
+
+
+def test_practice_and_test_are_for_these_regions_and_model():
+    doc = Lesson.from_command(RUNS[1]).to_dict()
+    assert [q["difficulty"] for q in doc["test"]] == sorted(
+        (q["difficulty"] for q in doc["test"]), key=["easy", "medium", "hard"].index
+    )
+    assert len(doc["test"]) == 10
+    syntax = [q for q in doc["practice"] if q["kind"] in ("syntax", "effect", "mistake")]
+    assert len(syntax) == 3
+    assert all("model_v1" in json.dumps(q) for q in syntax)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("html", "lesson.html"), ("markdown", "lesson.md"), ("json", "lesson.json")]
+)
+def test_the_command_writes_each_format_into_out(invoke, tmp_path, fmt, name):
+    result = invoke("lesson", "--format", fmt, "--out", str(tmp_path), *RUNS[0].split()[2:])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(tmp_path / name)
+    text = (tmp_path / name).read_text()
+    if fmt == "json":
+        assert list(json.loads(text)) == [*MODES, "command"]
+    elif fmt == "markdown":
+        for title in ("Process Flow", "Execution Sample", "Key Moments", "Full Transcript"):
+            assert f"## {title}" in text
+    else:
+        assert text.startswith("<!DOCTYPE html>")
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing from a host
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "give what mrsandbox deploy takes"),
+        (["--regions", "us-east-1", "nosuch"], "unknown model 'nosuch'"),
+        (
+            ["--live", "--regions", "us-east-1", "model_v1"],
+            "--live: a lesson is built from a simulated run",
+        ),
+        (["--format", "pdf", "--regions", "us-east-1", "model_v1"], "'pdf' is not one of"),
+        (
+            ["--regions", "us-east-1", "model_v1", "--fail", "eu-west-1:deploy"],
+            "not one of --regions",
+        ),
+    ],
+)
+def test_bad_input_is_a_usage_error_naming_it(invoke, args, says):
+    result = invoke("lesson", *args)
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output
+
+
+# --- the page in a real browser ------------------------------------------------------------
+
+
+def test_the_page_steps_through_the_run_in_a_browser(browser, tmp_path):
+    page = Path(tmp_path) / "lesson.html"
+    page.write_text(Lesson.from_command(RUNS[1]).render("html"))
+    browser.get(page.as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-step]")
+    last = len(rows)
+
+    def current() -> list[str]:
+        return [
+            r.get_attribute("data-step")
+            for r in browser.find_elements(By.CSS_SELECTOR, "tr.current")
+        ]
+
+    assert current() == []  # the start: no step yet
+    for n in range(1, last + 1):
+        browser.find_element(By.ID, "next-step").click()
+        assert current() == [str(n)]
+        node = browser.find_elements(By.CSS_SELECTOR, ".flow .node.current")
+        assert len(node) == 1
+    assert not browser.find_element(By.ID, "next-step").is_enabled()
+    changed = browser.find_elements(By.CSS_SELECTOR, "td.changed")
+    assert [c.get_attribute("id") for c in changed] == []  # the End row changes nothing
+    browser.find_element(By.ID, "prev-step").click()
+    browser.find_element(By.ID, "prev-step").click()
+    assert current() == [str(last - 2)]
+    for section in MODES:
+        assert browser.find_elements(By.ID, section), section
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
