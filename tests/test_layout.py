@@ -21,6 +21,7 @@ LAYERS = [
     {"experiment"},
     {"dashboard"},
     {"quiz", "quizzes"},
+    {"lesson"},
     {"cli"},
     {"__main__"},
 ]
