@@ -223,3 +223,56 @@ def test_the_page_steps_through_the_run_in_a_browser(browser, tmp_path):
         assert browser.find_elements(By.ID, section), section
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+# --- from Python -----------------------------------------------------------------------------
+
+
+def test_a_learners_own_calls_refused_ones_included_make_the_sample():
+    from sandbox.errors import FlowError
+    from sandbox.flow import Deployment
+
+    d = Deployment(["us-east-1", "eu-west-1"], "model_v1", failures=["eu-west-1:deploy:1"])
+    d.deploy_model("us-east-1")
+    with pytest.raises(FlowError):
+        d.routing_setup(d.regions)  # too early: refused
+    d.verify_deployment("us-east-1")
+    d.deploy_model("eu-west-1")
+    d.verify_deployment("eu-west-1")
+    d.routing_setup(d.regions)
+    d.monitor_health(d.regions)
+    doc = Lesson.from_deployment(d).to_dict()
+    sample = doc["execution_sample"]
+    assert "except FlowError as refused:" in sample
+    assert sample.index("routing_setup(regions)") < sample.index("verify_deployment('us-east-1')")
+    scope: dict = {}
+    exec(sample, scope)
+    assert scope["d"].trace.to_dict("full")["steps"] == d.trace.to_dict("full")["steps"]
+    assert doc["process_table"] == d.trace.to_dict("full")["steps"]
+    assert "--fail eu-west-1:deploy:1" in doc["command"]
+
+
+def test_the_stepper_widget_moves_through_the_steps():
+    lesson = Lesson.from_command(RUNS[1])
+    stepper = lesson.stepper()
+    last = len(lesson.deployment.trace.steps)
+    assert (
+        stepper.at == 0
+        and stepper.previous.disabled
+        and 'class="current"' not in (stepper.table.value)
+    )
+    stepper.next.click()
+    assert stepper.at == 1 and '<tr data-step="1" class="current"' in stepper.table.value
+    stepper.next.click()  # step 2 deploys us-east-1: deployment_status changes
+    assert 'class="changed"' in stepper.variables.value
+    assert "{&#x27;us-east-1&#x27;: &#x27;success&#x27;}" in stepper.variables.value
+    for _ in range(last + 3):
+        stepper.next.click()
+    assert stepper.at == last and stepper.next.disabled
+    stepper.previous.click()
+    assert stepper.at == last - 1
+
+
+def test_a_lesson_shows_as_its_page_in_jupyter():
+    html = Lesson.from_command(RUNS[0])._repr_html_()
+    assert 'id="next-step"' in html and 'id="prev-step"' in html and "data-step=" in html

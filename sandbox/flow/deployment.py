@@ -33,6 +33,7 @@ from sandbox.core.routing import Router, RoutingPolicy
 from sandbox.core.workload import Clients, Workload
 from sandbox.errors import DeploymentHalted, FlowError, InvalidDeployment
 from sandbox.flow.backend import Backend, Users
+from sandbox.flow.calls import Call, logged
 from sandbox.flow.step import RegionStep
 from sandbox.flow.tracer import Trace
 from sandbox.sim.fleet import SimFleet
@@ -126,6 +127,8 @@ class Deployment:
         self.routing_policy = routing or RoutingPolicy()
         self.routing_policy.check(list(regions))
         self.seed = seed
+        self.failures = failures
+        self.calls: list[Call] = []  # the lesson's functions as called, refused ones included
         # The lesson's watched variables.
         self.regions: list[str] = list(regions)
         self.routing_configured = False
@@ -152,6 +155,7 @@ class Deployment:
 
     # -- the lesson's functions -------------------------------------------------------------
 
+    @logged
     def deploy_model(self, region: str) -> bool:
         """Deploy the model to `region`; True on success, False when the region was skipped."""
         self._check_call("deploy_model", region)
@@ -175,6 +179,7 @@ class Deployment:
             self._pending = region
         return deployed
 
+    @logged
     def verify_deployment(self, region: str) -> bool:
         """Send the model's smoke set to `region` and compare its predictions with the expected."""
         self._check_call("verify_deployment", region)
@@ -190,6 +195,7 @@ class Deployment:
             self._pending = None
         return verified
 
+    @logged
     def routing_setup(self, regions: Sequence[str]) -> list[str]:
         """Route traffic to the verified regions among `regions`; return them."""
         self._check_call("routing_setup")
@@ -212,6 +218,7 @@ class Deployment:
         self._step("Setup traffic routing", self._scope(routes), "Routing configured")
         return list(routes)
 
+    @logged
     def monitor_health(self, regions: Sequence[str]) -> None:
         """Start health checks of the routed regions among `regions`; this ends the flow."""
         self._check_call("monitor_health")

@@ -15,10 +15,11 @@ import click
 
 from sandbox.args.deploy import parse_deploy_args
 from sandbox.args.request import DeployRequest
+from sandbox.core.faults import Failure
 from sandbox.errors import InvalidDeployment
 from sandbox.flow.deployment import Deployment
 from sandbox.lesson import graph, narrative, page
-from sandbox.lesson.sample import execution_sample
+from sandbox.lesson.sample import calls_sample, execution_sample
 from sandbox.quiz import flow_questions
 from sandbox.quiz.generate import lesson_test
 from sandbox.quiz.material import load_set
@@ -51,6 +52,7 @@ class Lesson:
     command: str
     request: DeployRequest
     deployment: Deployment
+    own_calls: bool = False  # a learner's own calls: the sample repeats them
 
     @classmethod
     def from_command(cls, command: str) -> Lesson:
@@ -73,6 +75,18 @@ class Lesson:
                 "drop the rollout options"
             )
         return cls(line, request, run_request(request))
+
+    @classmethod
+    def from_deployment(cls, d: Deployment) -> Lesson:
+        """The lesson of a deployment a learner ran in Python: their own calls, in their own
+        order, refused ones included (its Execution Sample repeats them)."""
+        flags = flow_flags(d.failures, d.on_failure, d.max_retries, d.seed)
+        line = Variant(tuple(d.regions), d.model.name).command(*flags)
+        try:
+            request = parse_deploy_args(deploy_words(line))
+        except click.UsageError as e:
+            raise InvalidDeployment(f"a lesson of this deployment: {e.format_message()}") from None
+        return cls(line, request, d, own_calls=True)
 
     @property
     def trace_doc(self) -> dict[str, Any]:
@@ -97,9 +111,9 @@ class Lesson:
         d, doc = self.deployment, self.trace_doc
         return {
             "process_flow": graph.process_flow(d.trace.steps, d.outcome),
-            "execution_sample": execution_sample(
-                self.request, d.outcome in ("stopped", "rolled_back")
-            ),
+            "execution_sample": calls_sample(d)
+            if self.own_calls
+            else execution_sample(self.request, d.outcome in ("stopped", "rolled_back")),
             "process_table": doc["steps"],
             "status_tracker": {**doc["tracker"], "snapshots": doc["snapshots"]},
             "key_moments": narrative.key_moments(d, self._run),
@@ -129,6 +143,12 @@ class Lesson:
     def _repr_html_(self) -> str:
         return self.render("html")
 
+    def stepper(self) -> Any:
+        """An ipywidgets stepper through the run (needs the lessons extra)."""
+        from sandbox.lesson.widget import Stepper
+
+        return Stepper(self)
+
     def _variant(self, flags: Sequence[str] = ()) -> Variant:
         return Variant(tuple(self.request.regions), self.request.model.name, tuple(flags))
 
@@ -136,7 +156,8 @@ class Lesson:
         """Three questions about this run's tables, each table shown: a variable after a step,
         the step of an action, and a call left out; where a short run cannot give one of them,
         another of the others."""
-        flags = run_flags(self.request)
+        r = self.request
+        flags = flow_flags(r.failures, r.on_failure, r.max_retries, r.seed)
         questions: list[Question] = []
         asked: set[str] = set()
         for make in [*VISUAL, *VISUAL]:
@@ -168,12 +189,14 @@ class Lesson:
         return Quiz("practice", "Practice", (*questions, *concepts))
 
 
-def run_flags(request: DeployRequest) -> list[str]:
-    """The flags of a deploy line that shape its flow (failures, policy, retries, seed), without
-    --leave-out: those the lesson's questions about this run keep."""
-    flags = [word for f in request.failures for word in ("--fail", f.spec)]
-    if request.on_failure != "retry":
-        flags += ["--on-failure", request.on_failure]
-    if request.max_retries != 2:
-        flags += ["--max-retries", str(request.max_retries)]
-    return [*flags, "--seed", str(request.seed)] if request.seed else flags
+def flow_flags(
+    failures: Sequence[Failure], on_failure: str, max_retries: int, seed: int
+) -> list[str]:
+    """The deploy line's flags that shape the flow (failures, policy, retries, seed): those a
+    lesson's questions about a run keep."""
+    flags = [word for f in failures for word in ("--fail", f.spec)]
+    if on_failure != "retry":
+        flags += ["--on-failure", on_failure]
+    if max_retries != 2:
+        flags += ["--max-retries", str(max_retries)]
+    return [*flags, "--seed", str(seed)] if seed else flags
