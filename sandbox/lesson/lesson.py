@@ -147,7 +147,7 @@ class Lesson:
         """An ipywidgets stepper through the run (needs the lessons extra)."""
         from sandbox.lesson.widget import Stepper
 
-        return Stepper(self)
+        return Stepper(self.deployment.trace)
 
     def _variant(self, flags: Sequence[str] = ()) -> Variant:
         return Variant(tuple(self.request.regions), self.request.model.name, tuple(flags))

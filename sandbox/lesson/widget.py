@@ -5,7 +5,6 @@ ones marked."""
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
 try:
     import ipywidgets as widgets
@@ -16,11 +15,8 @@ except ModuleNotFoundError as error:
         name=error.name,
     ) from error
 
-from sandbox.flow.tracer import WATCHED, display
+from sandbox.flow.tracer import WATCHED, Trace, display
 from sandbox.lesson.page import COLUMNS, HEADERS
-
-if TYPE_CHECKING:
-    from sandbox.lesson.lesson import Lesson
 
 CURRENT = "background:#fff3b0"
 CHANGED = "background:#c8f0c8;font-weight:bold"
@@ -30,8 +26,7 @@ class Stepper(widgets.VBox):
     """`at`: the step shown (0: the start); `previous` and `next` buttons; `table` and
     `variables`: the HTML shown."""
 
-    def __init__(self, lesson: Lesson) -> None:
-        trace = lesson.deployment.trace
+    def __init__(self, trace: Trace) -> None:
         self.steps, self.snapshots = trace.steps, trace.snapshots
         self.at = 0
         self.previous = widgets.Button(description="Previous")
