@@ -15,6 +15,7 @@ from selenium.webdriver.common.by import By
 from sandbox.lesson import MODES, Lesson
 from sandbox.lesson.graph import node_of
 from sandbox.quiz.runs import run_command
+from tests.test_golden import read_markdown
 
 BASE = "mrsandbox deploy --regions us-east-1,eu-west-1,ap-south-1 model_v1"
 RUNS = [
@@ -49,7 +50,7 @@ def test_the_json_holds_exactly_the_ten_modes_and_the_command(made):
 
 def test_the_tables_are_those_deploy_prints(made, invoke):
     command, doc = made
-    printed = invoke(*command.split()[1:], "--format", "json", "--tracker", "full")
+    printed = invoke(*command.split()[1:], "--format", "json")
     deployed = json.loads(printed.output)
     assert doc["process_table"] == deployed["steps"]
     assert {k: doc["status_tracker"][k] for k in ("columns", "rows")} == deployed["tracker"]
@@ -276,3 +277,52 @@ def test_the_stepper_widget_moves_through_the_steps():
 def test_a_lesson_shows_as_its_page_in_jupyter():
     html = Lesson.from_command(RUNS[0])._repr_html_()
     assert 'id="next-step"' in html and 'id="prev-step"' in html and "data-step=" in html
+
+
+# --- the material's own run ------------------------------------------------------------------
+
+MATERIAL_RUN = "mrsandbox deploy --regions us-east-1,eu-west-1 model_v1"
+
+
+def test_the_material_run_gives_the_materials_page_mode_by_mode(invoke):
+    from sandbox.quiz.material import load_set
+
+    lesson = Lesson.from_command(MATERIAL_RUN)
+    doc = lesson.to_dict()
+    # the tables, cell for cell, as the material prints them (its golden copies)
+    table = read_markdown("lesson_process_table.md")
+    columns = ("step", "action", "region", "result", "next_step")
+    assert [[str(s[c]) for c in columns] for s in doc["process_table"]] == table[1:]
+    tracker = read_markdown("lesson_status_tracker.md")
+    assert ["Variable", *doc["status_tracker"]["columns"]] == tracker[0]
+    assert [[r["variable"], *r["values"]] for r in doc["status_tracker"]["rows"]] == tracker[1:]
+    # the visual quiz: the material's questions, options and keys
+    material = load_set("visual")
+    ours = lesson.quizzes["visual_quiz"]
+    assert [q.text for q in ours.questions] == [q.text for q in material.questions]
+    assert [[o.text for o in q.options] for q in ours.questions] == [
+        [o.text for o in q.options] for q in material.questions
+    ]
+    assert [q.key for q in ours.questions] == ["A", "C", "B"]  # the material's letters
+    # the flow: the material's nodes, in its order, among ours (its diagram draws "Verify
+    # Region 1" after "Deploy Model to Region 2", which the run's order contradicts)
+    labels = [n["label"] for n in doc["process_flow"]["nodes"]]
+    material_nodes = [
+        "Start Deployment",
+        "Select Regions",
+        "Deploy Model to us-east-1",
+        "Deploy Model to eu-west-1",
+        "Traffic Routing",
+        "Deployment Complete",
+    ]
+    at = [labels.index(node) for node in material_nodes]
+    assert at == sorted(at)
+    # the execution sample: the material's loop, word for word
+    for line in (
+        "for region in regions:",
+        "    deploy_model(region)",
+        "    verify_deployment(region)",
+        "routing_setup(regions)",
+        "monitor_health(regions)",
+    ):
+        assert line in doc["execution_sample"].splitlines()

@@ -20,6 +20,7 @@ from sandbox.errors import InvalidDeployment
 from sandbox.flow.deployment import Deployment
 from sandbox.lesson import graph, narrative, page
 from sandbox.lesson.sample import calls_sample, execution_sample
+from sandbox.lesson.visual import visual_quiz
 from sandbox.quiz import flow_questions
 from sandbox.quiz.generate import lesson_test
 from sandbox.quiz.material import load_set
@@ -90,7 +91,7 @@ class Lesson:
 
     @property
     def trace_doc(self) -> dict[str, Any]:
-        return self.deployment.trace.to_dict("full")
+        return self.deployment.trace.to_dict()  # the Status Tracker's columns as the material's
 
     def _run(self, flags: Sequence[str]) -> Deployment:
         """This run's regions, model and seed with other flags: a counterfactual."""
@@ -153,11 +154,15 @@ class Lesson:
         return Variant(tuple(self.request.regions), self.request.model.name, tuple(flags))
 
     def visual_quiz(self) -> Quiz:
-        """Three questions about this run's tables, each table shown: a variable after a step,
-        the step of an action, and a call left out; where a short run cannot give one of them,
-        another of the others."""
+        """Three questions about this run's tables, each table shown: the material's three
+        asked of this run where it reaches monitoring; else a variable after a step, the step
+        of an action, and a call left out (another of those where a short run cannot give one)."""
         r = self.request
         flags = flow_flags(r.failures, r.on_failure, r.max_retries, r.seed)
+        if not r.leave_out and not self.own_calls:
+            material = visual_quiz(self._variant().command(*flags), self.deployment, r.seed)
+            if material is not None:
+                return material
         questions: list[Question] = []
         asked: set[str] = set()
         for make in [*VISUAL, *VISUAL]:
