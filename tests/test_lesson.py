@@ -175,8 +175,8 @@ def test_the_command_writes_each_format_into_out(invoke, tmp_path, fmt, name):
         ([], "give what mrsandbox deploy takes"),
         (["--regions", "us-east-1", "nosuch"], "unknown model 'nosuch'"),
         (
-            ["--live", "--regions", "us-east-1", "model_v1"],
-            "--live: a lesson is built from a simulated run",
+            ["--regions", "us-east-1,eu-west-1", "model_v1_1", "--strategy", "canary"],
+            "a lesson is built from the lesson's flow",
         ),
         (["--format", "pdf", "--regions", "us-east-1", "model_v1"], "'pdf' is not one of"),
         (
@@ -272,6 +272,19 @@ def test_the_stepper_widget_moves_through_the_steps():
     assert stepper.at == last and stepper.next.disabled
     stepper.previous.click()
     assert stepper.at == last - 1
+
+
+def test_a_live_run_gives_the_same_lesson_as_the_simulated_one(invoke, tmp_path):
+    """The same steps and variables on real servers; only the times differ."""
+    args = ["--regions", "us-east-1,eu-west-1", "model_v1", "--fail", "eu-west-1:deploy:1"]
+    live = invoke("lesson", "--format", "json", *args, "--live", "--time-scale", "0.01")
+    assert live.exit_code == 0, live.output
+    simulated = json.loads(invoke("lesson", "--format", "json", *args).output)
+    live_doc = json.loads(live.output)
+    strip = lambda steps: [{k: v for k, v in s.items() if k != "t"} for s in steps]  # noqa: E731
+    assert strip(live_doc["process_table"]) == strip(simulated["process_table"])
+    assert live_doc["status_tracker"]["rows"] == simulated["status_tracker"]["rows"]
+    assert live_doc["process_flow"] == simulated["process_flow"]
 
 
 def test_a_lesson_shows_as_its_page_in_jupyter():

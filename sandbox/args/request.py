@@ -23,8 +23,9 @@ from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import SandboxError
+from sandbox.flow.deployment import Deployment
 from sandbox.flow.plan import RolloutPlan, check_failures, check_versions
-from sandbox.flow.sample import check_leave_out
+from sandbox.flow.sample import check_leave_out, run_deployment
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,24 @@ class DeployRequest:
     def rollout(self) -> bool:
         """Whether this command line rolls `model` out over a fleet serving `previous`."""
         return self.previous is not None
+
+    def run(self) -> Deployment:
+        """The lesson's flow as this command line asks for it: on simulated regions, or on a
+        live fleet that is stopped when the flow ends."""
+        settings = self.flow_settings()
+        if not self.live:
+            return run_deployment(self.regions, self.model, **settings)
+        from sandbox.live.fleet import LiveFleet
+
+        fleet = LiveFleet(
+            self.regions,
+            catalog=self.catalog,
+            time_scale=self.time_scale,
+            seed=self.seed,
+            processes=self.processes,
+        )
+        with fleet:
+            return run_deployment(self.regions, self.model, backend=fleet, **settings)
 
     def flow_settings(self) -> dict[str, Any]:
         """The keyword arguments of `run_deployment` that this command line sets."""

@@ -13,7 +13,6 @@ from sandbox.args.deploy import deploy_command
 from sandbox.args.request import DeployRequest, build_request
 from sandbox.cli.experiment import warn
 from sandbox.flow.deployment import COMPLETED
-from sandbox.flow.sample import run_deployment
 
 
 def _run(ctx: click.Context) -> None:
@@ -21,21 +20,7 @@ def _run(ctx: click.Context) -> None:
     request = build_request(ctx)
     if request.rollout:
         _roll_out(ctx, request)
-    settings = request.flow_settings()
-    if request.live:
-        from sandbox.live.fleet import LiveFleet
-
-        fleet = LiveFleet(
-            request.regions,
-            catalog=request.catalog,
-            time_scale=request.time_scale,
-            seed=request.seed,
-            processes=request.processes,
-        )
-        with fleet:
-            d = run_deployment(request.regions, request.model, backend=fleet, **settings)
-    else:
-        d = run_deployment(request.regions, request.model, **settings)
+    d = request.run()
     click.echo(d.trace.render(request.fmt, request.tracker))
     ctx.exit(0 if d.outcome in COMPLETED else 1)
 

@@ -26,7 +26,7 @@ from sandbox.quiz.generate import lesson_test
 from sandbox.quiz.material import load_set
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.options import Variant
-from sandbox.quiz.runs import deploy_words, run_command, run_request
+from sandbox.quiz.runs import deploy_words, run_command
 
 FORMATS = ("html", "markdown", "json")
 FILES = {"html": "lesson.html", "markdown": "lesson.md", "json": "lesson.json"}
@@ -57,10 +57,11 @@ class Lesson:
 
     @classmethod
     def from_command(cls, command: str) -> Lesson:
-        """The lesson of `[mrsandbox] deploy ...`, run on simulated regions.
+        """The lesson of `[mrsandbox] deploy ...`.
 
-        Raises InvalidDeployment with the deploy parser's message for a line it refuses, and
-        for what a lesson cannot be built from yet: a live run, a rollout.
+        With --live the run is made on a live fleet (started and stopped here); counterfactual
+        runs and quizzes are simulated. Raises InvalidDeployment with the deploy parser's
+        message for a line it refuses, and for a rollout, which a lesson is not built from.
         """
         words = deploy_words(command)
         line = shlex.join(["mrsandbox", "deploy", *words])
@@ -68,14 +69,12 @@ class Lesson:
             request = parse_deploy_args(words)
         except click.UsageError as e:
             raise InvalidDeployment(e.format_message()) from None
-        if request.live:
-            raise InvalidDeployment("--live: a lesson is built from a simulated run; drop --live")
         if request.rollout:
             raise InvalidDeployment(
                 "a rollout (--strategy, --previous): a lesson is built from the lesson's flow; "
                 "drop the rollout options"
             )
-        return cls(line, request, run_request(request))
+        return cls(line, request, request.run())
 
     @classmethod
     def from_deployment(cls, d: Deployment) -> Lesson:

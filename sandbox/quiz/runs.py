@@ -17,7 +17,6 @@ from sandbox.args.request import DeployRequest
 from sandbox.errors import InvalidQuiz
 from sandbox.experiment.sweeps import run_point
 from sandbox.flow.deployment import Deployment
-from sandbox.flow.sample import run_deployment
 
 
 def deploy_words(command: str) -> list[str]:
@@ -47,12 +46,7 @@ def request_of(command: str) -> DeployRequest:
 
 def run_command(command: str) -> Deployment:
     """Run a `mrsandbox deploy` command line on simulated regions, as the command would."""
-    return run_request(request_of(command))
-
-
-def run_request(request: DeployRequest) -> Deployment:
-    """Run a parsed deploy command line on simulated regions."""
-    return run_deployment(request.regions, request.model, **request.flow_settings())
+    return request_of(command).run()
 
 
 @dataclass(frozen=True)
