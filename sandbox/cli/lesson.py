@@ -42,6 +42,19 @@ def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str
         raise click.UsageError(
             "give what mrsandbox deploy takes, e.g. --regions us-east-1,eu-west-1 model_v1", ctx
         )
+    for word in deploy_args:
+        flag = word.split("=", 1)[0]
+        if flag in ("--format", "--out", "--tracker"):
+            where = "before the deploy arguments" if flag != "--tracker" else "nowhere"
+            raise click.UsageError(
+                f"{flag} after the deploy arguments: a lesson's own options go {where}"
+                + (
+                    " (the page shows every step; its Status Tracker keeps the material's columns)"
+                    if flag == "--tracker"
+                    else f", e.g. mrsandbox lesson {flag} ... --regions ..."
+                ),
+                ctx,
+            )
     with blaming(ctx, "'DEPLOY-ARGS'"):
         made = Lesson.from_command(shlex.join(["mrsandbox", "deploy", *deploy_args]))
         text = made.render(fmt)

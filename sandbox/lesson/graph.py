@@ -23,14 +23,20 @@ NODES = {
     "Start health monitoring": ("monitoring", "Health Monitoring"),
     "End": ("end", "Deployment Complete"),
 }
-ENDINGS = {"complete": "Deployment Complete", "complete_with_skips": "Deployment Complete"}
+ENDINGS = {
+    "complete": "Deployment Complete",
+    "complete_with_skips": "Deployment Complete, with Skips",
+    "stopped": "Deployment Stopped",
+    "rolled_back": "Deployment Rolled Back",
+    "incomplete": "Deployment Incomplete",
+}
 
 
 def node_of(step: Step, outcome: str | None = None) -> tuple[str, str]:
     """The (id, label) of the node a step is at."""
     node, label = NODES.get(step.action, (f"step:{step.step}", step.action))
     if step.action == "End":
-        return "end", ENDINGS.get(outcome or "", f"Deployment {outcome or 'ended'}")
+        return "end", ENDINGS.get(outcome or "", "Deployment Ended")
     return node.format(step.region), label.format(step.region)
 
 
@@ -60,43 +66,48 @@ def to_text(graph: dict[str, Any]) -> str:
     )
 
 
-NODE_W, NODE_H, GAP = 260, 34, 22
+NODE_H, GAP, CHAR_W = 34, 22, 7.5  # a label's characters at 13 px, about
 
 
 def to_svg(graph: dict[str, Any]) -> str:
     """The flow as an inline SVG: nodes top to bottom in the order the run reached them; a move
-    down is a straight arrow, a move back up (a retry) or a jump past a node an arc beside."""
+    down to the next node is a straight arrow, any other move (a retry, a jump past a node, a
+    node repeated) an arc beside, labelled with the result behind it."""
     ids = [n["id"] for n in graph["nodes"]]
+    width = max(260, int(max(len(n["label"]) for n in graph["nodes"]) * CHAR_W) + 24)
     y = {n: 10 + i * (NODE_H + GAP) for i, n in enumerate(ids)}
     height = 10 + len(ids) * (NODE_H + GAP)
-    x, mid = 30, 30 + NODE_W // 2
+    x, mid, right = 30, 30 + width // 2, 30 + width
+    total = right + 220
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {NODE_W + 120} '
-        f'{height}" width="{NODE_W + 120}" height="{height}" role="img" '
-        'aria-label="Process Flow">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {total} {height}" '
+        f'width="{total}" height="{height}" role="img" aria-label="Process Flow">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>',
     ]
     for e in graph["edges"]:
-        a, b = y[e["from"]], y[e["to"]]
+        a, b = y[e["from"]] + NODE_H // 2, y[e["to"]] + NODE_H // 2
         title = f"<title>{escape(e['label'])}</title>"
-        if b > a and ids.index(e["to"]) == ids.index(e["from"]) + 1:
+        if ids.index(e["to"]) == ids.index(e["from"]) + 1:
             parts.append(
-                f'<line class="edge" x1="{mid}" y1="{a + NODE_H}" x2="{mid}" y2="{b}" '
-                f'marker-end="url(#arrow)">{title}</line>'
+                f'<line class="edge" x1="{mid}" y1="{a + NODE_H // 2}" x2="{mid}" '
+                f'y2="{b - NODE_H // 2}" marker-end="url(#arrow)">{title}</line>'
             )
-        else:
-            side, bend = x + NODE_W, x + NODE_W + 30 + 8 * (abs(b - a) // (NODE_H + GAP))
-            parts.append(
-                f'<path class="edge jump" d="M{side},{a + NODE_H // 2} C{bend},{a + NODE_H // 2} '
-                f'{bend},{b + NODE_H // 2} {side},{b + NODE_H // 2}" fill="none" '
-                f'marker-end="url(#arrow)">{title}</path>'
-            )
+            continue
+        if a == b:  # the same node again: a small loop
+            a, b = a - 8, a + 8
+        bend = right + 30 + 10 * (abs(b - a) // (NODE_H + GAP))
+        parts.append(
+            f'<path class="edge jump" d="M{right},{a} C{bend},{a} {bend},{b} {right},{b}" '
+            f'fill="none" marker-end="url(#arrow)">{title}</path>'
+            f'<text class="edge-label" x="{bend + 4}" y="{(a + b) // 2 + 4}">'
+            f"{escape(e['label'])}</text>"
+        )
     for n in graph["nodes"]:
         top = y[n["id"]]
         parts.append(
             f'<g class="node" data-node="{escape(n["id"])}"><rect x="{x}" y="{top}" '
-            f'width="{NODE_W}" height="{NODE_H}" rx="6"/><text x="{mid}" y="{top + 22}" '
+            f'width="{width}" height="{NODE_H}" rx="6"/><text x="{mid}" y="{top + 22}" '
             f'text-anchor="middle">{escape(n["label"])}</text></g>'
         )
     return "\n".join([*parts, "</svg>"])

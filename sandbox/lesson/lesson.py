@@ -7,7 +7,7 @@ import json
 import random
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -16,17 +16,18 @@ import click
 from sandbox.args.deploy import parse_deploy_args
 from sandbox.args.request import DeployRequest
 from sandbox.core.faults import Failure
-from sandbox.errors import InvalidDeployment
+from sandbox.core.regions import RegionCatalog
+from sandbox.errors import InvalidDeployment, InvalidQuiz
 from sandbox.flow.deployment import Deployment
 from sandbox.lesson import graph, narrative, page
 from sandbox.lesson.sample import calls_sample, execution_sample
 from sandbox.lesson.visual import visual_quiz
 from sandbox.quiz import flow_questions
-from sandbox.quiz.generate import lesson_test
+from sandbox.quiz.generate import Maker, lesson_test
 from sandbox.quiz.material import load_set
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.options import Variant
-from sandbox.quiz.runs import deploy_words, run_command
+from sandbox.quiz.runs import deploy_words
 
 FORMATS = ("html", "markdown", "json")
 FILES = {"html": "lesson.html", "markdown": "lesson.md", "json": "lesson.json"}
@@ -92,9 +93,12 @@ class Lesson:
     def trace_doc(self) -> dict[str, Any]:
         return self.deployment.trace.to_dict()  # the Status Tracker's columns as the material's
 
-    def _run(self, flags: Sequence[str]) -> Deployment:
-        """This run's regions, model and seed with other flags: a counterfactual."""
-        return run_command(self._variant().command("--seed", str(self.request.seed), *flags))
+    def _run(self, failures: Sequence[Failure], policy: str) -> Deployment:
+        """A counterfactual: this run's settings with other failures and policy, simulated."""
+        changed = replace(
+            self.request, failures=list(failures), on_failure=policy, leave_out=(), live=False
+        )
+        return changed.run()
 
     @cached_property
     def quizzes(self) -> dict[str, Quiz]:
@@ -102,7 +106,7 @@ class Lesson:
         return {
             "visual_quiz": self.visual_quiz(),
             "practice": self.practice(),
-            "test": lesson_test(self.request.seed, variant=self._variant()),
+            "test": self._test(),
         }
 
     @cached_property
@@ -150,26 +154,49 @@ class Lesson:
         return Stepper(self.deployment.trace)
 
     def _variant(self, flags: Sequence[str] = ()) -> Variant:
-        return Variant(tuple(self.request.regions), self.request.model.name, tuple(flags))
+        """The run's regions and model as quiz questions deploy them (the MODEL word as typed);
+        regions of the default catalogue only, as quiz runs know no other."""
+        regions, catalog = tuple(self.request.regions), RegionCatalog.default()
+        if not all(r in catalog.names() for r in regions):
+            return Variant.draw(random.Random(self.request.seed), catalog)
+        model = self.request.sources[0] or self.request.model.name
+        return Variant(regions, model, tuple(flags))
+
+    def _test(self) -> Quiz:
+        """The lesson's test for these regions and model; one drawn for itself where they
+        cannot give one (a single region)."""
+        try:
+            return lesson_test(self.request.seed, variant=self._variant())
+        except InvalidQuiz:
+            return lesson_test(self.request.seed)
 
     def visual_quiz(self) -> Quiz:
         """Three questions about this run's tables, each table shown: the material's three
         asked of this run where it reaches monitoring; else a variable after a step, the step
-        of an action, and a call left out (another of those where a short run cannot give one)."""
+        of an action, and a call left out (another of those where a short run cannot give one,
+        fewer where a run of a few steps cannot give three)."""
         r = self.request
         flags = flow_flags(r.failures, r.on_failure, r.max_retries, r.seed)
-        if not r.leave_out and not self.own_calls:
-            material = visual_quiz(self._variant().command(*flags), self.deployment, r.seed)
+        variant = self._variant(flags)
+        if variant.regions != tuple(r.regions):  # regions quiz runs do not know: drawn ones
+            variant = replace(variant, flags=())
+        elif not r.leave_out and not self.own_calls:
+            material = visual_quiz(variant.command(*flags), self.deployment, r.seed)
             if material is not None:
                 return material
+        makers: tuple[Maker, ...] = VISUAL
+        if r.leave_out and variant.flags:  # about this run: its calls left out too
+            left = tuple(word for call in r.leave_out for word in ("--leave-out", call))
+            variant = replace(variant, flags=variant.flags + left)
+            makers = VISUAL[:2]
         questions: list[Question] = []
         asked: set[str] = set()
-        for make in [*VISUAL, *VISUAL]:
+        for turn, make in enumerate(makers * len(VISUAL)):
             if len(questions) == len(VISUAL):
                 break
             for draw in range(DRAWS):
-                rng = random.Random(f"{self.request.seed}:visual:{make.__name__}:{draw}")
-                question = make(f"visual-{len(questions) + 1}", self._variant(flags), rng)
+                rng = random.Random(f"{self.request.seed}:visual:{turn}:{draw}")
+                question = make(f"visual-{len(questions) + 1}", variant, rng)
                 if question is not None and question.text not in asked:
                     questions.append(question)
                     asked.add(question.text)

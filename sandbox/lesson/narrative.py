@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sandbox.core.faults import Failure
 from sandbox.flow.deployment import POLICIES, Deployment
 from sandbox.flow.tracer import END_ACTION, WATCHED, Step, display
 
-Runner = Callable[[Sequence[str]], Deployment]  # the run with extra flags
+Runner = Callable[[Sequence[Failure], str], Deployment]  # the run with other failures, policy
 
 
 def _steps(steps: Sequence[Step], *actions: str) -> list[int]:
@@ -22,14 +23,23 @@ def _listed(numbers: Sequence[int]) -> str:
     return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
+def _at(numbers: Sequence[int]) -> str:
+    """`step 3`, `steps 3 and 5`, `steps 2, 4 and 6`."""
+    return f"step{'s' if len(numbers) > 1 else ''} {_listed(numbers)}"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def _all(n: int) -> str:
+    return "both regions" if n == 2 else f"all {_count(n, 'region')}"
+
+
 def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
     """`{"question", "answer", "steps"}`: the lesson's three, answered from this run and from
-    counterfactual runs (`run(flags)` runs the same command with flags added), then any the run
-    raises itself (a failure and its policy, a skip, a rollback)."""
+    counterfactual runs (`run(failures, policy)`: this run's settings with those), then any the
+    run raises itself (a failure and its policy, a skip, a rollback)."""
     steps, regions = d.trace.steps, d.regions
     verifies = _steps(steps, "Verify deployment")
     deploys = _steps(steps, "Deploy model", "Retry deployment")
@@ -38,18 +48,18 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
     probe = regions[0]
     found = sum(
         s.result == "Deployment success"
-        for s in run(["--fail", f"{probe}:verify", "--on-failure", "stop"]).trace.steps
+        for s in run([Failure(probe, "verify")], "stop").trace.steps
     )
     moments.append(
         {
             "question": "Why do we verify deployment after deploying to each region instead of "
             "verifying all at the end?",
             "answer": (
-                f"Each verification comes right after its region's deployment (steps "
-                f"{_listed(verifies)}), so a bad deployment is caught before the next region "
-                f"gets the model. Had {probe}'s verification failed (policy stop), the run would "
-                f"have stopped after {_count(found, 'deployment')}; verifying all at the end "
-                f"would first deploy all {_count(len(regions), 'region')}."
+                f"Each verification comes right after its region's deployment ({_at(verifies)}), "
+                "so a bad deployment is caught before the next region gets the model. With "
+                f"{probe}'s verification failing (policy stop), the flow stops after "
+                f"{_count(found, 'deployment')}; verifying at the end would first deploy "
+                f"{_all(len(regions))}."
             )
             if verifies
             else "This run verifies no region: its flow ended before any verification.",
@@ -57,17 +67,20 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
         }
     )
     failing = next((s.region for s in steps if "failed" in s.result), regions[-1])
+    others = [f for f in d.failures if not (f.region == failing and f.stage == "deploy")]
     endings = {
-        p: run(["--fail", f"{failing}:deploy", "--on-failure", p]).trace.steps[-1].next_step
-        for p in POLICIES
+        p: run([Failure(failing, "deploy"), *others], p).trace.steps[-1].next_step for p in POLICIES
     }
     failed_here = [s.step for s in steps if "failed" in s.result]
-    in_run = (
-        f"In this run, step {_listed(failed_here)} failed; under the {d.on_failure} policy "
-        f"the run ends: {steps[-1].next_step}."
-        if failed_here
-        else f"In this run every deployment succeeds (steps {_listed(deploys)})."
-    )
+    if failed_here:
+        in_run = (
+            f"In this run {_at(failed_here)} failed; under the {d.on_failure} policy the run "
+            f"ends: {steps[-1].next_step}."
+        )
+    elif deploys:
+        in_run = f"In this run every deployment succeeds ({_at(deploys)})."
+    else:
+        in_run = f"In this run nothing is deployed: {steps[-1].next_step}."
     moments.append(
         {
             "question": "What happens if deployment fails in one region?",
@@ -83,7 +96,7 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
             "question": "Why is traffic routing set up only after all regions are verified?",
             "answer": (
                 f"Routing sends users only to verified regions, so it waits for every verification "
-                f"(steps {_listed(verifies)}) and comes at step {routing[0]}: it routes "
+                f"({_at(verifies)}) and comes at step {routing[0]}: it routes "
                 f"{', '.join(d.routes) or 'no region'}."
             )
             if routing
@@ -105,12 +118,16 @@ def _raised(d: Deployment) -> list[dict[str, Any]]:
     for s in steps:
         if "failed" in s.result:
             after = steps[s.step] if s.step < len(steps) else s
+            then = (
+                f"the flow ends: {after.next_step}"
+                if after.action == END_ACTION
+                else f"step {after.step} is {after.action} ({after.region}): {after.result}"
+            )
             moments.append(
                 {
                     "question": f"What does the flow do after step {s.step} ({s.action} in "
                     f"{s.region}: {s.result})?",
-                    "answer": f"Under the {d.on_failure} policy, step {after.step} is "
-                    f"{after.action} ({after.region}): {after.result}.",
+                    "answer": f"Under the {d.on_failure} policy, {then}.",
                     "steps": [s.step, after.step],
                 }
             )
@@ -118,8 +135,12 @@ def _raised(d: Deployment) -> list[dict[str, Any]]:
             moments.append(
                 {
                     "question": f"Why does {s.region} get no traffic?",
-                    "answer": f"Step {s.step} skips it after its failure (policy skip); routing "
-                    f"sends users to {', '.join(d.routes) or 'no region'}.",
+                    "answer": f"Step {s.step} skips it after its failure (policy skip); "
+                    + (
+                        f"routing sends users to {', '.join(d.routes)}."
+                        if d.routes
+                        else "no region is left to route users to."
+                    ),
                     "steps": [s.step],
                 }
             )
@@ -128,8 +149,9 @@ def _raised(d: Deployment) -> list[dict[str, Any]]:
         moments.append(
             {
                 "question": "What does the rollback undo?",
-                "answer": f"Steps {_listed(rolled)} take the model out of every region deployed "
-                "before the failure, so no region is left with a partial deployment.",
+                "answer": f"{_at(rolled).capitalize()} take{'' if len(rolled) > 1 else 's'} the "
+                "model out of every region deployed before the failure, so no region is left "
+                "with a partial deployment.",
                 "steps": rolled,
             }
         )
@@ -144,16 +166,15 @@ def concept_snapshot(d: Deployment) -> list[str]:
     routing = _steps(steps, "Setup traffic routing")
     monitoring = _steps(steps, "Start health monitoring")
     lines = [
-        f"The model {d.model.name} goes to {_count(len(regions), 'region')}: {', '.join(regions)}."
+        f"The model {d.model.name} {d.model.version} goes to {_count(len(regions), 'region')}: "
+        f"{', '.join(regions)}."
     ]
     if verifies:
-        lines.append(
-            f"Each region is verified right after its deployment (steps {_listed(verifies)})."
-        )
+        lines.append(f"Each deployment is verified right away ({_at(verifies)}).")
     if failed:
         lines.append(
-            f"{_count(len(failed), 'step')} failed ({_listed([s.step for s in failed])});"
-            f" the {d.on_failure} policy decided what came next."
+            f"{_at([s.step for s in failed]).capitalize()} failed; the {d.on_failure} policy "
+            "decided what came next."
         )
     if routing:
         lines.append(
@@ -168,8 +189,8 @@ def transcript(d: Deployment) -> list[str]:
     """The run told step by step: what each step did and which variables it changed."""
     trace = d.trace
     lines = [
-        f"The deployment of {d.model.name} to {', '.join(d.regions)} starts with every "
-        "status empty and routing and monitoring off."
+        f"The deployment of {d.model.name} {d.model.version} to {', '.join(d.regions)} starts "
+        "with every status empty and routing and monitoring off."
     ]
     for s in trace.steps:
         if s.action == END_ACTION:

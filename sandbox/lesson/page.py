@@ -6,6 +6,7 @@ and highlight the flow's node."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -33,18 +34,16 @@ HEADERS = ("Step", "Action", "Region", "Result", "Next Step")
 def to_markdown_page(doc: dict[str, Any], quizzes: dict[str, Quiz]) -> str:
     """The lesson as Markdown: every mode under its title, quizzes with their answer keys."""
     out = [f"# Multi-region deployment: `{doc['command']}`"]
-    out += ["## Process Flow", "```text", graph.to_text(doc["process_flow"]), "```"]
-    out += ["## Execution Sample", "```python", doc["execution_sample"].rstrip(), "```"]
-    rows = [" | ".join(str(s[c]) for c in COLUMNS) for s in doc["process_table"]]
-    out += ["## Process Table", " | ".join(HEADERS), " | ".join("---" for _ in HEADERS)]
-    out += [f"{row}" for row in rows]
+    out += ["## Process Flow", f"```text\n{graph.to_text(doc['process_flow'])}\n```"]
+    out += ["## Execution Sample", f"```python\n{doc['execution_sample'].rstrip()}\n```"]
+    table = [_md_row(HEADERS), _md_row(["---"] * len(HEADERS))]
+    table += [_md_row([str(s[c]) for c in COLUMNS]) for s in doc["process_table"]]
+    out += ["## Process Table", "\n".join(table)]
     tracker = doc["status_tracker"]
-    out += ["## Status Tracker", " | ".join(["Variable", *tracker["columns"]])]
-    out.append(" | ".join("---" for _ in range(len(tracker["columns"]) + 1)))
-    out += [
-        " | ".join([r["variable"], *r["values"]]).replace("|", "\\|").replace(" \\| ", " | ")
-        for r in tracker["rows"]
-    ]
+    head = ["Variable", *tracker["columns"]]
+    rows = [_md_row(head), _md_row(["---"] * len(head))]
+    rows += [_md_row([r["variable"], *r["values"]]) for r in tracker["rows"]]
+    out += ["## Status Tracker", "\n".join(rows)]
     out.append("## Key Moments")
     for m in doc["key_moments"]:
         out += [f"**{m['question']}**", f"{m['answer']} (steps {', '.join(map(str, m['steps']))})"]
@@ -57,10 +56,17 @@ def to_markdown_page(doc: dict[str, Any], quizzes: dict[str, Quiz]) -> str:
     return "\n\n".join(out) + "\n"
 
 
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
 def _quiz_md(quiz: Quiz) -> str:
     student, key = to_markdown(quiz)
     body = student.split("\n", 2)[2] if student.startswith("# ") else student
     answers = key.split("\n", 2)[2] if key.startswith("# ") else key
+    answers = "\n".join(
+        "##" + line if line.startswith("## ") else line for line in answers.split("\n")
+    )
     return f"{body}\n<details><summary>Answers</summary>\n\n{answers}\n</details>"
 
 
@@ -70,7 +76,8 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #bbb;paddin
 font-size:.85rem;text-align:left;vertical-align:top}tr.current td{background:#fff3b0}
 td.changed{background:#c8f0c8;font-weight:bold}pre{background:#f4f4f4;padding:.6rem;overflow:auto}
 .flow rect{fill:#eef;stroke:#557}.flow .current rect{fill:#fff3b0;stroke:#a80;stroke-width:2}
-.flow text{font-size:13px}.flow .edge{stroke:#557;fill:none}#stepper{position:sticky;top:0;
+.flow text{font-size:13px}.flow .edge-label{font-size:11px;fill:#555}
+.flow .edge{stroke:#557;fill:none}#stepper{position:sticky;top:0;
 background:#fff;padding:.4rem 0;border-bottom:1px solid #ddd}button{font-size:1rem}
 .two{display:flex;gap:2rem;flex-wrap:wrap}details{margin:.4rem 0}
 """

@@ -50,7 +50,7 @@ def execution_sample(request: DeployRequest, halted: bool) -> str:
     imports = [*(["DeploymentHalted"] if halted else []), *(["FlowError"] if skipped else [])]
     lines = _header(
         regions,
-        request.model.name,
+        request.sources[0] or request.model.name,
         request.failures,
         imports,
         on_failure=request.on_failure,

@@ -196,7 +196,8 @@ def left_out(qid: str, variant: Variant, rng: random.Random) -> Question | None:
         wrong = [
             Wrong(v, "still_changes", f"Without {python}, {v} still ends as {display(end[v])}.")
             for v in WATCHED
-            if v not in (name, "regions")  # regions is the input: it never changes
+            # regions is the input: it never changes; one that stays put is right too
+            if v not in (name, "regions") and end[v] != start[v]
         ]
         evidence = f"without {python}, only {name} keeps its start value {display(start[name])}."
     else:
