@@ -32,10 +32,11 @@ FORMATS = ("html", "markdown", "json")
 @click.argument("deploy_args", nargs=-1, type=click.UNPROCESSED, metavar="DEPLOY-ARGS...")
 @click.pass_context
 def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str, ...]) -> None:
-    """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated): its Process
-    Flow, Execution Sample, Process Table, Status Tracker, Key Moments, Visual Quiz, Concept
-    Snapshot, Full Transcript, Practice and Test. Give --format and --out first, e.g.
-    `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1 model_v1`."""
+    """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated, or on a live
+    fleet with --live): its Process Flow, Execution Sample, Process Table, Status Tracker, Key
+    Moments, Visual Quiz, Concept Snapshot, Full Transcript, Practice and Test. Give --format
+    and --out first, e.g. `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1
+    model_v1`."""
     from sandbox.lesson.lesson import FILES, Lesson
 
     if not deploy_args:
