@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from sandbox.args.common import blaming, out_folder
-
-FORMATS = ("html", "markdown", "json")
+from sandbox.lesson.lesson import FILES, FORMATS, Lesson
 
 
 @click.command(
@@ -37,8 +36,6 @@ def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str
     Moments, Visual Quiz, Concept Snapshot, Full Transcript, Practice and Test. Give --format
     and --out first, e.g. `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1
     model_v1`."""
-    from sandbox.lesson.lesson import FILES, Lesson
-
     if not deploy_args:
         raise click.UsageError(
             "give what mrsandbox deploy takes, e.g. --regions us-east-1,eu-west-1 model_v1", ctx
