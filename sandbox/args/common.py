@@ -153,6 +153,17 @@ def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
     return pairs
 
 
+def write_out(ctx: click.Context, path: Path, content: bytes) -> None:
+    """Write a file into the --out folder, then print its path; a usage error when it cannot
+    be written."""
+    try:
+        path.write_bytes(content)
+    except OSError as e:
+        message = f"cannot write {path}: {e.strerror}; name a folder you can write to"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    click.echo(str(path))
+
+
 def out_folder(ctx: click.Context, out: str | None) -> Path | None:
     """The --out folder, created; a usage error when it cannot be."""
     if out is None:

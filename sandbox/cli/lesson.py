@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 import click
 
-from sandbox.args.common import blaming, out_folder
+from sandbox.args.common import blaming, out_folder, write_out
 from sandbox.lesson.lesson import FILES, FORMATS, Lesson
 
 
@@ -60,10 +59,4 @@ def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str
     if folder is None:
         click.echo(text, nl=False)
         return
-    path = Path(folder) / FILES[fmt]
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        message = f"cannot write {path}: {e.strerror}; name a folder you can write to"
-        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
-    click.echo(str(path))
+    write_out(ctx, folder / FILES[fmt], text.encode())

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sandbox.args.common import blaming, out_folder
+from sandbox.args.common import blaming, out_folder, write_out
 from sandbox.quiz.export import FORMATS
 
 GENERATED = "generated"
@@ -220,10 +220,4 @@ def export(
             files = export_roster(name, title, variants, fmt)
     out_folder(ctx, out)
     for name, content in files.items():
-        path = Path(out) / name
-        try:
-            path.write_bytes(content)
-        except OSError as e:
-            message = f"cannot write {path}: {e.strerror}; name a folder you can write to"
-            raise click.BadParameter(message, ctx, param_hint="'--out'") from None
-        click.echo(str(path))
+        write_out(ctx, Path(out) / name, content)

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from sandbox.flow.tracer import Step
+from sandbox.flow.tracer import END_ACTION, Step
 
 START = ("start", "Start Deployment")
-SELECT = ("select", "Select Regions")
 # A step's action -> its node (`{}` is the step's region) and the node's label.
 NODES = {
     "Select region": ("select", "Select Regions"),
@@ -21,7 +20,6 @@ NODES = {
     "Roll back deployment": ("rollback:{}", "Roll Back {}"),
     "Setup traffic routing": ("routing", "Traffic Routing"),
     "Start health monitoring": ("monitoring", "Health Monitoring"),
-    "End": ("end", "Deployment Complete"),
 }
 ENDINGS = {
     "complete": "Deployment Complete",
@@ -34,9 +32,9 @@ ENDINGS = {
 
 def node_of(step: Step, outcome: str | None = None) -> tuple[str, str]:
     """The (id, label) of the node a step is at."""
-    node, label = NODES.get(step.action, (f"step:{step.step}", step.action))
-    if step.action == "End":
+    if step.action == END_ACTION:
         return "end", ENDINGS.get(outcome or "", "Deployment Ended")
+    node, label = NODES.get(step.action, (f"step:{step.step}", step.action))
     return node.format(step.region), label.format(step.region)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shlex
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -20,7 +20,7 @@ from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment, InvalidQuiz
 from sandbox.flow.deployment import Deployment
 from sandbox.lesson import graph, narrative, page
-from sandbox.lesson.sample import calls_sample, execution_sample
+from sandbox.lesson.sample import DEFAULTS, calls_sample, execution_sample
 from sandbox.lesson.visual import visual_quiz
 from sandbox.quiz import flow_questions
 from sandbox.quiz.generate import Maker, lesson_test
@@ -157,7 +157,7 @@ class Lesson:
         """The run's regions and model as quiz questions deploy them (the MODEL word as typed);
         regions of the default catalogue only, as quiz runs know no other."""
         regions, catalog = tuple(self.request.regions), RegionCatalog.default()
-        if not all(r in catalog.names() for r in regions):
+        if not all(r in catalog for r in regions):
             return Variant.draw(random.Random(self.request.seed), catalog)
         model = self.request.sources[0] or self.request.model.name
         return Variant(regions, model, tuple(flags))
@@ -190,32 +190,47 @@ class Lesson:
             variant = replace(variant, flags=variant.flags + left)
             makers = VISUAL[:2]
         questions: list[Question] = []
-        asked: set[str] = set()
         for turn, make in enumerate(makers * len(VISUAL)):
             if len(questions) == len(VISUAL):
                 break
-            for draw in range(DRAWS):
-                rng = random.Random(f"{self.request.seed}:visual:{turn}:{draw}")
-                question = make(f"visual-{len(questions) + 1}", variant, rng)
-                if question is not None and question.text not in asked:
-                    questions.append(question)
-                    asked.add(question.text)
-                    break
+            question = self._draw(
+                make,
+                f"visual-{len(questions) + 1}",
+                variant,
+                f"visual:{turn}",
+                {q.text for q in questions},
+            )
+            if question is not None:
+                questions.append(question)
         return Quiz("visual", "Visual Quiz", tuple(questions))
+
+    def _draw(
+        self,
+        make: Maker,
+        qid: str,
+        variant: Variant,
+        label: str,
+        taken: Collection[str] = (),
+    ) -> Question | None:
+        """The first of DRAWS seeded draws of `make` that gives a question whose text is not
+        `taken`."""
+        for draw in range(DRAWS):
+            question = make(qid, variant, random.Random(f"{self.request.seed}:{label}:{draw}"))
+            if question is not None and question.text not in taken:
+                return question
+        return None
 
     def practice(self) -> Quiz:
         """The command-line questions for these regions and this model, then the material's
         concept questions."""
         from sandbox.quiz.syntax_questions import likely_error, what_happens, which_command
 
-        questions: list[Question] = []
-        for n, make in enumerate((which_command, what_happens, likely_error), 1):
-            for draw in range(DRAWS):
-                rng = random.Random(f"{self.request.seed}:practice:{n}:{draw}")
-                question = make(f"practice-{n}", self._variant(), rng)
-                if question is not None:
-                    questions.append(question)
-                    break
+        variant = self._variant()
+        drawn = (
+            self._draw(make, f"practice-{n}", variant, f"practice:{n}")
+            for n, make in enumerate((which_command, what_happens, likely_error), 1)
+        )
+        questions = [q for q in drawn if q is not None]
         concepts = [q for q in load_set("practice").questions if q.kind == "material"]
         return Quiz("practice", "Practice", (*questions, *concepts))
 
@@ -225,9 +240,9 @@ def flow_flags(
 ) -> list[str]:
     """The deploy line's flags that shape the flow (failures, policy, retries, seed): those a
     lesson's questions about a run keep."""
+    given = {"on_failure": on_failure, "max_retries": max_retries, "seed": seed}
     flags = [word for f in failures for word in ("--fail", f.spec)]
-    if on_failure != "retry":
-        flags += ["--on-failure", on_failure]
-    if max_retries != 2:
-        flags += ["--max-retries", str(max_retries)]
-    return [*flags, "--seed", str(seed)] if seed else flags
+    for name, value in given.items():
+        if value != DEFAULTS[name]:
+            flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags

@@ -10,6 +10,7 @@ from typing import Any
 from sandbox.core.faults import Failure
 from sandbox.flow.deployment import POLICIES, Deployment
 from sandbox.flow.tracer import END_ACTION, WATCHED, Step, display
+from sandbox.quiz.options import counted
 
 Runner = Callable[[Sequence[Failure], str], Deployment]  # the run with other failures, policy
 
@@ -28,12 +29,8 @@ def _at(numbers: Sequence[int]) -> str:
     return f"step{'s' if len(numbers) > 1 else ''} {_listed(numbers)}"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def _all(n: int) -> str:
-    return "both regions" if n == 2 else f"all {_count(n, 'region')}"
+    return "both regions" if n == 2 else f"all {counted(n, 'region')}"
 
 
 def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
@@ -58,7 +55,7 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
                 f"Each verification comes right after its region's deployment ({_at(verifies)}), "
                 "so a bad deployment is caught before the next region gets the model. With "
                 f"{probe}'s verification failing (policy stop), the flow stops after "
-                f"{_count(found, 'deployment')}; verifying at the end would first deploy "
+                f"{counted(found, 'deployment')}; verifying at the end would first deploy "
                 f"{_all(len(regions))}."
             )
             if verifies
@@ -166,7 +163,7 @@ def concept_snapshot(d: Deployment) -> list[str]:
     routing = _steps(steps, "Setup traffic routing")
     monitoring = _steps(steps, "Start health monitoring")
     lines = [
-        f"The model {d.model.name} {d.model.version} goes to {_count(len(regions), 'region')}: "
+        f"The model {d.model.name} {d.model.version} goes to {counted(len(regions), 'region')}: "
         f"{', '.join(regions)}."
     ]
     if verifies:
@@ -198,9 +195,7 @@ def transcript(d: Deployment) -> list[str]:
             continue
         before, after = trace.snapshots[s.step - 1], trace.snapshots[s.step]
         changed = [f"{v} becomes {display(after[v])}" for v in WATCHED if before[v] != after[v]]
-        where = "" if s.region in ("-", "all regions") else f" in {s.region}"
-        if s.region == "all regions":
-            where = " for all regions"
+        where = {"-": "", "all regions": " for all regions"}.get(s.region, f" in {s.region}")
         said = f"Step {s.step}, at t = {s.t:g} s: {s.action}{where}. {s.result}."
         if changed:
             said += " Now " + "; ".join(changed) + "."

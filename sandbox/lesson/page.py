@@ -6,10 +6,10 @@ and highlight the flow's node."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from sandbox.flow.tables import Table
 from sandbox.flow.tracer import WATCHED, display
 from sandbox.lesson import graph
 from sandbox.quiz.export import to_markdown
@@ -36,14 +36,12 @@ def to_markdown_page(doc: dict[str, Any], quizzes: dict[str, Quiz]) -> str:
     out = [f"# Multi-region deployment: `{doc['command']}`"]
     out += ["## Process Flow", f"```text\n{graph.to_text(doc['process_flow'])}\n```"]
     out += ["## Execution Sample", f"```python\n{doc['execution_sample'].rstrip()}\n```"]
-    table = [_md_row(HEADERS), _md_row(["---"] * len(HEADERS))]
-    table += [_md_row([str(s[c]) for c in COLUMNS]) for s in doc["process_table"]]
-    out += ["## Process Table", "\n".join(table)]
+    rows = tuple(tuple(str(s[c]) for c in COLUMNS) for s in doc["process_table"])
+    out += ["## Process Table", _markdown_table(Table("Process Table", HEADERS, rows))]
     tracker = doc["status_tracker"]
-    head = ["Variable", *tracker["columns"]]
-    rows = [_md_row(head), _md_row(["---"] * len(head))]
-    rows += [_md_row([r["variable"], *r["values"]]) for r in tracker["rows"]]
-    out += ["## Status Tracker", "\n".join(rows)]
+    head = ("Variable", *tracker["columns"])
+    cells = tuple((r["variable"], *r["values"]) for r in tracker["rows"])
+    out += ["## Status Tracker", _markdown_table(Table("Status Tracker", head, cells))]
     out.append("## Key Moments")
     for m in doc["key_moments"]:
         out += [f"**{m['question']}**", f"{m['answer']} (steps {', '.join(map(str, m['steps']))})"]
@@ -56,8 +54,9 @@ def to_markdown_page(doc: dict[str, Any], quizzes: dict[str, Quiz]) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def _md_row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+def _markdown_table(table: Table) -> str:
+    """The table's Markdown without its own heading: the page's section names it."""
+    return table.to_markdown().split("\n", 2)[2]
 
 
 def _quiz_md(quiz: Quiz) -> str:

@@ -9,7 +9,7 @@ import random
 from typing import Any
 
 from sandbox.flow.deployment import Deployment
-from sandbox.flow.tracer import WATCHED, display
+from sandbox.flow.tracer import display
 from sandbox.quiz.material import parse_set
 from sandbox.quiz.model import Quiz
 
@@ -48,7 +48,7 @@ def visual_quiz(command: str, d: Deployment, seed: int) -> Quiz | None:
             "id": "without-monitoring",
             "text": "If monitoring was not started, which variable would remain false in the "
             "variable tracker?",
-            "options": [v for v in LEFT_FALSE if v in WATCHED],
+            "options": list(LEFT_FALSE),
             "hint": "Check the 'monitoring_active' row in the Status Tracker for its final value.",
             "key": {"kind": "left_out", "run": command, "call": "monitor_health"},
         },

@@ -8,7 +8,7 @@ import random
 
 from sandbox.flow.deployment import POLICIES, Deployment
 from sandbox.quiz.model import Question, rubric
-from sandbox.quiz.options import Variant, Wrong, choices, regions_text
+from sandbox.quiz.options import Variant, Wrong, choices, counted, regions_text
 from sandbox.quiz.runs import run_command
 
 DEPLOYED = "Deployment success"
@@ -46,8 +46,8 @@ def why_verify(qid: str, variant: Variant, rng: random.Random) -> Question | Non
 
     key = text(now, at_end)
     said = (
-        f"The run stops after {_count(now, 'deployment')}, at {region}'s failed verification; "
-        f"with every verification at the end, all {_count(at_end, 'region')} are deployed first."
+        f"The run stops after {counted(now, 'deployment')}, at {region}'s failed verification; "
+        f"with every verification at the end, all {counted(at_end, 'region')} are deployed first."
     )
     wrong = [
         Wrong(text(at_end, at_end), "verify_at_end_same", said),
@@ -193,10 +193,6 @@ def policy(qid: str, variant: Variant, rng: random.Random) -> Question | None:
         difficulty=rubric(len(POLICIES), rule_suffices=True),
         source=variant.command("--fail", f"{region}:deploy", "--on-failure", asked),
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _listed(regions: tuple[str, ...]) -> str:

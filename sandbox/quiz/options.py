@@ -32,6 +32,11 @@ def feedback(misconception: str, why: str) -> str:
     return f"Not this one: it comes from {belief}. {why}"
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 region`, `3 regions`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def regions_text(regions: Sequence[str]) -> str:
     """Regions as an option names them: `a, b`, or `No region`."""
     return ", ".join(regions) if regions else "No region"

@@ -15,17 +15,21 @@ from sandbox.quiz.model import Quiz
 SLUG_LENGTH = 60  # characters of a student id kept in a file name
 
 
+def _shown(student: str) -> str:
+    """The id as text, bytes that are not UTF-8 (from a command line) shown as U+FFFD."""
+    return student.strip().encode("utf-8", "replace").decode("utf-8")
+
+
 def slug(student: str) -> str:
     """The student id as a file-name part: `Ana María` -> `ana-maría`."""
-    shown = student.strip().encode("utf-8", "replace").decode("utf-8")
-    name = re.sub(r"[^\w-]+", "-", shown.casefold()).strip("-")[:SLUG_LENGTH].strip("-")
-    return name or "student"
+    name = re.sub(r"[^\w-]+", "-", _shown(student).casefold()).strip("-")
+    return name[:SLUG_LENGTH].strip("-") or "student"
 
 
 def for_student(quiz: Quiz, set_name: str, student: str) -> Quiz:
     """`quiz` named after its student, so that exports tell the variants apart."""
-    shown = student.strip().encode("utf-8", "replace").decode("utf-8")
-    return replace(quiz, name=f"{set_name}-{slug(student)}", title=f"{quiz.title}, for {shown}")
+    title = f"{quiz.title}, for {_shown(student)}"
+    return replace(quiz, name=f"{set_name}-{slug(student)}", title=title)
 
 
 def read_roster(path: str) -> list[str]:
