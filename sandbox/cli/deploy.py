@@ -27,11 +27,9 @@ def _run(ctx: click.Context) -> None:
 
 def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
     """Run a rollout as an experiment: the previous version, users, then the new version."""
-    from sandbox.experiment.run import run_experiment
-    from sandbox.experiment.scenario import parse_scenario
+    from sandbox.experiment.rollout import roll_out
 
-    scenario = parse_scenario(_rollout_document(ctx, request), "mrsandbox deploy", request.catalog)
-    experiment = run_experiment(scenario, request.catalog)
+    experiment = roll_out(request)
     rollout = experiment.rollout
     warn(experiment.warnings)
     if rollout is None:
@@ -51,36 +49,6 @@ def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
         click.echo(rollout.trace.render(request.fmt, request.tracker))
         click.echo(f"<p>{html.escape(users)}</p>" if request.fmt == "html" else f"\n{users}")
     ctx.exit(0 if rollout.outcome == "complete" else 1)
-
-
-ROLLOUT_USERS_PER_S = 10.0  # the users near each region while a command-line rollout runs
-
-
-def _rollout_document(ctx: click.Context, request: DeployRequest) -> dict[str, Any]:
-    """A rollout on the command line as a scenario: the previous version deployed by the
-    lesson's flow, users near every region, then the new version by the given strategy."""
-    model, previous = request.sources
-    plan = request.plan
-    rollout: dict[str, Any] = {"model": model, "strategy": plan.strategy}
-    rollout |= {"waves": [list(w) for w in plan.waves]} if plan.waves else {}
-    rollout |= {"canary_percent": plan.canary_percent} if plan.canary_percent is not None else {}
-    rollout |= {"bake_s": plan.bake_s} if plan.bake_s is not None else {}
-    rollout |= {"failures": list(ctx.params["fails"])}
-    live = {"time_scale": request.time_scale, "processes": request.processes}
-    return {
-        "name": f"{plan.strategy} rollout of {request.model.name}",
-        "seed": request.seed,
-        "duration_s": 1.0,  # the users stop when the rollout has ended
-        "mode": "live" if request.live else "sim",
-        **(live if request.live else {}),
-        "deployment": {
-            "model": previous,
-            "regions": request.regions,
-            "max_retries": request.max_retries,
-        },
-        "clients": [{"region": r, "rate_per_s": ROLLOUT_USERS_PER_S} for r in request.regions],
-        "rollout": rollout,
-    }
 
 
 def _users_line(summary: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 from sandbox.core.checks import Range, is_number
 from sandbox.core.models import VERSION
-from sandbox.errors import InvalidFault
+from sandbox.errors import InvalidDeployment, InvalidFault
 
 STAGES = ("deploy", "verify", "bake")
 SYNTAX = "REGION:deploy[:COUNT], REGION:verify[:COUNT] or REGION:bake"
@@ -332,6 +332,17 @@ def parse_failure(text: str) -> Failure:
         if parts[1] == "bake":
             raise InvalidFault(f"{text!r}: a bake failure takes no COUNT; write {parts[0]}:bake")
     return Failure(parts[0], parts[1], count)
+
+
+def as_failures(items: Iterable[Failure | str]) -> tuple[Failure, ...]:
+    """Failures given as `Failure`s or as `REGION:stage[:COUNT]` text; anything else refused."""
+    failures = tuple(parse_failure(f) if isinstance(f, str) else f for f in items)
+    for f in failures:
+        if not isinstance(f, Failure):
+            raise InvalidDeployment(
+                f"failures take Failure(region, stage, count) or 'REGION:stage[:COUNT]', got {f!r}"
+            )
+    return failures
 
 
 def spoil(predictions: list[float]) -> list[float]:

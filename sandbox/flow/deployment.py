@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from sandbox.core.checks import SEEDS, Range
-from sandbox.core.faults import Failure, parse_failure
+from sandbox.core.faults import Failure, as_failures
 from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy
 from sandbox.core.models import Model, load_model
 from sandbox.core.records import RequestLog
@@ -83,10 +83,6 @@ def _check_settings(
         if problem:
             raise InvalidDeployment.about(name, problem)
     for f in failures:
-        if not isinstance(f, Failure):
-            raise InvalidDeployment(
-                f"failures take Failure(region, stage, count) or 'REGION:stage[:COUNT]', got {f!r}"
-            )
         if f.region not in regions:
             raise InvalidDeployment(
                 f"failure in {f.region!r}: not one of the regions ({', '.join(regions)})"
@@ -108,7 +104,7 @@ class Deployment:
         *,
         on_failure: str = "retry",
         max_retries: int = 2,
-        failures: Iterable[Failure] = (),
+        failures: Iterable[Failure | str] = (),
         seed: int = 0,
         catalog: RegionCatalog | None = None,
         health: HealthPolicy | None = None,
@@ -117,7 +113,7 @@ class Deployment:
         backend: Backend | None = None,
     ) -> None:
         self.catalog = catalog or RegionCatalog.default()
-        failures = tuple(parse_failure(f) if isinstance(f, str) else f for f in failures)
+        failures = as_failures(failures)
         _check_settings(regions, on_failure, max_retries, seed, failures, self.catalog)
         self.model = model if isinstance(model, Model) else load_model(model)
         self.on_failure = on_failure

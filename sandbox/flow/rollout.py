@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
-from sandbox.core.faults import Failure
+from sandbox.core.faults import Failure, as_failures
 from sandbox.core.health import Transition
 from sandbox.core.models import Model, load_model
 from sandbox.core.records import AttemptLog, Served
@@ -61,12 +61,13 @@ class Rollout:
         attempts: AttemptLog | None = None,
         *,
         hypothesis: SteadyState = BAKE_HYPOTHESIS,
-        failures: Iterable[Failure] = (),
+        failures: Iterable[Failure | str] = (),
         previous: Model | None = None,
     ) -> None:
         """`model`: the new version (a bundled name, an artifact's path, or a `Model`);
         `previous`: the version the regions serve, when a rollout since the deployment changed it
-        (by default the deployment's model)."""
+        (by default the deployment's model); `failures`: `Failure`s or `REGION:stage` text,
+        as `Deployment` takes them."""
         if deployment.outcome != "complete":
             state = f"ended {deployment.outcome}" if deployment.outcome else "has not run yet"
             raise InvalidDeployment(
@@ -85,7 +86,7 @@ class Rollout:
         self.plan = plan
         self.attempts = attempts or deployment.backend.attempt_log()
         self.hypothesis = hypothesis
-        self.failures = tuple(failures)
+        self.failures = as_failures(failures)
         check_failures(self.failures, deployment.regions, plan)
         self.backend = deployment.backend
         self.max_retries = deployment.max_retries

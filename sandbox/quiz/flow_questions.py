@@ -4,10 +4,9 @@ the state after a step, the step of an action, a call left out, and a failure un
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from sandbox.flow.tracer import WATCHED, display
+from sandbox.flow.tracer import WATCHED, Trace, display
 from sandbox.quiz.material import unchanged_without
 from sandbox.quiz.model import Question, rubric
 from sandbox.quiz.options import Variant, Wrong, choices, regions_text
@@ -40,8 +39,20 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
     fact), or worked out from the Process Table alone (one fact per row that changes it)."""
     failure = _with_failure(variant, rng)
     command = variant.command(*failure)
-    trace = run_command(command).trace
-    variable = rng.choice(DICTS)
+    return state_question(qid, run_command(command).trace, command, rng)
+
+
+def state_question(
+    qid: str,
+    trace: Trace,
+    command: str,
+    rng: random.Random,
+    variables: Sequence[str] = DICTS,
+    rows: Mapping[str, tuple[str, ...]] = ROWS,
+) -> Question | None:
+    """The value of one of `variables` after a step of the run of `command` (`trace`); `rows`:
+    each dict variable of the trace and the actions that set it."""
+    variable = rng.choice(variables)
     # A step before the End row, its value's shape drawn first (evenly), so that no shape of
     # dict (empty, one success, two, a failure...) is the key more often than the others.
     shapes: dict[tuple[str, ...], list[int]] = {}
@@ -52,7 +63,7 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
     key = shown[n]
     value = trace.snapshots[n][variable]
     latest = {k: value[k] for k in list(value)[-1:]}
-    other = next(v for v in DICTS if v != variable)
+    other = next(v for v in rows if v != variable)
     options = choices(
         key,
         f"Right: step {n} leaves {variable} at {key}.",
@@ -74,14 +85,14 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
         text = f"The Status Tracker of a run is shown. What is {variable} after step {n}?"
         hint = f"Find the column 'After Step {n}' and read the row {variable}."
     else:
-        rows = [s for s in trace.steps[:n] if s.action in ROWS[variable]]
-        evidence, facts = trace.process_table().to_text(), max(1, len(rows))
+        setting = [s for s in trace.steps[:n] if s.action in rows[variable]]
+        evidence, facts = trace.process_table().to_text(), max(1, len(setting))
         text = (
             f"The Process Table of a run is shown, without its Status Tracker. "
             f"What is {variable} after step {n}?"
         )
         hint = (
-            f"Go down the rows to step {n}; each {' or '.join(ROWS[variable])} row sets its region."
+            f"Go down the rows to step {n}; each {' or '.join(rows[variable])} row sets its region."
         )
     return Question(
         id=qid,
@@ -101,20 +112,23 @@ def state_after_step(qid: str, variant: Variant, rng: random.Random) -> Question
     )
 
 
-def _askable_steps(trace: Any) -> list[tuple[int, str]]:
+Asks = Mapping[tuple[str, str | None], str]  # (action, result or None: any) -> what is asked
+ASKS: Asks = {  # about the first such step of the lesson's flow
+    ("Deploy model", "Deployment success"): "does the first deployment to {} happen",
+    ("Deploy model", "Deployment failed"): "does the first deployment to {} happen",
+    ("Retry deployment", "Deployment success"): "is the deployment to {} first retried",
+    ("Retry deployment", "Deployment failed"): "is the deployment to {} first retried",
+    ("Verify deployment", "Verification success"): "does the verification of {} succeed",
+    ("Setup traffic routing", "Routing configured"): "is traffic routing configured",
+    ("Start health monitoring", "Monitoring active"): "does health monitoring start",
+}
+
+
+def _askable_steps(trace: Trace, asks: Asks) -> list[tuple[int, str]]:
     """(step, what a question asks about it) for steps a question can name unambiguously."""
-    asks = {
-        ("Deploy model", "Deployment success"): "does the first deployment to {} happen",
-        ("Deploy model", "Deployment failed"): "does the first deployment to {} happen",
-        ("Retry deployment", "Deployment success"): "is the deployment to {} first retried",
-        ("Retry deployment", "Deployment failed"): "is the deployment to {} first retried",
-        ("Verify deployment", "Verification success"): "does the verification of {} succeed",
-        ("Setup traffic routing", "Routing configured"): "is traffic routing configured",
-        ("Start health monitoring", "Monitoring active"): "does health monitoring start",
-    }
     found: dict[str, int] = {}
     for s in trace.steps:
-        ask = asks.get((s.action, s.result))
+        ask = asks.get((s.action, s.result), asks.get((s.action, None)))
         if ask is not None:
             found.setdefault(ask.format(s.region), s.step)
     return [(step, ask) for ask, step in found.items()]
@@ -124,8 +138,18 @@ def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question |
     """ "At which step is traffic routing configured?", read from the Process Table it shows."""
     failure = _with_failure(variant, rng)
     command = variant.command(*failure)
-    trace = run_command(command).trace
-    n, asks = rng.choice(_askable_steps(trace))
+    return step_question(qid, run_command(command).trace, command, rng)
+
+
+def step_question(
+    qid: str,
+    trace: Trace,
+    command: str,
+    rng: random.Random,
+    asks: Asks = ASKS,
+) -> Question | None:
+    """The step at which the run of `command` (`trace`) first does one of `asks`' actions."""
+    n, asks_about = rng.choice(_askable_steps(trace, asks))
     row = trace.steps[n - 1]
     last = len(trace.steps)
 
@@ -155,7 +179,7 @@ def step_of_action(qid: str, variant: Variant, rng: random.Random) -> Question |
     return Question(
         id=qid,
         kind="step",
-        text=f"The Process Table of a run is shown. At which step {asks}?",
+        text=f"The Process Table of a run is shown. At which step {asks_about}?",
         code=command,
         evidence=trace.process_table().to_text(),
         options=options,
