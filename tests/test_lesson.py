@@ -175,10 +175,6 @@ def test_the_command_writes_each_format_into_out(invoke, tmp_path, fmt, name):
     [
         ([], "give what mrsandbox deploy takes"),
         (["--regions", "us-east-1", "nosuch"], "unknown model 'nosuch'"),
-        (
-            ["--regions", "us-east-1,eu-west-1", "model_v1_1", "--strategy", "canary"],
-            "a lesson is built from the lesson's flow",
-        ),
         (["--format", "pdf", "--regions", "us-east-1", "model_v1"], "'pdf' is not one of"),
         (
             ["--regions", "us-east-1", "model_v1", "--fail", "eu-west-1:deploy"],

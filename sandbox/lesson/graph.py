@@ -10,16 +10,20 @@ from typing import Any
 from sandbox.flow.tracer import END_ACTION, Step
 
 START = ("start", "Start Deployment")
-# A step's action -> its node (`{}` is the step's region) and the node's label.
+# A step's action -> its node and the node's label (`{region}`, `{result}`: the step's).
 NODES = {
     "Select region": ("select", "Select Regions"),
-    "Deploy model": ("deploy:{}", "Deploy Model to {}"),
-    "Retry deployment": ("retry:{}", "Retry Deployment to {}"),
-    "Verify deployment": ("verify:{}", "Verify {}"),
-    "Skip region": ("skip:{}", "Skip {}"),
-    "Roll back deployment": ("rollback:{}", "Roll Back {}"),
+    "Deploy model": ("deploy:{region}", "Deploy Model to {region}"),
+    "Retry deployment": ("retry:{region}", "Retry Deployment to {region}"),
+    "Verify deployment": ("verify:{region}", "Verify {region}"),
+    "Skip region": ("skip:{region}", "Skip {region}"),
+    "Roll back deployment": ("rollback:{region}", "Roll Back {region}"),
     "Setup traffic routing": ("routing", "Traffic Routing"),
     "Start health monitoring": ("monitoring", "Health Monitoring"),
+    # a rollout's
+    "Start wave": ("wave:{region}", "Start Wave: {region}"),
+    "Shift traffic": ("shift:{region}:{result}", "Shift {result} in {region}"),
+    "Bake": ("bake:{region}", "Bake {region}"),
 }
 ENDINGS = {
     "complete": "Deployment Complete",
@@ -28,25 +32,32 @@ ENDINGS = {
     "rolled_back": "Deployment Rolled Back",
     "incomplete": "Deployment Incomplete",
 }
+ROLLOUT_START = ("start", "Start Rollout")
+ROLLOUT_ENDINGS = {"complete": "Rollout Complete", "rolled_back": "Rollout Rolled Back"}
 
 
-def node_of(step: Step, outcome: str | None = None) -> tuple[str, str]:
-    """The (id, label) of the node a step is at."""
+def node_of(step: Step, outcome: str | None = None, rollout: bool = False) -> tuple[str, str]:
+    """The (id, label) of the node a step is at (`rollout`: a step of a rollout's trace)."""
     if step.action == END_ACTION:
-        return "end", ENDINGS.get(outcome or "", "Deployment Ended")
+        endings = ROLLOUT_ENDINGS if rollout else ENDINGS
+        return "end", endings.get(outcome or "", f"{'Rollout' if rollout else 'Deployment'} Ended")
     node, label = NODES.get(step.action, (f"step:{step.step}", step.action))
-    return node.format(step.region), label.format(step.region)
+    where = {"region": step.region, "result": step.result}
+    return node.format(**where), label.format(**where)
 
 
-def process_flow(steps: Sequence[Step], outcome: str | None) -> dict[str, Any]:
+def process_flow(
+    steps: Sequence[Step], outcome: str | None, rollout: bool = False
+) -> dict[str, Any]:
     """`{"nodes": [{"id", "label"}], "edges": [{"from", "to", "label"}]}`: every node the run
     reached, in the order it first reached them, and every move it made, labelled by the
-    result that led to it."""
-    nodes: dict[str, str] = dict([START])
+    result that led to it (`rollout`: the steps of a rollout's trace)."""
+    start = ROLLOUT_START if rollout else START
+    nodes: dict[str, str] = dict([start])
     edges: dict[tuple[str, str], str] = {}
-    here, result = START[0], "begin"
+    here, result = start[0], "begin"
     for step in steps:
-        node, label = node_of(step, outcome)
+        node, label = node_of(step, outcome, rollout)
         nodes.setdefault(node, label)
         edges.setdefault((here, node), result)
         here, result = node, step.result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shlex
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -18,11 +18,16 @@ from sandbox.args.request import DeployRequest
 from sandbox.core.faults import Failure
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment, InvalidQuiz
+from sandbox.experiment.rollout import roll_out
+from sandbox.experiment.run import Experiment
 from sandbox.flow.deployment import Deployment
-from sandbox.lesson import graph, narrative, page
+from sandbox.flow.rollout import Rollout
+from sandbox.flow.tracer import Trace
+from sandbox.lesson import graph, narrative, page, rollout
 from sandbox.lesson.sample import DEFAULTS, calls_sample, execution_sample
 from sandbox.lesson.visual import visual_quiz
 from sandbox.quiz import flow_questions
+from sandbox.quiz.flow_questions import state_question, step_question
 from sandbox.quiz.generate import Maker, lesson_test
 from sandbox.quiz.material import load_set
 from sandbox.quiz.model import Question, Quiz
@@ -45,24 +50,28 @@ MODES = (
 )
 VISUAL = (flow_questions.state_after_step, flow_questions.step_of_action, flow_questions.left_out)
 DRAWS = 20  # seeded tries for each visual question
+Ask = Callable[[str, random.Random], Question | None]  # a question with this id, or None
 
 
 @dataclass
 class Lesson:
-    """The lesson of one run: `command` (a `mrsandbox deploy` line) and `deployment`, its run."""
+    """The lesson of one run: `command` (a `mrsandbox deploy` line) and `deployment`, its run
+    (for a rollout, the previous version's deployment, and `experiment`, the rollout's run)."""
 
     command: str
     request: DeployRequest
     deployment: Deployment
     own_calls: bool = False  # a learner's own calls: the sample repeats them
+    experiment: Experiment | None = None
 
     @classmethod
     def from_command(cls, command: str) -> Lesson:
         """The lesson of `[mrsandbox] deploy ...`.
 
         With --live the run is made on a live fleet (started and stopped here); counterfactual
-        runs and quizzes are simulated. Raises InvalidDeployment with the deploy parser's
-        message for a line it refuses, and for a rollout, which a lesson is not built from.
+        runs and quizzes are simulated. A rollout (--strategy, --previous) runs as `deploy`
+        runs it, with users near every region. Raises InvalidDeployment with the deploy
+        parser's message for a line it refuses.
         """
         words = deploy_words(command)
         line = shlex.join(["mrsandbox", "deploy", *words])
@@ -70,12 +79,16 @@ class Lesson:
             request = parse_deploy_args(words)
         except click.UsageError as e:
             raise InvalidDeployment(e.format_message()) from None
-        if request.rollout:
+        if not request.rollout:
+            return cls(line, request, request.run())
+        experiment = roll_out(request)
+        if experiment.rollout is None:
+            outcome = experiment.deployment.outcome
             raise InvalidDeployment(
-                "a rollout (--strategy, --previous): a lesson is built from the lesson's flow; "
-                "drop the rollout options"
+                f"the previous version's deployment did not complete ({outcome}), so the rollout "
+                "did not start: run it again"
             )
-        return cls(line, request, request.run())
+        return cls(line, request, experiment.deployment, experiment=experiment)
 
     @classmethod
     def from_deployment(cls, d: Deployment) -> Lesson:
@@ -90,8 +103,18 @@ class Lesson:
         return cls(line, request, d, own_calls=True)
 
     @property
+    def rollout(self) -> Rollout | None:
+        """The rollout this lesson is about, if it is about one."""
+        return self.experiment.rollout if self.experiment else None
+
+    @property
+    def trace(self) -> Trace:
+        """The trace the lesson's tables show: the rollout's, or the deployment's."""
+        return self.rollout.trace if self.rollout else self.deployment.trace
+
+    @property
     def trace_doc(self) -> dict[str, Any]:
-        return self.deployment.trace.to_dict()  # the Status Tracker's columns as the material's
+        return self.trace.to_dict()  # the Status Tracker's columns as the material's
 
     def _run(self, failures: Sequence[Failure], policy: str) -> Deployment:
         """A counterfactual: this run's settings with other failures and policy, simulated."""
@@ -99,6 +122,14 @@ class Lesson:
             self.request, failures=list(failures), on_failure=policy, leave_out=(), live=False
         )
         return changed.run()
+
+    def _roll(self, failures: Sequence[Failure]) -> Rollout:
+        """A counterfactual rollout: this one's settings with other failures, simulated."""
+        changed = replace(self.request, failures=list(failures), live=False)
+        done = roll_out(changed).rollout
+        if done is None:  # a simulated deployment of the previous version always completes
+            raise InvalidDeployment(f"the counterfactual run of {changed.sources} did not start")
+        return done
 
     @cached_property
     def quizzes(self) -> dict[str, Quiz]:
@@ -112,20 +143,44 @@ class Lesson:
     @cached_property
     def modes(self) -> dict[str, Any]:
         """Every mode, by its name in MODES, as the JSON gives it."""
-        d, doc = self.deployment, self.trace_doc
+        doc = self.trace_doc
+        told = self._rollout_modes() if self.experiment else self._flow_modes()
+        return {
+            "process_flow": told["process_flow"],
+            "execution_sample": told["execution_sample"],
+            "process_table": doc["steps"],
+            "status_tracker": {**doc["tracker"], "snapshots": doc["snapshots"]},
+            "key_moments": told["key_moments"],
+            "visual_quiz": self.quizzes["visual_quiz"].to_jupyterquiz(),
+            "concept_snapshot": told["concept_snapshot"],
+            "transcript": told["transcript"],
+            "practice": self.quizzes["practice"].to_jupyterquiz(),
+            "test": self.quizzes["test"].to_jupyterquiz(),
+        }
+
+    def _flow_modes(self) -> dict[str, Any]:
+        """The modes that tell the lesson's flow."""
+        d = self.deployment
         return {
             "process_flow": graph.process_flow(d.trace.steps, d.outcome),
             "execution_sample": calls_sample(d)
             if self.own_calls
             else execution_sample(self.request, d.outcome in ("stopped", "rolled_back")),
-            "process_table": doc["steps"],
-            "status_tracker": {**doc["tracker"], "snapshots": doc["snapshots"]},
             "key_moments": narrative.key_moments(d, self._run),
-            "visual_quiz": self.quizzes["visual_quiz"].to_jupyterquiz(),
             "concept_snapshot": narrative.concept_snapshot(d),
             "transcript": narrative.transcript(d),
-            "practice": self.quizzes["practice"].to_jupyterquiz(),
-            "test": self.quizzes["test"].to_jupyterquiz(),
+        }
+
+    def _rollout_modes(self) -> dict[str, Any]:
+        """The modes that tell a rollout."""
+        r, experiment = self.rollout, self.experiment
+        assert r is not None and experiment is not None, "a rollout's lesson has its run"
+        return {
+            "process_flow": graph.process_flow(r.trace.steps, r.outcome, rollout=True),
+            "execution_sample": rollout.rollout_sample(self.request),
+            "key_moments": rollout.key_moments(r, self._roll, experiment),
+            "concept_snapshot": rollout.concept_snapshot(r, experiment),
+            "transcript": narrative.told(r.trace, rollout.opening(r)),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,8 +194,8 @@ class Lesson:
         if fmt == "markdown":
             return page.to_markdown_page(self.to_dict(), self.quizzes)
         if fmt == "html":
-            steps, outcome = self.deployment.trace.steps, self.deployment.outcome
-            nodes = [graph.node_of(s, outcome)[0] for s in steps]
+            trace, kind = self.trace, self.rollout is not None
+            nodes = [graph.node_of(s, trace.outcome, kind)[0] for s in trace.steps]
             return page.to_html(self.to_dict(), self.quizzes, nodes)
         raise InvalidDeployment(f"lesson format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
@@ -151,7 +206,7 @@ class Lesson:
         """An ipywidgets stepper through the run (needs the lessons extra)."""
         from sandbox.lesson.widget import Stepper
 
-        return Stepper(self.deployment.trace)
+        return Stepper(self.trace)
 
     def _variant(self, flags: Sequence[str] = ()) -> Variant:
         """The run's regions and model as quiz questions deploy them (the MODEL word as typed);
@@ -175,6 +230,8 @@ class Lesson:
         asked of this run where it reaches monitoring; else a variable after a step, the step
         of an action, and a call left out (another of those where a short run cannot give one,
         fewer where a run of a few steps cannot give three)."""
+        if self.rollout is not None:
+            return self._rollout_visual()
         r = self.request
         flags = flow_flags(r.failures, r.on_failure, r.max_retries, r.seed)
         variant = self._variant(flags)
@@ -194,9 +251,8 @@ class Lesson:
             if len(questions) == len(VISUAL):
                 break
             question = self._draw(
-                make,
+                lambda qid, rng, make=make: make(qid, variant, rng),  # type: ignore[misc]
                 f"visual-{len(questions) + 1}",
-                variant,
                 f"visual:{turn}",
                 {q.text for q in questions},
             )
@@ -204,18 +260,32 @@ class Lesson:
                 questions.append(question)
         return Quiz("visual", "Visual Quiz", tuple(questions))
 
-    def _draw(
-        self,
-        make: Maker,
-        qid: str,
-        variant: Variant,
-        label: str,
-        taken: Collection[str] = (),
-    ) -> Question | None:
-        """The first of DRAWS seeded draws of `make` that gives a question whose text is not
+    def _rollout_visual(self) -> Quiz:
+        """A rollout's Visual Quiz: serving_version after a step, the step of an action, and a
+        status after a step, each asked of its tables."""
+        trace, command = self.trace, self.command
+        asks: list[Ask] = [
+            lambda qid, rng: state_question(
+                qid, trace, command, rng, ("serving_version",), rollout.ROWS
+            ),
+            lambda qid, rng: step_question(qid, trace, command, rng, rollout.ASKS),
+            lambda qid, rng: state_question(
+                qid, trace, command, rng, ("deployment_status", "verification_status"), rollout.ROWS
+            ),
+        ]
+        questions: list[Question] = []
+        for turn, ask in enumerate(asks):
+            taken = {q.text for q in questions}
+            question = self._draw(ask, f"visual-{len(questions) + 1}", f"visual:{turn}", taken)
+            if question is not None:
+                questions.append(question)
+        return Quiz("visual", "Visual Quiz", tuple(questions))
+
+    def _draw(self, ask: Ask, qid: str, label: str, taken: Collection[str] = ()) -> Question | None:
+        """The first of DRAWS seeded draws of `ask` that gives a question whose text is not
         `taken`."""
         for draw in range(DRAWS):
-            question = make(qid, variant, random.Random(f"{self.request.seed}:{label}:{draw}"))
+            question = ask(qid, random.Random(f"{self.request.seed}:{label}:{draw}"))
             if question is not None and question.text not in taken:
                 return question
         return None
@@ -227,7 +297,11 @@ class Lesson:
 
         variant = self._variant()
         drawn = (
-            self._draw(make, f"practice-{n}", variant, f"practice:{n}")
+            self._draw(
+                lambda qid, rng, make=make: make(qid, variant, rng),  # type: ignore[misc]
+                f"practice-{n}",
+                f"practice:{n}",
+            )
             for n, make in enumerate((which_command, what_happens, likely_error), 1)
         )
         questions = [q for q in drawn if q is not None]

@@ -9,13 +9,14 @@ from typing import Any
 
 from sandbox.core.faults import Failure
 from sandbox.flow.deployment import POLICIES, Deployment
-from sandbox.flow.tracer import END_ACTION, WATCHED, Step, display
+from sandbox.flow.tracer import END_ACTION, Step, Trace, display
 from sandbox.quiz.options import counted
 
 Runner = Callable[[Sequence[Failure], str], Deployment]  # the run with other failures, policy
 
 
-def _steps(steps: Sequence[Step], *actions: str) -> list[int]:
+def steps_of(steps: Sequence[Step], *actions: str) -> list[int]:
+    """The numbers of the steps that do one of `actions`."""
     return [s.step for s in steps if s.action in actions]
 
 
@@ -24,13 +25,14 @@ def _listed(numbers: Sequence[int]) -> str:
     return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
-def _at(numbers: Sequence[int]) -> str:
+def at_steps(numbers: Sequence[int]) -> str:
     """`step 3`, `steps 3 and 5`, `steps 2, 4 and 6`."""
     return f"step{'s' if len(numbers) > 1 else ''} {_listed(numbers)}"
 
 
-def _all(n: int) -> str:
-    return "both regions" if n == 2 else f"all {counted(n, 'region')}"
+def all_regions(n: int) -> str:
+    """`both regions`, `all 3 regions`."""
+    return {1: "its only region", 2: "both regions"}.get(n, f"all {counted(n, 'region')}")
 
 
 def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
@@ -38,9 +40,9 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
     counterfactual runs (`run(failures, policy)`: this run's settings with those), then any the
     run raises itself (a failure and its policy, a skip, a rollback)."""
     steps, regions = d.trace.steps, d.regions
-    verifies = _steps(steps, "Verify deployment")
-    deploys = _steps(steps, "Deploy model", "Retry deployment")
-    routing = _steps(steps, "Setup traffic routing")
+    verifies = steps_of(steps, "Verify deployment")
+    deploys = steps_of(steps, "Deploy model", "Retry deployment")
+    routing = steps_of(steps, "Setup traffic routing")
     moments = []
     probe = regions[0]
     found = sum(
@@ -52,11 +54,12 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
             "question": "Why do we verify deployment after deploying to each region instead of "
             "verifying all at the end?",
             "answer": (
-                f"Each verification comes right after its region's deployment ({_at(verifies)}), "
-                "so a bad deployment is caught before the next region gets the model. With "
+                "Each verification comes right after its region's deployment "
+                f"({at_steps(verifies)}), so a bad deployment is caught before the next region "
+                "gets the model. With "
                 f"{probe}'s verification failing (policy stop), the flow stops after "
                 f"{counted(found, 'deployment')}; verifying at the end would first deploy "
-                f"{_all(len(regions))}."
+                f"{all_regions(len(regions))}."
             )
             if verifies
             else "This run verifies no region: its flow ended before any verification.",
@@ -71,11 +74,11 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
     failed_here = [s.step for s in steps if "failed" in s.result]
     if failed_here:
         in_run = (
-            f"In this run {_at(failed_here)} failed; under the {d.on_failure} policy the run "
+            f"In this run {at_steps(failed_here)} failed; under the {d.on_failure} policy the run "
             f"ends: {steps[-1].next_step}."
         )
     elif deploys:
-        in_run = f"In this run every deployment succeeds ({_at(deploys)})."
+        in_run = f"In this run every deployment succeeds ({at_steps(deploys)})."
     else:
         in_run = f"In this run nothing is deployed: {steps[-1].next_step}."
     moments.append(
@@ -93,7 +96,7 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
             "question": "Why is traffic routing set up only after all regions are verified?",
             "answer": (
                 f"Routing sends users only to verified regions, so it waits for every verification "
-                f"({_at(verifies)}) and comes at step {routing[0]}: it routes "
+                f"({at_steps(verifies)}) and comes at step {routing[0]}: it routes "
                 f"{', '.join(d.routes) or 'no region'}."
             )
             if routing
@@ -141,14 +144,14 @@ def _raised(d: Deployment) -> list[dict[str, Any]]:
                     "steps": [s.step],
                 }
             )
-    rolled = _steps(steps, "Roll back deployment")
+    rolled = steps_of(steps, "Roll back deployment")
     if rolled:
         moments.append(
             {
                 "question": "What does the rollback undo?",
-                "answer": f"{_at(rolled).capitalize()} take{'' if len(rolled) > 1 else 's'} the "
-                "model out of every region deployed before the failure, so no region is left "
-                "with a partial deployment.",
+                "answer": f"{at_steps(rolled).capitalize()} "
+                f"take{'' if len(rolled) > 1 else 's'} the model out of every region deployed "
+                "before the failure, so no region is left with a partial deployment.",
                 "steps": rolled,
             }
         )
@@ -158,19 +161,19 @@ def _raised(d: Deployment) -> list[dict[str, Any]]:
 def concept_snapshot(d: Deployment) -> list[str]:
     """Five lines or fewer: what this run shows."""
     steps, regions = d.trace.steps, d.regions
-    verifies = _steps(steps, "Verify deployment")
+    verifies = steps_of(steps, "Verify deployment")
     failed = [s for s in steps if "failed" in s.result]
-    routing = _steps(steps, "Setup traffic routing")
-    monitoring = _steps(steps, "Start health monitoring")
+    routing = steps_of(steps, "Setup traffic routing")
+    monitoring = steps_of(steps, "Start health monitoring")
     lines = [
         f"The model {d.model.name} {d.model.version} goes to {counted(len(regions), 'region')}: "
         f"{', '.join(regions)}."
     ]
     if verifies:
-        lines.append(f"Each deployment is verified right away ({_at(verifies)}).")
+        lines.append(f"Each deployment is verified right away ({at_steps(verifies)}).")
     if failed:
         lines.append(
-            f"{_at([s.step for s in failed]).capitalize()} failed; the {d.on_failure} policy "
+            f"{at_steps([s.step for s in failed]).capitalize()} failed; the {d.on_failure} policy "
             "decided what came next."
         )
     if routing:
@@ -184,17 +187,24 @@ def concept_snapshot(d: Deployment) -> list[str]:
 
 def transcript(d: Deployment) -> list[str]:
     """The run told step by step: what each step did and which variables it changed."""
-    trace = d.trace
-    lines = [
+    opening = (
         f"The deployment of {d.model.name} {d.model.version} to {', '.join(d.regions)} starts "
         "with every status empty and routing and monitoring off."
-    ]
+    )
+    return told(d.trace, opening)
+
+
+def told(trace: Trace, opening: str) -> list[str]:
+    """`opening`, then each step of `trace`: what it did and which variables it changed."""
+    lines = [opening]
     for s in trace.steps:
         if s.action == END_ACTION:
             lines.append(f"Step {s.step}: the end. {s.next_step}.")
             continue
         before, after = trace.snapshots[s.step - 1], trace.snapshots[s.step]
-        changed = [f"{v} becomes {display(after[v])}" for v in WATCHED if before[v] != after[v]]
+        changed = [
+            f"{v} becomes {display(after[v])}" for v in trace.watched if before[v] != after[v]
+        ]
         where = {"-": "", "all regions": " for all regions"}.get(s.region, f" in {s.region}")
         said = f"Step {s.step}, at t = {s.t:g} s: {s.action}{where}. {s.result}."
         if changed:

@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from sandbox.flow.tables import Table
-from sandbox.flow.tracer import WATCHED, display
+from sandbox.flow.tracer import display
 from sandbox.lesson import graph
 from sandbox.quiz.export import to_markdown
 from sandbox.quiz.model import Quiz
@@ -121,11 +121,12 @@ def to_html(doc: dict[str, Any], quizzes: dict[str, Quiz], step_nodes: list[str]
     node of each step."""
     steps = doc["process_table"]
     snapshots = [s["variables"] for s in doc["status_tracker"]["snapshots"]]
+    watched = list(snapshots[0])  # the trace's variables, in its order
     data = {
         "steps": [f"{s['action']} ({s['region']}): {s['result']}" for s in steps],
         "nodes": step_nodes,
-        "snapshots": [{v: display(snap[v]) for v in WATCHED} for snap in snapshots],
-        "watched": list(WATCHED),
+        "snapshots": [{v: display(snap[v]) for v in watched} for snap in snapshots],
+        "watched": watched,
     }
     table = "".join(
         f'<tr data-step="{s["step"]}">'
@@ -135,7 +136,7 @@ def to_html(doc: dict[str, Any], quizzes: dict[str, Quiz], step_nodes: list[str]
     )
     current = "".join(
         f'<tr><th>{v}</th><td id="var-{v}">{escape(display(snapshots[0][v]))}</td></tr>'
-        for v in WATCHED
+        for v in watched
     )
     tracker = doc["status_tracker"]
     full = "".join(

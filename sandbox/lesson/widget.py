@@ -15,7 +15,7 @@ except ModuleNotFoundError as error:
         name=error.name,
     ) from error
 
-from sandbox.flow.tracer import WATCHED, Trace, display
+from sandbox.flow.tracer import Trace, display
 from sandbox.lesson.page import COLUMNS, HEADERS
 
 CURRENT = "background:#fff3b0"
@@ -27,7 +27,7 @@ class Stepper(widgets.VBox):
     `variables`: the HTML shown."""
 
     def __init__(self, trace: Trace) -> None:
-        self.steps, self.snapshots = trace.steps, trace.snapshots
+        self.steps, self.snapshots, self.watched = trace.steps, trace.snapshots, trace.watched
         self.at = 0
         self.previous = widgets.Button(description="Previous")
         self.next = widgets.Button(description="Next")
@@ -54,7 +54,7 @@ class Stepper(widgets.VBox):
         self.table.value = f"<table><tr>{head}</tr>{rows}</table>"
         now, before = self.snapshots[self.at], self.snapshots[max(0, self.at - 1)]
         cells = []
-        for v in WATCHED:
+        for v in self.watched:
             changed = self.at > 0 and now[v] != before[v]
             style = f' class="changed" style="{CHANGED}"' if changed else ""
             cells.append(f"<tr><th>{v}</th><td{style}>{escape(display(now[v]))}</td></tr>")
