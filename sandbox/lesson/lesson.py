@@ -1,5 +1,6 @@
-"""The whole lesson for one run: every mode of the material computed from a `mrsandbox deploy`
-command line's simulated run (and, for Key Moments, from counterfactual runs)."""
+"""The whole lesson for one run: every mode of the material computed from the run of a
+`mrsandbox deploy` command line, the lesson's flow or a rollout (and, for Key Moments, from
+counterfactual runs)."""
 
 from __future__ import annotations
 
