@@ -31,10 +31,10 @@ from sandbox.lesson.lesson import FILES, FORMATS, Lesson
 @click.pass_context
 def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str, ...]) -> None:
     """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated, or on a live
-    fleet with --live; the lesson's flow, or a rollout with --strategy or --previous): its Process Flow, Execution Sample, Process Table, Status Tracker, Key
-    Moments, Visual Quiz, Concept Snapshot, Full Transcript, Practice and Test. Give --format
-    and --out first, e.g. `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1
-    model_v1`."""
+    fleet with --live; the lesson's flow, or a rollout with --strategy or --previous): its
+    Process Flow, Execution Sample, Process Table, Status Tracker, Key Moments, Visual Quiz,
+    Concept Snapshot, Full Transcript, Practice and Test. Give --format and --out first, e.g.
+    `mrsandbox lesson --format markdown --regions us-east-1,eu-west-1 model_v1`."""
     if not deploy_args:
         raise click.UsageError(
             "give what mrsandbox deploy takes, e.g. --regions us-east-1,eu-west-1 model_v1", ctx
