@@ -117,7 +117,7 @@ def build_request(ctx: click.Context) -> DeployRequest:
     previous, previous_source = _previous(ctx, loaded, plan)
     failures = _failures(ctx, regions)
     if previous is None and any(f.stage == "bake" for f in failures):
-        message = "a bake failure needs a rollout: add --strategy waves or canary (or --previous)"
+        message = "a bake failure needs a rollout with a bake: add --strategy waves or canary"
         raise click.BadParameter(message, ctx, param_hint="'--fail'")
     if previous is not None:
         for flag, name, message in (

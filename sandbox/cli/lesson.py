@@ -7,6 +7,7 @@ import shlex
 import click
 
 from sandbox.args.common import blaming, out_folder, write_out
+from sandbox.cli.experiment import warn
 from sandbox.lesson.lesson import FILES, FORMATS, Lesson
 
 
@@ -41,19 +42,21 @@ def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str
         )
     for word in deploy_args:
         flag = word.split("=", 1)[0]
-        if flag in ("--format", "--out", "--tracker"):
-            where = "before the deploy arguments" if flag != "--tracker" else "nowhere"
+        if flag == "--tracker":
             raise click.UsageError(
-                f"{flag} after the deploy arguments: a lesson's own options go {where}"
-                + (
-                    " (the page shows every step; its Status Tracker keeps the material's columns)"
-                    if flag == "--tracker"
-                    else f", e.g. mrsandbox lesson {flag} ... --regions ..."
-                ),
+                "--tracker: a lesson takes none (its stepper shows the variables after every "
+                "step, and its Status Tracker keeps the material's columns); drop it",
+                ctx,
+            )
+        if flag in ("--format", "--out"):
+            raise click.UsageError(
+                f"{flag} after the deploy arguments: a lesson's own options go before them, "
+                f"e.g. mrsandbox lesson {flag} ... --regions ...",
                 ctx,
             )
     with blaming(ctx, "'DEPLOY-ARGS'"):
         made = Lesson.from_command(shlex.join(["mrsandbox", "deploy", *deploy_args]))
+        warn(made.experiment.warnings if made.experiment else [])
         text = made.render(fmt)
     folder = out_folder(ctx, out)
     if folder is None:

@@ -50,6 +50,7 @@ MODES = (
     "test",
 )
 VISUAL = (flow_questions.state_after_step, flow_questions.step_of_action, flow_questions.left_out)
+LIVE_SAMPLE = "# The run simulated: the live run's steps and variables; its times differ.\n"
 DRAWS = 20  # seeded tries for each visual question
 Ask = Callable[[str, random.Random], Question | None]  # a question with this id, or None
 
@@ -146,9 +147,10 @@ class Lesson:
         """Every mode, by its name in MODES, as the JSON gives it."""
         doc = self.trace_doc
         told = self._rollout_modes() if self.experiment else self._flow_modes()
+        live = LIVE_SAMPLE if self.request.live else ""
         return {
             "process_flow": told["process_flow"],
-            "execution_sample": told["execution_sample"],
+            "execution_sample": live + told["execution_sample"],
             "process_table": doc["steps"],
             "status_tracker": {**doc["tracker"], "snapshots": doc["snapshots"]},
             "key_moments": told["key_moments"],

@@ -31,8 +31,18 @@ def at_steps(numbers: Sequence[int]) -> str:
 
 
 def all_regions(n: int) -> str:
-    """`both regions`, `all 3 regions`."""
-    return {1: "its only region", 2: "both regions"}.get(n, f"all {counted(n, 'region')}")
+    """`both regions`, `all 3 regions` (n > 1)."""
+    return "both regions" if n == 2 else f"all {counted(n, 'region')}"
+
+
+def at_the_end(n: int, model: str) -> str:
+    """What verifying at the end would do with `n` regions."""
+    if n > 1:
+        return f"verifying at the end would first deploy {model} to {all_regions(n)}"
+    return (
+        "with one region both orders verify at the same point, but with more, verifying at "
+        f"the end would first deploy {model} everywhere"
+    )
 
 
 def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
@@ -58,8 +68,7 @@ def key_moments(d: Deployment, run: Runner) -> list[dict[str, Any]]:
                 f"({at_steps(verifies)}), so a bad deployment is caught before the next region "
                 "gets the model. With "
                 f"{probe}'s verification failing (policy stop), the flow stops after "
-                f"{counted(found, 'deployment')}; verifying at the end would first deploy "
-                f"{all_regions(len(regions))}."
+                f"{counted(found, 'deployment')}; {at_the_end(len(regions), 'the model')}."
             )
             if verifies
             else "This run verifies no region: its flow ended before any verification.",

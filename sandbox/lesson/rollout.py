@@ -14,7 +14,7 @@ from sandbox.experiment.rollout import USERS_PER_S
 from sandbox.experiment.run import Experiment
 from sandbox.flow.rollout import Rollout
 from sandbox.flow.tracer import END_ACTION, Step, display
-from sandbox.lesson.narrative import all_regions, at_steps, steps_of
+from sandbox.lesson.narrative import at_steps, at_the_end, steps_of
 from sandbox.lesson.sample import DEFAULTS
 from sandbox.quiz.options import counted, regions_text
 
@@ -98,20 +98,50 @@ def _rolled_back(steps: Sequence[Step]) -> list[str]:
     return [s.region for s in steps if s.action == "Roll back deployment"]
 
 
-def _ending(r: Rollout) -> str:
-    """`rolled back at step 9, because the bake of wave 2 deviated (...)`, or
-    `complete at step 12 (Every region serves 1.1.0)`."""
+def _ending(r: Rollout, steps: bool = True) -> str:
+    """`rolled back (steps 12 and 13), because the bake of wave 2 deviated (...)`, or
+    `complete (Every region serves 1.1.0)`; `steps`: name the rollback's steps (not for a
+    counterfactual rollout, whose steps no table shows)."""
     last = r.trace.steps[-1]
     if r.outcome != "rolled_back":
-        return f"{r.outcome} at step {last.step} ({last.next_step})"
+        return f"{r.outcome} ({last.next_step})"
     why = last.next_step.removeprefix("Rolled back: ")
-    return f"rolled back at step {last.step}, because {why[:1].lower()}{why[1:]}"
+    rolled = steps_of(r.trace.steps, "Roll back deployment")
+    where = f" ({at_steps(rolled)})" if rolled and steps else ""
+    return f"rolled back{where}, because {why[:1].lower()}{why[1:]}"
+
+
+def _verified_before_shifts(steps: Sequence[Step]) -> list[int]:
+    """The successful verifications that let a wave's traffic shift: for each shift, the last
+    one of each of its regions before it."""
+    found: set[int] = set()
+    for shift in (s for s in steps if s.action == "Shift traffic"):
+        for region in shift.region.split(", "):
+            found |= {
+                max(
+                    s.step
+                    for s in steps[: shift.step]
+                    if (s.action, s.region, s.result)
+                    == ("Verify deployment", region, "Verification success")
+                )
+            }
+    return sorted(found)
+
+
+def _failed(steps: Sequence[Step]) -> str:
+    """`step 9 (Verify deployment in eu-west-1)`, `steps 2 (...) and 3 (...)`."""
+    failed = [f"{s.step} ({s.action} in {s.region})" for s in steps if s.result in FAILED]
+    return f"step{'s' if len(failed) > 1 else ''} {_joined(failed)}"
+
+
+def _joined(words: Sequence[str]) -> str:
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def key_moments(r: Rollout, roll: Roller, experiment: Experiment) -> list[dict[str, Any]]:
     """`{"question", "answer", "steps"}`: the lesson's three asked of this rollout, answered from
-    it and from counterfactual rollouts (`roll(failures)`: its settings with those failures),
-    then any it raises (a failure, each bake, the rollback, what its users met)."""
+    it and from counterfactual rollouts (`roll(failures)`: its settings with only those
+    failures), then any it raises (a failure, each bake, the rollback, what its users met)."""
     steps, new, old = r.trace.steps, r.model.version, r.previous.version
     verifies = steps_of(steps, "Verify deployment")
     shifts = steps_of(steps, "Shift traffic")
@@ -119,6 +149,7 @@ def key_moments(r: Rollout, roll: Roller, experiment: Experiment) -> list[dict[s
     probe = r.regions[0]
     caught = roll([Failure(probe, "verify")])
     reached = _reached(caught.trace.steps)
+    at_end = at_the_end(len(r.regions), new)
     moments = [
         {
             "question": "Why do we verify deployment after deploying to each region instead of "
@@ -126,45 +157,54 @@ def key_moments(r: Rollout, roll: Roller, experiment: Experiment) -> list[dict[s
             "answer": (
                 "Each verification comes right after its region's deployment "
                 f"({at_steps(verifies)}), so a bad build of {new} is caught before users or the "
-                f"next region get it. With {probe}'s verification failing, {new} reaches "
-                f"{regions_text(reached)} only and the rollout is {_ending(caught)}; verifying at "
-                f"the end would first deploy it to {all_regions(len(r.regions))}."
+                f"next region get it. Had {probe}'s verification kept failing (and nothing "
+                f"else), {new} would reach {regions_text(reached)} only and the rollout would be "
+                f"{_ending(caught, steps=False)}; {at_end}."
             )
             if verifies
-            else f"This rollout verifies no region: it was {_ending(r)} before any verification.",
+            else f"This rollout verifies no region: it was {_ending(r)}.",
             "steps": verifies,
         }
     ]
-    failing = next((s.region for s in steps if s.result in FAILED), r.regions[-1])
-    others = [f for f in r.failures if not (f.region == failing and f.stage == "deploy")]
-    every = roll([Failure(failing, "deploy"), *others])
-    once = roll([Failure(failing, "deploy", 1), *others])
-    failed_here = [s.step for s in steps if s.result in FAILED]
+    deployed = _reached(steps)
+    failing = next(
+        (s.region for s in steps if s.result == "Deployment failed"),
+        deployed[-1] if deployed else steps[0].region.split(", ")[0],
+    )
     in_run = (
-        f"In this run {at_steps(failed_here)} failed."
-        if failed_here
+        f"In this run {_failed(steps)} failed."
+        if any(s.result in FAILED for s in steps)
         else f"In this run every deployment succeeds ({at_steps(deploys)})."
     )
+    what_ifs = []
+    for failure, said in (
+        (Failure(failing, "deploy", 1), f"only the first deployment to {failing}"),
+        (Failure(failing, "deploy"), f"every deployment to {failing}"),
+    ):
+        other = roll([failure])
+        same = " (as in this run)" if other.trace.steps == steps else ""
+        what_ifs.append(f"had {said} failed, it would be {_ending(other, steps=False)}{same}")
     moments.append(
         {
             "question": "What happens if deployment fails in one region?",
             "answer": (
                 "A rollout has no failure policy to choose: it retries a failed deployment or "
                 f"verification up to max_retries times ({r.max_retries} here), then rolls back "
-                f"every region {new} reached. {in_run} Had only the first deployment to "
-                f"{failing} failed, the rollout would be {_ending(once)}; had every one failed, "
-                f"{_ending(every)}."
+                f"every region {new} reached. {in_run} With no other failure, "
+                + "; ".join(what_ifs)
+                + "."
             ),
-            "steps": failed_here or deploys,
+            "steps": [s.step for s in steps if s.result in FAILED] or deploys,
         }
     )
+    verified = _verified_before_shifts(steps)
     moments.append(
         {
             "question": "Why does traffic shift to the new version only after it is verified?",
             "answer": (
-                f"Users keep {old} in a wave until the wave's regions are deployed and verified "
-                f"({at_steps(verifies)}); only then does traffic shift to {new} "
-                f"({at_steps(shifts)}). Routing itself was set up by {old}'s deployment: "
+                f"Users keep {old} in a wave until each of its regions is deployed and its "
+                f"verification succeeds ({at_steps(verified)}); only then does traffic shift to "
+                f"{new} ({at_steps(shifts)}). Routing itself was set up by {old}'s deployment: "
                 "routing_configured is true from the start, and a shift changes which version "
                 "answers, not where users go."
             )
@@ -173,7 +213,7 @@ def key_moments(r: Rollout, roll: Roller, experiment: Experiment) -> list[dict[s
                 f"In this rollout no traffic shifts: it was {_ending(r)}, so no user met "
                 f"an unverified {new}."
             ),
-            "steps": [*verifies, *shifts],
+            "steps": sorted({*verified, *shifts}),
         }
     )
     return moments + _raised(r, experiment)
@@ -188,17 +228,22 @@ def _raised(r: Rollout, experiment: Experiment) -> list[dict[str, Any]]:
         if s.result not in FAILED:
             continue
         after = steps[s.step]  # a failure is never the End row
-        then = (
-            f"it ends: {after.next_step}"
-            if after.action == END_ACTION
-            else f"step {after.step} is {after.action} ({after.region}): {after.result}"
-        )
+        if after.action == "Retry deployment":
+            retry = sum(
+                (t.action, t.region) == (after.action, s.region) for t in steps[: after.step]
+            )
+            then = f"it tries again: step {after.step} is retry {retry} of {r.max_retries}"
+        else:
+            then = f"no retry is left (max_retries is {r.max_retries}), so it rolls back: " + (
+                f"step {after.step} is {after.action} ({after.region})"
+                if after.action != END_ACTION
+                else f"{after.next_step}, with no region to take back"
+            )
         moments.append(
             {
                 "question": f"What does the rollout do after step {s.step} ({s.action} in "
                 f"{s.region}: {s.result})?",
-                "answer": f"It retries up to {counted(r.max_retries, 'time')}, then rolls back; "
-                f"{then}.",
+                "answer": f"{then[:1].upper()}{then[1:]}.",
                 "steps": [s.step, after.step],
             }
         )
@@ -239,6 +284,18 @@ def _bake_moment(r: Rollout, bake: dict[str, Any], step: int) -> dict[str, Any]:
     verdict = VERDICTS[bake["held"]]
     after = r.trace.steps[step]
     then = after.next_step if after.action == END_ACTION else after.result
+    caveat = ""
+    if bake["held"] is None:
+        caveat = f" An inconclusive bake does not stop a rollout: {new} goes on unjudged"
+        hidden = [f.region for f in r.failures if f.stage == "bake" and f.region in bake["regions"]]
+        caveat += (
+            f", and the bake failure in {regions_text(hidden)} is never seen." if hidden else "."
+        )
+    elif 0 < bake["requests"] * _error_tolerance(bake) < 1:  # fewer than 1 / tolerance
+        caveat = (
+            f" With {counted(bake['requests'], 'prediction')}, a single failure is already an "
+            f"error rate of {1 / bake['requests']:.3g}: a short bake or a small share sees little."
+        )
     return {
         "question": f"What does the bake of wave {bake['wave']} ({', '.join(bake['regions'])}) "
         "decide?",
@@ -246,10 +303,15 @@ def _bake_moment(r: Rollout, bake: dict[str, Any], step: int) -> dict[str, Any]:
             f"For {bake['bake_s']:g} s, with {new} answering {share}, it watched the predictions "
             f"{new} served there: {counted(bake['requests'], 'prediction')}, {bake['failed']} "
             f"failed{f' ({rules})' if rules else ''}. The steady state {verdict}, so step "
-            f"{after.step} is {after.action}: {then}."
+            f"{after.step} is {after.action}: {then}.{caveat}"
         ),
         "steps": [step, after.step],
     }
+
+
+def _error_tolerance(bake: dict[str, Any]) -> float:
+    """The highest error rate the bake's steady state allows (1 when it bounds none)."""
+    return next((p["tolerance"] for p in bake["probes"] if p["probe"] == "error_rate"), 1.0)
 
 
 def _users_moment(r: Rollout, experiment: Experiment, shifts: list[int]) -> dict[str, Any]:
@@ -262,7 +324,7 @@ def _users_moment(r: Rollout, experiment: Experiment, shifts: list[int]) -> dict
     failed_attempts = sum(b["failed"] for b in r.bakes)
     retried = (
         f" The bakes counted {failed_attempts} failed predictions of {r.model.version}; a "
-        f"user's request that met one was tried again in another region (routing retries "
+        f"user's request that met one was tried again (routing retries "
         f"{retries}), so {summary['failed']} of the users' requests failed."
         if failed_attempts and retries
         else ""
@@ -280,14 +342,13 @@ def _users_moment(r: Rollout, experiment: Experiment, shifts: list[int]) -> dict
 def concept_snapshot(r: Rollout, experiment: Experiment) -> list[str]:
     """Five lines: what this rollout shows."""
     steps, new, old = r.trace.steps, r.model.version, r.previous.version
-    verifies, shifts = steps_of(steps, "Verify deployment"), steps_of(steps, "Shift traffic")
-    bakes = steps_of(steps, "Bake")
+    shifts, bakes = steps_of(steps, "Shift traffic"), steps_of(steps, "Bake")
     waves = "; ".join(f"wave {n}: {', '.join(w)}" for n, w in enumerate(r.waves, 1))
     lines = [
         f"{r.model.name} {new} replaces {old} in {counted(len(r.regions), 'region')} by a "
         f"{r.plan.strategy} rollout ({waves}).",
-        f"Each wave is deployed and verified ({at_steps(verifies)}) before traffic shifts to "
-        f"{new} ({at_steps(shifts)})."
+        f"Traffic shifts to {new} in a wave ({at_steps(shifts)}) only after each of its "
+        f"regions is deployed and verified ({at_steps(_verified_before_shifts(steps))})."
         if shifts
         else f"No traffic shifted to {new}: the rollout was {_ending(r)}.",
     ]
