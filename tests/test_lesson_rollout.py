@@ -279,3 +279,15 @@ def test_the_rollout_page_steps_through_its_waves_in_a_browser(browser, tmp_path
 
 def _rollbacks(lesson: Lesson) -> set[int]:
     return {s.step for s in lesson.trace.steps if s.action == "Roll back deployment"}
+
+
+def test_the_stepper_widget_marks_the_version_each_shift_changes():
+    lesson = Lesson.from_command(ROLLOUTS[0])
+    stepper = lesson.stepper()
+    shift = next(s.step for s in lesson.trace.steps if s.action == "Shift traffic")
+    for _ in range(shift):
+        stepper.next.click()
+    assert stepper.at == shift
+    changed = re.findall(r'<tr><th>(\w+)</th><td class="changed"', stepper.variables.value)
+    assert changed == ["serving_version"]
+    assert "1.0.0 90% / 1.1.0 10%" in stepper.variables.value
