@@ -79,10 +79,12 @@ def test_sweep_command(invoke, tmp_path):
         "2",
     )
     assert result.exit_code == 0, result.output
-    assert "health.interval_s | health.failure_threshold | detection_s" in result.output
+    assert "health.interval_s | health.failure_threshold | seed | detection_s" in result.output
     with (tmp_path / "sweep.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 4 and rows[0]["health.interval_s"] == "5"
+    assert len(rows) == 4 * 3  # every combination with three seeds, the default
+    assert [r["seed"] for r in rows[:3]] == [str(DOC["seed"] + i) for i in range(3)]
+    assert rows[0]["health.interval_s"] == "5"
     for name in ("sweep_detection_s.png", "sweep_failed.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     bad = invoke("sweep", "regional_outage", "--vary", "health.intervl_s=5")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from sandbox.args.common import blaming, out_folder
-from sandbox.experiment.sweeps import EXPECTED, METRICS
+from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
 
 
 @click.command()
@@ -97,6 +97,14 @@ def warn(warnings: Sequence[str]) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Write sweep.csv and plots here.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Parallel processes [default: CPUs].")
 @click.option(
+    "--seeds",
+    type=click.IntRange(1, MAX_SEEDS),
+    default=3,
+    show_default=True,
+    help="Runs of each combination, with the scenario's seed and the next ones: the plots "
+    "show their spread.",
+)
+@click.option(
     "--metric",
     "metrics",
     multiple=True,
@@ -110,6 +118,7 @@ def sweep(
     varies: tuple[str, ...],
     out: str | None,
     workers: int | None,
+    seeds: int,
     metrics: tuple[str, ...],
 ) -> None:
     """Run SCENARIO for every combination of the --vary values, in parallel processes."""
@@ -126,12 +135,12 @@ def sweep(
     with blaming(ctx, "'SCENARIO' or '--vary'"):
         loaded = load_scenario(scenario)
         vary = [sweeps.parse_vary(text) for text in varies]
-        total = len(sweeps.plan(loaded.document, loaded.source, vary))
+        total = len(sweeps.seeded(sweeps.plan(loaded.document, loaded.source, vary), seeds))
     folder = out_folder(ctx, out)
     pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
     try:
         with tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar:
-            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update)
+            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update, seeds)
     except KeyboardInterrupt:
         for worker in multiprocessing.active_children():  # the pool's, mid-run
             worker.terminate()
@@ -140,11 +149,11 @@ def sweep(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     keys = [key for key, _ in vary]
-    columns = keys + list(METRICS) + list(EXPECTED)
+    columns = [*keys, "seed", *METRICS, *EXPECTED]
     table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
     click.echo(table.to_text())
     if folder is not None:
-        from sandbox.experiment.plots import draw_sweep
+        from sandbox.experiment.sweep_plot import draw_sweep
 
         with (folder / "sweep.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)

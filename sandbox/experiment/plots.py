@@ -1,22 +1,57 @@
-"""Figures of an experiment, drawn with matplotlib into PNG files."""
+"""Figures of an experiment, drawn with matplotlib into PNG files: the traffic each region served,
+the latency users near each region got, the errors they saw, and for a rollout the versions that
+answered. Every mark is in a legend: each fault shaded in its region's colour and labelled once,
+each health transition and outlier ejection drawn where it happened; a figure with nothing to
+show says so on the figure."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sandbox.core.records import percentile
+from sandbox.experiment.charts import (
+    BINS,
+    colours,
+    figure,
+    legend,
+    mark,
+    say_nothing,
+    span_of,
+)
+from sandbox.experiment.rollout_plot import rollout_figure
 from sandbox.experiment.run import Experiment
 
 if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-BINS = 60  # time bins over the run
+
+def figures(experiment: Experiment) -> dict[str, Figure]:
+    """The run's figures by file name: traffic.png, latency.png, errors.png, and rollout.png
+    when it rolled a version out."""
+    drawn = {
+        "traffic.png": _traffic(experiment),
+        "latency.png": _latency(experiment),
+        "errors.png": _errors(experiment),
+    }
+    if experiment.rollout is not None:
+        drawn["rollout.png"] = rollout_figure([experiment])
+    return drawn
 
 
-def _binned(experiment: Experiment) -> tuple[float, list[float]]:
-    width = experiment.scenario.duration_s / BINS
+def draw(experiment: Experiment, out: Path) -> list[Path]:
+    """Write the run's figures into `out`; return their paths."""
+    paths = []
+    for name, fig in figures(experiment).items():
+        fig.savefig(out / name, dpi=100)
+        paths.append(out / name)
+    return paths
+
+
+def _bins(experiment: Experiment) -> tuple[float, list[float]]:
+    width = span_of(experiment) / BINS
     return width, [width * (i + 0.5) for i in range(BINS)]
 
 
@@ -24,121 +59,127 @@ def _bin(t: float, width: float) -> int:
     return min(int(t / width), BINS - 1)
 
 
-def _decorate(ax: Axes, experiment: Experiment) -> None:
-    """Shade each fault's window; mark health transitions."""
-    for fault in experiment.scenario.faults:
-        end = fault.end_s if fault.end_s is not None else experiment.scenario.duration_s
-        ax.axvspan(
-            fault.start_s,
-            end,
-            color="tab:red",
-            alpha=0.12,
-            label=f"{fault.fault.kind} in {fault.region}",
-        )
-    for event in experiment.events:
-        if event["event"] in ("health_unhealthy", "health_healthy"):
-            color = "tab:red" if event["event"] == "health_unhealthy" else "tab:green"
-            ax.axvline(event["t"], color=color, linestyle="--", linewidth=1)
-    ax.set_xlabel("time since monitoring started (s)")
-    ax.set_xlim(0, experiment.scenario.duration_s)
+def _palette(experiment: Experiment) -> dict[str, str]:
+    return colours([*experiment.scenario.regions, *experiment.log.clients])
 
 
-def draw(experiment: Experiment, out: Path) -> list[Path]:
-    """Write traffic.png, latency.png and errors.png into `out`; return their paths."""
-    log = experiment.log
-    width, centers = _binned(experiment)
+def _traffic(experiment: Experiment) -> Figure:
+    log, palette = experiment.log, _palette(experiment)
+    width, centers = _bins(experiment)
     served: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
     totals, failed = [0] * BINS, [0] * BINS
-    latencies: list[list[float]] = [[] for _ in range(BINS)]
     for i in range(len(log)):
         b = _bin(log.t[i], width)
         totals[b] += 1
         if log.ok[i]:
             served[log.region[i]][b] += 1
-            latencies[b].append(log.latency_ms[i])
         else:
             failed[b] += 1
-    paths = []
-    title = experiment.scenario.name
-
-    fig, ax = _figure(9, 4)
+    fig, ax = figure(11, 4.2)
     for index, region in enumerate(log.regions):
-        share = [s / t if t else 0 for s, t in zip(served[index], totals, strict=True)]
-        ax.plot(centers, share, label=region)
-    _decorate(ax, experiment)
-    ax.set_ylabel("share of requests served")
-    ax.set_ylim(0, 1.05)
-    ax.set_title(f"{title}: traffic share per region")
-    ax.legend(loc="best", fontsize="small")
-    paths.append(_save(fig, out / "traffic.png"))
+        share = [s / t if t else float("nan") for s, t in zip(served[index], totals, strict=True)]
+        ax.plot(centers, share, color=palette[region], linewidth=2, label=f"served by {region}")
+    if any(failed):
+        share = [f / t if t else float("nan") for f, t in zip(failed, totals, strict=True)]
+        ax.plot(centers, share, color="black", linestyle=":", label="not answered (failed)")
+    seen: set[str] = set()
+    mark(ax, experiment, palette, seen)
+    _moves(ax, experiment, palette, seen)
+    ax.set_ylabel(f"share of the requests in each {width:g} s")
+    ax.set_ylim(0, 1.12)  # room above 1 for the routing marks
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.set_title(f"{experiment.scenario.name}: which region served the users")
+    if not len(log):
+        say_nothing(ax, "No request was sent: the scenario has no users")
+    legend(ax)
+    return fig
 
-    fig, ax = _figure(9, 4)
-    for p in (50, 95, 99):
-        values = [percentile(sorted(bucket), p) for bucket in latencies]
-        ax.plot(centers, [v if v is not None else float("nan") for v in values], label=f"p{p}")
-    _decorate(ax, experiment)
-    ax.set_ylabel("latency of served requests (ms)")
-    ax.set_title(f"{title}: latency percentiles")
-    ax.legend(loc="best", fontsize="small")
-    paths.append(_save(fig, out / "latency.png"))
 
-    fig, ax = _figure(9, 4)
-    ax.bar(centers, [f / width for f in failed], width=width * 0.9, color="tab:red")
-    _decorate(ax, experiment)
-    ax.set_ylabel("failed requests per second")
+def _moves(ax: Axes, experiment: Experiment, palette: dict[str, str], seen: set[str]) -> None:
+    """Where routing moved the users near a region, as a triangle at the top."""
+    for event in experiment.events:
+        if event["event"] != "routing_change":
+            continue
+        label = f"users near {event['client']} sent to {event['to']}"
+        ax.plot(
+            [event["t"]],
+            [1.06],
+            marker="v",
+            markersize=9,
+            linestyle="none",
+            color=palette.get(event["to"], "0.3"),
+            label=label if label not in seen else "_nolegend_",
+        )
+        seen.add(label)
+
+
+def _latency(experiment: Experiment) -> Figure:
+    log, palette = experiment.log, _palette(experiment)
+    width, centers = _bins(experiment)
+    by_client: dict[int, list[list[float]]] = defaultdict(lambda: [[] for _ in range(BINS)])
+    for i in range(len(log)):
+        if log.ok[i]:
+            by_client[log.client[i]][_bin(log.t[i], width)].append(log.latency_ms[i])
+    fig, ax = figure(11, 4.2)
+    for index, client in enumerate(log.clients):
+        buckets = [sorted(b) for b in by_client[index]]
+        for p, style in ((50, "-"), (95, "--")):
+            values = [percentile(b, p) for b in buckets]
+            ax.plot(
+                centers,
+                [v if v is not None else float("nan") for v in values],
+                color=palette[client],
+                linestyle=style,
+                linewidth=2 if p == 50 else 1.2,
+                label=f"users near {client}: p{p}",
+            )
+    mark(ax, experiment, palette, set())
+    ax.set_ylabel(f"latency of answered requests in each {width:g} s (ms)")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{title}: errors users saw")
-    paths.append(_save(fig, out / "errors.png"))
-    return paths
+    ax.set_title(
+        f"{experiment.scenario.name}: latency by where users are (p50 and p95 of each group)"
+    )
+    if not any(log.ok):
+        say_nothing(ax, "No request was answered: there is no latency to show")
+    legend(ax)
+    return fig
 
 
-def _figure(width: float, height: float) -> tuple[Any, Any]:
-    """A figure of its own, outside pyplot: drawing files leaves a notebook's backend alone."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    return fig, fig.subplots()
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
-
-
-BOUNDS_OF = {  # a metric and the row's bounds the timing model gives it
-    "detection_s": ("expected_detection_low_s", "expected_detection_high_s"),
-    "failover_s": (None, "expected_failover_high_s"),
-}
-
-
-def draw_sweep(rows: list[dict], keys: list[str], metric: str, out: Path) -> Path:
-    """`metric` against the first varied key, a line per value of the others; for detection and
-    failover, the bounds the probe timing model gives each point as a bar behind it (the same
-    bounds the journal and the report print)."""
-    x_key, others = keys[0], keys[1:]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(row[k] for k in others)].append(row)
-    fig, ax = _figure(8, 4.5)
-    low_key, high_key = BOUNDS_OF.get(metric, (None, None))
-    shaded = False
-    for group, members in groups.items():
-        members.sort(key=lambda r: r[x_key])
-        label = ", ".join(f"{k}={v}" for k, v in zip(others, group, strict=True)) or metric
-        xs = [r[x_key] for r in members]
-        ys = [r[metric] if r[metric] is not None else float("nan") for r in members]
-        line = ax.plot(xs, ys, marker="o", label=label)[0]
-        if high_key is not None and all(r[high_key] is not None for r in members):
-            highs = [r[high_key] for r in members]
-            lows = [r[low_key] if low_key else 0.0 for r in members]
-            ax.vlines(xs, lows, highs, color=line.get_color(), alpha=0.25, linewidth=8)
-            shaded = True
-    ax.set_xlabel(x_key)
-    ax.set_ylabel(metric)
-    title = f"{metric} against {x_key}"
-    if shaded:
-        title += " (bars: the bounds the probe timing model gives)"
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
-    return _save(fig, out / f"sweep_{metric}.png")
+def _errors(experiment: Experiment) -> Figure:
+    log, palette = experiment.log, _palette(experiment)
+    width, centers = _bins(experiment)
+    failed: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
+    wrong: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
+    for i in range(len(log)):
+        if not log.ok[i]:
+            target = wrong if log.wrong[i] else failed
+            target[log.client[i]][_bin(log.t[i], width)] += 1
+    fig, ax = figure(11, 4.2)
+    bottom = [0.0] * BINS
+    for series, suffix, hatch in ((failed, "no answer", ""), (wrong, "wrong answer", "//")):
+        for index, client in enumerate(log.clients):
+            counts = series.get(index)
+            if counts is None or not any(counts):
+                continue
+            rates = [c / width for c in counts]
+            ax.bar(
+                centers,
+                rates,
+                width=width * 0.9,
+                bottom=bottom,
+                color=palette[client],
+                hatch=hatch,
+                edgecolor="white" if not hatch else "black",
+                label=f"users near {client}: {suffix}",
+            )
+            bottom = [b + r for b, r in zip(bottom, rates, strict=True)]
+    mark(ax, experiment, palette, set())
+    ax.set_ylabel("failed requests per second")
+    ax.set_title(f"{experiment.scenario.name}: the errors users saw")
+    if not any(bottom):
+        ax.set_ylim(0, 1)
+        say_nothing(ax, f"No request failed: all {len(log)} requests were answered")
+    else:
+        ax.set_ylim(bottom=0)
+    legend(ax)
+    return fig

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from typing import Any
 
+from sandbox.core.checks import SEEDS
 from sandbox.errors import InvalidScenario
 from sandbox.experiment.run import run_experiment
 from sandbox.experiment.scenario import parse_scenario
@@ -36,6 +37,7 @@ EXPECTED = (  # the first fault's bounds from the probe timing model, beside the
     "expected_detection_high_s",
     "expected_failover_high_s",
 )
+MAX_SEEDS = 100  # seeds a sweep runs each point with, at most
 PARENT_CHECK_S = 0.5  # how often a sweep worker looks whether its parent is still there
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?")
 
@@ -138,15 +140,36 @@ def plan(
     return points
 
 
+def seeded(points: Sequence[Point], seeds: int) -> list[Point]:
+    """Each point run with `seeds` seeds: the scenario's own seed, then the next ones."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise InvalidScenario(
+            f"seeds: expected a whole number from 1 to {MAX_SEEDS}, got {seeds!r}"
+        )
+    runs = []
+    for setting, doc in points:
+        first = doc.get("seed", 0)
+        if SEEDS.problem(first + seeds - 1):
+            raise InvalidScenario(
+                f"seed {first} with {seeds} seeds goes past the largest seed "
+                f"({int(SEEDS.high)}); give the scenario a smaller seed"
+            )
+        for seed in range(first, first + seeds):
+            runs.append((setting | {"seed": seed}, {**doc, "seed": seed}))
+    return runs
+
+
 def sweep(
     document: Mapping[str, Any],
     source: str,
     vary: Sequence[tuple[str, Sequence[Any]]],
     executor: Executor,
     on_done: Callable[[], object] = lambda: None,
+    seeds: int = 1,
 ) -> list[dict[str, Any]]:
-    """One row per combination of the varied values: those values, then the run's metrics."""
-    points = plan(document, source, vary)
+    """One row per combination of the varied values and seed (`seeds` of them a combination,
+    from the scenario's own): those values, the seed, then the run's metrics."""
+    points = seeded(plan(document, source, vary), seeds)
     futures = {executor.submit(run_point, doc, source): i for i, (_, doc) in enumerate(points)}
     results: list[dict[str, Any]] = [{} for _ in points]
     for future in as_completed(futures):

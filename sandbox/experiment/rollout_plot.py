@@ -1,0 +1,209 @@
+"""The rollout figure: what the users got during a rollout (answers by model version, and the
+requests that failed), then, region by region, the share of its answers each version gave and
+the failed answers each version served, with each wave, bake, traffic shift and rollback marked
+where it happened. Several runs side by side (a canary and a sequential rollout of the same bad
+version, say) share their axes, so the difference shows at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sandbox.experiment.charts import (
+    BINS,
+    EJECTED,
+    HEALTH,
+    X_LABEL,
+    ejections,
+    figure,
+    say_nothing,
+    span_of,
+)
+from sandbox.experiment.run import Experiment
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+OLD, NEW, FAILED_NEW, FAILED_OLD = "tab:blue", "tab:green", "tab:red", "darkred"
+MARKS: dict[
+    str, tuple[dict[str, Any], str]
+] = {  # a rollout step (a shift: a share, or all) -> how it is drawn, what the legend says
+    "Start wave": ({"color": "black", "linestyle": ":", "linewidth": 1.2}, "a wave starts"),
+    "share": ({"color": NEW, "linestyle": ":", "linewidth": 1.8}, "canary: a share to {new}"),
+    "all": ({"color": NEW, "linestyle": "--", "linewidth": 1.8}, "promoted: all traffic to {new}"),
+    "Roll back deployment": (
+        {"color": FAILED_NEW, "linestyle": "-", "linewidth": 2.5},
+        "rolled back to {old}",
+    ),
+}
+
+
+def rollout_figure(experiments: Sequence[Experiment], titles: Sequence[str] = ()) -> Figure:
+    """One column per run that rolled a version out: the users' requests, then a row per region;
+    `titles` names the columns (by default each scenario's name and the rollout's outcome)."""
+    runs = [e for e in experiments if e.rollout is not None]
+    if not runs or len(runs) != len(experiments):
+        raise ValueError("rollout_figure takes experiments that rolled a version out")
+    regions = list(dict.fromkeys(r for e in runs for r in e.scenario.regions))
+    rows = 1 + len(regions)
+    fig, axes = figure(6.2 * len(runs) + 3.2, 1.55 * rows + 1.6, rows, len(runs))
+    span = max(span_of(e) for e in runs)
+    for column, experiment in enumerate(runs):
+        title = titles[column] if column < len(titles) else _title(experiment)
+        _column([axes[row][column] for row in range(rows)], experiment, regions, span, title)
+    top = max(ax.get_ylim()[1] for ax in axes[0])
+    for ax in axes[0]:  # the users' rows on one scale
+        ax.set_ylim(0, top)
+    for row in range(rows):
+        for ax in axes[row][1:]:
+            ax.set_ylabel("")
+    entries: dict[str, Any] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    fig.legend(entries.values(), entries.keys(), loc="outside right upper", fontsize="small")
+    return fig
+
+
+def _title(experiment: Experiment) -> str:
+    rollout = experiment.rollout
+    assert rollout is not None
+    return f"{experiment.scenario.name}\n{rollout.plan.strategy}: {rollout.outcome}"
+
+
+def _column(
+    axes: list[Axes], experiment: Experiment, regions: list[str], span: float, title: str
+) -> None:
+    rollout = experiment.rollout
+    assert rollout is not None
+    old, new = rollout.previous.version, rollout.model.version
+    width = span / BINS
+    centers = [width * (i + 0.5) for i in range(BINS)]
+    log = experiment.log
+    users: dict[str, list[float]] = {key: [0.0] * BINS for key in (old, new, "failed")}
+    for i in range(len(log)):
+        b = min(int(log.t[i] / width), BINS - 1)
+        version = log.versions.name(log.version[i])
+        key = "failed" if not log.ok[i] else version if version in (old, new) else old
+        users[key][b] += 1 / width
+    hit = sum(1 for i in range(len(log)) if not log.ok[i])
+    _stack(
+        axes[0],
+        centers,
+        width,
+        [
+            (users[old], OLD, f"answered by {old}"),
+            (users[new], NEW, f"answered by {new}"),
+            (users["failed"], FAILED_NEW, "users' requests failed"),
+        ],
+    )
+    answered_new = sum(1 for i in range(len(log)) if log.versions.name(log.version[i]) == new)
+    axes[0].set_title(
+        f"{title}\nusers: {len(log)} requests, {answered_new} answered by {new}, {hit} failed",
+        fontsize="medium",
+    )
+    axes[0].set_ylabel("users'\nrequests/s")
+    for ax, region in zip(axes[1:], regions, strict=True):
+        if region not in experiment.scenario.regions:
+            say_nothing(ax, f"{region} is not in this run")
+            continue
+        _region_row(ax, experiment, region, width, centers, (old, new))
+    for ax in axes:
+        ax.set_xlim(0, span)
+        _marks(ax, experiment, None if ax is axes[0] else ax.get_ylabel())
+    axes[-1].set_xlabel(X_LABEL)
+
+
+def _region_row(
+    ax: Axes,
+    experiment: Experiment,
+    region: str,
+    width: float,
+    centers: list[float],
+    versions: tuple[str, str],
+) -> None:
+    """The share of `region`'s answers by each version, and the failed ones, per bin."""
+    rollout = experiment.rollout
+    assert rollout is not None
+    old, new = versions
+    attempts, t0 = rollout.attempts, experiment.t0
+    code = attempts.regions.find(region)
+    counts = {key: [0] * BINS for key in ("old", "new", "failed_new", "failed_old")}
+    for i in range(len(attempts)):
+        if attempts.region[i] != code:
+            continue
+        t = attempts.t[i] - t0
+        if t < 0:
+            continue
+        b = min(int(t / width), BINS - 1)
+        version = attempts.versions.name(attempts.version[i])
+        is_new = version == new
+        key = (
+            ("new" if is_new else "old")
+            if attempts.ok[i]
+            else f"failed_{'new' if is_new else 'old'}"
+        )
+        counts[key][b] += 1
+    totals = [sum(c[b] for c in counts.values()) for b in range(BINS)]
+
+    def share(key: str) -> list[float]:
+        return [c / t if t else 0.0 for c, t in zip(counts[key], totals, strict=True)]
+
+    _stack(
+        ax,
+        centers,
+        width,
+        [
+            (share("old"), OLD, f"answered by {old}"),
+            (share("new"), NEW, f"answered by {new}"),
+            (share("failed_new"), FAILED_NEW, f"failed by {new}"),
+            (share("failed_old"), FAILED_OLD, f"failed by {old}"),
+        ],
+    )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(region)
+
+
+def _stack(ax: Axes, centers: list[float], width: float, series: list[Any]) -> None:
+    """Stacked bars, one colour per series; a series that is zero throughout is left out."""
+    bottom = [0.0] * len(centers)
+    for values, colour, label in series:
+        if not any(values):
+            continue
+        ax.bar(centers, values, width=width, bottom=bottom, color=colour, label=label, linewidth=0)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+
+
+def _marks(ax: Axes, experiment: Experiment, region: str | None) -> None:
+    """The rollout's steps where they happened: waves starting, bakes (shaded), traffic shifts
+    and rollbacks; on a region's row only its own (all of them on the users' row)."""
+    rollout = experiment.rollout
+    assert rollout is not None
+    t0, new, old = experiment.t0, rollout.model.version, rollout.previous.version
+    for bake in rollout.bakes:
+        if region is None or region in bake["regions"]:
+            ax.axvspan(
+                bake["since_s"] - t0,
+                bake["since_s"] - t0 + bake["bake_s"],
+                facecolor="none",
+                edgecolor="0.25",
+                hatch="///",
+                linewidth=0,
+                label=f"bake ({bake['bake_s']:g} s)",
+            )
+    for event in experiment.events if region is not None else ():
+        health = HEALTH.get(event["event"])
+        if health is not None and event["region"] == region:
+            dashes, said = health
+            ax.axvline(event["t"], color="0.15", linestyle=dashes, linewidth=1.3, label=said)
+    for start, end in ejections(experiment, region) if region is not None else ():
+        ax.axvspan(start, end, color="0.8", zorder=0, label=f"{EJECTED}: no attempt there")
+    for step in rollout.trace.steps:
+        kind = step.action
+        if kind == "Shift traffic":
+            kind = "all" if step.result.startswith("100%") else "share"
+        if kind not in MARKS or (region is not None and region not in step.region.split(", ")):
+            continue
+        style, label = MARKS[kind]
+        ax.axvline(step.t - t0, label=label.format(new=new, old=old), **style)
