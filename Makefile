@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The build backend's deprecation chatter is not for users of the sandbox.
 PIP := PYTHONWARNINGS=ignore $(BIN)/python -m pip
 
-.PHONY: demo test lint bench clean lab
+.PHONY: demo test lint bench clean lab figures
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
+
+# The README's figures, redrawn from the bundled scenarios.
+figures: $(VENV)/.installed-base
+	$(BIN)/python scripts/make_figures.py
 
 # Jupyter refuses to run as root unless told; root is the only user of many containers.
 lab: $(VENV)/.installed-lessons

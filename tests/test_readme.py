@@ -67,3 +67,23 @@ def test_readme_quiz_example(capsys):
     assert "IPython.core.display" in capsys.readouterr().out
     widget = scope["QuizWidget"](scope["load_set"]("visual"))
     assert [q.question.key for q in widget.questions] == ["A", "C", "B"]
+
+
+def test_readme_figures_are_there_and_drawn_by_the_script(tmp_path):
+    """Each image the README shows exists and is one `scripts/make_figures.py` writes."""
+    import re
+    import subprocess
+    import sys
+
+    shown = re.findall(r"!\[[^\]]+\]\((docs/figures/[^)]+\.png)\)", README)
+    assert len(shown) == 5
+    root = Path(__file__).parent.parent
+    subprocess.run(
+        [sys.executable, str(root / "scripts" / "make_figures.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    for path in shown:
+        assert (root / path).is_file(), path
+        assert (tmp_path / Path(path).name).is_file(), path
