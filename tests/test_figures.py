@@ -218,7 +218,7 @@ def test_seeds_past_the_largest_are_refused(invoke):
 def test_the_figures_look_right_in_a_browser_at_1280x720(runs, browser, tmp_path):
     """Every bundled scenario's figures in a page at a projector's size: each loads and fits."""
     images = []
-    for name in ("regional_outage", "bad_version_canary", "single_region_baseline"):
+    for name in SCENARIOS:
         for file, fig in figures(runs[name]).items():
             path = Path(tmp_path) / f"{name}-{file}"
             fig.savefig(path, dpi=100)
@@ -236,3 +236,13 @@ def test_the_figures_look_right_in_a_browser_at_1280x720(runs, browser, tmp_path
         assert 0 < width <= 1280, img.get_attribute("alt")
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_an_experiment_with_a_rollout_writes_its_rollout_figure(invoke, tmp_path):
+    result = invoke("experiment", "bad_version_canary", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    for name in ("traffic.png", "latency.png", "errors.png", "rollout.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    plain = tmp_path / "plain"
+    assert invoke("experiment", "regional_outage", "--out", str(plain)).exit_code == 0
+    assert not (plain / "rollout.png").exists()
