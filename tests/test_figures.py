@@ -18,6 +18,7 @@ from sandbox.errors import InvalidScenario
 from sandbox.experiment import (
     bundled_scenarios,
     load_scenario,
+    parse_scenario,
     rollout_figure,
     run_experiment,
     sweep,
@@ -246,3 +247,14 @@ def test_an_experiment_with_a_rollout_writes_its_rollout_figure(invoke, tmp_path
     plain = tmp_path / "plain"
     assert invoke("experiment", "regional_outage", "--out", str(plain)).exit_code == 0
     assert not (plain / "rollout.png").exists()
+
+
+def test_a_region_no_user_reached_says_so():
+    document = dict(load_scenario("bad_version_canary").document)
+    document["clients"] = [{"region": "us-east-1", "rate_per_s": 5}]
+    document["duration_s"] = 60
+    experiment = run_experiment(parse_scenario(document, "one user group"))
+    fig = rollout_figure([experiment])
+    said = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("No user request reached" in text for text in said)
+    assert all("us-east-1" not in text for text in said)

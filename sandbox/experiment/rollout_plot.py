@@ -163,6 +163,8 @@ def _region_row(
     )
     ax.set_ylim(0, 1)
     ax.set_ylabel(region)
+    if not any(totals):
+        say_nothing(ax, f"No user request reached {region} while the rollout ran")
 
 
 def _stack(ax: Axes, centers: list[float], width: float, series: list[Any]) -> None:
