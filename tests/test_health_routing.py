@@ -193,3 +193,23 @@ def test_a_bad_routing_policy_is_refused_when_built(settings, message):
 def test_a_routing_policy_must_fit_the_fleet():
     with pytest.raises(InvalidDeployment, match="'sa-east-1' is not one of"):
         RoutingPolicy("failover", order=("sa-east-1",)).check(FLEET)
+
+
+def test_with_a_dns_ttl_users_move_when_their_cached_answer_ends():
+    """The journal's routing change comes from the resolver renewing its answer, not from the
+    health transition: the last request to the broken region is just before it."""
+    from sandbox.experiment import load_scenario, run_experiment
+
+    experiment = run_experiment(load_scenario("outage_dns_ttl_60"))
+    moves = [e for e in experiment.events if e["event"] == "routing_change"]
+    assert [(m["client"], m["from"], m["to"]) for m in moves] == [
+        ("eu-west-1", "eu-west-1", "us-east-1"),
+        ("eu-west-1", "us-east-1", "eu-west-1"),
+    ]
+    fault = experiment.journal["summary"]["per_fault"][0]
+    start = experiment.scenario.faults[0].start_s
+    log, eu = experiment.log, experiment.log.regions.index("eu-west-1")
+    sent_there = [log.t[i] for i in range(len(log)) if log.first[i] == eu and start <= log.t[i]]
+    last = max(t for t in sent_there if t < moves[0]["t"])
+    assert last == pytest.approx(start + fault["failover_s"], abs=1e-3)
+    assert not [t for t in sent_there if moves[0]["t"] <= t < moves[1]["t"]]

@@ -116,6 +116,17 @@ class Router:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[str, float]] = {}  # client -> (region, expires at)
         self._closest: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        self._listeners: list[Callable[[str, str, str, float], None]] = []
+
+    def subscribe(self, listener: Callable[[str, str, str, float], None]) -> None:
+        """With a DNS TTL: call `listener(client, old, new, t)` whenever a client's expired
+        answer is renewed with another region (the moment its users move)."""
+        self._listeners.append(listener)
+
+    @property
+    def caches(self) -> bool:
+        """Whether clients keep their answer for a DNS TTL (they then move only when it ends)."""
+        return bool(self.policy.dns_ttl_s) and self.clock is not None
 
     def plan(
         self,
@@ -129,15 +140,20 @@ class Router:
         A cached DNS answer goes first until it expires; the policy's other regions follow it.
         """
         ordered, fail_open = self._plan(client, healthy, error_rate)
-        if not self.policy.dns_ttl_s or self.clock is None:
+        if not self.caches:
             return ordered, fail_open
+        assert self.clock is not None
         now, ttl = self.clock(), self.policy.dns_ttl_s
         with self._lock:
-            region, expires = self._cached.get(client, ("", -1.0))
+            old, expires = self._cached.get(client, ("", -1.0))
+            region = old
             if now >= expires:
                 left = ttl if client in self._cached else ttl * self._rng.random()
                 region = ordered[0]
                 self._cached[client] = (region, now + left)
+        if old and region != old:
+            for listener in self._listeners:
+                listener(client, old, region, now)
         if region == ordered[0]:
             return ordered, fail_open
         rest = [r for r in ordered if r != region]

@@ -141,32 +141,32 @@ def _log(scenario: Scenario) -> RequestLog:
 
 
 def _watch(d: Deployment, clients: list[str], t0: float, events: list[dict[str, Any]]) -> None:
-    """Record health transitions, and the routing changes they cause, as events."""
+    """Record health transitions, and the routing changes they cause, as events (with a DNS
+    TTL, users move when their cached answer ends, so those moves come from the router)."""
     view, router = d.health_view, d.router
     assert view is not None and router is not None, "a completed deployment routes and monitors"
+
+    def moved(client: str, old: str, new: str, t: float) -> None:
+        change = {"client": client, "from": old, "to": new}
+        events.append({"t": round(t - t0, 3), "event": "routing_change", **change})
 
     def first_choice(client: str) -> str:
         return router.plan(client, view.healthy_regions(), view.error_rate)[0][0]
 
-    choice = {client: first_choice(client) for client in clients}
+    cached = router.caches
+    if cached:
+        router.subscribe(lambda client, old, new, t: moved(client, old, new, t))
+    choice = {} if cached else {client: first_choice(client) for client in clients}
 
     def on_transition(t: Transition) -> None:
         at = round(t.t - t0, 3)
         events.append(
             {"t": at, "event": f"health_{t.state}", "region": t.region, "source": t.source}
         )
-        for client in clients:
+        for client in choice:  # without a TTL, users move when the health view changes
             now = first_choice(client)
             if now != choice[client]:
-                events.append(
-                    {
-                        "t": at,
-                        "event": "routing_change",
-                        "client": client,
-                        "from": choice[client],
-                        "to": now,
-                    }
-                )
+                moved(client, choice[client], now, t.t)
                 choice[client] = now
 
     view.subscribe(on_transition)
