@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from sandbox.core.regions import RegionCatalog
 from sandbox.experiment.run import Experiment
 
 if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
@@ -21,11 +22,18 @@ LEGEND_WIDTH = 44  # characters of a legend entry's line
 X_LABEL = "seconds since the users started"
 # A probe's health event -> its line style and what the legend says of it.
 HEALTH = {
-    "health_unhealthy": ("--", "marked unhealthy by probes"),
-    "health_healthy": (":", "healthy again (probes)"),
+    "health_unhealthy": ((0, (7, 2, 1, 2)), "marked unhealthy by probes"),
+    "health_healthy": ((0, (1, 2)), "healthy again (probes)"),
 }
 EJECTED = "ejected by outlier detection"  # a span, from the ejection to the region's return
-NOTHING: dict[str, Any] = {"fontsize": 13, "ha": "center", "va": "center", "color": "0.35"}
+NOTHING: dict[str, Any] = {
+    "fontsize": 13,
+    "ha": "center",
+    "va": "center",
+    "color": "0.25",
+    "bbox": {"facecolor": "white", "edgecolor": "0.7", "boxstyle": "round"},  # over any mark
+}
+LEGEND_FONT = 9
 
 
 def figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[Figure, Any]:
@@ -38,8 +46,15 @@ def figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[F
 
 
 def colours(names: Iterable[str]) -> dict[str, str]:
-    """One colour per region name, the same in every figure of a run."""
-    return {name: f"C{i % 10}" for i, name in enumerate(dict.fromkeys(names))}
+    """One colour per region name: the same for a region in every figure, of any run (its place
+    in the default catalogue), another when two regions of one figure would share it."""
+    order = [r.name for r in RegionCatalog.default()]
+    taken: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        first = order.index(name) if name in order else len(order) + len(taken)
+        free = [f"C{(first + k) % 10}" for k in range(10)]
+        taken[name] = next((c for c in free if c not in taken.values()), free[0])
+    return taken
 
 
 def span_of(experiment: Experiment) -> float:
@@ -91,17 +106,20 @@ def mark(ax: Axes, experiment: Experiment, palette: dict[str, str], seen: set[st
             event["t"],
             color=palette.get(region, "0.3"),
             linestyle=style[0],
-            linewidth=1.4,
+            linewidth=1.8,
             label=once(f"{region} {style[1]}"),
         )
+    from matplotlib.colors import to_rgba
+
     for region in experiment.scenario.regions:
-        for start, end in ejections(experiment, region):
+        colour = palette.get(region, "0.3")
+        for start, end in ejections(experiment, region):  # a light fill: a short one shows too
             ax.axvspan(
                 start,
                 end,
-                facecolor="none",
-                edgecolor=palette.get(region, "0.3"),
-                hatch="xx",
+                facecolor=to_rgba(colour, 0.12),
+                edgecolor=to_rgba(colour, 0.6),
+                hatch="x",
                 linewidth=0,
                 label=once(f"{region} {EJECTED}"),
             )
@@ -141,4 +159,6 @@ def legend(ax: Axes) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         wrapped = [textwrap.fill(text, LEGEND_WIDTH, break_on_hyphens=False) for text in labels]
-        ax.legend(handles, wrapped, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+        ax.legend(
+            handles, wrapped, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=LEGEND_FONT
+        )

@@ -25,7 +25,7 @@ def _latency(values: array) -> dict[str, float | None]:
     return {f"p{p}": percentile(ordered, p) for p in (50, 95, 99)}
 
 
-def _window(scenario: Scenario, events: list[dict]) -> tuple[float, float] | None:
+def phase_window(scenario: Scenario, events: list[dict]) -> tuple[float, float] | None:
     """From the first fault's or the rollout's start to the last one's end (or the run's)."""
     spans = [
         (f.start_s, f.end_s if f.end_s is not None else scenario.duration_s)
@@ -61,7 +61,7 @@ def expectations(
 def _summary(
     scenario: Scenario, log: RequestLog, events: list[dict], catalog: RegionCatalog
 ) -> dict[str, Any]:
-    window = _window(scenario, events)
+    window = phase_window(scenario, events)
     sent = len(log)
     succeeded = sum(log.ok)
     answered = [i for i in range(sent) if log.ok[i] or log.wrong[i]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sandbox.core.records import percentile
 from sandbox.experiment.charts import (
@@ -20,8 +20,13 @@ from sandbox.experiment.charts import (
     say_nothing,
     span_of,
 )
+from sandbox.experiment.journal import phase_window
 from sandbox.experiment.rollout_plot import rollout_figure
 from sandbox.experiment.run import Experiment
+
+MOVE_MARKERS = ("v", "s", "D", "^", "P", "X")  # one shape per group of users
+WIDE = 30  # a latency chart whose highest value is WIDE times its lowest is drawn on a log scale
+MAX_MOVES = 10  # a group moved more often is drawn as ticks, one legend entry
 
 if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
     from matplotlib.axes import Axes
@@ -76,16 +81,22 @@ def _traffic(experiment: Experiment) -> Figure:
         else:
             failed[b] += 1
     fig, ax = figure(11, 4.2)
+    routes = experiment.deployment.routes
+    skipped = {s.region for s in experiment.deployment.trace.steps if s.action == "Skip region"}
     for index, region in enumerate(log.regions):
         share = [s / t if t else float("nan") for s, t in zip(served[index], totals, strict=True)]
-        ax.plot(centers, share, color=palette[region], linewidth=2, label=f"served by {region}")
+        label = f"served by {region}"
+        if region not in routes:
+            why = "skipped by the deployment" if region in skipped else "not in the routing"
+            label += f" ({why}: never sent users)"
+        ax.plot(centers, share, color=palette[region], linewidth=2, label=label)
     if any(failed):
         share = [f / t if t else float("nan") for f, t in zip(failed, totals, strict=True)]
         ax.plot(centers, share, color="black", linestyle=":", label="not answered (failed)")
     seen: set[str] = set()
     mark(ax, experiment, palette, seen)
     _moves(ax, experiment, palette, seen)
-    ax.set_ylabel(f"share of the requests in each {width:g} s")
+    ax.set_ylabel(f"share of the requests in each {width:.3g} s")
     ax.set_ylim(0, 1.12)  # room above 1 for the routing marks
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_title(f"{experiment.scenario.name}: which region served the users")
@@ -96,21 +107,38 @@ def _traffic(experiment: Experiment) -> Figure:
 
 
 def _moves(ax: Axes, experiment: Experiment, palette: dict[str, str], seen: set[str]) -> None:
-    """Where routing moved the users near a region, as a triangle at the top."""
+    """Where routing moved the users near each region: a marker at the top, its shape the group's
+    and its colour the region they were sent to (a tick each, when a group moved many times)."""
+    moves: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in experiment.events:
-        if event["event"] != "routing_change":
+        if event["event"] == "routing_change":
+            moves[event["client"]].append(event)
+    for n, (client, events) in enumerate(moves.items()):
+        shape = MOVE_MARKERS[n % len(MOVE_MARKERS)]
+        if len(events) > MAX_MOVES:
+            ax.plot(
+                [e["t"] for e in events],
+                [1.06] * len(events),
+                marker="|",
+                markersize=10,
+                linestyle="none",
+                color=palette.get(client, "0.3"),
+                label=f"users near {client} re-routed ({len(events)} times, a tick each)",
+            )
             continue
-        label = f"users near {event['client']} sent to {event['to']}"
-        ax.plot(
-            [event["t"]],
-            [1.06],
-            marker="v",
-            markersize=9,
-            linestyle="none",
-            color=palette.get(event["to"], "0.3"),
-            label=label if label not in seen else "_nolegend_",
-        )
-        seen.add(label)
+        for event in events:
+            label = f"users near {client} sent to {event['to']}"
+            ax.plot(
+                [event["t"]],
+                [1.06],
+                marker=shape,
+                markersize=9,
+                markeredgecolor="black",
+                linestyle="none",
+                color=palette.get(event["to"], "0.3"),
+                label=label if label not in seen else "_nolegend_",
+            )
+            seen.add(label)
 
 
 def _latency(experiment: Experiment) -> Figure:
@@ -133,16 +161,46 @@ def _latency(experiment: Experiment) -> Figure:
                 linewidth=2 if p == 50 else 1.2,
                 label=f"users near {client}: p{p}",
             )
+    shown = [v for line in ax.get_lines() for v in line.get_ydata() if v == v and v > 0]
+    _verdict(ax, experiment)
     mark(ax, experiment, palette, set())
-    ax.set_ylabel(f"latency of answered requests in each {width:g} s (ms)")
-    ax.set_ylim(bottom=0)
+    if shown and max(shown) > WIDE * min(shown):  # a spike would flatten everything else
+        ax.set_yscale("log")
+        ax.set_ylabel("latency of answered requests\n(ms, log scale)")
+    else:
+        ax.set_ylabel("latency of answered requests (ms)")
+        ax.set_ylim(bottom=0)
     ax.set_title(
-        f"{experiment.scenario.name}: latency by where users are (p50 and p95 of each group)"
+        f"{experiment.scenario.name}\nlatency by where users are "
+        f"(p50 and p95 of each group, each {width:.3g} s)"
     )
     if not any(log.ok):
         say_nothing(ax, "No request was answered: there is no latency to show")
     legend(ax)
     return fig
+
+
+def _verdict(ax: Axes, experiment: Experiment) -> None:
+    """The steady state's p99 tolerance, and the p99 of each phase it was checked against."""
+    tolerance = experiment.scenario.steady_state.max_p99_ms
+    if tolerance is None:
+        return
+    ax.axhline(
+        tolerance,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=f"steady state: p99 at most {tolerance:g} ms",
+    )
+    window = phase_window(experiment.scenario, experiment.events)
+    edges = [0.0, *(window or ()), span_of(experiment)]
+    phases = ("before", "during", "after") if window else ("before",)
+    label = "p99 of all users in each phase (what the verdict reads)"
+    for phase, start, end in zip(phases, edges, edges[1:], strict=False):
+        value = experiment.journal["summary"]["phases"][phase]["latency_ms"]["p99"]
+        if value is not None and end > start:
+            ax.hlines(value, start, end, color="black", linewidth=3, alpha=0.6, label=label)
+            label = "_nolegend_"
 
 
 def _errors(experiment: Experiment) -> Figure:

@@ -25,15 +25,18 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-OLD, NEW, FAILED_NEW, FAILED_OLD = "tab:blue", "tab:green", "tab:red", "darkred"
-MARKS: dict[
-    str, tuple[dict[str, Any], str]
-] = {  # a rollout step (a shift: a share, or all) -> how it is drawn, what the legend says
-    "Start wave": ({"color": "black", "linestyle": ":", "linewidth": 1.2}, "a wave starts"),
-    "share": ({"color": NEW, "linestyle": ":", "linewidth": 1.8}, "canary: a share to {new}"),
-    "all": ({"color": NEW, "linestyle": "--", "linewidth": 1.8}, "promoted: all traffic to {new}"),
+OLD, NEW, FAILED_NEW, FAILED_OLD = "tab:blue", "tab:green", "tab:red", "tab:brown"
+USERS_FAILED, ROLLED_BACK = "black", "tab:purple"
+# A rollout step (a shift: of a share, or of all) -> how it is drawn, what the legend says.
+MARKS: dict[str, tuple[dict[str, Any], str]] = {
+    "Start wave": ({"color": "black", "linestyle": ":", "linewidth": 1.4}, "a wave starts"),
+    "share": ({"color": "darkgreen", "linestyle": ":", "linewidth": 2}, "canary: a share to {new}"),
+    "all": (
+        {"color": "darkgreen", "linestyle": "--", "linewidth": 2},
+        "promoted: all traffic to {new}",
+    ),
     "Roll back deployment": (
-        {"color": FAILED_NEW, "linestyle": "-", "linewidth": 2.5},
+        {"color": ROLLED_BACK, "linestyle": "-", "linewidth": 2.5},
         "rolled back to {old}",
     ),
 }
@@ -95,7 +98,7 @@ def _column(
         [
             (users[old], OLD, f"answered by {old}"),
             (users[new], NEW, f"answered by {new}"),
-            (users["failed"], FAILED_NEW, "users' requests failed"),
+            (users["failed"], USERS_FAILED, "users' requests that failed"),
         ],
     )
     answered_new = sum(1 for i in range(len(log)) if log.versions.name(log.version[i]) == new)
@@ -109,9 +112,10 @@ def _column(
             say_nothing(ax, f"{region} is not in this run")
             continue
         _region_row(ax, experiment, region, width, centers, (old, new))
-    for ax in axes:
+    rows: list[str | None] = [None, *regions]  # None: the users' row
+    for ax, row in zip(axes, rows, strict=True):
         ax.set_xlim(0, span)
-        _marks(ax, experiment, None if ax is axes[0] else ax.get_ylabel())
+        _marks(ax, experiment, row)
     axes[-1].set_xlabel(X_LABEL)
 
 
@@ -157,12 +161,12 @@ def _region_row(
         [
             (share("old"), OLD, f"answered by {old}"),
             (share("new"), NEW, f"answered by {new}"),
-            (share("failed_new"), FAILED_NEW, f"failed by {new}"),
-            (share("failed_old"), FAILED_OLD, f"failed by {old}"),
+            (share("failed_new"), FAILED_NEW, f"failed by {new} (an attempt; users may retry)"),
+            (share("failed_old"), FAILED_OLD, f"failed by {old} (an attempt; users may retry)"),
         ],
     )
     ax.set_ylim(0, 1)
-    ax.set_ylabel(region)
+    ax.set_ylabel(f"{region}:\nshare of its\nattempts")
     if not any(totals):
         say_nothing(ax, f"No user request reached {region} while the rollout ran")
 
@@ -180,6 +184,8 @@ def _stack(ax: Axes, centers: list[float], width: float, series: list[Any]) -> N
 def _marks(ax: Axes, experiment: Experiment, region: str | None) -> None:
     """The rollout's steps where they happened: waves starting, bakes (shaded), traffic shifts
     and rollbacks; on a region's row only its own (all of them on the users' row)."""
+    from matplotlib import patheffects
+
     rollout = experiment.rollout
     assert rollout is not None
     t0, new, old = experiment.t0, rollout.model.version, rollout.previous.version
@@ -201,6 +207,22 @@ def _marks(ax: Axes, experiment: Experiment, region: str | None) -> None:
             ax.axvline(event["t"], color="0.15", linestyle=dashes, linewidth=1.3, label=said)
     for start, end in ejections(experiment, region) if region is not None else ():
         ax.axvspan(start, end, color="0.8", zorder=0, label=f"{EJECTED}: no attempt there")
+    if region is not None:
+        first = rollout.trace.steps[0].t - t0
+        ax.axvspan(0, first, color="0.93", zorder=0, label="before the rollout: not recorded")
+        for f in experiment.scenario.faults:
+            if f.region == region and f.fault.version is None:
+                end = f.end_s if f.end_s is not None else span_of(experiment)
+                ax.axvspan(
+                    f.start_s,
+                    end,
+                    facecolor="none",
+                    edgecolor="black",
+                    hatch="\\\\",
+                    linewidth=0,
+                    label=f"a fault there ({f.fault.kind})",
+                )
+    outline = [patheffects.withStroke(linewidth=4, foreground="white")]  # seen over any bar
     for step in rollout.trace.steps:
         kind = step.action
         if kind == "Shift traffic":
@@ -208,4 +230,4 @@ def _marks(ax: Axes, experiment: Experiment, region: str | None) -> None:
         if kind not in MARKS or (region is not None and region not in step.region.split(", ")):
             continue
         style, label = MARKS[kind]
-        ax.axvline(step.t - t0, label=label.format(new=new, old=old), **style)
+        ax.axvline(step.t - t0, label=label.format(new=new, old=old), path_effects=outline, **style)

@@ -25,6 +25,15 @@ BOUNDS_OF = {  # a metric, the row's bounds the timing model gives it, and what 
     ),
     "failover_s": (None, "expected_failover_high_s", "rule: 0 to detection's bound + TTL"),
 }
+MEANING = {  # what each metric measures, for the axis
+    "detection_s": "s until probes marked the region unhealthy",
+    "failover_s": "s until the last request sent there",
+    "recovery_s": "s from the fault's end until healthy again",
+    "failed": "requests that failed",
+    "availability": "share of requests answered",
+    "p99_ms": "p99 latency, ms",
+    "deviated": "steady state deviated",
+}
 NON_NEGATIVE = ("detection_s", "failover_s", "recovery_s", "failed", "availability", "p99_ms")
 TTL = "routing.dns_ttl_s"
 
@@ -91,7 +100,8 @@ def sweep_figure(rows: list[dict[str, Any]], keys: list[str], metric: str) -> Fi
             medians,
             color=colour,
             marker="o",
-            linestyle=["-", "--", "-.", ":"][g % 4],
+            markersize=8,
+            linestyle=["-", "--", "-.", ":"][g % 4] if numeric else "none",  # no order to join
             zorder=4,
             label=f"median of {seeds} seed{'s' if seeds > 1 else ''}"
             + (f" ({name})" if name else ""),
@@ -102,11 +112,13 @@ def sweep_figure(rows: list[dict[str, Any]], keys: list[str], metric: str) -> Fi
         )
     if not numeric:
         ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+        ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_xlabel(x_key)
-    ax.set_ylabel(metric)
+    ax.set_ylabel(f"{MEANING.get(metric, metric)} ({metric})")
     if metric in NON_NEGATIVE:
         ax.set_ylim(bottom=0)
-    ax.set_title(f"{metric} against {x_key}: {len(rows)} runs, {seeds} seed(s) a point")
+    per = f"{seeds} seed{'s' if seeds > 1 else ''} a point"
+    ax.set_title(f"{metric} against {x_key}: {len(rows)} runs, {per}")
     values = [row[metric] for row in rows if row[metric] is not None]
     if not values:
         say_nothing(ax, f"No run measured {metric} (nothing was detected or failed over)")
