@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.05
 INTERVAL_S, THRESHOLD = 10, 3
 REGIONS = "us-east-1,eu-west-1"
+REDRAWN = (StaleElementReferenceException,)  # the page draws its lists anew at every poll
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +50,17 @@ def health_of(browser, region: str) -> str:
 
 
 def serving(browser, client: str) -> str:
-    flows = browser.find_elements(By.CSS_SELECTOR, f'#flows li[data-client="{client}"]')
-    return flows[0].get_attribute("data-region") if flows else ""
+    """The region the page shows serving `client`'s users (read at once: the list is redrawn)."""
+    return browser.execute_script(
+        "const flow = document.querySelector(`#flows li[data-client='${arguments[0]}']`);"
+        "return flow ? flow.dataset.region : '';",
+        client,
+    )
 
 
 def test_an_outage_clicked_on_the_page_shows_and_moves_the_traffic(browser, served):
     browser.get(f"{served['gateway']}/dashboard#token={served['admin_token']}")
-    wait = WebDriverWait(browser, 20, poll_frequency=0.2)
+    wait = WebDriverWait(browser, 20, poll_frequency=0.2, ignored_exceptions=REDRAWN)
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#regions tbody tr")) == 2)
     for region in REGIONS.split(","):
         assert health_of(browser, region) == "healthy"
@@ -75,7 +81,7 @@ def test_an_outage_clicked_on_the_page_shows_and_moves_the_traffic(browser, serv
     browser.find_element(By.CSS_SELECTOR, outage).click()
     detection = (INTERVAL_S * THRESHOLD + 2) * SCALE  # wall seconds, probe timeout included
     slack = 4.0  # the page polls once a second; a busy machine
-    WebDriverWait(browser, detection + slack, poll_frequency=0.1).until(
+    WebDriverWait(browser, detection + slack, 0.1, REDRAWN).until(
         lambda b: health_of(b, first) == "unhealthy"
     )
     assert time.monotonic() - clicked <= detection + slack
@@ -83,7 +89,7 @@ def test_an_outage_clicked_on_the_page_shows_and_moves_the_traffic(browser, serv
     assert serving(browser, "eu-west-2") == "us-east-1"
     # The probes' verdict too, in the events, within the detection time.
     probed = f"{first} unhealthy (probe)"
-    WebDriverWait(browser, detection + slack).until(
+    WebDriverWait(browser, detection + slack, ignored_exceptions=REDRAWN).until(
         lambda b: probed in b.find_element(By.ID, "events").text
     )
     assert f"outage injected in {first}" in browser.find_element(By.ID, "events").text

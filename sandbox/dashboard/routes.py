@@ -1,5 +1,6 @@
 """The dashboard's routes on the gateway: `/dashboard` (plain HTML, CSS and JavaScript shipped in
-the package, no other host), `/dashboard/state` (what the page shows, polled once a second) and
+the package, no other host), `/dashboard/map/land.json` (the world's land, Natural Earth 1:110m,
+from `sandbox/data`), `/dashboard/state` (what the page shows, polled once a second) and
 token-guarded controls: faults, the routing policy, users, a rollout. Bad input is a 4xx that
 names the field and changes nothing."""
 
@@ -15,15 +16,13 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from sandbox.core.faults import parse_fault
-from sandbox.core.routing import POLICIES
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
 from sandbox.flow.plan import RolloutPlan
 from sandbox.live.http import BadRequest, bearer_ok, json_body
 
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
-MAX_RATE_PER_S = 50.0  # the users' requests per second, all client regions together
-MIN_RATE_PER_S = 0.1
+LAND = files("sandbox") / "data" / "land_110m.json"
 
 
 def blueprint(board: Board) -> Blueprint:
@@ -69,6 +68,12 @@ def blueprint(board: Board) -> Blueprint:
             raise BadRequest(f"no file {name!r}", 404)
         return Response((static / name).read_text(), content_type=STATIC[name])
 
+    @page.get("/dashboard/map/land.json")
+    def land() -> Response:
+        response = Response(LAND.read_bytes(), content_type="application/geo+json")
+        response.cache_control.max_age = 3600  # the same file for the fleet's whole life
+        return response
+
     @page.get("/dashboard/state")
     def state() -> ResponseReturnValue:
         return jsonify(board.state())
@@ -90,12 +95,10 @@ def blueprint(board: Board) -> Blueprint:
     @page.put("/dashboard/api/policy")
     def policy() -> ResponseReturnValue:
         guard()
-        name = body_table("policy").get("policy")
-        if name not in POLICIES:
-            raise BadRequest(f"policy: expected one of {', '.join(POLICIES)}, got {name!r}")
+        body = body_table("policy", "order", "weights")
         with answering():
-            board.route_by(name)
-        return jsonify(policy=name)
+            board.route_by(body.get("policy", ""), body.get("order"), body.get("weights"))
+        return jsonify(board.routing())
 
     @page.route("/dashboard/api/load", methods=["POST", "DELETE"])
     def load() -> ResponseReturnValue:
@@ -112,12 +115,8 @@ def blueprint(board: Board) -> Blueprint:
         if unknown:
             raise BadRequest(f"clients: {unknown[0]!r} is not a region of the catalogue")
         clients = list(dict.fromkeys(clients))
-        if isinstance(rate, bool) or not isinstance(rate, int | float):
-            raise BadRequest(f"rate_per_s: expected a number, got {rate!r}")
-        if not MIN_RATE_PER_S <= rate <= MAX_RATE_PER_S:
-            raise BadRequest(f"rate_per_s: expected {MIN_RATE_PER_S:g} to {MAX_RATE_PER_S:g}")
         with answering():
-            board.start_users(clients, float(rate))
+            board.start_users(clients, rate)
         return jsonify(clients=clients, rate_per_s=rate)
 
     @page.post("/dashboard/api/rollout")

@@ -13,7 +13,8 @@ import random
 import secrets
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import requests
@@ -21,7 +22,7 @@ import simpy
 from flask import Blueprint
 
 from sandbox.core.checks import TIME_SCALES
-from sandbox.core.faults import Fault
+from sandbox.core.faults import KINDS, Fault
 from sandbox.core.health import HealthView
 from sandbox.core.models import Model, Serving
 from sandbox.core.records import AttemptLog, RequestLog
@@ -40,6 +41,7 @@ CONTROL_TIMEOUT_S = 10.0  # wall seconds a control-plane request may take
 REGION_THREADS = 8  # requests a region serves at once (slow faults hold a thread each)
 SMOKE_TEST = {"X-Smoke-Test": "true"}  # a verification's predictions, not a user's
 GATEWAY_THREADS = 16  # requests the gateway forwards at once (emulated round trips hold one)
+FaultListener = Callable[[str, str, list[dict[str, Any]]], None]  # (region, action, faults)
 
 
 class LiveFleet:
@@ -82,6 +84,7 @@ class LiveFleet:
         self._local = threading.local()  # a requests session per calling thread
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self._fault_listeners: list[FaultListener] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -89,6 +92,21 @@ class LiveFleet:
     def env(self) -> simpy.Environment:
         """The environment of the fleet's clock, where background processes run."""
         return self._clock.env
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        """The fault kinds this fleet's regions take: a crash only in processes of their own."""
+        return tuple(kind for kind in KINDS if kind != "crash" or self.processes)
+
+    def on_faults(self, listener: FaultListener) -> None:
+        """Call `listener(region, action, faults)` after every change of a region's faults,
+        whatever route made it (`inject`, or a region's own `/admin/faults`): `add`, `replace`
+        or `clear`, with the faults given as JSON objects."""
+        self._fault_listeners.append(listener)
+
+    def _faults_changed(self, region: str, action: str, faults: list[dict[str, Any]]) -> None:
+        for listener in list(self._fault_listeners):
+            listener(region, action, faults)
 
     def mount(self, blueprint: Blueprint) -> None:
         """Serve a Flask blueprint's routes on the gateway too (call before `start`)."""
@@ -131,12 +149,23 @@ class LiveFleet:
         return self
 
     def _start_region(self, region: str) -> Any:
+        heard = partial(self._faults_changed, region)
         if self.processes:
             return RegionProcess(
-                region, self.admin_token, self.time_scale, self.seed, self._redeploy, self.host
+                region,
+                self.admin_token,
+                self.time_scale,
+                self.seed,
+                self._redeploy,
+                self.host,
+                on_faults=heard,
             ).launch()
         app = create_region_app(
-            region, token=self.admin_token, time_scale=self.time_scale, seed=self.seed
+            region,
+            token=self.admin_token,
+            time_scale=self.time_scale,
+            seed=self.seed,
+            on_faults=heard,
         )
         return ServerThread(app, host=self.host, threads=REGION_THREADS).start()
 

@@ -46,37 +46,69 @@ MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep
 
 
 class TrafficStats:
-    """What the gateway saw in the last seconds: each forward's region, outcome and latency, and
-    which region last served each client region (the dashboard's rates and flows)."""
+    """What the gateway saw in the last seconds, for the dashboard: each routed prediction's
+    region, outcome and latency; apart, the predictions it answered itself without routing them
+    (an unknown model, no X-Client-Region); and which region last served each client region."""
+
+    OUTCOMES = ("ok", "failed", "refused")  # refused: a 4xx the request earned (the region works)
 
     def __init__(self, window_s: float = 10.0) -> None:
         self.window_s = window_s
         self._lock = threading.Lock()
-        self._seen: deque[tuple[float, str, bool, float]] = deque(maxlen=100_000)
+        self._seen: deque[tuple[float, str, str, float]] = deque(maxlen=100_000)
+        self._unrouted: deque[tuple[float, int, str]] = deque(maxlen=10_000)
         self.served: dict[str, str] = {}
 
-    def add(self, region: str, ok: bool, latency_ms: float) -> None:
+    def add(self, region: str, outcome: str, latency_ms: float) -> None:
+        """A routed prediction's attempt at `region` (`outcome`: one of `OUTCOMES`)."""
         with self._lock:
-            self._seen.append((time.monotonic(), region, ok, latency_ms))
+            self._seen.append((time.monotonic(), region, outcome, latency_ms))
+
+    def refuse(self, status: int, reason: str) -> None:
+        """A prediction the gateway answered itself with `status`, routed to no region."""
+        with self._lock:
+            self._unrouted.append((time.monotonic(), status, reason))
 
     def snapshot(self) -> dict[str, dict[str, float | None]]:
-        """Per region over the window: requests per second, error rate, p95 latency (ms)."""
-        since = time.monotonic() - self.window_s
-        by_region: dict[str, list[tuple[float, str, bool, float]]] = {}
+        """Per region over the window: attempts per second; the error rate of the answered and
+        failed ones (None without any); refusals per second; p95 latency (ms) of the answered."""
+        by_region: dict[str, list[tuple[float, str, str, float]]] = {}
         with self._lock:
-            while self._seen and self._seen[0][0] < since:  # older than the window: done with
-                self._seen.popleft()
+            self._forget(self._seen)
             for seen in self._seen:
                 by_region.setdefault(seen[1], []).append(seen)
         view: dict[str, dict[str, float | None]] = {}
         for region, mine in by_region.items():
-            p95 = percentile(sorted(s[3] for s in mine if s[2]), 95)
+            count = {o: sum(s[2] == o for s in mine) for o in self.OUTCOMES}
+            judged = count["ok"] + count["failed"]
+            p95 = percentile(sorted(s[3] for s in mine if s[2] == "ok"), 95)
             view[region] = {
                 "rate_per_s": round(len(mine) / self.window_s, 2),
-                "error_rate": round(sum(not s[2] for s in mine) / len(mine), 4),
+                "error_rate": round(count["failed"] / judged, 4) if judged else None,
+                "refused_per_s": round(count["refused"] / self.window_s, 2),
                 "p95_ms": round(p95, 1) if p95 is not None else None,
             }
         return view
+
+    def unrouted(self) -> list[dict[str, Any]]:
+        """Per status over the window: predictions answered without a region, with the last
+        reason (e.g. 404 for a model the fleet does not serve)."""
+        found: dict[int, dict[str, Any]] = {}
+        with self._lock:
+            self._forget(self._unrouted)
+            for _, status, reason in self._unrouted:
+                entry = found.setdefault(status, {"status": status, "count": 0})
+                entry["count"] += 1
+                entry["last"] = reason
+        return [
+            {"status": s, "rate_per_s": round(e["count"] / self.window_s, 2), "last": e["last"]}
+            for s, e in sorted(found.items())
+        ]
+
+    def _forget(self, seen: deque[Any]) -> None:
+        since = time.monotonic() - self.window_s
+        while seen and seen[0][0] < since:  # older than the window: done with
+            seen.popleft()
 
 
 @dataclass
@@ -163,7 +195,8 @@ class Gateway:
             return self.control(environ, start_response)
         try:
             status, body, headers = self._predict(environ, match.group(1))
-        except BadRequest as e:
+        except BadRequest as e:  # before any region was tried
+            self.state.stats.refuse(e.status, str(e))
             status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), []
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
@@ -213,10 +246,12 @@ class Gateway:
             else:
                 last = f"{region}: {status}"
             took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
-            state.stats.add(region, status < 400, took_ms)  # what users saw fail, 404s too
             # a region that answers 404 for a model the fleet deployed there has lost it: as a
-            # 5xx, that fails the attempt (the next region is tried) and counts against it
+            # 5xx, that fails the attempt (the next region is tried) and counts against it; any
+            # other 4xx is the request's own fault, which the region answered rightly
             ok = status < 500 and status != 404
+            outcome = "ok" if status < 400 else "refused" if ok else "failed"
+            state.stats.add(region, outcome, took_ms)
             request.record(attempt, Outcome(ok, version, at, took_ms))
         headers = []
         if request.answered:

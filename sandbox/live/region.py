@@ -50,6 +50,7 @@ from sandbox.live.http import (
 )
 
 MAX_INSTANCES = 1000
+FAULT_ACTIONS = {"PATCH": "add", "PUT": "replace", "DELETE": "clear"}  # what /admin/faults did
 HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there
 
 
@@ -179,8 +180,11 @@ def create_region_app(
     time_scale: float = 1.0,
     seed: int = 0,
     on_crash: Callable[[float | None], None] | None = None,
+    on_faults: Callable[[str, list[dict[str, Any]]], None] | None = None,
 ) -> Flask:
-    """A Flask app serving `region`; `on_crash` (process mode) kills the serving process."""
+    """A Flask app serving `region`; `on_crash` (process mode) kills the serving process;
+    `on_faults(action, faults)` hears every change of its faults, whoever asked for it (`add`,
+    `replace` or `clear`, with the faults given)."""
     app = Flask(f"sandbox.region.{region}")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     started = time.monotonic()
@@ -317,10 +321,14 @@ def create_region_app(
                 state.faults.replace(faults)
             else:
                 state.faults.add(faults)
+            if on_faults is not None:
+                on_faults(FAULT_ACTIONS[request.method], [f.to_dict() for f in faults])
             if crash is not None and on_crash is not None:
                 on_crash(crash.duration_s)
         elif request.method == "DELETE":
             state.faults.clear()
+            if on_faults is not None:
+                on_faults(FAULT_ACTIONS["DELETE"], [])
         return jsonify(faults=state.faults.active())
 
     return app

@@ -109,13 +109,23 @@ def _serve_region(
     from sandbox.live.region import create_region_app
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sending = threading.Lock()  # request threads share the pipe
+
+    def send(message: str, payload: Any) -> None:
+        with sending:
+            conn.send((message, payload))
 
     def crash(duration_s: float | None) -> None:
-        conn.send(("crash", duration_s))  # the parent kills this process
+        send("crash", duration_s)  # the parent kills this process
 
-    app = create_region_app(region, token=token, time_scale=time_scale, seed=seed, on_crash=crash)
+    def faults(action: str, given: list[dict[str, Any]]) -> None:
+        send("faults", (action, given))  # the parent tells the fleet's listeners
+
+    app = create_region_app(
+        region, token=token, time_scale=time_scale, seed=seed, on_crash=crash, on_faults=faults
+    )
     server = ServerThread(app, port=port, host=host).start()
-    conn.send(("ready", server.port))
+    send("ready", server.port)
     with contextlib.suppress(EOFError, OSError):
         conn.recv()  # "stop", or EOFError when the parent is gone
     server.stop()
@@ -125,7 +135,8 @@ class RegionProcess:
     """One region served by a process of its own, so that a `crash` fault is a real kill.
 
     A crash with a duration restarts the region on the same port when it ends, and
-    `on_restart(region)` runs then (the fleet redeploys the region's model).
+    `on_restart(region)` runs then (the fleet redeploys the region's model); each change of the
+    region's faults is passed to `on_faults(action, faults)`, as a region in a thread does.
     """
 
     def __init__(
@@ -136,12 +147,14 @@ class RegionProcess:
         seed: int,
         on_restart: Callable[[str], None],
         host: str = HOST,
+        on_faults: Callable[[str, list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.region = region
         self.host = host
         self._args = (region, token, time_scale, seed, host)
         self._scale = time_scale
         self._on_restart = on_restart
+        self._on_faults = on_faults
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
         self.port = 0
@@ -171,7 +184,11 @@ class RegionProcess:
             self._process.kill()
             raise ServerError(f"region {self.region} did not start within {STARTUP_S} s")
         try:
-            _, self.port = self._conn.recv()
+            message, payload = self._conn.recv()
+            while message != "ready":  # a restarted region is called at once on its old port
+                self._heard(message, payload)
+                message, payload = self._conn.recv()
+            self.port = payload
         except EOFError:
             self._process.join(timeout=5)
             raise ServerError(
@@ -187,16 +204,22 @@ class RegionProcess:
             self._supervisor.start()
         return self
 
+    def _heard(self, message: str, payload: Any) -> None:
+        if message == "faults" and self._on_faults is not None:
+            self._on_faults(*payload)
+
     def _supervise(self) -> None:
         while not self._stopping.is_set():
             try:
-                message, duration_s = self._conn.recv()
+                message, payload = self._conn.recv()
             except (EOFError, OSError):
                 if self._stopping.wait(0.05):
                     return
                 continue
+            self._heard(message, payload)
             if message != "crash":
                 continue
+            duration_s = payload
             time.sleep(0.05)  # let the answer to the crash request go out
             self._process.kill()
             self._process.join()
@@ -215,6 +238,6 @@ class RegionProcess:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        self._conn.close()
         if self._supervisor is not None and self._supervisor is not threading.current_thread():
-            self._supervisor.join(timeout=2)
+            self._supervisor.join(timeout=2)  # first: after a crash it closes the pipe itself
+        self._conn.close()
