@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,8 @@ import click
 
 from sandbox.args.common import blaming, out_folder, write_out
 from sandbox.quiz.export import FORMATS
+from sandbox.quiz.sets import DEFAULT_COUNT, GENERATED, MADE, TEST
 
-GENERATED = "generated"
-TEST = "test"
-MADE = (GENERATED, TEST)  # sets drawn from runs for a seed, rather than read from a file
-DEFAULT_COUNT = 10
 ROSTER_NAME = "class"  # the roster's file names when its ids come from --student flags
 
 
@@ -71,41 +67,11 @@ def _one_student(ctx: click.Context, p: dict[str, Any]) -> str | None:
 
 def _quiz(ctx: click.Context, name: str, p: dict[str, Any], student: str | None) -> Any:
     """The quiz a command line names for one student (or none), with its seed applied."""
-    from sandbox.quiz.generate import generate, lesson_test, student_seed
-    from sandbox.quiz.material import load_set
-    from sandbox.quiz.roster import for_student
+    from sandbox.quiz.sets import quiz_for
 
-    seed = p["seed"]
-    if seed is not None and student is not None:
-        raise click.UsageError("give --seed or --student, not both", ctx)
-    if student is not None:
-        with blaming(ctx, "'--student'"):
-            seed = student_seed(student)
-    if name == TEST and p["count"] is not None:
-        raise click.UsageError(
-            "--count: the lesson's test always has 10 questions; for another count take the "
-            "generated set",
-            ctx,
-        )
-    if name in MADE:
-        with blaming(ctx, "'--scenario'" if p["scenario"] is not None else "'SET'"):
-            if name == TEST:
-                quiz = lesson_test(seed or 0, p["scenario"])
-            else:
-                quiz = generate(seed or 0, p["count"] or DEFAULT_COUNT, p["scenario"])
-    else:
-        for flag in ("count", "scenario"):
-            if p[flag] is not None:
-                raise click.UsageError(f"--{flag} applies to the generated and test sets", ctx)
-        with blaming(ctx, "'SET'"):
-            quiz = load_set(name)
-        if seed is not None:
-            quiz = quiz.shuffled(seed)
-    if student is not None:
-        return for_student(quiz, name if name in MADE else quiz.name, student)
-    if seed is not None and name not in MADE:
-        return replace(quiz, name=f"{quiz.name}-seed{seed}", title=f"{quiz.title} (seed {seed})")
-    return quiz
+    hint = "'--scenario'" if p["scenario"] is not None else "'--student'" if student else "'SET'"
+    with blaming(ctx, hint):
+        return quiz_for(name, p["seed"], p["count"], p["scenario"], student)
 
 
 @click.group()
