@@ -22,6 +22,7 @@ LAYERS = [
     {"dashboard"},
     {"quiz", "quizzes"},
     {"lesson"},
+    {"classroom"},
     {"cli"},
     {"__main__"},
 ]

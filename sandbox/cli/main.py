@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sandbox.args.common import CONTEXT
+from sandbox.cli.classroom import class_group
 from sandbox.cli.deploy import deploy
 from sandbox.cli.experiment import experiment, sweep
 from sandbox.cli.lesson import lesson
@@ -19,7 +20,7 @@ def main() -> None:
     """Learn and test multi-region deployment of ML models on one laptop."""
 
 
-for command in (deploy, serve, experiment, sweep, regions_command, quiz, lesson):
+for command in (deploy, serve, experiment, sweep, regions_command, quiz, lesson, class_group):
     main.add_command(command)
 
 

@@ -1,0 +1,256 @@
+"""A live class: students join with an id and get their own variant of one quiz set (the same id,
+the same variant, as `--student` gives), answer question by question, and see feedback only once
+the instructor reveals a question; the instructor sees the room's answers, each wrong one by the
+misconception it stands for, and a gradebook. Questions are numbered q1, q2, ... in every
+variant, so that a reveal and a distribution are about the same place of everyone's quiz."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import threading
+import unicodedata
+from typing import Any
+
+from sandbox.classroom.store import Store
+from sandbox.errors import InvalidQuiz
+from sandbox.quiz.misconceptions import MISCONCEPTIONS
+from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz.sets import quiz_for
+
+MAX_ID = 64  # characters of a student id
+MAX_ANSWER = 32  # characters of an answer as sent
+OUTSIDE_RANGE = "a number outside the range judged right"  # a wrong numeric answer's belief
+
+
+class Refused(InvalidQuiz):
+    """A request the class refuses: `status` is its HTTP status (400, 403, 404, 409)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def student_key(student: object) -> tuple[str, str]:
+    """(key, shown) of a student id: the key ignores case and surrounding spaces, as the seed
+    does. Refuses anything but 1 to MAX_ID printable characters."""
+    if not isinstance(student, str):
+        raise Refused(400, f'student: expected the id as text, e.g. "ada", got {student!r}')
+    shown = student.strip()
+    if not shown or len(shown) > MAX_ID:
+        raise Refused(400, f"student: give 1 to {MAX_ID} characters, got {len(shown)}")
+    if any(unicodedata.category(c).startswith("C") for c in shown):
+        raise Refused(400, "student: only printable characters, no control characters")
+    return shown.casefold(), shown
+
+
+class Room:
+    """One class: its quiz set, its students and their answers, kept in `store`."""
+
+    def __init__(
+        self, store: Store, set_name: str, count: int | None = None, scenario: str | None = None
+    ) -> None:
+        quiz_for(set_name, 0, count, scenario)  # refuse a bad set, count or scenario at once
+        wanted = {"set": set_name, "count": str(count or ""), "scenario": scenario or ""}
+        self.store = store
+        self.set_name, self.count, self.scenario = set_name, count, scenario
+        self.instructor_token = store.settings(wanted)["instructor_token"]
+        self._quizzes: dict[str, Quiz] = {}
+        self._building: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    # -- students --------------------------------------------------------------------------
+
+    def join(self, student: object) -> str:
+        """A student's token (the same one whenever they join again)."""
+        key, shown = student_key(student)
+        return self.store.join(key, shown)
+
+    def student(self, token: str) -> tuple[str, str]:
+        """(key, shown id) of a student token; 403 for any other token."""
+        found = self.store.student(token) if token else None
+        if found is None:
+            raise Refused(403, "a student's token is needed: join first (POST /class/api/join)")
+        return found
+
+    def quiz(self, key: str, shown: str) -> Quiz:
+        """The student's variant (built once, then kept)."""
+        with self._lock:
+            if key in self._quizzes:
+                return self._quizzes[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one build a student, however many requests ask at once
+            if key not in self._quizzes:
+                made = quiz_for(self.set_name, None, self.count, self.scenario, student=shown)
+                with self._lock:
+                    self._quizzes[key] = made
+        return self._quizzes[key]
+
+    def questions(self, key: str, shown: str) -> dict[str, Question]:
+        """The student's questions by their place in the class: q1, q2, ..."""
+        return {f"q{n}": q for n, q in enumerate(self.quiz(key, shown).questions, 1)}
+
+    def sheet(self, token: str) -> dict[str, Any]:
+        """What a student sees: the questions and options, no key and no feedback."""
+        key, shown = self.student(token)
+        asked = self.questions(key, shown)
+        return {
+            "student": shown,
+            "title": self.quiz(key, shown).title,
+            "questions": [
+                {
+                    "id": qid,
+                    "text": q.text,
+                    "code": q.shown_code,
+                    "type": q.type,
+                    "options": [o.text for o in q.options],
+                    "unit": q.unit,
+                }
+                for qid, q in asked.items()
+            ],
+        }
+
+    def answer(self, token: str, body: object) -> dict[str, Any]:
+        """Store a student's answer (`{"question": "q1", "answer": 2}`: an option's index from 0,
+        or a number); replaces an earlier one until the question is revealed (409 after)."""
+        key, shown = self.student(token)
+        if not isinstance(body, dict) or set(body) != {"question", "answer"}:
+            raise Refused(400, 'expected {"question": "q1", "answer": 0}: exactly those two keys')
+        asked = self.questions(key, shown)
+        qid = body["question"]
+        if not isinstance(qid, str) or qid not in asked:
+            raise Refused(404, f"question: {qid!r} is not one of {', '.join(asked)}")
+        value = _checked(asked[qid], body["answer"])
+        if not self.store.answer(key, qid, json.dumps(value)):
+            raise Refused(409, f"{qid} was revealed: its answers are final")
+        return {"question": qid, "answer": value}
+
+    def me(self, token: str) -> dict[str, Any]:
+        """A student's own answers; for each revealed question, whether it was right, the
+        feedback and the key; the score over the revealed questions."""
+        key, shown = self.student(token)
+        mine = self.store.answers(key).get(key, {})
+        revealed = self.store.revealed()
+        rows, right = [], 0
+        for qid, q in self.questions(key, shown).items():
+            given = json.loads(mine[qid]) if qid in mine else None
+            row: dict[str, Any] = {"id": qid, "answer": given, "revealed": qid in revealed}
+            if qid in revealed:
+                correct = given is not None and _right(q, given)
+                right += correct
+                row |= {
+                    "correct": correct,
+                    "key": q.key if q.value is not None else q.answer_text,
+                    "feedback": _feedback(q, given),
+                }
+            rows.append(row)
+        return {"student": shown, "answers": rows, "score": right, "revealed": len(revealed)}
+
+    # -- the instructor ------------------------------------------------------------------------
+
+    def reveal(self, qid: object) -> dict[str, Any]:
+        if not isinstance(qid, str) or not qid.startswith("q") or not qid[1:].isdigit():
+            raise Refused(400, f"question: expected q1, q2, ..., got {qid!r}")
+        self.store.reveal(qid)
+        return {"revealed": sorted(self.store.revealed(), key=lambda q: int(q[1:]))}
+
+    def results(self) -> dict[str, Any]:
+        """The room: how many joined and answered; per question, the answers, each wrong one
+        under the misconception it stands for."""
+        students = self.store.students()
+        answers = self.store.answers()
+        revealed = self.store.revealed()
+        per: dict[str, dict[str, Any]] = {}
+        for key, shown in students:
+            for qid, q in self.questions(key, shown).items():
+                row = per.setdefault(
+                    qid,
+                    {
+                        "id": qid,
+                        "answered": 0,
+                        "correct": 0,
+                        "misconceptions": {},
+                        "revealed": qid in revealed,
+                    },
+                )
+                if qid not in answers.get(key, {}):
+                    continue
+                given = json.loads(answers[key][qid])
+                row["answered"] += 1
+                if _right(q, given):
+                    row["correct"] += 1
+                    continue
+                name = _misconception(q, given)
+                belief = MISCONCEPTIONS.get(name, OUTSIDE_RANGE)
+                entry = row["misconceptions"].setdefault(
+                    name, {"name": name, "belief": belief, "count": 0}
+                )
+                entry["count"] += 1
+        questions = sorted(per.values(), key=lambda r: int(r["id"][1:]))
+        for row in questions:
+            row["misconceptions"] = sorted(
+                row["misconceptions"].values(), key=lambda m: -m["count"]
+            )
+        answered = sum(1 for key, _ in students if answers.get(key))
+        return {"joined": len(students), "answered": answered, "questions": questions}
+
+    def gradebook(self) -> str:
+        """A CSV with one row a student and one column a question (1 right, 0 wrong or none),
+        then the total: the shape Moodle's and Canvas's gradebook imports read."""
+        students = self.store.students()
+        answers = self.store.answers()
+        count = max((len(self.quiz(k, s).questions) for k, s in students), default=0)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["Student", "ID", *(f"q{n}" for n in range(1, count + 1)), "Total"])
+        for key, shown in students:
+            mine = answers.get(key, {})
+            marks = [
+                int(qid in mine and _right(q, json.loads(mine[qid])))
+                for qid, q in self.questions(key, shown).items()
+            ]
+            writer.writerow([shown, key, *marks, sum(marks)])
+        return out.getvalue()
+
+
+def _checked(question: Question, answer: object) -> float | int:
+    """An answer as stored: an option's index, or a finite number; else a 400 saying what to
+    send."""
+    if isinstance(answer, str) and len(answer) > MAX_ANSWER:
+        raise Refused(400, f"answer: at most {MAX_ANSWER} characters")
+    if question.value is None:
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            raise Refused(
+                400, f"answer: expected an option's index, 0 to {len(question.options) - 1}"
+            )
+        if not 0 <= answer < len(question.options):
+            raise Refused(
+                400, f"answer: {answer} is not an option's index (0 to {len(question.options) - 1})"
+            )
+        return answer
+    if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
+        raise Refused(400, "answer: expected a number, e.g. 30")
+    return answer
+
+
+def _right(question: Question, given: float | int) -> bool:
+    if question.value is None:
+        return bool(question.options[int(given)].correct)
+    return question.check(str(given))
+
+
+def _feedback(question: Question, given: float | int | None) -> str:
+    if given is None:
+        return f"No answer. The answer: {question.answer_text}. {' '.join(question.solution)}"
+    if question.value is None:
+        return question.options[int(given)].feedback
+    verdict = "Right." if question.check(str(given)) else f"Not quite: {question.key}."
+    return f"{verdict} {' '.join(question.solution)}"
+
+
+def _misconception(question: Question, given: float | int) -> str:
+    if question.value is None:
+        return question.options[int(given)].misconception or "other"
+    return "outside_range"
