@@ -141,7 +141,7 @@ def test_the_gradebook_has_a_row_a_student_and_a_column_a_question(room):
     response = room.call("GET", "/class/api/gradebook.csv", instructor)
     assert response.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["Student", "ID", "q1", "q2", "q3", "Total"]
+    assert rows[0] == ["Student", "SIS User ID", "q1", "q2", "q3", "Total"]
     assert {r[0]: int(r[-1]) for r in rows[1:]} == marks
     assert [r[2:5] for r in rows[1:]] == [["1", "1", "0"], ["0", "0", "0"]]
 

@@ -198,20 +198,24 @@ class Room:
 
     def gradebook(self) -> str:
         """A CSV with one row a student and one column a question (1 right, 0 wrong or none),
-        then the total: the shape Moodle's and Canvas's gradebook imports read."""
+        then the total: the shape Moodle's and Canvas's gradebook imports read (Canvas matches
+        rows by `SIS User ID`, Moodle by the column mapped to ID number: the id each student
+        typed, so ask them to join with their institution's id)."""
         students = self.store.students()
         answers = self.store.answers()
         count = max((len(self.quiz(k, s).questions) for k, s in students), default=0)
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["Student", "ID", *(f"q{n}" for n in range(1, count + 1)), "Total"])
+        writer.writerow(
+            ["Student", "SIS User ID", *(f"q{n}" for n in range(1, count + 1)), "Total"]
+        )
         for key, shown in students:
             mine = answers.get(key, {})
             marks = [
                 int(qid in mine and _right(q, json.loads(mine[qid])))
                 for qid, q in self.questions(key, shown).items()
             ]
-            writer.writerow([shown, key, *marks, sum(marks)])
+            writer.writerow([shown, shown, *marks, sum(marks)])
         return out.getvalue()
 
 
