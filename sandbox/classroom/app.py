@@ -9,7 +9,9 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.classroom.room import Refused, Room
+from sandbox.classroom.errors import Refused
+from sandbox.classroom.room import Room
+from sandbox.core.regions import RegionCatalog
 from sandbox.live.http import MAX_BODY_BYTES, BadRequest, bearer_ok, install_json_errors, json_body
 
 STATIC = {  # the files the pages load, all served here: no other host
@@ -19,6 +21,9 @@ STATIC = {  # the files the pages load, all served here: no other host
     "board.js": "text/javascript",
     "class.css": "text/css",
 }
+
+
+CATALOG = frozenset(r.name for r in RegionCatalog.default())  # where users may be near
 
 
 def class_app(room: Room) -> Flask:
@@ -93,6 +98,18 @@ def class_app(room: Room) -> Flask:
         if not isinstance(body, dict) or set(body) != {"question"}:
             raise BadRequest('expected {"question": "q1"}')
         return jsonify(room.reveal(body["question"]))
+
+    @app.post("/class/api/predictions")
+    def predict() -> ResponseReturnValue:
+        instructor()
+        made = room.predictions.open(json_body(), CATALOG)
+        return jsonify(id=made.id, questions=made.questions), 201
+
+    @app.post("/class/api/predictions/<pid>/observe")
+    def observe(pid: str) -> ResponseReturnValue:
+        instructor()
+        done = room.predictions.observe(pid)
+        return jsonify(id=done.id, served_by=done.served_by, seconds=done.seconds)
 
     @app.get("/class/api/gradebook.csv")
     def gradebook() -> Response:

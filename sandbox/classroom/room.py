@@ -14,8 +14,9 @@ import threading
 import unicodedata
 from typing import Any
 
+from sandbox.classroom.errors import Refused
+from sandbox.classroom.predict import Observer, Prediction, Predictions, checked_prediction
 from sandbox.classroom.store import Store
-from sandbox.errors import InvalidQuiz
 from sandbox.quiz.misconceptions import MISCONCEPTIONS
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.sets import quiz_for
@@ -23,14 +24,6 @@ from sandbox.quiz.sets import quiz_for
 MAX_ID = 64  # characters of a student id
 MAX_ANSWER = 32  # characters of an answer as sent
 OUTSIDE_RANGE = "a number outside the range judged right"  # a wrong numeric answer's belief
-
-
-class Refused(InvalidQuiz):
-    """A request the class refuses: `status` is its HTTP status (400, 403, 404, 409)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def student_key(student: object) -> tuple[str, str]:
@@ -50,13 +43,21 @@ class Room:
     """One class: its quiz set, its students and their answers, kept in `store`."""
 
     def __init__(
-        self, store: Store, set_name: str, count: int | None = None, scenario: str | None = None
+        self,
+        store: Store,
+        set_name: str,
+        count: int | None = None,
+        scenario: str | None = None,
+        observer: Observer | None = None,
     ) -> None:
+        """`observer`: the live fleet beside the class, for predictions (None: no fleet)."""
         quiz_for(set_name, 0, count, scenario)  # refuse a bad set, count or scenario at once
         wanted = {"set": set_name, "count": str(count or ""), "scenario": scenario or ""}
         self.store = store
         self.set_name, self.count, self.scenario = set_name, count, scenario
         self.instructor_token = store.settings(wanted)["instructor_token"]
+        regions = observer.fleet.regions if observer is not None else ()
+        self.predictions = Predictions(store, observer, regions)
         self._quizzes: dict[str, Quiz] = {}
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -109,6 +110,9 @@ class Room:
                     "unit": q.unit,
                 }
                 for qid, q in asked.items()
+            ]
+            + [
+                {"id": qid, "code": "", **q} for qid, (_, q) in self.predictions.questions().items()
             ],
         }
 
@@ -119,10 +123,15 @@ class Room:
         if not isinstance(body, dict) or set(body) != {"question", "answer"}:
             raise Refused(400, 'expected {"question": "q1", "answer": 0}: exactly those two keys')
         asked = self.questions(key, shown)
+        predicted = self.predictions.questions()
         qid = body["question"]
-        if not isinstance(qid, str) or qid not in asked:
-            raise Refused(404, f"question: {qid!r} is not one of {', '.join(asked)}")
-        value = _checked(asked[qid], body["answer"])
+        if not isinstance(qid, str) or (qid not in asked and qid not in predicted):
+            known = ", ".join([*asked, *predicted])
+            raise Refused(404, f"question: {qid!r} is not one of {known}")
+        if qid in predicted:
+            value = checked_prediction(predicted[qid][1], body["answer"])
+        else:
+            value = _checked(asked[qid], body["answer"])
         if not self.store.answer(key, qid, json.dumps(value)):
             raise Refused(409, f"{qid} was revealed: its answers are final")
         return {"question": qid, "answer": value}
@@ -146,7 +155,20 @@ class Room:
                     "feedback": _feedback(q, given),
                 }
             rows.append(row)
-        return {"student": shown, "answers": rows, "score": right, "revealed": len(revealed)}
+        for qid, (prediction, _) in self.predictions.questions().items():
+            given = json.loads(mine[qid]) if qid in mine else None
+            row = {"id": qid, "answer": given, "revealed": prediction.observed}
+            if prediction.observed:
+                correct = given is not None and prediction.right(qid, given)
+                right += correct
+                row |= {
+                    "correct": correct,
+                    "key": prediction.key(qid),
+                    "feedback": f"The fleet: {prediction.key(qid)}.",
+                }
+            rows.append(row)
+        shown_revealed = sum(r["revealed"] for r in rows)
+        return {"student": shown, "answers": rows, "score": right, "revealed": shown_revealed}
 
     # -- the instructor ------------------------------------------------------------------------
 
@@ -194,7 +216,41 @@ class Room:
                 row["misconceptions"].values(), key=lambda m: -m["count"]
             )
         answered = sum(1 for key, _ in students if answers.get(key))
-        return {"joined": len(students), "answered": answered, "questions": questions}
+        return {
+            "joined": len(students),
+            "answered": answered,
+            "questions": questions,
+            "predictions": [self._predicted(p, answers) for p in self.predictions.all()],
+        }
+
+    def _predicted(self, p: Prediction, answers: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """A prediction for the board: the room's answers; what the fleet did, once observed."""
+        where: dict[str, int] = dict.fromkeys(p.regions, 0)
+        when: list[float] = []
+        right = {f"{p.id}-where": 0, f"{p.id}-when": 0}
+        for mine in answers.values():
+            for qid in right:
+                if qid not in mine:
+                    continue
+                given = json.loads(mine[qid])
+                if qid.endswith("-where"):
+                    where[p.regions[given]] += 1
+                else:
+                    when.append(given)
+                right[qid] += p.observed and p.right(qid, given)
+        bounds = list(p.bounds()) if p.observed else None
+        return {
+            "id": p.id,
+            "near": p.near,
+            "fail": p.fail,
+            "where": where,
+            "when": sorted(when),
+            "observed": p.observed,
+            "served_by": p.served_by,
+            "seconds": p.seconds,
+            "right_from_to": bounds,
+            "correct": right if p.observed else None,
+        }
 
     def gradebook(self) -> str:
         """A CSV with one row a student and one column a question (1 right, 0 wrong or none),
@@ -206,14 +262,17 @@ class Room:
         count = max((len(self.quiz(k, s).questions) for k, s in students), default=0)
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(
-            ["Student", "SIS User ID", *(f"q{n}" for n in range(1, count + 1)), "Total"]
-        )
+        observed = {q: pq for q, pq in self.predictions.questions().items() if pq[0].observed}
+        columns = [*(f"q{n}" for n in range(1, count + 1)), *observed]
+        writer.writerow(["Student", "SIS User ID", *columns, "Total"])
         for key, shown in students:
             mine = answers.get(key, {})
             marks = [
                 int(qid in mine and _right(q, json.loads(mine[qid])))
                 for qid, q in self.questions(key, shown).items()
+            ] + [
+                int(qid in mine and p.right(qid, json.loads(mine[qid])))
+                for qid, (p, _) in observed.items()
             ]
             writer.writerow([shown, shown, *marks, sum(marks)])
         return out.getvalue()

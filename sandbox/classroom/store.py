@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS answers (
     PRIMARY KEY (student, question)
 );
 CREATE TABLE IF NOT EXISTS reveals (question TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS predictions (
+    n INTEGER PRIMARY KEY,           -- p1, p2, ... in the order opened
+    body TEXT NOT NULL               -- JSON: the prediction, and what the fleet did once observed
+);
 """
 
 
@@ -132,3 +136,21 @@ class Store:
 
     def revealed(self) -> set[str]:
         return {str(q) for (q,) in self._run("SELECT question FROM reveals")}
+
+    def predict(self, body: str) -> int:
+        """Store a new prediction; its number (1, 2, ...)."""
+        with self._lock, self._db:
+            return int(
+                self._db.execute("INSERT INTO predictions (body) VALUES (?)", (body,)).lastrowid
+                or 0
+            )
+
+    def observed(self, n: int, body: str) -> None:
+        """Store what the fleet did for prediction `n`."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE predictions SET body = ? WHERE n = ?", (body, n))
+
+    def predictions(self) -> list[tuple[int, str]]:
+        return [
+            (int(n), str(b)) for n, b in self._run("SELECT n, body FROM predictions ORDER BY n")
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -9,7 +10,7 @@ from typing import Any
 
 import click
 
-from sandbox.args.common import blaming
+from sandbox.args.common import TIME_SCALE, blaming
 
 
 @click.group("class")
@@ -33,6 +34,12 @@ def class_group() -> None:
     type=click.Path(dir_okay=False),
     help="The class's SQLite file: answers kept there; the same file again goes on with the class.",
 )
+@click.option(
+    "--regions",
+    help="Start a live fleet of these regions beside the class (model_v1 deployed, its "
+    "dashboard on the gateway), for predictions the room answers before the fleet does.",
+)
+@TIME_SCALE
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port."
@@ -51,9 +58,16 @@ def serve(ctx: click.Context, **p: Any) -> None:
 
     with blaming(ctx, "'--db'"):
         store = Store(p["db"])
-    try:
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    with contextlib.ExitStack() as running:  # closed in the reverse order: server, fleet, file
+        running.callback(store.close)
+        for sig, handler in previous.items():
+            running.callback(signal.signal, sig, handler)
+        observer = _fleet(ctx, p, running) if p["regions"] else None
         with blaming(ctx, "'--set'"):
-            room = Room(store, p["set_name"], p["count"])
+            room = Room(store, p["set_name"], p["count"], observer=observer)
         try:
             server = ServerThread(class_app(room), p["port"], p["host"])
         except (OSError, ValueError) as e:
@@ -63,21 +77,43 @@ def serve(ctx: click.Context, **p: Any) -> None:
         warning = exposed(p["host"])
         if warning:
             click.echo(f"Warning: {warning}", err=True)
-        stop = threading.Event()
-        signals = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
         server.start()
-        try:
-            click.echo(json.dumps({"url": server.url, "instructor_token": room.instructor_token}))
-            click.echo(f"Students: {server.url}/class", err=True)
-            click.echo(
-                f"Instructor: {server.url}/class/board#token={room.instructor_token}", err=True
-            )
-            stop.wait()
-            click.echo("Class stopped; every answer is kept in " + str(store.path), err=True)
-        finally:
-            server.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    finally:
-        store.close()
+        running.callback(server.stop)
+        ready = {"url": server.url, "instructor_token": room.instructor_token}
+        if observer is not None:
+            ready["fleet"] = observer.fleet.gateway_url
+        click.echo(json.dumps(ready))
+        click.echo(f"Students: {server.url}/class", err=True)
+        click.echo(f"Instructor: {server.url}/class/board#token={room.instructor_token}", err=True)
+        stop.wait()
+        click.echo(f"Class stopped; every answer is kept in {store.path}", err=True)
+
+
+def _fleet(ctx: click.Context, p: dict[str, Any], running: contextlib.ExitStack) -> Any:
+    """A live fleet of --regions with model_v1 deployed and its dashboard, closed by `running`;
+    the observer that runs predictions on it."""
+    from sandbox import dashboard
+    from sandbox.args.common import region_list
+    from sandbox.classroom.predict import Observer
+    from sandbox.core.regions import RegionCatalog
+    from sandbox.flow.deployment import COMPLETED
+    from sandbox.flow.sample import run_deployment
+    from sandbox.live import LiveFleet
+
+    def fail(message: str, wanted: Any, mistake: str) -> click.UsageError:
+        fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
+        return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
+
+    regions = region_list(ctx, p["regions"], RegionCatalog.default(), fail)
+    fleet = LiveFleet(regions, time_scale=p["time_scale"], host=p["host"])
+    board = dashboard.mount(fleet)
+    fleet.start()
+    running.enter_context(fleet)
+    running.callback(board.close)
+    d = run_deployment(regions, "model_v1", backend=fleet)
+    if d.outcome not in COMPLETED:
+        click.echo(d.trace.render("text"), err=True)
+        raise click.ClickException(f"the fleet's deployment did not complete ({d.outcome})")
+    board.follow(d)
+    click.echo(f"Fleet: {fleet.gateway_url}/dashboard#token={fleet.admin_token}", err=True)
+    return Observer(fleet, board)

@@ -1,0 +1,205 @@
+"""Predict, then observe: the instructor opens a question about the live fleet beside the class
+(which region will users near a place be sent to once a region fails, and after about how many
+seconds will their requests stop going to it first), the room answers, then the fault is
+injected and the key is what the fleet did: requests from users near that place go through the
+gateway until the region they are sent to first is another one (`X-Tried`), on the fleet's own
+clock. The dashboard shows it happen (the fault and the health changes are its events)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from sandbox.classroom.errors import Refused
+from sandbox.core.faults import Fault
+from sandbox.dashboard.board import Board
+from sandbox.live.fleet import LiveFleet
+
+POLL_WALL_S = 0.05  # a request from the users near the place every this many wall seconds
+SETTLED = 5  # requests in a row sent first elsewhere: the users have moved
+OUTAGE_S = 120.0  # emulated seconds the injected outage lasts
+WAIT_S = 300.0  # emulated seconds to wait for the users to move, at most
+RIGHT_WITHIN = (0.5, 2.0)  # a time is right from half the measured one minus 2 s to 1.5x + 2 s
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """An opened prediction: users near `near`, region `fail` failing; `served_by` and
+    `seconds` once the fleet was observed."""
+
+    id: str
+    near: str
+    fail: str
+    regions: tuple[str, ...]
+    served_by: str | None = None
+    seconds: float | None = None
+
+    @property
+    def observed(self) -> bool:
+        return self.served_by is not None
+
+    @property
+    def questions(self) -> dict[str, dict[str, Any]]:
+        """Its two questions as a student's sheet shows them."""
+        return {
+            f"{self.id}-where": {
+                "text": f"{self.fail} is about to fail. Which region will users near {self.near} "
+                "be sent to first once the fleet has reacted?",
+                "type": "multiple_choice",
+                "options": list(self.regions),
+                "unit": "",
+            },
+            f"{self.id}-when": {
+                "text": f"About how many seconds after {self.fail} fails will requests from "
+                f"users near {self.near} stop going to {self.fail} first?",
+                "type": "numeric",
+                "options": [],
+                "unit": "s",
+            },
+        }
+
+    def bounds(self) -> tuple[float, float]:
+        """The range of seconds judged right around the measured time."""
+        assert self.seconds is not None, "observed first"
+        low, high = RIGHT_WITHIN
+        return max(0.0, self.seconds * low - 2.0), self.seconds * high + 2.0
+
+    def right(self, question: str, answer: float) -> bool:
+        """Whether `answer` to one of its questions matches what the fleet did."""
+        if question.endswith("-where"):
+            return self.regions[int(answer)] == self.served_by
+        low, high = self.bounds()
+        return low <= answer <= high
+
+    def key(self, question: str) -> str:
+        if question.endswith("-where"):
+            return str(self.served_by)
+        low, high = self.bounds()
+        return f"{self.seconds:g} s (right from {low:g} to {high:g} s)"
+
+    def to_row(self) -> str:
+        return json.dumps(self.__dict__ | {"regions": list(self.regions)})
+
+    @classmethod
+    def from_row(cls, row: str) -> Prediction:
+        data = json.loads(row)
+        return cls(**data | {"regions": tuple(data["regions"])})
+
+
+class Observer:
+    """Runs a prediction's fault on a live fleet and measures where its users went, and when."""
+
+    def __init__(self, fleet: LiveFleet, board: Board) -> None:
+        self.fleet, self.board = fleet, board
+        deployment = board.deployment
+        assert deployment is not None, "the board follows the fleet's deployment"
+        self.body = {"instances": [list(deployment.model.smoke_instances[0])]}
+        self.path = f"{fleet.gateway_url}/v1/models/{deployment.model.name}:predict"
+        self.http = requests.Session()
+
+    def first_tried(self, near: str) -> str | None:
+        """The region a request from users near `near` goes to first (None: no answer)."""
+        try:
+            answer = self.http.post(
+                self.path, json=self.body, headers={"X-Client-Region": near}, timeout=30
+            )
+        except requests.RequestException:
+            return None
+        tried = answer.headers.get("X-Tried", "")
+        return tried.split(",")[0].strip() or None
+
+    def observe(self, prediction: Prediction) -> Prediction:
+        """Inject an outage of `prediction.fail`, then send requests from users near
+        `prediction.near` until SETTLED in a row go first to another region; where they go, and
+        how many of the fleet's seconds after the outage the first of those was sent."""
+        self.board.inject(prediction.fail, Fault("outage", duration_s=OUTAGE_S))
+        start = self.fleet.now()
+        moved: list[tuple[float, str]] = []
+        while self.fleet.now() - start < WAIT_S:
+            sent = self.fleet.now()
+            region = self.first_tried(prediction.near)
+            if region is None or region == prediction.fail:
+                moved.clear()
+            else:
+                moved.append((sent, region))
+                if len(moved) >= SETTLED:
+                    break
+            time.sleep(POLL_WALL_S)
+        if not moved:
+            raise TimeoutError(
+                f"users near {prediction.near} were still sent to {prediction.fail} first after "
+                f"{WAIT_S:g} s of the fleet's time"
+            )
+        at, region = moved[0]
+        return Prediction(
+            **prediction.__dict__ | {"served_by": region, "seconds": round(max(0.0, at - start), 1)}
+        )
+
+
+class Predictions:
+    """A class's predictions, kept in its store; `observer` runs them on the live fleet (None:
+    the class has no fleet, and none can be opened)."""
+
+    def __init__(self, store: Any, observer: Observer | None, regions: Sequence[str]) -> None:
+        self.store, self.observer, self.regions = store, observer, tuple(regions)
+
+    def all(self) -> list[Prediction]:
+        return [Prediction.from_row(body) for _, body in self.store.predictions()]
+
+    def questions(self) -> dict[str, tuple[Prediction, dict[str, Any]]]:
+        """Every prediction's questions by id: `p1-where`, `p1-when`, ..."""
+        return {qid: (p, q) for p in self.all() for qid, q in p.questions.items()}
+
+    def open(self, body: object, catalog: Collection[str]) -> Prediction:
+        """A new prediction from `{"near": REGION, "fail": REGION}`."""
+        if self.observer is None:
+            raise Refused(409, "this class has no live fleet: start it with --regions")
+        if not isinstance(body, dict) or set(body) != {"near", "fail"}:
+            raise Refused(400, 'expected {"near": "eu-west-1", "fail": "eu-west-1"}')
+        near, fail = body["near"], body["fail"]
+        if fail not in self.regions:
+            listed = ", ".join(self.regions)
+            raise Refused(400, f"fail: {fail!r} is not one of the fleet's regions ({listed})")
+        if not isinstance(near, str) or near not in catalog:
+            example = self.regions[0]
+            raise Refused(400, f"near: {near!r} is not a region users can be near, e.g. {example}")
+        n = self.store.predict("{}")
+        made = Prediction(f"p{n}", near, fail, self.regions)
+        self.store.observed(n, made.to_row())
+        return made
+
+    def observe(self, pid: object) -> Prediction:
+        """Close the prediction's answers, run it on the fleet, keep what the fleet did."""
+        found = {p.id: p for p in self.all()}
+        if not isinstance(pid, str) or pid not in found:
+            known = ", ".join(found) or "none yet"
+            raise Refused(404, f"prediction: {pid!r} is not one of {known}")
+        prediction = found[pid]
+        if prediction.observed:
+            raise Refused(409, f"{pid} was observed: the fleet already answered it")
+        assert self.observer is not None, "a prediction opens only with a fleet"
+        for qid in prediction.questions:
+            self.store.reveal(qid)  # the room's answers are final from here
+        try:
+            done = self.observer.observe(prediction)
+        except TimeoutError as e:
+            raise Refused(409, str(e)) from None
+        self.store.observed(int(pid[1:]), done.to_row())
+        return done
+
+
+def checked_prediction(question: dict[str, Any], answer: object) -> float | int:
+    """An answer to a prediction's question: a region's index, or seconds from 0 to WAIT_S."""
+    if question["type"] == "multiple_choice":
+        last = len(question["options"]) - 1
+        if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= last:
+            raise Refused(400, f"answer: expected a region's index, 0 to {last}")
+        return answer
+    if isinstance(answer, bool) or not isinstance(answer, int | float) or not 0 <= answer <= WAIT_S:
+        raise Refused(400, f"answer: expected seconds, 0 to {WAIT_S:g}")
+    return answer

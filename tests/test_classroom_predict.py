@@ -1,0 +1,138 @@
+"""Predict, then observe, against a real live fleet: the room answers where users near a place
+go and when once a region fails; the fault is injected, the key is what the fleet did (inside
+the bound the probe timing model gives), each answer is scored against it, and the dashboard's
+events show the fault; refusals without a fleet and for bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox import dashboard
+from sandbox.classroom.app import class_app
+from sandbox.classroom.predict import Observer
+from sandbox.classroom.room import Room
+from sandbox.classroom.store import Store
+from sandbox.core.expectations import expected_detection
+from sandbox.core.faults import Fault
+from sandbox.core.health import HealthPolicy
+from sandbox.core.regions import RegionCatalog
+from sandbox.flow.sample import run_deployment
+from sandbox.live import LiveFleet
+from sandbox.live.server import ServerThread
+
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[tuple[str, Room, LiveFleet]]:
+    fleet = LiveFleet(REGIONS, time_scale=0.05)
+    board = dashboard.mount(fleet)
+    store = Store(tmp_path_factory.mktemp("class") / "class.sqlite")
+    with fleet:
+        board.follow(run_deployment(REGIONS, "model_v1", backend=fleet))
+        room = Room(store, "visual", observer=Observer(fleet, board))
+        server = ServerThread(class_app(room)).start()
+        try:
+            yield server.url, room, fleet
+        finally:
+            server.stop()
+            board.close()
+            store.close()
+
+
+def call(url: str, method: str, path: str, token: str | None = None, body: object = None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, url + path, json=body, headers=headers, timeout=120)
+
+
+def test_the_room_predicts_then_the_fleet_answers(live):
+    url, room, fleet = live
+    teacher = room.instructor_token
+    opened = call(
+        url, "POST", "/class/api/predictions", teacher, {"near": "eu-west-1", "fail": "eu-west-1"}
+    )
+    assert opened.status_code == 201, opened.text
+    pid = opened.json()["id"]
+    answers = {"ada": (REGIONS.index("us-east-1"), 10), "bob": (REGIONS.index("eu-west-1"), 250)}
+    tokens = {}
+    for student, (where, when) in answers.items():
+        token = call(url, "POST", "/class/api/join", body={"student": student}).json()["token"]
+        tokens[student] = token
+        sheet = call(url, "GET", "/class/api/quiz", token).json()
+        assert {f"{pid}-where", f"{pid}-when"} <= {q["id"] for q in sheet["questions"]}
+        assert "served_by" not in json.dumps(sheet)
+        for kind, value in (("where", where), ("when", when)):
+            sent = call(
+                url,
+                "POST",
+                "/class/api/answers",
+                token,
+                {"question": f"{pid}-{kind}", "answer": value},
+            )
+            assert sent.status_code == 201, sent.text
+    observed = call(url, "POST", f"/class/api/predictions/{pid}/observe", teacher)
+    assert observed.status_code == 200, observed.text
+    result = observed.json()
+    assert result["served_by"] == "us-east-1"
+    rtt_s = RegionCatalog.default().rtt_ms(REGIONS[0], "eu-west-1") / 1000
+    bound = expected_detection(Fault("outage"), HealthPolicy(), rtt_s).high
+    assert 0 <= result["seconds"] <= bound  # gone before the probes must have marked it down
+    late = call(
+        url, "POST", "/class/api/answers", tokens["ada"], {"question": f"{pid}-where", "answer": 1}
+    )
+    assert late.status_code == 409
+    ada = call(url, "GET", "/class/api/me", tokens["ada"]).json()
+    bob = call(url, "GET", "/class/api/me", tokens["bob"]).json()
+    mine = {r["id"]: r for r in ada["answers"]}
+    assert mine[f"{pid}-where"]["correct"] is True
+    theirs = {r["id"]: r for r in bob["answers"]}
+    assert theirs[f"{pid}-where"]["correct"] is False and theirs[f"{pid}-when"]["correct"] is False
+    board = call(url, "GET", "/class/api/results", teacher).json()["predictions"][0]
+    assert board["where"] == {"us-east-1": 1, "eu-west-1": 1}
+    assert board["observed"] and board["correct"][f"{pid}-where"] == 1
+    low, high = board["right_from_to"]
+    assert low <= result["seconds"] <= high
+    gradebook = call(url, "GET", "/class/api/gradebook.csv", teacher).text.splitlines()
+    assert gradebook[0].endswith(f"{pid}-where,{pid}-when,Total")
+    again = call(url, "POST", f"/class/api/predictions/{pid}/observe", teacher)
+    assert again.status_code == 409
+    events = requests.get(fleet.gateway_url + "/dashboard/state", timeout=30).json()["events"]
+    assert any("eu-west-1" in json.dumps(e) and "outage" in json.dumps(e) for e in events)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"near": "eu-west-1", "fail": "ap-south-1"}, "not one of the fleet's regions"),
+        ({"near": "atlantis", "fail": "eu-west-1"}, "not a region users can be near"),
+        ({"near": "eu-west-1"}, "expected"),
+    ],
+)
+def test_bad_predictions_are_refused(live, body, says):
+    url, room, _ = live
+    answer = call(url, "POST", "/class/api/predictions", room.instructor_token, body)
+    assert answer.status_code == 400 and says in answer.json()["error"]
+
+
+def test_a_class_without_a_fleet_opens_no_prediction(tmp_path):
+    store = Store(tmp_path / "c.sqlite")
+    room = Room(store, "visual")
+    server = ServerThread(class_app(room)).start()
+    try:
+        body = {"near": "eu-west-1", "fail": "eu-west-1"}
+        answer = call(server.url, "POST", "/class/api/predictions", room.instructor_token, body)
+        assert answer.status_code == 409 and "--regions" in answer.json()["error"]
+        student = call(server.url, "POST", "/class/api/join", body={"student": "ada"}).json()
+        refused = call(server.url, "POST", "/class/api/predictions", student["token"], body)
+        assert refused.status_code == 403
+        unknown = call(
+            server.url, "POST", "/class/api/predictions/p7/observe", room.instructor_token
+        )
+        assert unknown.status_code == 404
+    finally:
+        server.stop()
+        store.close()
