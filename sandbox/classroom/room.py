@@ -221,6 +221,7 @@ class Room:
             "answered": answered,
             "questions": questions,
             "predictions": [self._predicted(p, answers) for p in self.predictions.all()],
+            "fleet": list(self.predictions.regions),  # empty: no fleet, no prediction
         }
 
     def _predicted(self, p: Prediction, answers: dict[str, dict[str, str]]) -> dict[str, Any]:
