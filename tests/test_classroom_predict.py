@@ -100,6 +100,8 @@ def test_the_room_predicts_then_the_fleet_answers(live):
     assert gradebook[0].endswith(f"{pid}-where,{pid}-when,Total")
     again = call(url, "POST", f"/class/api/predictions/{pid}/observe", teacher)
     assert again.status_code == 409
+    revealed = call(url, "POST", "/class/api/reveal", teacher, {"question": "q1"})
+    assert revealed.json() == {"revealed": ["q1"]}  # a prediction's reveals are its own
     events = requests.get(fleet.gateway_url + "/dashboard/state", timeout=30).json()["events"]
     assert any("eu-west-1" in json.dumps(e) and "outage" in json.dumps(e) for e in events)
 

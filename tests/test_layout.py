@@ -96,3 +96,19 @@ def test_no_modules_import_each_other_in_a_circle():
 def test_no_module_is_over_400_lines(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines; split it by job"
+
+
+def test_every_package_and_its_files_are_installed():
+    """pyproject.toml lists every package of the source tree, and the static files of those
+    that serve pages, so that an installed wheel has what the source tree has."""
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(path.parent.relative_to(PACKAGE.parent).parts)
+        for path in PACKAGE.rglob("__init__.py")
+    }
+    assert set(project["packages"]) - {"sandbox.quizzes"} == found
+    for static in PACKAGE.rglob("static"):
+        package = ".".join(static.parent.relative_to(PACKAGE.parent).parts)
+        assert "static/*" in project["package-data"][package], package

@@ -51,7 +51,8 @@ class Room:
         observer: Observer | None = None,
     ) -> None:
         """`observer`: the live fleet beside the class, for predictions (None: no fleet)."""
-        quiz_for(set_name, 0, count, scenario)  # refuse a bad set, count or scenario at once
+        # refuse a bad set, count or scenario at once; every variant has as many questions
+        self.size = len(quiz_for(set_name, 0, count, scenario).questions)
         wanted = {"set": set_name, "count": str(count or ""), "scenario": scenario or ""}
         self.store = store
         self.set_name, self.count, self.scenario = set_name, count, scenario
@@ -173,10 +174,13 @@ class Room:
     # -- the instructor ------------------------------------------------------------------------
 
     def reveal(self, qid: object) -> dict[str, Any]:
-        if not isinstance(qid, str) or not qid.startswith("q") or not qid[1:].isdigit():
-            raise Refused(400, f"question: expected q1, q2, ..., got {qid!r}")
-        self.store.reveal(qid)
-        return {"revealed": sorted(self.store.revealed(), key=lambda q: int(q[1:]))}
+        """Reveal a question to everyone (a prediction's are revealed by observing it)."""
+        asked = [f"q{n}" for n in range(1, self.size + 1)]
+        if qid not in asked:
+            raise Refused(400, f"question: expected one of q1 to q{self.size}, got {qid!r}")
+        self.store.reveal(str(qid))
+        revealed = self.store.revealed()
+        return {"revealed": [q for q in asked if q in revealed]}
 
     def results(self) -> dict[str, Any]:
         """The room: how many joined and answered; per question, the answers, each wrong one
