@@ -296,3 +296,70 @@ def test_the_command_refuses_bad_settings(invoke, tmp_path):
     refused = invoke("class", "serve", "--set", SET, "--db", str(junk))
     assert refused.exit_code == 2 and "not a class's database" in refused.output
     assert junk.read_text() == "not a database"
+
+
+def test_a_class_stopped_mid_question_goes_on_where_it_was(tmp_path):
+    """The command stopped and started again on the same --db: the same tokens, the answers
+    given, the question revealed; an answer changed after the restart replaces the old one."""
+    first = serve("--set", SET, cwd=tmp_path)
+    try:
+        ready = json.loads(first.stdout.readline())
+        token = requests.post(ready["url"] + "/class/api/join", json={"student": "ada"}, timeout=30)
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        answer = {"question": "q2", "answer": 0}
+        requests.post(ready["url"] + "/class/api/answers", json=answer, headers=headers, timeout=30)
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    second = serve("--set", SET, cwd=tmp_path)
+    try:
+        again = json.loads(second.stdout.readline())
+        assert again["instructor_token"] == ready["instructor_token"]
+        changed = {"question": "q2", "answer": 1}
+        sent = requests.post(
+            again["url"] + "/class/api/answers", json=changed, headers=headers, timeout=30
+        )
+        assert sent.status_code == 201
+        me = requests.get(again["url"] + "/class/api/me", headers=headers, timeout=30).json()
+        assert me["answers"][1]["answer"] == 1
+        second.send_signal(signal.SIGINT)
+        second.communicate(timeout=60)
+        assert second.returncode == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.communicate()
+    db = sqlite3.connect(tmp_path / "class.sqlite")
+    assert db.execute("SELECT count(*), max(answer) FROM answers").fetchone() == (1, "1")
+
+
+def test_a_class_with_a_live_fleet_serves_both_and_stops_both(tmp_path):
+    process = serve(
+        "--set", SET, "--regions", "us-east-1,eu-west-1", "--time-scale", "0.05", cwd=tmp_path
+    )
+    try:
+        ready = json.loads(process.stdout.readline())
+        assert set(ready) == {"url", "instructor_token", "fleet"}
+        state = requests.get(ready["fleet"] + "/dashboard/state", timeout=30).json()
+        assert [r["name"] for r in state["regions"]] == ["us-east-1", "eu-west-1"]
+        teacher = {"Authorization": f"Bearer {ready['instructor_token']}"}
+        results = requests.get(ready["url"] + "/class/api/results", headers=teacher, timeout=30)
+        assert results.json()["fleet"] == ["us-east-1", "eu-west-1"]
+        body = {"near": "us-east-1", "fail": "eu-west-1"}
+        opened = requests.post(
+            ready["url"] + "/class/api/predictions", json=body, headers=teacher, timeout=30
+        )
+        assert opened.status_code == 201
+        process.send_signal(signal.SIGTERM)
+        _, said = process.communicate(timeout=120)
+        assert process.returncode == 0, said
+        assert "Fleet: " in said and "/dashboard#token=" in said
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(ready["fleet"] + "/dashboard/state", timeout=5)
