@@ -48,8 +48,9 @@ def class_group() -> None:
 def serve(ctx: click.Context, **p: Any) -> None:
     """Serve a class until Ctrl-C or SIGTERM (exit 0, every answer kept).
 
-    Prints one JSON line on stdout when ready: {"url": ..., "instructor_token": ...}; the
-    students' page (URL/class) and the instructor's board go to stderr.
+    Prints one JSON line on stdout when ready: {"url": ..., "instructor_token": ...} (and
+    "fleet": the gateway's URL, with --regions); the students' page (URL/class), the
+    instructor's board and the fleet's dashboard go to stderr.
     """
     from sandbox.classroom.app import class_app
     from sandbox.classroom.room import Room
