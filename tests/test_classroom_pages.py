@@ -21,6 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from sandbox.classroom.app import STATIC, class_app
+from sandbox.classroom.predict import Observer
 from sandbox.classroom.room import Room
 from sandbox.classroom.store import Store
 from sandbox.live.server import ServerThread
@@ -34,11 +35,18 @@ PROJECTOR = {"width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": Fal
 
 
 class Class:
-    """A class served in this process: its room, its server, and requests as a student."""
+    """A class served in this process: its room, its server, and requests as a student;
+    `observer`: a live fleet beside it, for predictions (None: no fleet)."""
 
-    def __init__(self, path: Path, set_name: str = "visual", count: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        set_name: str = "visual",
+        count: int | None = None,
+        observer: Observer | None = None,
+    ) -> None:
         self.store = Store(path)
-        self.room = Room(self.store, set_name, count)
+        self.room = Room(self.store, set_name, count, observer=observer)
         self.server = ServerThread(class_app(self.room)).start()
         self.url = self.server.url
 

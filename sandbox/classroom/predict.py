@@ -76,6 +76,19 @@ class Prediction:
         low, high = self.bounds()
         return low <= answer <= high
 
+    def told(self, question: str) -> str:
+        """What the fleet did, as a student's feedback for one of its questions says it."""
+        if question.endswith("-where"):
+            return (
+                f"The fleet sent users near {self.near} to {self.served_by} first once {self.fail} "
+                "failed."
+            )
+        low, high = self.bounds()
+        return (
+            f"Their requests stopped going to {self.fail} first {self.seconds:g} s after it "
+            f"failed (of the fleet's time); from {low:g} to {high:g} s is judged right."
+        )
+
     def key(self, question: str) -> str:
         if question.endswith("-where"):
             return str(self.served_by)

@@ -165,7 +165,7 @@ class Room:
                 row |= {
                     "correct": correct,
                     "key": prediction.key(qid),
-                    "feedback": f"The fleet: {prediction.key(qid)}.",
+                    "feedback": prediction.told(qid),
                 }
             rows.append(row)
         shown_revealed = sum(r["revealed"] for r in rows)

@@ -1,7 +1,9 @@
 // The student's page: join with an id (the token kept in sessionStorage, so a reload goes on),
 // then the quiz one question at a time. Each choice is saved at once; a question's feedback
-// shows only once the instructor revealed it (GET /class/api/me, every 2 s). Every text from
-// the server is put in the page as text (textContent), never as HTML.
+// shows only once the instructor revealed it (GET /class/api/me, every 2 s). Questions the
+// instructor adds later (a prediction about the live fleet) show up at the next poll, after the
+// others, the student staying where they are. Every text from the server is put in the page as
+// text (textContent), never as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +15,7 @@ let token = sessionStorage.getItem(KEYS.token) || "";
 let sheet = null;  // GET /class/api/quiz
 let mine = {};  // question id -> the row of GET /class/api/me
 let place = Number(sessionStorage.getItem(KEYS.place)) || 0;
+let extending = null;  // the GET /class/api/quiz running for questions added later
 let saving = Promise.resolve();  // answers are sent one after another, in the order given
 let polling = null;
 
@@ -51,6 +54,7 @@ function errorOf(answer) {
 function showJoin(reason) {
   token = "";
   sheet = null;
+  mine = {};
   sessionStorage.removeItem(KEYS.token);
   clearTimeout(polling);
   $("quiz").hidden = true;
@@ -146,13 +150,39 @@ function go(n) {
   place = Math.min(Math.max(n, 0), sheet.questions.length - 1);
   sessionStorage.setItem(KEYS.place, String(place));
   $("saved").textContent = "";
+  $("news").textContent = "";
   show();
+}
+
+// Where the student is: "Question n of N" and the steps (N grows when questions are added).
+function steps() {
+  const count = sheet.questions.length;
+  $("progress").textContent = `Question ${place + 1} of ${count}`;
+  $("prev").disabled = place === 0;
+  $("next").disabled = place === count - 1;
+}
+
+// The questions of GET /class/api/quiz the page does not have yet, added after the others;
+// the question shown, the number being typed and the choices stay as they are.
+async function extend() {
+  const answer = await api("GET", "/class/api/quiz");
+  if (!answer.ok || !sheet) return;  // the next poll asks again
+  const have = new Set(sheet.questions.map((q) => q.id));
+  const added = answer.data.questions.filter((q) => !have.has(q.id));
+  if (!added.length) return;
+  const first = sheet.questions.length + 1;
+  sheet.questions.push(...added);
+  drawPlaces();
+  steps();
+  const last = sheet.questions.length;
+  $("news").textContent = added.length === 1
+    ? `New question from your instructor: question ${first}.`
+    : `New questions from your instructor: questions ${first} to ${last}.`;
 }
 
 function show() {
   const question = current();
-  const count = sheet.questions.length;
-  $("progress").textContent = `Question ${place + 1} of ${count}`;
+  steps();
   $("question-text").textContent = question.text;
   $("question-code").textContent = question.code || "";
   $("question-code").hidden = !question.code;
@@ -170,8 +200,6 @@ function show() {
   $("unit").textContent = question.unit || "";
   const given = mine[question.id] ? mine[question.id].answer : null;
   $("number-answer").value = numeric && given !== null ? String(given) : "";
-  $("prev").disabled = place === 0;
-  $("next").disabled = place === count - 1;
   update();
 }
 
@@ -280,6 +308,11 @@ async function refresh() {
   }
   mine = Object.fromEntries(answer.data.answers.map((row) => [row.id, row]));
   say("");
+  const have = new Set(sheet ? sheet.questions.map((q) => q.id) : []);
+  if (sheet && answer.data.answers.some((row) => !have.has(row.id))) {
+    extending = extending || extend().finally(() => { extending = null; });
+    await extending;
+  }
   if (sheet) update();
   return true;
 }
