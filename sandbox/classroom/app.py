@@ -19,6 +19,7 @@ STATIC = {  # the files the pages load, all served here: no other host
     "board.html": "text/html",
     "class.js": "text/javascript",
     "board.js": "text/javascript",
+    "common.js": "text/javascript",
     "class.css": "text/css",
 }
 

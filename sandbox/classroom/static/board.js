@@ -7,8 +7,6 @@
 // projected address bar does not show it. Every text is put in the page as text, never as HTML.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const POLL_MS = 2000;
 const KEY = "class-instructor-token";  // sessionStorage key
 
 let token = "";
@@ -17,17 +15,6 @@ const drawn = {};  // question or prediction id -> the JSON last drawn in its bl
 const observing = new Set();  // prediction ids whose observation is running
 const failed = {};  // prediction id -> why its last observation failed (kept past the polls)
 let last = null;  // the results last drawn
-
-function el(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function say(text) {
-  $("message").textContent = text;
-}
 
 function takeToken() {
   const given = new URLSearchParams(location.hash.slice(1)).get("token");

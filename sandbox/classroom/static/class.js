@@ -6,8 +6,6 @@
 // text (textContent), never as HTML.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const POLL_MS = 2000;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const KEYS = { token: "class-token", place: "class-place" };  // sessionStorage keys
 
@@ -18,17 +16,6 @@ let place = Number(sessionStorage.getItem(KEYS.place)) || 0;
 let extending = null;  // the GET /class/api/quiz running for questions added later
 let saving = Promise.resolve();  // answers are sent one after another, in the order given
 let polling = null;
-
-function el(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function say(text) {
-  $("message").textContent = text;
-}
 
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${token}` };
