@@ -24,6 +24,7 @@ from sandbox.classroom.app import class_app
 from sandbox.classroom.room import Room
 from sandbox.classroom.store import Store
 from sandbox.live.server import ServerThread
+from sandbox.quiz.generate import student_seed
 from sandbox.quiz.sets import quiz_for
 
 SET = "visual"
@@ -62,10 +63,15 @@ def room(tmp_path) -> Iterator[Class]:
         served.stop()
 
 
-def keys_of(student: str, set_name: str = SET, count: int | None = None) -> dict[str, int]:
-    """The index of the right option of each question of `student`'s variant, worked out apart
-    from the server."""
-    quiz = quiz_for(set_name, None, count, None, student)
+def variant(room: Class, student: str, set_name: str = SET, count: int | None = None):
+    """`student`'s variant, drawn apart from the server: the set's quiz for the seed of the
+    class's secret and the id."""
+    return quiz_for(set_name, student_seed(room.room.salt + student.casefold()), count, None)
+
+
+def keys_of(room: Class, student: str) -> dict[str, int]:
+    """The index of the right option of each question of `student`'s variant."""
+    quiz = variant(room, student)
     return {
         f"q{n}": next(i for i, o in enumerate(q.options) if o.correct)
         for n, q in enumerate(quiz.questions, 1)
@@ -74,9 +80,11 @@ def keys_of(student: str, set_name: str = SET, count: int | None = None) -> dict
 
 def test_a_student_gets_their_own_variant_and_never_a_key_before_the_reveal(room):
     token = room.join("Ada")
-    assert room.join("  ada ") == token  # the same id, whatever its case and spaces
+    again = room.call("POST", "/class/api/join", json={"student": "  ada "})
+    assert again.status_code == 409  # the same id, whatever its case and spaces: not handed out
     sheet = room.call("GET", "/class/api/quiz", token).json()
-    expected = quiz_for(SET, None, None, None, "Ada")
+    expected = variant(room, "Ada")
+    assert quiz_for(SET, None, None, None, "Ada").questions != expected.questions  # not --student's
     assert [q["text"] for q in sheet["questions"]] == [q.text for q in expected.questions]
     assert [q["options"] for q in sheet["questions"]] == [
         [o.text for o in q.options] for q in expected.questions
@@ -90,7 +98,7 @@ def test_a_student_gets_their_own_variant_and_never_a_key_before_the_reveal(room
 
 def test_answers_replace_each_other_until_the_reveal_then_are_final(room):
     token = room.join("ada")
-    keys = keys_of("ada")
+    keys = keys_of(room, "ada")
     wrong = (keys["q1"] + 1) % 2
     first = room.call("POST", "/class/api/answers", token, json={"question": "q1", "answer": wrong})
     assert first.status_code == 201 and first.json() == {"question": "q1", "answer": wrong}
@@ -117,7 +125,7 @@ def test_the_room_shows_each_wrong_answer_by_its_misconception(room):
     instructor = room.room.instructor_token
     for student in ("ada", "bob", "cy"):
         token = room.join(student)
-        keys = keys_of(student)
+        keys = keys_of(room, student)
         answer = keys["q1"] if student == "ada" else (keys["q1"] + 1) % 3
         room.call("POST", "/class/api/answers", token, json={"question": "q1", "answer": answer})
     results = room.call("GET", "/class/api/results", instructor).json()
@@ -133,7 +141,7 @@ def test_the_gradebook_has_a_row_a_student_and_a_column_a_question(room):
     marks = {}
     for student, right in (("ada", 2), ("bob", 0)):
         token = room.join(student)
-        keys = keys_of(student)
+        keys = keys_of(room, student)
         for n, (qid, key) in enumerate(keys.items()):
             answer = key if n < right else (key + 1) % 2
             room.call("POST", "/class/api/answers", token, json={"question": qid, "answer": answer})
@@ -162,7 +170,6 @@ def test_a_restart_on_the_same_file_loses_nothing(tmp_path):
     second = Class(db)
     try:
         assert second.room.instructor_token == instructor
-        assert second.join("ada") == token
         me = second.call("GET", "/class/api/me", token).json()
         assert me["answers"][1]["answer"] == 1 and me["revealed"] == 1
     finally:
@@ -210,12 +217,23 @@ def test_a_hundred_students_answer_at_once_and_every_answer_is_stored_once(room)
         ("POST", "/class/api/answers", "student", {"question": "q1", "answer": 9}, 400, "index"),
         ("POST", "/class/api/answers", "student", {"question": "q1", "answer": True}, 400, "index"),
         ("POST", "/class/api/answers", "student", {"question": "q1", "answer": "a"}, 400, "index"),
-        ("POST", "/class/api/answers", "student", {"question": "q1"}, 400, "exactly"),
+        ("POST", "/class/api/answers", "student", {"question": "q1"}, 400, "those two keys"),
         ("GET", "/class/api/results", "student", None, 403, "instructor"),
         ("GET", "/class/api/results", None, None, 401, "Bearer"),
         ("GET", "/class/api/gradebook.csv", "student", None, 403, "instructor"),
-        ("POST", "/class/api/reveal", "instructor", {"question": "1"}, 400, "q1 to q3"),
-        ("POST", "/class/api/reveal", "instructor", {"question": "q4"}, 400, "q1 to q3"),
+        ("POST", "/class/api/reveal", "instructor", {"question": "1"}, 404, "q1 to q3"),
+        ("POST", "/class/api/reveal", "instructor", {"question": "q4"}, 404, "q1 to q3"),
+        ("POST", "/class/api/join", None, {"student": "ADA"}, 409, "has joined already"),
+        ("POST", "/class/api/release", "student", {"student": "ada"}, 403, "instructor"),
+        ("POST", "/class/api/release", "instructor", {"student": "nobody"}, 404, "not joined"),
+        (
+            "POST",
+            "/class/api/answers",
+            "student",
+            {"question": "q1", "answer": 0, "x": 1},
+            400,
+            '"x" is not one',
+        ),
         ("POST", "/class/api/reveal", "student", {"question": "q1"}, 403, "instructor"),
         ("DELETE", "/class/api/join", None, None, 405, "not allowed"),
         ("GET", "/class/api/nothing", None, None, 404, "no route"),
@@ -348,7 +366,7 @@ def test_a_class_with_a_live_fleet_serves_both_and_stops_both(tmp_path):
         teacher = {"Authorization": f"Bearer {ready['instructor_token']}"}
         results = requests.get(ready["url"] + "/class/api/results", headers=teacher, timeout=30)
         assert results.json()["fleet"] == ["us-east-1", "eu-west-1"]
-        body = {"near": "us-east-1", "fail": "eu-west-1"}
+        body = {"near": "eu-west-1", "fail": "eu-west-1"}
         opened = requests.post(
             ready["url"] + "/class/api/predictions", json=body, headers=teacher, timeout=30
         )
@@ -363,3 +381,60 @@ def test_a_class_with_a_live_fleet_serves_both_and_stops_both(tmp_path):
             process.communicate()
     with pytest.raises(requests.ConnectionError):
         requests.get(ready["fleet"] + "/dashboard/state", timeout=5)
+
+
+def test_the_instructor_lets_a_student_in_again(room):
+    old = room.join("ada")
+    room.call("POST", "/class/api/answers", old, json={"question": "q1", "answer": 1})
+    released = room.call(
+        "POST", "/class/api/release", room.room.instructor_token, json={"student": "ADA"}
+    )
+    assert released.json() == {"released": "ADA"}
+    new = room.join("ada")
+    assert new != old and room.call("GET", "/class/api/me", old).status_code == 403
+    assert room.call("GET", "/class/api/me", new).json()["answers"][0]["answer"] == 1
+
+
+def test_one_id_however_typed_and_no_formula_in_the_gradebook(room):
+    room.join("Jos\u00e9")  # é composed
+    refused = room.call("POST", "/class/api/join", json={"student": "Jose\u0301"})  # e + accent
+    assert refused.status_code == 409
+    room.join('=HYPERLINK("http://x")')
+    rows = list(csv.reader(io.StringIO(room.room.gradebook())))
+    assert [r[0] for r in rows[1:]] == ["Jos\u00e9", '\'=HYPERLINK("http://x")']
+
+
+def test_a_huge_number_is_refused_not_a_crash(tmp_path):
+    served = Class(tmp_path / "c.sqlite", "generated", 6)
+    try:
+        token = served.join("ada")
+        sheet = served.call("GET", "/class/api/quiz", token).json()
+        numeric = [q["id"] for q in sheet["questions"] if q["type"] == "numeric"]
+        for qid in numeric or ["q1"]:
+            answer = served.call(
+                "POST",
+                "/class/api/answers",
+                token,
+                data=f'{{"question": "{qid}", "answer": 1{"0" * 400}}}',
+                headers={"Content-Type": "application/json"},
+            )
+            assert answer.status_code == 400
+    finally:
+        served.stop()
+
+
+def test_a_database_is_the_instructors_alone_and_another_programs_is_left_alone(tmp_path):
+    path = tmp_path / "c.sqlite"
+    Store(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE important (x)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    with pytest.raises(Exception, match="holds other tables \\(important\\)"):
+        Store(other)
+    assert other.read_bytes() == before
+    with pytest.raises(Exception, match="does not exist"):
+        Store(tmp_path / "no" / "c.sqlite")

@@ -6,7 +6,9 @@ events show the fault; refusals without a fleet and for bad input."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -112,11 +114,18 @@ def test_the_room_predicts_then_the_fleet_answers(live):
         ({"near": "eu-west-1", "fail": "ap-south-1"}, "not one of the fleet's regions"),
         ({"near": "atlantis", "fail": "eu-west-1"}, "not a region users can be near"),
         ({"near": "eu-west-1"}, "expected"),
+        ({"near": "us-east-1", "fail": "eu-west-1"}, "sent to us-east-1 first, not to eu-west-1"),
     ],
 )
 def test_bad_predictions_are_refused(live, body, says):
     url, room, _ = live
-    answer = call(url, "POST", "/class/api/predictions", room.instructor_token, body)
+    teacher = room.instructor_token
+    deadline = time.monotonic() + 120  # a fleet recovering from an earlier outage is a 409
+    answer = call(url, "POST", "/class/api/predictions", teacher, body)
+    while answer.status_code == 409 and time.monotonic() < deadline:
+        assert "not back to normal" in answer.json()["error"]
+        time.sleep(1)
+        answer = call(url, "POST", "/class/api/predictions", teacher, body)
     assert answer.status_code == 400 and says in answer.json()["error"]
 
 
@@ -138,3 +147,24 @@ def test_a_class_without_a_fleet_opens_no_prediction(tmp_path):
     finally:
         server.stop()
         store.close()
+
+
+def test_one_observation_at_a_time_and_never_on_a_fleet_still_recovering(live):
+    url, room, _ = live
+    teacher = room.instructor_token
+    body = {"near": "eu-west-1", "fail": "eu-west-1"}
+    deadline = time.monotonic() + 120
+    opened = call(url, "POST", "/class/api/predictions", teacher, body)
+    while opened.status_code == 409 and time.monotonic() < deadline:
+        time.sleep(1)
+        opened = call(url, "POST", "/class/api/predictions", teacher, body)
+    assert opened.status_code == 201, opened.text
+    pid = opened.json()["id"]
+    path = f"/class/api/predictions/{pid}/observe"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: call(url, "POST", path, teacher), range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    done = next(a.json() for a in answers if a.status_code == 200)
+    assert done["served_by"] == "us-east-1" and done["seconds"] > 0
+    refused = next(a.json()["error"] for a in answers if a.status_code == 409)
+    assert "running an observation" in refused or "was observed" in refused

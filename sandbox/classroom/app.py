@@ -112,6 +112,14 @@ def class_app(room: Room) -> Flask:
         done = room.predictions.observe(pid)
         return jsonify(id=done.id, served_by=done.served_by, seconds=done.seconds)
 
+    @app.post("/class/api/release")
+    def release() -> ResponseReturnValue:
+        instructor()
+        body = json_body()
+        if not isinstance(body, dict) or set(body) != {"student"}:
+            raise BadRequest('expected {"student": "their id"}')
+        return jsonify(room.release(body["student"]))
+
     @app.get("/class/api/gradebook.csv")
     def gradebook() -> Response:
         instructor()

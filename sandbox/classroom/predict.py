@@ -8,6 +8,7 @@ clock. The dashboard shows it happen (the fault and the health changes are its e
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -126,11 +127,40 @@ class Observer:
         tried = answer.headers.get("X-Tried", "")
         return tried.split(",")[0].strip() or None
 
+    def ready(self, near: str, fail: str) -> None:
+        """Refuse (409) a fleet still recovering from a fault, and (400) a prediction whose users
+        do not go to the failing region first: it would ask nothing."""
+        deployment = self.board.deployment
+        assert deployment is not None and deployment.health_view is not None
+        down = sorted(set(self.fleet.regions) - set(deployment.health_view.healthy_regions()))
+        faulty = [r for r in self.fleet.regions if self.fleet.admin("GET", r).json()["faults"]]
+        if down or faulty:
+            regions = ", ".join(sorted({*down, *faulty}))
+            raise Refused(
+                409,
+                f"the fleet is not back to normal yet ({regions} faulty or not healthy again): "
+                "wait until the dashboard shows every region healthy, then try again",
+            )
+        first = self.first_tried(near)
+        if first != fail:
+            raise Refused(
+                400,
+                f"near: users near {near} are sent to {first} first, not to {fail}: its failure "
+                f"would not move them; choose users who go to {fail} first (e.g. near {fail})",
+            )
+
     def observe(self, prediction: Prediction) -> Prediction:
         """Inject an outage of `prediction.fail`, then send requests from users near
         `prediction.near` until SETTLED in a row go first to another region; where they go, and
-        how many of the fleet's seconds after the outage the first of those was sent."""
+        how many of the fleet's seconds after the outage the first of those was sent. The
+        outage is cleared once measured (or given up), so that the fleet recovers."""
         self.board.inject(prediction.fail, Fault("outage", duration_s=OUTAGE_S))
+        try:
+            return self._measure(prediction)
+        finally:
+            self.board.clear(prediction.fail)
+
+    def _measure(self, prediction: Prediction) -> Prediction:
         start = self.fleet.now()
         moved: list[tuple[float, str]] = []
         while self.fleet.now() - start < WAIT_S:
@@ -160,6 +190,7 @@ class Predictions:
 
     def __init__(self, store: Any, observer: Observer | None, regions: Sequence[str]) -> None:
         self.store, self.observer, self.regions = store, observer, tuple(regions)
+        self._running = threading.Lock()  # one observation at a time: the fleet is shared
 
     def all(self) -> list[Prediction]:
         return [Prediction.from_row(body) for _, body in self.store.predictions()]
@@ -177,33 +208,57 @@ class Predictions:
         near, fail = body["near"], body["fail"]
         if fail not in self.regions:
             listed = ", ".join(self.regions)
-            raise Refused(400, f"fail: {fail!r} is not one of the fleet's regions ({listed})")
+            raise Refused(400, f"fail: {shown(fail)} is not one of the fleet's regions ({listed})")
         if not isinstance(near, str) or near not in catalog:
             example = self.regions[0]
-            raise Refused(400, f"near: {near!r} is not a region users can be near, e.g. {example}")
+            raise Refused(
+                400, f"near: {shown(near)} is not a region users can be near, e.g. {example}"
+            )
+        self.observer.ready(near, fail)
         n = self.store.predict("{}")
         made = Prediction(f"p{n}", near, fail, self.regions)
         self.store.observed(n, made.to_row())
         return made
 
     def observe(self, pid: object) -> Prediction:
-        """Close the prediction's answers, run it on the fleet, keep what the fleet did."""
+        """Close the prediction's answers, run it on the fleet, keep what the fleet did; its
+        answers open again if the fleet could not be observed."""
         found = {p.id: p for p in self.all()}
         if not isinstance(pid, str) or pid not in found:
-            known = ", ".join(found) or "none yet"
-            raise Refused(404, f"prediction: {pid!r} is not one of {known}")
+            known = f"one of {', '.join(found)}" if found else "a prediction: none is open yet"
+            raise Refused(404, f"prediction: {shown(pid)} is not {known}")
         prediction = found[pid]
         if prediction.observed:
             raise Refused(409, f"{pid} was observed: the fleet already answered it")
-        assert self.observer is not None, "a prediction opens only with a fleet"
-        for qid in prediction.questions:
-            self.store.reveal(qid)  # the room's answers are final from here
+        if self.observer is None:
+            raise Refused(409, "this class has no live fleet: start it with --regions")
+        if not self._running.acquire(blocking=False):
+            raise Refused(409, "the fleet is running an observation; wait for it to end")
         try:
-            done = self.observer.observe(prediction)
-        except TimeoutError as e:
-            raise Refused(409, str(e)) from None
-        self.store.observed(int(pid[1:]), done.to_row())
-        return done
+            self.observer.ready(prediction.near, prediction.fail)
+            questions = list(prediction.questions)
+            self.store.reveal(*questions)  # the room's answers are final from here
+            try:
+                done = self.observer.observe(prediction)
+            except TimeoutError as e:
+                self.store.unreveal(*questions)
+                raise Refused(409, f"{e}; the answers stay open: observe again later") from None
+            except BaseException:
+                self.store.unreveal(*questions)
+                raise
+            self.store.observed(int(pid[1:]), done.to_row())
+            return done
+        finally:
+            self._running.release()
+
+
+def shown(value: object, most: int = 40) -> str:
+    """A value as JSON, cut short: what a message repeats of a request."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def checked_prediction(question: dict[str, Any], answer: object) -> float | int:

@@ -9,20 +9,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
+import re
 import threading
 import unicodedata
 from typing import Any
 
 from sandbox.classroom.errors import Refused
 from sandbox.classroom.predict import Observer, Prediction, Predictions, checked_prediction
+from sandbox.classroom.predict import shown as shown_json
 from sandbox.classroom.store import Store
+from sandbox.quiz.generate import student_seed
 from sandbox.quiz.misconceptions import MISCONCEPTIONS
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.sets import quiz_for
 
 MAX_ID = 64  # characters of a student id
 MAX_ANSWER = 32  # characters of an answer as sent
+BIG = 1e15  # a number answer is within this (an int of any size is JSON; a float is finite)
 OUTSIDE_RANGE = "a number outside the range judged right"  # a wrong numeric answer's belief
 
 
@@ -30,8 +33,10 @@ def student_key(student: object) -> tuple[str, str]:
     """(key, shown) of a student id: the key ignores case and surrounding spaces, as the seed
     does. Refuses anything but 1 to MAX_ID printable characters."""
     if not isinstance(student, str):
-        raise Refused(400, f'student: expected the id as text, e.g. "ada", got {student!r}')
-    shown = student.strip()
+        raise Refused(
+            400, f'student: expected the id as text, e.g. "ada", got {shown_json(student)}'
+        )
+    shown = unicodedata.normalize("NFC", student.strip())  # one id however it was typed
     if not shown or len(shown) > MAX_ID:
         raise Refused(400, f"student: give 1 to {MAX_ID} characters, got {len(shown)}")
     if any(unicodedata.category(c).startswith("C") for c in shown):
@@ -56,7 +61,8 @@ class Room:
         wanted = {"set": set_name, "count": str(count or ""), "scenario": scenario or ""}
         self.store = store
         self.set_name, self.count, self.scenario = set_name, count, scenario
-        self.instructor_token = store.settings(wanted)["instructor_token"]
+        settings = store.settings(wanted)
+        self.instructor_token, self.salt = settings["instructor_token"], settings.get("salt", "")
         regions = observer.fleet.regions if observer is not None else ()
         self.predictions = Predictions(store, observer, regions)
         self._quizzes: dict[str, Quiz] = {}
@@ -66,9 +72,25 @@ class Room:
     # -- students --------------------------------------------------------------------------
 
     def join(self, student: object) -> str:
-        """A student's token (the same one whenever they join again)."""
+        """A new student's token. An id that joined already is refused (409): its token stays
+        with the page that joined, and is never handed to whoever types the id; `release`
+        lets it join again."""
         key, shown = student_key(student)
-        return self.store.join(key, shown)
+        token = self.store.join(key, shown)
+        if token is None:
+            raise Refused(
+                409,
+                f"{shown} has joined already: go on in the page that joined, or ask the "
+                "instructor to let you in again",
+            )
+        return token
+
+    def release(self, student: object) -> dict[str, Any]:
+        """Let a student join again (their page was lost); the old token stops working."""
+        key, shown = student_key(student)
+        if not self.store.release(key):
+            raise Refused(404, f"student: {shown_json(shown)} has not joined")
+        return {"released": shown}
 
     def student(self, token: str) -> tuple[str, str]:
         """(key, shown id) of a student token; 403 for any other token."""
@@ -84,8 +106,9 @@ class Room:
                 return self._quizzes[key]
             building = self._building.setdefault(key, threading.Lock())
         with building:  # one build a student, however many requests ask at once
-            if key not in self._quizzes:
-                made = quiz_for(self.set_name, None, self.count, self.scenario, student=shown)
+            if key not in self._quizzes:  # drawn with the class's secret: no command prints it
+                seed = student_seed(self.salt + key)
+                made = quiz_for(self.set_name, seed, self.count, self.scenario)
                 with self._lock:
                     self._quizzes[key] = made
         return self._quizzes[key]
@@ -100,7 +123,7 @@ class Room:
         asked = self.questions(key, shown)
         return {
             "student": shown,
-            "title": self.quiz(key, shown).title,
+            "title": re.sub(r" \(seed \d+\)", "", self.quiz(key, shown).title),
             "questions": [
                 {
                     "id": qid,
@@ -122,13 +145,15 @@ class Room:
         or a number); replaces an earlier one until the question is revealed (409 after)."""
         key, shown = self.student(token)
         if not isinstance(body, dict) or set(body) != {"question", "answer"}:
-            raise Refused(400, 'expected {"question": "q1", "answer": 0}: exactly those two keys')
+            extra = sorted(set(body) - {"question", "answer"}) if isinstance(body, dict) else []
+            said = f"; {shown_json(extra[0])} is not one" if extra else ""
+            raise Refused(400, f'expected {{"question": "q1", "answer": 0}}: those two keys{said}')
         asked = self.questions(key, shown)
         predicted = self.predictions.questions()
         qid = body["question"]
         if not isinstance(qid, str) or (qid not in asked and qid not in predicted):
             known = ", ".join([*asked, *predicted])
-            raise Refused(404, f"question: {qid!r} is not one of {known}")
+            raise Refused(404, f"question: {shown_json(qid)} is not one of {known}")
         if qid in predicted:
             value = checked_prediction(predicted[qid][1], body["answer"])
         else:
@@ -177,7 +202,8 @@ class Room:
         """Reveal a question to everyone (a prediction's are revealed by observing it)."""
         asked = [f"q{n}" for n in range(1, self.size + 1)]
         if qid not in asked:
-            raise Refused(400, f"question: expected one of q1 to q{self.size}, got {qid!r}")
+            said = f"question: {shown_json(qid)} is not one of q1 to q{self.size}"
+            raise Refused(404, said)
         self.store.reveal(str(qid))
         revealed = self.store.revealed()
         return {"revealed": [q for q in asked if q in revealed]}
@@ -279,8 +305,13 @@ class Room:
                 int(qid in mine and p.right(qid, json.loads(mine[qid])))
                 for qid, (p, _) in observed.items()
             ]
-            writer.writerow([shown, shown, *marks, sum(marks)])
+            writer.writerow([as_text(shown), as_text(shown), *marks, sum(marks)])
         return out.getvalue()
+
+
+def as_text(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (`=`, `+`, `-`, `@`)."""
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def _checked(question: Question, answer: object) -> float | int:
@@ -298,8 +329,8 @@ def _checked(question: Question, answer: object) -> float | int:
                 400, f"answer: {answer} is not an option's index (0 to {len(question.options) - 1})"
             )
         return answer
-    if isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer):
-        raise Refused(400, "answer: expected a number, e.g. 30")
+    if isinstance(answer, bool) or not isinstance(answer, int | float) or not -BIG < answer < BIG:
+        raise Refused(400, f"answer: expected a number, e.g. 30 (between -{BIG:g} and {BIG:g})")
     return answer
 
 

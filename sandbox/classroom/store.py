@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS class (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS students (
     key TEXT PRIMARY KEY,            -- the id as seeds read it: case and spaces do not count
     shown TEXT NOT NULL,             -- the id as the student first typed it
-    token TEXT NOT NULL UNIQUE,
+    token TEXT UNIQUE,               -- NULL once released: the next join gets a new one
     joined REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS answers (
@@ -36,13 +36,33 @@ CREATE TABLE IF NOT EXISTS predictions (
 """
 
 
+TABLES = {"class", "students", "answers", "reveals", "predictions"}
+# SQLite's own tables and the indexes of the primary keys above
+TABLES |= {"sqlite_sequence"} | {f"sqlite_autoindex_{t}_{n}" for t in TABLES for n in (1, 2)}
+
+
 class Store:
     """One class's SQLite file, shared by the server's threads (one connection, one lock)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise InvalidQuiz(
+                f"--db {self.path}: the folder {self.path.parent} does not exist; create it or "
+                "give a file in an existing folder"
+            )
+        new = not self.path.exists()
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            if new:  # tokens and answers: for the instructor's eyes only
+                self.path.chmod(0o600)
+            tables = {t for (t,) in self._db.execute("SELECT name FROM sqlite_master")}
+            if tables - TABLES:
+                self._db.close()
+                raise InvalidQuiz(
+                    f"--db {self.path} holds other tables ({', '.join(sorted(tables - TABLES))}): "
+                    "it is not a class's database and was left as it was; give a new file"
+                )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
@@ -67,8 +87,10 @@ class Store:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             kept = dict(self._db.execute("SELECT key, value FROM class").fetchall())
-            if not kept:
-                kept = {**wanted, "instructor_token": secrets.token_urlsafe(24)}
+            if not kept:  # a new class: its tokens, and the secret its variants are drawn with
+                secrets_of = {"instructor_token": secrets.token_urlsafe(24)}
+                secrets_of["salt"] = secrets.token_hex(16)
+                kept = {**wanted, **secrets_of}
                 self._db.executemany("INSERT INTO class VALUES (?, ?)", list(kept.items()))
         differ = {k: (kept.get(k), v) for k, v in wanted.items() if kept.get(k) != v}
         if differ:
@@ -79,18 +101,27 @@ class Store:
             )
         return kept
 
-    def join(self, key: str, shown: str) -> str:
-        """The student's token: a new one on their first join, the same one after."""
+    def join(self, key: str, shown: str) -> str | None:
+        """A new token for the student: on their first join, or after `release`; None when the
+        id has joined already (its token is not handed to whoever types the id)."""
+        token = secrets.token_urlsafe(24)
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             found = self._db.execute("SELECT token FROM students WHERE key = ?", (key,)).fetchone()
+            if found and found[0]:
+                return None
             if found:
-                return str(found[0])
-            token = secrets.token_urlsafe(24)
-            self._db.execute(
-                "INSERT INTO students VALUES (?, ?, ?, ?)", (key, shown, token, time.time())
-            )
+                self._db.execute("UPDATE students SET token = ? WHERE key = ?", (token, key))
+            else:
+                row = (key, shown, token, time.time())
+                self._db.execute("INSERT INTO students VALUES (?, ?, ?, ?)", row)
             return token
+
+    def release(self, key: str) -> bool:
+        """Let the student join again (their old token stops working); False: no such id."""
+        with self._lock, self._db:
+            done = self._db.execute("UPDATE students SET token = NULL WHERE key = ?", (key,))
+            return done.rowcount > 0
 
     def student(self, token: str) -> tuple[str, str] | None:
         """(key, shown id) of the student with `token`, or None."""
@@ -130,9 +161,17 @@ class Store:
             found.setdefault(str(who), {})[str(question)] = str(answer)
         return found
 
-    def reveal(self, question: str) -> None:
+    def reveal(self, *questions: str) -> None:
+        """Make the answers to `questions` final, in one transaction."""
+        rows = [(q, time.time()) for q in questions]
         with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO reveals VALUES (?, ?)", (question, time.time()))
+            self._db.executemany("INSERT OR IGNORE INTO reveals VALUES (?, ?)", rows)
+
+    def unreveal(self, *questions: str) -> None:
+        """Open the answers to `questions` again (an observation that could not be made)."""
+        rows = [(q,) for q in questions]
+        with self._lock, self._db:
+            self._db.executemany("DELETE FROM reveals WHERE question = ?", rows)
 
     def revealed(self) -> set[str]:
         return {str(q) for (q,) in self._run("SELECT question FROM reveals")}

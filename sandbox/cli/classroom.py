@@ -67,7 +67,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
         for sig, handler in previous.items():
             running.callback(signal.signal, sig, handler)
         observer = _fleet(ctx, p, running) if p["regions"] else None
-        with blaming(ctx, "'--set'"):
+        with blaming(ctx, "'--set', '--count' or '--db'"):
             room = Room(store, p["set_name"], p["count"], observer=observer)
         try:
             server = ServerThread(class_app(room), p["port"], p["host"])
