@@ -5,6 +5,7 @@ answers are success or a clean 4xx."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -138,13 +139,22 @@ def assert_unchanged(fleet) -> None:
         status = requests.get(f"{url}/v1/models/model_v1", timeout=5)
         assert status.status_code == 200 and status.json()["version"] == MODEL.version, region
         assert fleet.admin("GET", region).json() == {"faults": []}
-    answer = requests.post(
-        f"{fleet.gateway_url}{PREDICT}",
-        json={"instances": [ROW]},
-        headers={"X-Client-Region": "eu-west-2"},
-        timeout=5,
-    )
-    assert answer.status_code == 200 and answer.headers["X-Served-By"] == "eu-west-1"
+    # the gateway still routes users near eu-west-2 to eu-west-1; on a loaded machine a probe of
+    # this fast fleet (0.02 wall s per s) may time out and mark a region down for a few of its
+    # intervals (well under a wall second), so a few tries are allowed, never a lasting change
+    deadline = time.monotonic() + 10
+    while True:
+        answer = requests.post(
+            f"{fleet.gateway_url}{PREDICT}",
+            json={"instances": [ROW]},
+            headers={"X-Client-Region": "eu-west-2"},
+            timeout=5,
+        )
+        served = answer.headers.get("X-Served-By")
+        if (answer.status_code, served) == (200, "eu-west-1") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert answer.status_code == 200 and served == "eu-west-1"
 
 
 def test_requests_for_names_no_region_serves_eject_no_region(fleet):
