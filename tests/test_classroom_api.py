@@ -10,6 +10,7 @@ import io
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -266,6 +267,23 @@ def test_a_body_that_is_not_json_is_refused(room):
 # --- the command ---------------------------------------------------------------------------
 
 
+def free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def test_a_port_taken_is_refused_saying_what_to_do(invoke, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = invoke(
+            "class", "serve", "--set", SET, "--db", str(tmp_path / "c.sqlite"), "--port", port
+        )
+    assert result.exit_code == 2 and "give another --port" in result.output
+
+
 def serve(*args: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "sandbox", "class", "serve", *args],
@@ -279,7 +297,7 @@ def serve(*args: str, cwd: Path) -> subprocess.Popen:
 
 @pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM])
 def test_the_command_serves_until_stopped_and_keeps_every_answer(tmp_path, stop_with):
-    process = serve("--set", SET, cwd=tmp_path)
+    process = serve("--set", SET, "--port", "0", cwd=tmp_path)
     try:
         ready = json.loads(process.stdout.readline())
         assert set(ready) == {"url", "instructor_token"}
@@ -319,7 +337,8 @@ def test_the_command_refuses_bad_settings(invoke, tmp_path):
 def test_a_class_stopped_mid_question_goes_on_where_it_was(tmp_path):
     """The command stopped and started again on the same --db: the same tokens, the answers
     given, the question revealed; an answer changed after the restart replaces the old one."""
-    first = serve("--set", SET, cwd=tmp_path)
+    port = free_port()
+    first = serve("--set", SET, "--port", port, cwd=tmp_path)
     try:
         ready = json.loads(first.stdout.readline())
         token = requests.post(ready["url"] + "/class/api/join", json={"student": "ada"}, timeout=30)
@@ -332,10 +351,11 @@ def test_a_class_stopped_mid_question_goes_on_where_it_was(tmp_path):
         if first.poll() is None:
             first.kill()
             first.communicate()
-    second = serve("--set", SET, cwd=tmp_path)
+    second = serve("--set", SET, "--port", port, cwd=tmp_path)
     try:
         again = json.loads(second.stdout.readline())
         assert again["instructor_token"] == ready["instructor_token"]
+        assert again["url"] == ready["url"]  # the same address: the students' pages go on
         changed = {"question": "q2", "answer": 1}
         sent = requests.post(
             again["url"] + "/class/api/answers", json=changed, headers=headers, timeout=30
@@ -356,7 +376,15 @@ def test_a_class_stopped_mid_question_goes_on_where_it_was(tmp_path):
 
 def test_a_class_with_a_live_fleet_serves_both_and_stops_both(tmp_path):
     process = serve(
-        "--set", SET, "--regions", "us-east-1,eu-west-1", "--time-scale", "0.05", cwd=tmp_path
+        "--set",
+        SET,
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--time-scale",
+        "0.05",
+        "--port",
+        "0",
+        cwd=tmp_path,
     )
     try:
         ready = json.loads(process.stdout.readline())

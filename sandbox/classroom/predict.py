@@ -25,7 +25,7 @@ POLL_WALL_S = 0.05  # a request from the users near the place every this many wa
 SETTLED = 5  # requests in a row sent first elsewhere: the users have moved
 OUTAGE_S = 120.0  # emulated seconds the injected outage lasts
 WAIT_S = 300.0  # emulated seconds to wait for the users to move, at most
-RIGHT_WITHIN = (0.5, 2.0)  # a time is right from half the measured one minus 2 s to 1.5x + 2 s
+RIGHT_WITHIN = (0.5, 1.5)  # a time is right from half the measured one minus 2 s to 1.5x + 2 s
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Prediction:
             },
             f"{self.id}-when": {
                 "text": f"About how many seconds after {self.fail} fails will requests from "
-                f"users near {self.near} stop going to {self.fail} first?",
+                f"users near {self.near} stop going to {self.fail} first? (Seconds of the "
+                f"fleet's own clock, which may run faster than yours: 0 to {WAIT_S:g}.)",
                 "type": "numeric",
                 "options": [],
                 "unit": "s",

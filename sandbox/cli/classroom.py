@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -42,7 +43,12 @@ def class_group() -> None:
 @TIME_SCALE
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8800,
+    show_default=True,
+    help="The class's port: keep it when restarting, so that the students' pages go on "
+    "(0: any free port).",
 )
 @click.pass_context
 def serve(ctx: click.Context, **p: Any) -> None:
@@ -70,11 +76,21 @@ def serve(ctx: click.Context, **p: Any) -> None:
         with blaming(ctx, "'--set', '--count' or '--db'"):
             room = Room(store, p["set_name"], p["count"], observer=observer)
         try:
+            _can_listen(p["host"], p["port"])  # before the server: a failed one leaks its socket
             server = ServerThread(class_app(room), p["port"], p["host"])
         except (OSError, ValueError) as e:
             reason = (getattr(e, "strerror", None) or str(e)).rstrip(".")
-            message = f"cannot listen on {p['host']}:{p['port']}: {reason}"
+            message = (
+                f"cannot listen on {p['host']}:{p['port']}: {reason}; give another --port "
+                "(0: any free one) or --host"
+            )
             raise click.BadParameter(message, ctx, param_hint="'--host' or '--port'") from None
+        if p["port"] == 0:
+            click.echo(
+                "Warning: --port 0 picks a free port: a restart gets another one, and students "
+                "must open the new address and be let in again; give --port to keep it",
+                err=True,
+            )
         warning = exposed(p["host"])
         if warning:
             click.echo(f"Warning: {warning}", err=True)
@@ -88,6 +104,14 @@ def serve(ctx: click.Context, **p: Any) -> None:
         click.echo(f"Instructor: {server.url}/class/board#token={room.instructor_token}", err=True)
         stop.wait()
         click.echo(f"Class stopped; every answer is kept in {store.path}", err=True)
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Raise OSError when `host`:`port` cannot be listened on (taken, or not this machine's)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        probe.bind((host.strip("[]"), port))
 
 
 def _fleet(ctx: click.Context, p: dict[str, Any], running: contextlib.ExitStack) -> Any:

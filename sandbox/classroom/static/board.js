@@ -343,7 +343,23 @@ async function downloadGradebook(event) {
   }
 }
 
+// A student whose page was lost (a closed tab, another browser) joins again with a new token;
+// their answers stay theirs.
+async function letIn(event) {
+  event.preventDefault();
+  const student = $("release-id").value.trim();
+  if (!student) return;
+  try {
+    const response = await api("POST", "/class/api/release", { student });
+    say(response.ok ? `${student} can join again.` : `Not let in: ${await errorOf(response)}`);
+    if (response.ok) $("release-id").value = "";
+  } catch {
+    say("Not let in: cannot reach the class's server.");
+  }
+}
+
 $("gradebook").addEventListener("click", downloadGradebook);
+$("release-form").addEventListener("submit", letIn);
 $("predict-form").addEventListener("submit", openPrediction);
 $("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
