@@ -254,6 +254,23 @@ def test_a_board_without_its_token_asks_for_it(browser, served):
     assert severe(browser, allowed=r"/class/api/results .*40[13]") == []
 
 
+def test_the_board_lets_a_student_whose_page_was_lost_in_again(browser, served):
+    old = served.join("ada")
+    again = requests.post(f"{served.url}/class/api/join", json={"student": "Ada"}, timeout=30)
+    assert again.status_code == 409
+    browser.get(f"{served.url}/class/board#token={served.room.instructor_token}")
+    wait(browser, lambda b: not shown(b, "token-form"))
+    browser.find_element(By.ID, "release-id").send_keys("Ada")
+    browser.find_element(By.ID, "release").click()
+    wait(browser, lambda b: text(b, "#message") == "Ada can join again.")
+    assert requests.get(f"{served.url}/class/api/me", headers=old, timeout=30).status_code == 403
+    assert served.join("ada")  # a new token, the answers kept
+    browser.find_element(By.ID, "release-id").send_keys("nobody")
+    browser.find_element(By.ID, "release").click()
+    wait(browser, lambda b: "has not joined" in text(b, "#message"))
+    assert severe(browser, allowed=r"/class/api/release .*404") == []
+
+
 def test_a_numeric_question_takes_a_number_with_its_unit(browser, tmp_path):
     with serving(browser, tmp_path / "n.sqlite", "generated", 4) as served:
         # The first of a few ids whose variant has a numeric question (drawn from the id).
