@@ -10,7 +10,6 @@
 const KEY = "class-instructor-token";  // sessionStorage key
 
 let token = "";
-let polling = null;
 const drawn = {};  // question or prediction id -> the JSON last drawn in its block
 const observing = new Set();  // prediction ids whose observation is running
 const failed = {};  // prediction id -> why its last observation failed (kept past the polls)
@@ -26,7 +25,7 @@ function takeToken() {
 }
 
 function askToken(reason) {
-  clearTimeout(polling);
+  polls.stop();
   $("token-form").hidden = false;
   say(reason);
 }
@@ -250,16 +249,8 @@ async function refresh() {
   return true;
 }
 
-async function poll() {
-  clearTimeout(polling);
-  let going = true;
-  try {
-    going = await refresh();
-  } catch {
-    say("Cannot reach the class's server; trying again.");
-  }
-  if (going) polling = setTimeout(poll, POLL_MS);
-}
+const polls = poller(() => refresh());
+const poll = () => polls.now();
 
 async function revealQuestion(qid, button) {
   button.disabled = true;

@@ -15,7 +15,6 @@ let mine = {};  // question id -> the row of GET /class/api/me
 let place = Number(sessionStorage.getItem(KEYS.place)) || 0;
 let extending = null;  // the GET /class/api/quiz running for questions added later
 let saving = Promise.resolve();  // answers are sent one after another, in the order given
-let polling = null;
 
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${token}` };
@@ -43,7 +42,7 @@ function showJoin(reason) {
   sheet = null;
   mine = {};
   sessionStorage.removeItem(KEYS.token);
-  clearTimeout(polling);
+  polls.stop();
   $("quiz").hidden = true;
   $("join-form").hidden = false;
   $("who").textContent = "";
@@ -113,7 +112,7 @@ async function start() {
   }
   if (!sheet) return;
   show();
-  polling = setTimeout(poll, POLL_MS);
+  polls.later();
 }
 
 // -- the quiz ---------------------------------------------------------------------------------
@@ -304,16 +303,8 @@ async function refresh() {
   return true;
 }
 
-async function poll() {
-  clearTimeout(polling);
-  let going = true;
-  try {
-    going = await refresh();
-  } catch {
-    say("Cannot reach the class's server; trying again.");
-  }
-  if (going && token) polling = setTimeout(poll, POLL_MS);
-}
+const polls = poller(async () => (await refresh()) && Boolean(token));
+const poll = () => polls.now();
 
 $("join-form").addEventListener("submit", join);
 $("number-form").addEventListener("submit", saveNumber);
