@@ -203,7 +203,7 @@ def test_show_jupyterquiz_embeds_every_question_and_answer(shell):
         assert json.dumps(question.text) in shown
         for option in question.options:
             assert json.dumps(option.text) in shown
-    assert '"range": [115.0, 125.0]' in shown
+    assert '"range": [114.999999999, 125.000000001]' in shown
     assert 'data-shuffleanswers="True"' in shown
 
 

@@ -19,6 +19,10 @@ LETTERS = "ABCDEFGH"
 MIN_OPTIONS = 3  # the key and at least two distractors
 
 
+SLACK = 1e-9  # a numeric answer this far outside its range is still right (float noise)
+JUPYTERQUIZ_DIGITS = 12  # significant digits jupyterquiz keeps of a typed number
+
+
 def rubric(facts: int, rule_suffices: bool = False) -> str:
     """A question's difficulty from the work its answer needs (quizzes/README.md, "Difficulty").
 
@@ -149,7 +153,7 @@ class Question:
         except ValueError:
             return False
         low, high = self.low or 0.0, self.high or 0.0
-        return math.isfinite(number) and low - 1e-9 <= number <= high + 1e-9
+        return math.isfinite(number) and low - SLACK <= number <= high + SLACK
 
     def shuffled(self, rng: random.Random) -> Question:
         """The same question with its options in another order."""
@@ -166,11 +170,13 @@ class Question:
             doc["code"] = self.shown_code  # jupyterquiz shows it in a code block
         if self.value is not None:
             low, high = self.low or 0.0, self.high or 0.0
-            doc["precision"] = 4
+            # jupyterquiz rounds what is typed to `precision` digits and accepts low <= x < high:
+            # with the slack of `check` on both ends, it accepts exactly what `check` does
+            doc["precision"] = JUPYTERQUIZ_DIGITS
             doc["answers"] = [
                 {
                     "type": "range",
-                    "range": [round(low, 3), round(high, 3)],
+                    "range": [low - SLACK, high + SLACK],
                     "correct": True,
                     "feedback": "Correct. " + " ".join(self.solution),
                 },
