@@ -172,6 +172,8 @@ def assert_json_error(answer: requests.Response, status: int, says: str) -> None
     assert answer.headers["Content-Type"].startswith("application/json")
     message = answer.json()["error"]
     assert says in message
+    if status == 405:  # says which methods the route takes (RFC 9110, 15.5.6)
+        assert answer.headers.get("Allow"), answer.request.method
 
 
 @pytest.mark.parametrize(("target", "method", "path", "headers", "body", "status", "says"), CASES)

@@ -197,7 +197,7 @@ class Gateway:
             status, body, headers = self._predict(environ, match.group(1))
         except BadRequest as e:  # before any region was tried
             self.state.stats.refuse(e.status, str(e))
-            status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), []
+            status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), e.headers
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
@@ -207,7 +207,8 @@ class Gateway:
     ) -> tuple[int, bytes, list[tuple[str, str]]]:
         state = self.state
         if environ["REQUEST_METHOD"] != "POST":
-            raise BadRequest(f"{environ['REQUEST_METHOD']} is not allowed; POST predictions", 405)
+            method = environ["REQUEST_METHOD"]
+            raise BadRequest(f"{method} is not allowed; POST predictions", 405, allow="POST")
         if not MODEL_NAME.fullmatch(name):  # no region serves it: answered here, blaming none
             raise BadRequest(f"no model {name!r}: names use letters, digits, '.', '_', '-'", 404)
         client = environ.get("HTTP_X_CLIENT_REGION")

@@ -15,11 +15,17 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")  # what a model may be called
 
 
 class BadRequest(Exception):
-    """A request the client must fix; answered with `status` and `{"error": message}`."""
+    """A request the client must fix; answered with `status` and `{"error": message}` (a 405
+    with `Allow: allow`)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, allow: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.allow = allow
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Allow", self.allow)] if self.allow else []
 
 
 def error(message: str, status: int) -> tuple[Response, int]:
@@ -31,7 +37,9 @@ def install_json_errors(app: Flask) -> None:
 
     @app.errorhandler(BadRequest)
     def bad_request(e: BadRequest) -> tuple[Response, int]:
-        return error(str(e), e.status)
+        response, status = error(str(e), e.status)
+        response.headers.extend(e.headers)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> tuple[Response, int]:

@@ -213,7 +213,8 @@ def create_region_app(
 
     def not_predict(name: str) -> None:
         if name.endswith(":predict"):
-            raise BadRequest(f"{request.method} is not allowed on {request.path}; POST it", 405)
+            message = f"{request.method} is not allowed on {request.path}; POST it"
+            raise BadRequest(message, 405, allow="POST")
 
     def current(name: str, version: str | None = None) -> Model:
         not_predict(version or name)
