@@ -4,12 +4,11 @@ answer JSON (a 4xx with `{"error": ...}` for anything malformed, never a 500).""
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.classroom.errors import Refused
+from sandbox.classroom.errors import Refused, fields
 from sandbox.classroom.room import Room
 from sandbox.core.regions import RegionCatalog
 from sandbox.live.http import MAX_BODY_BYTES, BadRequest, bearer_ok, install_json_errors, json_body
@@ -69,9 +68,7 @@ def class_app(room: Room) -> Flask:
 
     @app.post("/class/api/join")
     def join() -> ResponseReturnValue:
-        body = json_body()
-        if not isinstance(body, dict) or set(body) != {"student"}:
-            raise BadRequest('expected {"student": "your id"}')
+        body = fields(json_body(), {"student": "your id"})
         return jsonify(token=room.join(body["student"]))
 
     @app.get("/class/api/quiz")
@@ -95,9 +92,7 @@ def class_app(room: Room) -> Flask:
     @app.post("/class/api/reveal")
     def reveal() -> ResponseReturnValue:
         instructor()
-        body: Any = json_body()
-        if not isinstance(body, dict) or set(body) != {"question"}:
-            raise BadRequest('expected {"question": "q1"}')
+        body = fields(json_body(), {"question": "q1"})
         return jsonify(room.reveal(body["question"]))
 
     @app.post("/class/api/predictions")
@@ -115,9 +110,7 @@ def class_app(room: Room) -> Flask:
     @app.post("/class/api/release")
     def release() -> ResponseReturnValue:
         instructor()
-        body = json_body()
-        if not isinstance(body, dict) or set(body) != {"student"}:
-            raise BadRequest('expected {"student": "their id"}')
+        body = fields(json_body(), {"student": "their id"})
         return jsonify(room.release(body["student"]))
 
     @app.get("/class/api/gradebook.csv")

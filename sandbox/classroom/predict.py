@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from sandbox.classroom.errors import Refused
+from sandbox.classroom.errors import Refused, fields, index, number, shown
 from sandbox.core.faults import Fault
 from sandbox.dashboard.board import Board
 from sandbox.live.fleet import LiveFleet
@@ -204,8 +204,7 @@ class Predictions:
         """A new prediction from `{"near": REGION, "fail": REGION}`."""
         if self.observer is None:
             raise Refused(409, "this class has no live fleet: start it with --regions")
-        if not isinstance(body, dict) or set(body) != {"near", "fail"}:
-            raise Refused(400, 'expected {"near": "eu-west-1", "fail": "eu-west-1"}')
+        body = fields(body, {"near": "eu-west-1", "fail": "eu-west-1"})
         near, fail = body["near"], body["fail"]
         if fail not in self.regions:
             listed = ", ".join(self.regions)
@@ -253,22 +252,8 @@ class Predictions:
             self._running.release()
 
 
-def shown(value: object, most: int = 40) -> str:
-    """A value as JSON, cut short: what a message repeats of a request."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= most else text[: most - 3] + "..."
-
-
 def checked_prediction(question: dict[str, Any], answer: object) -> float | int:
     """An answer to a prediction's question: a region's index, or seconds from 0 to WAIT_S."""
     if question["type"] == "multiple_choice":
-        last = len(question["options"]) - 1
-        if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= last:
-            raise Refused(400, f"answer: expected a region's index, 0 to {last}")
-        return answer
-    if isinstance(answer, bool) or not isinstance(answer, int | float) or not 0 <= answer <= WAIT_S:
-        raise Refused(400, f"answer: expected seconds, 0 to {WAIT_S:g}")
-    return answer
+        return index(answer, len(question["options"]), "a region")
+    return number(answer, 0, WAIT_S, "seconds")
