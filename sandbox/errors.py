@@ -70,3 +70,12 @@ class InvalidQuiz(SandboxError, ValueError):
 
 class ServerError(SandboxError, RuntimeError):
     """A server of the live fleet that could not start."""
+
+
+class PortUnavailable(ServerError):
+    """A port given to a server of the live fleet that it cannot listen on (in use, or not
+    allowed): `server` is `gateway` or a region's name."""
+
+    def __init__(self, server: str, port: int, reason: str) -> None:
+        super().__init__(f"{server} cannot listen on port {port}: {reason}")
+        self.server, self.port, self.reason = server, port, reason

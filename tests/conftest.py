@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 
 import pytest
 from click.testing import CliRunner
+
+from tests.support import program_missing
 
 LESSON_REGIONS = ["us-east-1", "eu-west-1"]
 
@@ -45,9 +46,7 @@ def installed_browser() -> tuple[str, str]:
         f"the browser tests need Chromium or Chrome and its chromedriver on PATH; "
         f"{missing} not found (Debian: apt-get install chromium chromium-driver)"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    program_missing(reason)
 
 
 @pytest.fixture(scope="module")

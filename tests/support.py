@@ -1,12 +1,17 @@
-"""What several test modules ask of this machine: the ports a process itself listens on, and
-whether a server of ours (not another program on a reused port) answers at an address."""
+"""What several test modules ask of this machine: the ports a process itself listens on, free
+ports for fixed-port tests, whether a server of ours (not another program on a reused port) answers
+at an address, and what a test does without a program it needs."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 import requests
 
 LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
@@ -57,3 +62,31 @@ def interruptible() -> None:
     """For a child that a test stops with Ctrl-C (SIGINT): a shell that starts the suite in the
     background ignores SIGINT, and its children inherit that; undo it (Popen's preexec_fn)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports that are free now, below the ephemeral range (where
+    the servers that take any free port get theirs), so that a test of fixed ports does not
+    collide with another test's servers."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 30_000 - count)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sockets.append(socket.create_server(("127.0.0.1", port)))
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base
+    raise AssertionError(f"no {count} consecutive free ports found")
+
+
+def program_missing(reason: str) -> NoReturn:
+    """A test needs a program this machine lacks: skip it with `reason`, but fail it in CI
+    (CI=true), where `.ci/run` installs every such program."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)

@@ -261,7 +261,7 @@ def test_metrics_count_requests_and_show_faults(ready):
     route = "/v1/models/<name>:predict"
     assert samples[("mrsandbox_requests_total", (("route", route), ("status", "200")))] == 1
     assert samples[("mrsandbox_requests_total", (("route", route), ("status", "400")))] == 1
-    assert samples[("mrsandbox_request_seconds_count", (("route", route),))] == 2
+    assert samples[("mrsandbox_request_emulated_seconds_count", (("route", route),))] == 2
     assert samples[("mrsandbox_fault_active", (("kind", "latency"),))] == 1
     assert samples[("mrsandbox_fault_active", (("kind", "outage"),))] == 0
 

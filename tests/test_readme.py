@@ -40,7 +40,7 @@ PYTHON = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
 
 def test_readme_python_examples():
-    assert len(PYTHON) == 4
+    assert len(PYTHON) == 5
     scope: dict[str, object] = {}
     exec(PYTHON[0], scope)  # the README's own example, as a reader would paste it
     d = scope["d"]
@@ -52,9 +52,23 @@ def test_readme_python_examples():
     assert live["d"].trace.transitions[0].state == "unhealthy"
 
 
+def test_readme_tritonclient_example(capsys):
+    from sandbox import run_deployment
+    from sandbox.core.models import load_model
+    from sandbox.live import LiveFleet
+
+    with LiveFleet(["eu-west-1"], time_scale=0.02) as fleet:
+        run_deployment(["eu-west-1"], "model_v1", backend=fleet)
+        exec(PYTHON[2], {"GATEWAY": fleet.gateway_url})
+    rows = [[12, 70, 1], [36, 75.5, 2]]  # exactly float32 values
+    expected = load_model("model_v1").predict(rows)
+    printed = capsys.readouterr().out.strip("[]\n").split()
+    assert [float(p) for p in printed] == pytest.approx(expected, rel=1e-6)
+
+
 def test_readme_dask_sweep_example(capsys):
     scope: dict[str, object] = {"__name__": "__main__"}
-    exec(PYTHON[2], scope)
+    exec(PYTHON[3], scope)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 6
     detection = {tuple(line.split()[:2]): float(line.split()[2]) for line in lines}
@@ -63,7 +77,7 @@ def test_readme_dask_sweep_example(capsys):
 
 def test_readme_quiz_example(capsys):
     scope: dict[str, object] = {}
-    exec(PYTHON[3], scope)  # outside a notebook, IPython's display prints what it would show
+    exec(PYTHON[4], scope)  # outside a notebook, IPython's display prints what it would show
     assert "IPython.core.display" in capsys.readouterr().out
     widget = scope["QuizWidget"](scope["load_set"]("visual"))
     assert [q.question.key for q in widget.questions] == ["A", "C", "B"]

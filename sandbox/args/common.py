@@ -137,18 +137,20 @@ def region_list(ctx: click.Context, text: str, catalog: RegionCatalog, fail: Fix
     return regions
 
 
-def pairs(ctx: click.Context, flag: str, text: str | None) -> dict[str, float]:
-    """`--weights us-east-1=80,eu-west-1=20` as a dict."""
+def pairs(
+    ctx: click.Context, flag: str, text: str | None, what: str = "weight", example: str = "80"
+) -> dict[str, float]:
+    """`--weights us-east-1=80,eu-west-1=20` as a dict (`what`: what the numbers are)."""
     pairs: dict[str, float] = {}
     for item in (text or "").split(",") if text else []:
         name, _, value = item.partition("=")
         if name.strip() in pairs:
-            message = f"{name.strip()} is given twice; give each region one weight"
+            message = f"{name.strip()} is given twice; give each region one {what}"
             raise click.BadParameter(message, ctx, param_hint=f"'{flag}'")
         try:
             pairs[name.strip()] = int(value) if value.strip().isdigit() else float(value)
         except ValueError:
-            message = f"{item!r}: expected REGION=WEIGHT, e.g. us-east-1=80"
+            message = f"{item!r}: expected REGION={what.upper()}, e.g. us-east-1={example}"
             raise click.BadParameter(message, ctx, param_hint=f"'{flag}'") from None
     return pairs
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.resources import files
 
 import click
 
@@ -22,6 +23,21 @@ from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--journal-format",
+    type=click.Choice(["sandbox", "chaostoolkit"]),
+    default="sandbox",
+    show_default=True,
+    help="The journal's shape in --out's journal.json and with --format json: the sandbox's "
+    "own, or Chaos Toolkit's.",
+)
+@click.option(
+    "--chaostoolkit-experiment",
+    "chaos_file",
+    is_flag=True,
+    help="Print the path of the bundled Chaos Toolkit experiment (for `chaos run` against "
+    "`mrsandbox serve`) and exit.",
+)
 @click.pass_context
 def experiment(
     ctx: click.Context,
@@ -30,6 +46,8 @@ def experiment(
     mode: str | None,
     out: str | None,
     fmt: str,
+    journal_format: str,
+    chaos_file: bool,
 ) -> None:
     """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
 
@@ -46,8 +64,17 @@ def experiment(
         for name in bundled_scenarios():
             click.echo(f"{name:<24} {load_scenario(name).name}")
         return
+    if chaos_file:
+        click.echo(files("sandbox") / "data" / "chaos" / "regional_outage.json")
+        return
     if not scenario:
         raise click.UsageError("name a SCENARIO (a .toml path or a bundled name; see --list)", ctx)
+    if journal_format != "sandbox" and out is None and fmt != "json":
+        raise click.UsageError(
+            f"--journal-format {journal_format} shapes a journal, and none is written: add "
+            "--out DIR or --format json",
+            ctx,
+        )
     folder = out_folder(ctx, out)
     with blaming(ctx, "'SCENARIO'"):
         loaded = load_scenario(scenario, mode=mode)
@@ -57,10 +84,15 @@ def experiment(
         except KeyboardInterrupt:
             click.echo("Interrupted: the experiment and every server it started stopped.", err=True)
             ctx.exit(130)
+    written = result.journal
+    if journal_format == "chaostoolkit":
+        from sandbox.experiment.chaostoolkit import chaostoolkit_journal
+
+        written = chaostoolkit_journal(result)
     if folder is not None:
         from sandbox.experiment.plots import draw
 
-        (folder / "journal.json").write_text(json.dumps(result.journal, indent=2) + "\n")
+        (folder / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
         result.log.to_csv(folder / "requests.csv")
         draw(result, folder)
         run = {
@@ -71,7 +103,7 @@ def experiment(
         }
         (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     if fmt == "json":
-        click.echo(json.dumps(result.journal, indent=2))
+        click.echo(json.dumps(written, indent=2))
     else:
         click.echo(result.report())
     warn(result.warnings)

@@ -25,10 +25,19 @@ from sandbox.args.common import (
     region_list,
     settings_of,
 )
+from sandbox.args.ports import (
+    PORT,
+    PROMETHEUS_TARGETS,
+    REGION_PORTS,
+    fleet_ports,
+    unavailable,
+    write_targets,
+)
 from sandbox.core.health import HealthPolicy, OutlierPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
 from sandbox.core.routing import RoutingPolicy
+from sandbox.errors import PortUnavailable
 from sandbox.flow.deployment import COMPLETED
 from sandbox.flow.sample import run_deployment
 
@@ -106,6 +115,9 @@ FLAGS = {  # each policy setting's flag
     help="Address every server listens on; any other than this machine's own warns, since "
     "other machines can then reach the fleet.",
 )
+@PORT
+@REGION_PORTS
+@PROMETHEUS_TARGETS
 @PROCESSES
 @SEED
 @EXTRA_REGIONS
@@ -118,6 +130,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
     """
     from sandbox import dashboard  # the live fleet's servers, imported when one starts
     from sandbox.live import LiveFleet
+    from sandbox.live.metrics import scrape_targets
 
     catalog = catalog_with(ctx, p["extra_regions"])
 
@@ -126,6 +139,7 @@ def serve(ctx: click.Context, **p: Any) -> None:
         return Mistake(f"{message}: --regions {fixed}", ctx, mistake, param_hint="'--regions'")
 
     regions = region_list(ctx, p["regions"], catalog, fail)
+    region_ports = fleet_ports(ctx, regions, p["port"], p["region_ports"])
     with blaming(ctx, "'--model'"):
         model = load_model(p["model"])
     order = tuple(r.strip() for r in p["order"].split(",")) if p["order"] else ()
@@ -146,6 +160,8 @@ def serve(ctx: click.Context, **p: Any) -> None:
         seed=p["seed"],
         processes=p["processes"],
         host=p["host"],
+        port=p["port"] or 0,
+        region_ports=region_ports,
     )
     board = dashboard.mount(fleet)
     stop = threading.Event()
@@ -158,11 +174,16 @@ def serve(ctx: click.Context, **p: Any) -> None:
                 fleet.start()
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)
-        except (OSError, ValueError) as e:  # waitress: ValueError for a name it cannot resolve
+        except PortUnavailable as e:
+            raise unavailable(ctx, e, p["region_ports"]) from None
+        except (OSError, ValueError) as e:  # ValueError: a host no address can be made of
             reason = (getattr(e, "strerror", None) or str(e)).rstrip(".")
             message = f"cannot listen on {p['host']}: {reason}; use 127.0.0.1 or an address here"
             raise click.BadParameter(message, ctx, param_hint="'--host'") from None
         with fleet:
+            if p["prometheus_targets"]:
+                targets = scrape_targets(fleet.gateway_url, fleet.urls)
+                write_targets(ctx, p["prometheus_targets"], targets)
             d = run_deployment(
                 regions,
                 model,

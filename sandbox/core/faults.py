@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sandbox.core.checks import Range, is_number
-from sandbox.core.models import VERSION
+from sandbox.core.models import VERSION, VERSION_RULE
 from sandbox.errors import InvalidDeployment, InvalidFault
 
 STAGES = ("deploy", "verify", "bake")
@@ -95,10 +95,8 @@ class Fault:
                 reason = f"only {', '.join(sorted(VERSIONED))} faults take a version"
                 raise InvalidFault.about("version", reason)
             if not isinstance(self.version, str) or not VERSION.fullmatch(self.version):
-                reason = (
-                    "expected a model version such as '1.1.0' (letters, digits, '.', '_', '+', "
-                    f"'-'), got {self.version!r}"
-                )
+                reason = f"expected a model version such as '1.1.0' ({VERSION_RULE}), got "
+                reason += repr(self.version)
                 raise InvalidFault.about("version", reason)
 
     @property

@@ -13,7 +13,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -31,6 +31,7 @@ FIELDS = ("name", "version", "kind", "features", "weights", "bias", "smoke")
 OPTIONAL_FIELDS = ("features",)
 SMOKE_FIELDS = ("instances", "predictions")
 VERSION = re.compile(r"[A-Za-z0-9._+-]+")  # e.g. 1.1.0, 2024-06-01, 1.0.0-rc1+build
+VERSION_RULE = "letters, digits, '.', '_', '+' and '-'"  # what a version may hold
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,12 @@ class Model:
             raise ValueError(f"expected a list of instances, each {wanted}")
         predictions = []
         for index, instance in enumerate(instances):
-            if isinstance(instance, str | bytes) or not isinstance(instance, Iterable):
+            if isinstance(instance, Mapping):
+                values = self.by_feature(instance, f"instance {index}")
+            elif isinstance(instance, str | bytes) or not isinstance(instance, Iterable):
                 raise ValueError(f"instance {index}: expected {wanted}, got {_describe(instance)}")
-            values = list(instance)
+            else:
+                values = list(instance)
             if len(values) != self.n_features:
                 raise ValueError(f"instance {index}: expected {wanted}, got {_describe(values)}")
             row = []
@@ -85,6 +89,29 @@ class Model:
                 )
             predictions.append(prediction)
         return predictions
+
+    def by_feature(self, named: Mapping[str, Any], where: str) -> list[Any]:
+        """The values of `named`, keyed by the feature names, in order; ValueError starting with
+        `where` for a missing or unknown name, listing the names expected."""
+        if not self.features:
+            raise ValueError(f"{where}: {self.name} names no features; send a list of numbers")
+        unknown = [f"unknown feature {key!r}" for key in named if key not in self.features]
+        missing = [f"missing feature {f!r}" for f in self.features if f not in named]
+        if unknown or missing:
+            problem = (unknown or missing)[0]
+            raise ValueError(f"{where}: {problem}; expected {', '.join(self.features)}")
+        return [named[feature] for feature in self.features]
+
+    def rows(self, columns: Mapping[str, Any], where: str) -> list[list[Any]]:
+        """Instances from one list of values per feature name; ValueError naming the feature."""
+        values = self.by_feature(columns, where)
+        count = len(values[0]) if isinstance(values[0], list) else -1
+        for feature, column in zip(self.features, values, strict=True):
+            if not isinstance(column, list) or len(column) != count:
+                wanted = "one per instance" if count < 0 else f"{count}, as many as the first"
+                got = f"expected a list ({wanted}), got {_describe(column)}"
+                raise ValueError(f"{where}: feature {feature!r}: {got}")
+        return [list(row) for row in zip(*values, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
         """The artifact's JSON document (features left out when the model has none)."""
@@ -285,9 +312,7 @@ def _parse(doc: object, source: str) -> Model:
     name = _text(doc["name"], "name")
     version = _text(doc["version"], "version")
     if not VERSION.fullmatch(version):
-        raise _Problem(
-            "version", "letters, digits, '.', '_', '+' and '-' (it goes in URLs)", version
-        )
+        raise _Problem("version", f"{VERSION_RULE} (it goes in URLs)", version)
     kind = doc["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         raise _Problem("kind", " or ".join(repr(k) for k in KINDS), kind)

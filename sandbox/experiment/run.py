@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.core.health import Transition
@@ -42,6 +43,7 @@ class Experiment:
     rollout: Rollout | None = None
     warnings: list[str] = field(default_factory=list)  # wall-clock facts, kept out of the journal
     t0: float = 0.0  # the backend's time when the users started: the journal's time 0
+    started_at: datetime | None = None  # the wall-clock time then (live only; not in the journal)
 
     def probes(self, region: str) -> list[tuple[float, bool]]:
         """Every health probe result of `region`: (seconds on the journal's clock, passed)."""
@@ -61,13 +63,14 @@ class Experiment:
 def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> Experiment:
     """Run `scenario` (in simulation, or on a live fleet) and return its journal and requests."""
     catalog = catalog or RegionCatalog.default()
-    log, rollout, t0 = _log(scenario), None, 0.0
+    log, rollout, t0, started_at = _log(scenario), None, 0.0, None
     events: list[dict[str, Any]] = []
     warnings: list[str] = []
     with _backend(scenario, catalog) as backend:
         d = _deploy(scenario, catalog, backend)
         if d.outcome in COMPLETED:
             t0 = backend.now()
+            started_at = datetime.now(UTC) if scenario.mode == "live" else None
             _watch(d, log.clients, t0, events)
             for fault in scenario.faults:
                 backend.spawn(_schedule(backend, fault, t0, events))
@@ -87,6 +90,7 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
     log.t = array("d", (t - t0 for t in log.t))
     experiment = _finish(scenario, d, log, events, rollout, t0)
     experiment.warnings += warnings
+    experiment.started_at = started_at
     return experiment
 
 

@@ -9,11 +9,13 @@ wall seconds.
 
 from __future__ import annotations
 
+import errno
 import random
 import secrets
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -30,7 +32,7 @@ from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, VersionSplit
 from sandbox.core.timing import Probe, Process, probe_loops, wall_timeout
 from sandbox.core.workload import Workload
-from sandbox.errors import InvalidDeployment, InvalidFault
+from sandbox.errors import InvalidDeployment, InvalidFault, PortUnavailable
 from sandbox.live.clock import LiveClock
 from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.region import create_region_app
@@ -58,8 +60,12 @@ class LiveFleet:
         seed: int = 0,
         processes: bool = False,
         host: str = HOST,
+        port: int = 0,
+        region_ports: Mapping[str, int] | None = None,
     ) -> None:
-        """`host` is where every server listens: 127.0.0.1 unless given (another host warns)."""
+        """`host` is where every server listens: 127.0.0.1 unless given (another host warns);
+        `port` is the gateway's and `region_ports` the regions' (0 or none given: any free one);
+        a port a server cannot listen on raises `PortUnavailable` from `start`."""
         problem = TIME_SCALES.problem(time_scale)
         if problem:
             raise InvalidDeployment.about("time_scale", problem)
@@ -67,6 +73,11 @@ class LiveFleet:
         for region in regions:
             self.catalog.check(region)
         self.regions = list(regions)
+        self.ports = {region: 0 for region in self.regions} | dict(region_ports or {})
+        if len(self.ports) > len(self.regions):
+            unknown = ", ".join(sorted(set(self.ports) - set(self.regions)))
+            raise InvalidDeployment.about("region_ports", f"{unknown}: not one of the regions")
+        self.port = port
         self.control_region = self.regions[0]
         self.time_scale = time_scale
         self.seed = seed
@@ -122,10 +133,12 @@ class LiveFleet:
         self._clock.start()
         try:
             for region in self.regions:  # region processes start side by side
-                self._servers.append(self._start_region(region))
+                with self._listening(region, self.ports[region]):
+                    self._servers.append(self._start_region(region))
             for region, server in zip(self.regions, self._servers, strict=True):
                 if self.processes:
-                    server.ready()
+                    with self._listening(region, self.ports[region]):
+                        server.ready()
                 self.urls[region] = server.url
             self.gateway = GatewayState(
                 dict(self.urls),
@@ -137,7 +150,10 @@ class LiveFleet:
             self.app = Gateway(self.gateway)
             for blueprint in self._blueprints:
                 self.app.control.register_blueprint(blueprint)
-            gateway = ServerThread(self.app, host=self.host, threads=GATEWAY_THREADS).start()
+            with self._listening("gateway", self.port):
+                gateway = ServerThread(
+                    self.app, self.port, host=self.host, threads=GATEWAY_THREADS
+                ).start()
             self._servers.append(gateway)
             self.gateway_url = gateway.url
         except BaseException:
@@ -147,6 +163,16 @@ class LiveFleet:
         if warning is not None:
             warnings.warn(warning, stacklevel=2)
         return self
+
+    @contextmanager
+    def _listening(self, server: str, port: int) -> Iterator[None]:
+        """Raise `PortUnavailable` for a given port that is taken or not allowed."""
+        try:
+            yield
+        except OSError as e:
+            if port and e.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortUnavailable(server, port, e.strerror or str(e)) from None
+            raise
 
     def _start_region(self, region: str) -> Any:
         heard = partial(self._faults_changed, region)
@@ -159,6 +185,7 @@ class LiveFleet:
                 self._redeploy,
                 self.host,
                 on_faults=heard,
+                port=self.ports[region],
             ).launch()
         app = create_region_app(
             region,
@@ -167,7 +194,7 @@ class LiveFleet:
             seed=self.seed,
             on_faults=heard,
         )
-        return ServerThread(app, host=self.host, threads=REGION_THREADS).start()
+        return ServerThread(app, self.ports[region], host=self.host, threads=REGION_THREADS).start()
 
     def close(self) -> None:
         """Stop the clock (probes, users' arrivals, schedules), the gateway and every region;
@@ -267,7 +294,7 @@ class LiveFleet:
         ok = yield from self._clock.call(self._put, region, model)
         if ok:
             self._served.setdefault(region, Serving()).deploy(model)
-            self._started().models.add(model.name)
+            self._started().models[model.name] = model
         return ok
 
     def smoke(self, region: str, model: Model) -> Process:

@@ -1,14 +1,18 @@
 """The gateway: the multi-region front door, a WSGI app of its own.
 
-`POST /v1/models/<name>:predict` with `X-Client-Region` picks regions by the routing policy over
-the healthy ones, waits the emulated round trip from the client to that region (scaled by
+`POST /v1/models/<name>:predict` (KServe V1) or `POST /v2/models/<name>/infer` (the Open
+Inference Protocol) with `X-Client-Region` picks regions by the routing policy over the healthy
+ones, waits the emulated round trip from the client to that region (scaled by
 `time_scale`), forwards, and on a refused connection, a timeout, a 5xx or a 404 from a region
 that lost the deployed model tries the next region.
 Where a rollout split a region's predictions between model versions, the gateway picks the
-version by weight and asks the region for it (`/v1/models/<name>/versions/<version>:predict`).
+version by weight and asks the region for it (`/v1/models/<name>/versions/<version>:predict`,
+`/v2/models/<name>/versions/<version>/infer`).
 Answers carry `X-Served-By`, `X-Model-Version`, `X-Attempts`, `X-Tried` (the regions tried, in
 order) and `X-Fail-Open: true` when no region was healthy.
-`GET /routing` shows the policy, the health view and each client region's current choice.
+`GET /routing` shows the policy, the health view and each client region's current choice;
+`GET /metrics` counts forwards, retries and fail-opens and shows the health view to Prometheus
+(`sandbox.live.metrics`); the models' status and metadata routes are `sandbox.live.gateway_models`.
 """
 
 from __future__ import annotations
@@ -24,25 +28,37 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from sandbox.core.attempts import Attempts, Outcome
 from sandbox.core.health import HealthView
+from sandbox.core.models import Model
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
 from sandbox.core.timing import wall_timeout
 from sandbox.errors import UnknownRegion
+from sandbox.live.gateway_models import deployed, model_routes
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     MODEL_NAME,
     BadRequest,
     install_json_errors,
 )
+from sandbox.live.metrics import GatewayMetrics
+from sandbox.live.openapi import gateway_document
 from sandbox.live.server import address
 
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
+JSON = ("Content-Type", "application/json")
+SENT = (  # a prediction's request headers the region gets: it judges them
+    ("Content-Type", "CONTENT_TYPE"),
+    ("Content-Encoding", "HTTP_CONTENT_ENCODING"),
+    ("Inference-Header-Content-Length", "HTTP_INFERENCE_HEADER_CONTENT_LENGTH"),
+)
+KEPT = ("Content-Type", "Inference-Header-Content-Length")  # of a region's answer, passed on
 
 
 class TrafficStats:
@@ -126,7 +142,13 @@ class GatewayState:
     split: VersionSplit = field(default_factory=VersionSplit)
     attempts: AttemptLog = field(default_factory=AttemptLog)
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
-    models: set[str] = field(default_factory=set)  # the models the fleet has deployed
+    models: dict[str, Model] = field(default_factory=dict)  # by name: the last one deployed
+    metrics: GatewayMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = GatewayMetrics(
+            list(self.urls), TrafficStats.OUTCOMES, self.time_scale, lambda: self.view
+        )
 
     def _connection(self, region: str) -> http.client.HTTPConnection:
         """A kept-alive connection to `region` per gateway thread (http.client: the hot path)."""
@@ -139,17 +161,16 @@ class GatewayState:
         return pool[region]
 
     def forward(
-        self, region: str, path: str, body: bytes, content_type: str
-    ) -> tuple[int, bytes, str | None]:
-        """POST to `region`: the status, body and model version of its answer; OSError or
-        HTTPException when it cannot answer in time."""
+        self, region: str, path: str, body: bytes, headers: dict[str, str], method: str = "POST"
+    ) -> tuple[int, bytes, http.client.HTTPResponse]:
+        """Send a request to `region`: the status, body and response (its headers) of its answer;
+        OSError or HTTPException when it cannot answer in time."""
         connection = self._connection(region)
-        headers = {"Content-Type": content_type} if content_type else {}
         for attempt in (1, 2):
             try:
-                connection.request("POST", path, body, headers)
+                connection.request(method, path, body, headers)
                 answer = connection.getresponse()
-                return answer.status, answer.read(), answer.getheader("X-Model-Version")
+                return answer.status, answer.read(), answer
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
                 connection.close()  # a kept-alive connection the region had closed: once more
                 if attempt == 2:
@@ -175,7 +196,8 @@ class GatewayState:
         return self.router.plan(client, self.healthy(), error_rate)
 
 
-PREDICT_PATH = re.compile(r"/v1/models/([^/]+):predict")
+PREDICT_PATH = re.compile(r"/v1/models/([^/]+):predict|/v2/models/([^/]+)/infer")  # V1 | V2
+VERSIONED = ("/v1/models/{}/versions/{}:predict", "/v2/models/{}/versions/{}/infer")  # by group
 
 
 class Gateway:
@@ -193,19 +215,24 @@ class Gateway:
         match = PREDICT_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match is None:
             return self.control(environ, start_response)
+        protocol = match.lastindex or 1
         try:
-            status, body, headers = self._predict(environ, match.group(1))
+            status, body, headers = self._predict(
+                environ, match.group(protocol), VERSIONED[protocol - 1]
+            )
         except BadRequest as e:  # before any region was tried
             self.state.stats.refuse(e.status, str(e))
-            status, body, headers = e.status, json.dumps({"error": str(e)}).encode(), e.headers
-        headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            body = json.dumps({"error": str(e)}).encode()
+            status, headers = e.status, [*e.headers, JSON]
+        headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
 
     def _predict(
-        self, environ: dict[str, Any], name: str
+        self, environ: dict[str, Any], name: str, versioned: str
     ) -> tuple[int, bytes, list[tuple[str, str]]]:
-        state = self.state
+        """Route one prediction; `versioned`: the path template of one version's predictions."""
+        state, started = self.state, time.perf_counter()
         if environ["REQUEST_METHOD"] != "POST":
             method = environ["REQUEST_METHOD"]
             raise BadRequest(f"{method} is not allowed; POST predictions", 405, allow="POST")
@@ -222,40 +249,43 @@ class Gateway:
         if length > MAX_BODY_BYTES:
             raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes", 413)
         body = environ["wsgi.input"].read(length)
-        content_type = environ.get("CONTENT_TYPE", "")  # the region judges it
+        sent = {header: environ[key] for header, key in SENT if environ.get(key)}
         if state.router is None:
             raise BadRequest("routing is not configured yet: run the deployment first", 503)
-        if name not in state.models:  # no region was given it: answered here, blaming none
-            served = ", ".join(sorted(state.models))
-            raise BadRequest(f"no model {name!r} is deployed; the fleet serves {served}", 404)
+        deployed(state.models, name)  # no region was given it: answered here, blaming none
         request = Attempts(client, state.router, state.view, state.split, state.attempts)
-        status, content, version, last = 503, b"", None, ""
+        status, content, version, last, kept = 503, b"", None, "", [JSON]
         for attempt in request:
             region, version = attempt.region, attempt.version
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
                 time.sleep(delay)
-            path = (
-                f"/v1/models/{name}/versions/{version}:predict" if version else environ["PATH_INFO"]
-            )
-            at, sent = state.clock(), time.perf_counter()
+            path = versioned.format(name, version) if version else environ["PATH_INFO"]
+            at, start = state.clock(), time.perf_counter()
             try:
-                status, content, named = state.forward(region, path, body, content_type)
-                version = named or version  # a fault's answer names no version
+                status, content, answer = state.forward(region, path, body, sent)
+                version = answer.getheader("X-Model-Version") or version  # a fault's names none
+                kept = [(h, v) for h in KEPT if (v := answer.getheader(h))]
             except (OSError, http.client.HTTPException) as e:
                 status, content, last = 503, b"", f"{region}: {type(e).__name__}"
             else:
                 last = f"{region}: {status}"
-            took_ms = (time.perf_counter() - sent) / state.time_scale * 1000
+            took_ms = (time.perf_counter() - start) / state.time_scale * 1000
             # a region that answers 404 for a model the fleet deployed there has lost it: as a
             # 5xx, that fails the attempt (the next region is tried) and counts against it; any
             # other 4xx is the request's own fault, which the region answered rightly
             ok = status < 500 and status != 404
             outcome = "ok" if status < 400 else "refused" if ok else "failed"
             state.stats.add(region, outcome, took_ms)
+            state.metrics.forwarded(region, outcome)
             request.record(attempt, Outcome(ok, version, at, took_ms))
+        answerer = request.region if request.answered else None
+        state.metrics.answered(
+            answerer, time.perf_counter() - started, request.count, request.fail_open
+        )
         headers = []
         if request.answered:
+            headers += kept
             headers.append(("X-Served-By", request.region))
             if version:
                 headers.append(("X-Model-Version", version))
@@ -263,6 +293,7 @@ class Gateway:
         else:
             message = f"no region answered ({request.count} attempts; last {last})"
             status, content = 503, json.dumps({"error": message}).encode()
+            headers.append(JSON)
         headers.append(("X-Attempts", str(request.count)))
         headers.append(("X-Tried", ",".join(request.plan[: request.count])))
         if request.fail_open:
@@ -271,10 +302,11 @@ class Gateway:
 
 
 def _control_app(state: GatewayState) -> Flask:
-    """The gateway's other routes: /healthz and /routing."""
+    """The gateway's other routes: /healthz, /routing and /metrics."""
     app = Flask("sandbox.gateway")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # the dashboard's controls take JSON bodies
     install_json_errors(app)
+    app.register_blueprint(model_routes(state))
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -301,5 +333,13 @@ def _control_app(state: GatewayState) -> Flask:
             split={region: state.split.weights(region) for region in state.urls},
             dns_ttl_s=router.policy.dns_ttl_s if router else None,
         )
+
+    @app.get("/openapi.json")
+    def openapi_document() -> ResponseReturnValue:
+        return jsonify(gateway_document(list(state.models.values()), state.catalog.names()))
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(state.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
 MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")  # what a model may be called
@@ -32,8 +33,17 @@ def error(message: str, status: int) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
+class Segment(BaseConverter):
+    """A path segment without a ':', so that `<name>` never swallows a verb: `/v1/models/m:predict`
+    is the predict route only, and another method there is a 405 that allows POST."""
+
+    regex = "[^/:]+"
+
+
 def install_json_errors(app: Flask) -> None:
-    """Answer every error as `{"error": "..."}` with its status, never an HTML page."""
+    """Answer every error as `{"error": "..."}` with its status, never an HTML page; a route's
+    `<name>` and `<version>` are `Segment`s (call before adding routes)."""
+    app.url_map.converters["default"] = Segment
 
     @app.errorhandler(BadRequest)
     def bad_request(e: BadRequest) -> tuple[Response, int]:
@@ -64,7 +74,11 @@ def json_body() -> Any:
     """The request's JSON document, or `BadRequest`: wrong content type, malformed, NaN."""
     if not request.is_json:
         raise BadRequest("send the body as JSON with 'Content-Type: application/json'", 415)
-    raw = request.get_data(cache=True)
+    return parse_json(request.get_data(cache=True))
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON document from bytes, or `BadRequest`: malformed, NaN or Infinity, too deep."""
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as e:

@@ -2,8 +2,11 @@
 
 Routes (JSON everywhere): `GET /healthz`, `PUT|GET|DELETE /v1/models/<name>`,
 `POST /v1/models/<name>:predict`, `GET|DELETE /v1/models/<name>/versions/<version>`,
-`POST /v1/models/<name>/versions/<version>:predict` (TensorFlow Serving's paths),
-`GET /metrics` (Prometheus), `GET|PUT|PATCH|DELETE /admin/faults` (bearer token).
+`POST /v1/models/<name>/versions/<version>:predict` (TensorFlow Serving's paths, its request
+forms and `GET .../metadata`), KServe V1's `GET /` (liveness), `GET /v1/models` and
+`POST /v1/models/<name>:explain` (501: no explainer), the Open Inference Protocol's `/v2` routes
+(`sandbox.live.v2`), `GET /metrics` (Prometheus), `GET|PUT|PATCH|DELETE /admin/faults` (bearer
+token).
 
 A region serves one model; deploying another version of it keeps the version it replaces, so a
 rollout can send a share of the predictions to either version (the gateway's split) and roll
@@ -31,7 +34,6 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
 )
@@ -39,6 +41,8 @@ from prometheus_client import (
 from sandbox.core.faults import KINDS, RegionFaults, parse_faults, spoil
 from sandbox.core.models import Model, Serving, parse_model
 from sandbox.errors import InvalidFault, InvalidModel
+from sandbox.live import openapi, v2
+from sandbox.live.forms import metadata, read_predict
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     MODEL_NAME,
@@ -48,8 +52,8 @@ from sandbox.live.http import (
     install_json_errors,
     json_body,
 )
+from sandbox.live.metrics import region_metrics
 
-MAX_INSTANCES = 1000
 FAULT_ACTIONS = {"PATCH": "add", "PUT": "replace", "DELETE": "clear"}  # what /admin/faults did
 HOLD_STEP_S = 0.02  # how often a slow fault looks whether its client is still there
 
@@ -64,34 +68,42 @@ class RegionState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
-    requests = Counter(
-        "mrsandbox_requests", "Requests by route and status", ["route", "status"], registry=registry
-    )
-    latency = Histogram(
-        "mrsandbox_request_seconds", "Request latency in wall seconds", ["route"], registry=registry
-    )
-    faults = Gauge(
-        "mrsandbox_fault_active",
-        "1 while a fault of this kind is active",
-        ["kind"],
-        registry=registry,
-    )
-    return requests, latency, faults
-
-
-VERSIONED_PREDICT = re.compile(r"/v1/models/[^/]+/versions/([^/]+):predict")
-PREDICT_ROUTES = frozenset(
-    {"/v1/models/<name>:predict", "/v1/models/<name>/versions/<version>:predict"}
+VERSIONED_PREDICT = re.compile(  # a prediction of one version (V1 or V2): the version
+    r"/v1/models/[^/]+/versions/([^/]+):predict|/v2/models/[^/]+/versions/([^/]+)/infer"
 )
-ROUTES = (  # route label by path, for faults and metrics
-    ("/healthz", re.compile(r"/healthz")),
-    ("/v1/models/<name>:predict", re.compile(r"/v1/models/[^/]+:predict")),
-    ("/v1/models/<name>/versions/<version>:predict", VERSIONED_PREDICT),
-    ("/v1/models/<name>/versions/<version>", re.compile(r"/v1/models/[^/]+/versions/[^/]+")),
-    ("/v1/models/<name>", re.compile(r"/v1/models/[^/]+")),
-    ("/metrics", re.compile(r"/metrics")),
-    ("/admin/faults", re.compile(r"/admin/faults")),
+PREDICT_ROUTES = frozenset(
+    {
+        "/v1/models/<name>:predict",
+        "/v1/models/<name>/versions/<version>:predict",
+        "/v2/models/<name>/infer",
+        "/v2/models/<name>/versions/<version>/infer",
+    }
+)
+UNFAULTED = ("/metrics", "/admin/faults", "/openapi.json")  # what faults are seen and undone by
+ROUTES = tuple(  # route label by path, for faults and metrics; predictions first
+    (label, re.compile(label.replace("<name>", "[^/]+").replace("<version>", "[^/]+")))
+    for label in (
+        "/healthz",
+        "/v1/models/<name>:predict",
+        "/v1/models/<name>/versions/<version>:predict",
+        "/v2/models/<name>/infer",
+        "/v2/models/<name>/versions/<version>/infer",
+        "/",
+        "/v1/models",
+        "/v1/models/<name>:explain",
+        "/v1/models/<name>/metadata",
+        "/v1/models/<name>/versions/<version>/metadata",
+        "/v1/models/<name>/versions/<version>",
+        "/v1/models/<name>",
+        "/v2",
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/<name>/ready",
+        "/v2/models/<name>/versions/<version>/ready",
+        "/v2/models/<name>/versions/<version>",
+        "/v2/models/<name>",
+        *UNFAULTED,
+    )
 )
 
 
@@ -133,14 +145,14 @@ class _Instrumented:
             self.children[key] = (self.requests.labels(*key), self.latency.labels(route))
         counter, histogram = self.children[key]
         counter.inc()
-        histogram.observe(time.perf_counter() - started)
+        histogram.observe((time.perf_counter() - started) / self.time_scale)  # emulated
         return result
 
     def _faulted(
         self, route: str, environ: dict[str, Any], respond: Callable
     ) -> list[bytes] | None:
         """The answer of an active fault, after its delay; None to let the request through."""
-        if route in ("/metrics", "/admin/faults"):
+        if route in UNFAULTED:
             return None
         predict = route in PREDICT_ROUTES
         effect = self.state.faults.effect(predict, self._version(environ) if predict else None)
@@ -160,7 +172,7 @@ class _Instrumented:
             return None
         match = VERSIONED_PREDICT.fullmatch(environ.get("PATH_INFO", ""))
         model = self.state.served.current
-        return match.group(1) if match else model.version if model else None
+        return match.group(match.lastindex or 1) if match else model.version if model else None
 
 
 def _hold(seconds: float, gone: Callable[[], bool] | None) -> None:
@@ -193,7 +205,7 @@ def create_region_app(
     )
     app.extensions["region"] = state
     registry = CollectorRegistry()
-    requests_total, latency, fault_gauge = _metrics(registry)
+    requests_total, latency, fault_gauge = region_metrics(registry, time_scale)
     install_json_errors(app)
 
     app.wsgi_app = _Instrumented(  # type: ignore[method-assign]
@@ -211,13 +223,16 @@ def create_region_app(
         }
         return jsonify(body), 200 if model else 503
 
-    def not_predict(name: str) -> None:
-        if name.endswith(":predict"):
-            message = f"{request.method} is not allowed on {request.path}; POST it"
-            raise BadRequest(message, 405, allow="POST")
+    @app.get("/")
+    def live() -> ResponseReturnValue:
+        return jsonify(status="alive")
+
+    @app.get("/v1/models")
+    def models() -> ResponseReturnValue:
+        model = state.served.current
+        return jsonify(models=[model.name] if model else [])
 
     def current(name: str, version: str | None = None) -> Model:
-        not_predict(version or name)
         model = state.served.get(name, version)
         if model is None:
             at = f" version {version!r}" if version is not None else ""
@@ -237,9 +252,13 @@ def create_region_app(
     def version_status(name: str, version: str) -> ResponseReturnValue:
         return status(current(name, version))
 
+    @app.get("/v1/models/<name>/metadata")
+    @app.get("/v1/models/<name>/versions/<version>/metadata")
+    def model_metadata(name: str, version: str | None = None) -> ResponseReturnValue:
+        return jsonify(metadata(current(name, version)))
+
     @app.put("/v1/models/<name>")
     def deploy(name: str) -> ResponseReturnValue:
-        not_predict(name)
         try:
             model = parse_model(json_body(), f"PUT /v1/models/{name}")
         except InvalidModel as e:
@@ -281,24 +300,39 @@ def create_region_app(
         return predict_with(current(name, version))
 
     def predict_with(model: Model) -> ResponseReturnValue:
-        body = json_body()
-        if not isinstance(body, dict) or "instances" not in body:
-            raise BadRequest('expected {"instances": [[...], ...]}')
-        extra = sorted(set(body) - {"instances"})
-        if extra:
-            raise BadRequest(f'unknown field {extra[0]!r}: send {{"instances": [[...], ...]}} only')
-        instances = body["instances"]
-        if not isinstance(instances, list) or not 1 <= len(instances) <= MAX_INSTANCES:
-            raise BadRequest(f"instances: expected a list of 1 to {MAX_INSTANCES} instances")
-        try:
-            predictions = model.predict(instances)
-        except ValueError as e:
-            raise BadRequest(f"instances: {e}") from None
-        if model.version in state.served.bad or state.faults.serves_bad():
-            predictions = spoil(predictions)
-        response = jsonify(predictions=predictions)
+        form = read_predict(json_body(), model)
+        response = jsonify({form.answer: predictions(model, form.instances, form.field)})
         response.headers["X-Model-Version"] = model.version
         return response
+
+    def predictions(model: Model, instances: list[Any], field: str) -> list[float]:
+        """What the region serves for `instances` (V1 and V2): a bad build's are spoilt."""
+        try:
+            predicted = model.predict(instances)
+        except ValueError as e:
+            raise BadRequest(f"{field}: {e}") from None
+        if model.version in state.served.bad or state.faults.serves_bad():
+            return spoil(predicted)
+        return predicted
+
+    @app.post("/v1/models/<name>:explain")
+    def explain(name: str) -> ResponseReturnValue:
+        model = current(name)
+        message = f"{model.name} has no explainer: explanations are not served; POST :predict"
+        return error(message, 501)
+
+    app.register_blueprint(
+        v2.region_routes(region, current, lambda: sorted(state.served.kept), predictions)
+    )
+
+    kinds = [kind for kind in KINDS if kind != "crash" or on_crash is not None]
+
+    @app.get("/openapi.json")
+    def openapi_document() -> ResponseReturnValue:
+        model = state.served.current
+        served = [model] if model else []
+        versions = sorted(state.served.kept)
+        return jsonify(openapi.region_document(region, served, versions, kinds))
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import multiprocessing
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -58,24 +59,45 @@ def address(server_url: str) -> tuple[str, int]:
     return parts.hostname or HOST, parts.port or 80
 
 
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket bound to `host` (its first address) and `port`; OSError when it cannot be."""
+    family, kind, proto, _, where = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    bound = socket.socket(family, kind, proto)
+    try:
+        bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+        if family == socket.AF_INET6:
+            bound.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        bound.bind(where)
+    except OSError:
+        bound.close()
+        raise
+    return bound
+
+
 class ServerThread:
     """A waitress server for `app` on `host`, port `port` (0: any free one), in a thread."""
 
     def __init__(self, app: Callable, port: int = 0, host: str = HOST, threads: int = THREADS):
         logging.getLogger("waitress").setLevel(logging.ERROR)
-        # waitress's stubs type the server as a union without the attributes used here
-        self._server: Any = cast(
-            Any,
-            create_server(
-                app,
-                host=host.strip("[]"),
-                port=port,
-                threads=threads,
-                ident="mrsandbox",
-                max_request_body_size=SERVER_BODY_LIMIT,
-                channel_request_lookahead=1,  # so that a request can tell its client hung up
-            ),
-        )
+        listening = _bound(host, port)  # bound here: a port that is taken leaves nothing behind
+        try:
+            # waitress's stubs type the server as a union without the attributes used here
+            self._server: Any = cast(
+                Any,
+                create_server(
+                    app,
+                    sockets=[listening],
+                    threads=threads,
+                    ident="mrsandbox",
+                    max_request_body_size=SERVER_BODY_LIMIT,
+                    channel_request_lookahead=1,  # so that a request can tell its client hung up
+                ),
+            )
+        except BaseException:
+            listening.close()
+            raise
         self.port: int = self._server.effective_port
         self.url = url(host, self.port)
         self._thread = threading.Thread(
@@ -124,7 +146,11 @@ def _serve_region(
     app = create_region_app(
         region, token=token, time_scale=time_scale, seed=seed, on_crash=crash, on_faults=faults
     )
-    server = ServerThread(app, port=port, host=host).start()
+    try:
+        server = ServerThread(app, port=port, host=host).start()
+    except OSError as e:  # the parent raises it again
+        send("unavailable", (e.errno, e.strerror or str(e)))
+        return
     send("ready", server.port)
     with contextlib.suppress(EOFError, OSError):
         conn.recv()  # "stop", or EOFError when the parent is gone
@@ -134,7 +160,8 @@ def _serve_region(
 class RegionProcess:
     """One region served by a process of its own, so that a `crash` fault is a real kill.
 
-    A crash with a duration restarts the region on the same port when it ends, and
+    It listens on `port` (0: any free one). A crash with a duration restarts the region on the
+    same port when it ends, and
     `on_restart(region)` runs then (the fleet redeploys the region's model); each change of the
     region's faults is passed to `on_faults(action, faults)`, as a region in a thread does.
     """
@@ -148,6 +175,7 @@ class RegionProcess:
         on_restart: Callable[[str], None],
         host: str = HOST,
         on_faults: Callable[[str, list[dict[str, Any]]], None] | None = None,
+        port: int = 0,
     ) -> None:
         self.region = region
         self.host = host
@@ -157,7 +185,7 @@ class RegionProcess:
         self._on_faults = on_faults
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
-        self.port = 0
+        self.port = port
         self.url = ""
 
     def start(self) -> RegionProcess:
@@ -179,13 +207,16 @@ class RegionProcess:
         return self
 
     def ready(self) -> RegionProcess:
-        """Wait until the launched process listens."""
+        """Wait until the launched process listens; OSError when it cannot."""
         if not self._conn.poll(STARTUP_S):
             self._process.kill()
             raise ServerError(f"region {self.region} did not start within {STARTUP_S} s")
         try:
             message, payload = self._conn.recv()
             while message != "ready":  # a restarted region is called at once on its old port
+                if message == "unavailable":
+                    self._process.join(timeout=5)
+                    raise OSError(*payload)
                 self._heard(message, payload)
                 message, payload = self._conn.recv()
             self.port = payload
