@@ -73,3 +73,25 @@ def test_the_split_chooses_each_attempts_version():
     router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
     made, _ = drive(Attempts("eu-west-2", router, None, split), ALL_ANSWER)
     assert made == [Try("eu-west-1", "1.1.0")]
+
+
+def test_a_pinned_version_tries_only_the_regions_serving_it_and_asks_each_for_it():
+    router = Router(RoutingPolicy(retries=2), FLEET, CATALOG)
+    split = VersionSplit()
+    split.set("eu-west-1", {"1.0.0": 50.0, "2.0.0": 50.0})
+    among = ["ap-south-1", "us-east-1"]
+    made, result = drive(
+        Attempts("eu-west-2", router, None, split, None, "2.0.0", among), NONE_ANSWERS
+    )
+    assert [a.region for a in made] == ["us-east-1", "ap-south-1"]  # eu-west-1 is nearer
+    assert {a.version for a in made} == {"2.0.0"} and not result.answered
+
+
+def test_a_pinned_version_fails_open_only_among_the_regions_serving_it():
+    view = HealthView(FLEET, lambda: 0.0)
+    while "ap-south-1" in view.healthy_regions():  # the one region serving it fails its probes
+        view.probe("ap-south-1", False)
+    router = Router(RoutingPolicy(retries=2), FLEET, CATALOG)
+    request = Attempts("eu-west-2", router, view, VersionSplit(), None, "2.0.0", ["ap-south-1"])
+    made, result = drive(request, ALL_ANSWER)
+    assert [a.region for a in made] == ["ap-south-1"] and result.fail_open and result.answered

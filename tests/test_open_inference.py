@@ -85,7 +85,7 @@ def test_tritonclient_infer_gives_the_v1_predictions(fleet, url, datatype, binar
     assert plain.as_numpy("predictions").tolist() == pytest.approx(expected, abs=1e-12)
 
 
-def test_a_version_is_pinned_at_a_region_and_split_by_the_gateway(fleet):
+def test_a_version_is_pinned_at_a_region(fleet):
     tensor = triton.InferInput("input", [1, 3], "FP64")
     tensor.set_data_from_numpy(np.array(ROWS[:1]))
     with client(fleet.urls["eu-west-1"]) as c:
@@ -93,10 +93,42 @@ def test_a_version_is_pinned_at_a_region_and_split_by_the_gateway(fleet):
         assert result.get_response()["model_version"] == MODEL.version
         with pytest.raises(InferenceServerException, match=r"version '9\.9\.9'"):
             c.infer(MODEL.name, [tensor], model_version="9.9.9")
-    with client(fleet.gateway_url) as c, pytest.raises(InferenceServerException) as caught:
-        c.infer(MODEL.name, [tensor], model_version=MODEL.version, headers=dict(CLIENT))
-    assert caught.value.status() == "404"
-    assert f"POST /v2/models/{MODEL.name}/infer" in caught.value.message()
+
+
+def test_the_gateway_routes_a_pinned_version_to_the_regions_serving_it():
+    """Pinned (V2 and V1): only regions given that version are tried, whatever the split."""
+    with LiveFleet(REGIONS, time_scale=SCALE, seed=7) as f:
+        assert run_deployment(REGIONS, MODEL, backend=f, health=FAST).outcome == "complete"
+        f.run(f.deploy("eu-west-1", NEW))  # us-east-1 keeps the old version only
+        f.run(f.set_split("eu-west-1", {MODEL.version: 50.0, NEW.version: 50.0}))
+        near_us = {"X-Client-Region": "us-east-2"}
+        with client(f.gateway_url) as c:
+            for version in (NEW.version, MODEL.version) * 10:
+                data = triton.InferInput("input", [1, 3], "FP64")
+                data.set_data_from_numpy(np.array(ROWS[:1]))
+                result = c.infer(MODEL.name, [data], model_version=version, headers=dict(near_us))
+                assert result.get_response()["model_version"] == version
+            data = triton.InferInput("input", [1, 3], "FP64")
+            data.set_data_from_numpy(np.array(ROWS[:1]))
+            with pytest.raises(InferenceServerException) as caught:
+                c.infer(MODEL.name, [data], model_version="9.9.9", headers=dict(near_us))
+            assert caught.value.status() == "404"
+            assert f"{MODEL.version}, {NEW.version}" in caught.value.message()
+        v1 = f"{f.gateway_url}/v1/models/{MODEL.name}/versions/{{}}:predict"
+        for version, region in ((NEW.version, "eu-west-1"), (MODEL.version, "us-east-1")):
+            model = {MODEL.version: MODEL, NEW.version: NEW}[version]
+            answer = requests.post(v1.format(version), json={"instances": ROWS}, headers=near_us)
+            assert answer.status_code == 200, answer.text
+            assert answer.headers["X-Served-By"] == region  # us-east-1 is nearer us-east-2
+            assert answer.headers["X-Model-Version"] == version
+            assert answer.json()["predictions"] == pytest.approx(model.predict(ROWS))
+        v1 = v1.format(NEW.version)
+        auth = {"Authorization": f"Bearer {f.admin_token}"}
+        outage = [{"kind": "outage"}]
+        assert requests.patch(f"{f.urls['eu-west-1']}/admin/faults", json=outage, headers=auth).ok
+        down = requests.post(v1, json={"instances": ROWS[:1]}, headers=near_us)
+        assert down.status_code == 503  # the one region serving it is down; no other is tried
+        assert down.headers["X-Tried"] == "eu-west-1"
 
 
 def test_an_unknown_model_raises_our_message(fleet, url):

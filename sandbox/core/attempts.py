@@ -14,7 +14,7 @@ iterator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 from sandbox.core.health import HealthView
@@ -43,9 +43,11 @@ class Outcome(NamedTuple):
 
 class Attempts:
     """The attempts of one request from a user near `client`: the healthy regions by the router's
-    policy (all of them when none is healthy: it fails open), the next one after each failure."""
+    policy (all of them when none is healthy: it fails open), the next one after each failure.
+    A request `pinned` to a model version tries only the regions `among` that serve it, and asks
+    each for that version rather than the split's."""
 
-    __slots__ = ("_log", "_split", "_view", "answered", "count", "fail_open", "plan")
+    __slots__ = ("_log", "_pinned", "_split", "_view", "answered", "count", "fail_open", "plan")
 
     def __init__(
         self,
@@ -54,11 +56,18 @@ class Attempts:
         view: HealthView | None,
         split: VersionSplit,
         log: AttemptLog | None = None,
+        pinned: str | None = None,
+        among: Collection[str] | None = None,
     ) -> None:
         healthy = view.healthy_regions() if view is not None else router.regions
+        if among is not None:
+            healthy = [region for region in healthy if region in among]
         self.plan, self.fail_open = router.plan(
             client, healthy, view.error_rate if view is not None else _no_errors
         )
+        if among is not None:  # failing open: to every region among them
+            self.plan = [region for region in self.plan if region in among]
+        self._pinned = pinned
         self.count = 0  # regions tried so far
         self.answered = False
         self._view, self._split, self._log = view, split, log
@@ -66,7 +75,7 @@ class Attempts:
     def __iter__(self) -> Iterator[Try]:
         for region in self.plan:
             self.count += 1
-            yield Try(region, self._split.pick(region))
+            yield Try(region, self._pinned or self._split.pick(region))
             if self.answered:
                 return
 

@@ -146,6 +146,7 @@ class LiveFleet:
                 self.now,
                 self.time_scale,
                 split=VersionSplit(self.seed),
+                served=self._served,
             )
             self.app = Gateway(self.gateway)
             for blueprint in self._blueprints:

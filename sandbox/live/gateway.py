@@ -7,7 +7,8 @@ ones, waits the emulated round trip from the client to that region (scaled by
 that lost the deployed model tries the next region.
 Where a rollout split a region's predictions between model versions, the gateway picks the
 version by weight and asks the region for it (`/v1/models/<name>/versions/<version>:predict`,
-`/v2/models/<name>/versions/<version>/infer`).
+`/v2/models/<name>/versions/<version>/infer`); a prediction sent to such a path is pinned to that
+version and tries only the regions the fleet gave it.
 Answers carry `X-Served-By`, `X-Model-Version`, `X-Attempts`, `X-Tried` (the regions tried, in
 order) and `X-Fail-Open: true` when no region was healthy.
 `GET /routing` shows the policy, the health view and each client region's current choice;
@@ -23,7 +24,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -34,7 +35,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sandbox.core.attempts import Attempts, Outcome
 from sandbox.core.health import HealthView
-from sandbox.core.models import Model
+from sandbox.core.models import Model, Serving
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
@@ -143,6 +144,7 @@ class GatewayState:
     attempts: AttemptLog = field(default_factory=AttemptLog)
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
     models: dict[str, Model] = field(default_factory=dict)  # by name: the last one deployed
+    served: Mapping[str, Serving] = field(default_factory=dict)  # what the fleet put where
     metrics: GatewayMetrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -185,6 +187,18 @@ class GatewayState:
         for connection in self.connections:
             connection.close()
 
+    def serving(self, name: str, version: str) -> list[str]:
+        """The regions the fleet gave `name` at `version`; `BadRequest` 404 when none."""
+        among = [r for r, s in self.served.items() if s.get(name, version) is not None]
+        if not among:
+            held = sorted({v for s in self.served.values() if s.get(name) for v in s.kept})
+            raise BadRequest(
+                f"no region serves {name!r} version {version!r}; the fleet serves "
+                f"{', '.join(held) or 'none'} (or POST without /versions/<v>: the split picks)",
+                404,
+            )
+        return among
+
     def healthy(self) -> list[str]:
         routed = self.router.regions if self.router else []
         return self.view.healthy_regions() if self.view else routed
@@ -196,8 +210,14 @@ class GatewayState:
         return self.router.plan(client, self.healthy(), error_rate)
 
 
-PREDICT_PATH = re.compile(r"/v1/models/([^/]+):predict|/v2/models/([^/]+)/infer")  # V1 | V2
-VERSIONED = ("/v1/models/{}/versions/{}:predict", "/v2/models/{}/versions/{}/infer")  # by group
+PREDICT_PATH = re.compile(  # V1 | V2, each with a version pinned or not
+    r"/v1/models/(?P<v1>[^/]+?)(?:/versions/(?P<v1_version>[^/]+))?:predict"
+    r"|/v2/models/(?P<v2>[^/]+?)(?:/versions/(?P<v2_version>[^/]+))?/infer"
+)
+VERSIONED = {  # a version's predictions, by protocol
+    "v1": "/v1/models/{}/versions/{}:predict",
+    "v2": "/v2/models/{}/versions/{}/infer",
+}
 
 
 class Gateway:
@@ -215,10 +235,10 @@ class Gateway:
         match = PREDICT_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match is None:
             return self.control(environ, start_response)
-        protocol = match.lastindex or 1
+        protocol = "v1" if match["v1"] else "v2"
         try:
             status, body, headers = self._predict(
-                environ, match.group(protocol), VERSIONED[protocol - 1]
+                environ, match[protocol], match[f"{protocol}_version"], VERSIONED[protocol]
             )
         except BadRequest as e:  # before any region was tried
             self.state.stats.refuse(e.status, str(e))
@@ -229,9 +249,10 @@ class Gateway:
         return [body]
 
     def _predict(
-        self, environ: dict[str, Any], name: str, versioned: str
+        self, environ: dict[str, Any], name: str, pinned: str | None, versioned: str
     ) -> tuple[int, bytes, list[tuple[str, str]]]:
-        """Route one prediction; `versioned`: the path template of one version's predictions."""
+        """Route one prediction (`pinned` to a version, or the split's); `versioned`: the path
+        template of one version's predictions."""
         state, started = self.state, time.perf_counter()
         if environ["REQUEST_METHOD"] != "POST":
             method = environ["REQUEST_METHOD"]
@@ -253,7 +274,10 @@ class Gateway:
         if state.router is None:
             raise BadRequest("routing is not configured yet: run the deployment first", 503)
         deployed(state.models, name)  # no region was given it: answered here, blaming none
-        request = Attempts(client, state.router, state.view, state.split, state.attempts)
+        among = None if pinned is None else state.serving(name, pinned)
+        request = Attempts(
+            client, state.router, state.view, state.split, state.attempts, pinned, among
+        )
         status, content, version, last, kept = 503, b"", None, "", [JSON]
         for attempt in request:
             region, version = attempt.region, attempt.version

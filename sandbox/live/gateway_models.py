@@ -89,16 +89,6 @@ def model_routes(fleet: Fleet) -> Blueprint:
     for path in MODEL_PATHS:
         routes.add_url_rule(path, view_func=model, methods=["GET"], endpoint=f"model {path}")
 
-    @routes.post("/v1/models/<name>/versions/<version>:predict")
-    @routes.post("/v2/models/<name>/versions/<version>/infer")
-    def pinned(name: str, version: str) -> ResponseReturnValue:
-        unpinned = request.path.replace(f"/versions/{version}", "")
-        message = (
-            f"the gateway picks a model's version by the rollout's split: POST {unpinned}; "
-            "a region's own URL serves a version asked for"
-        )
-        return error(message, 404)
-
     return routes
 
 

@@ -153,31 +153,32 @@ def _protocols(d: Document, gateway: bool) -> None:
             ref("ModelReady"),
             *lost,
         )
-    d.op(
-        "POST",
-        "/v1/models/{name}:predict",
-        "Predict (KServe V1, TensorFlow Serving)",
-        ref("Predictions"),
-        404,
-        *BODY_ERRORS,
-        503,
-        *faulted,
-        body=ref("Predict"),
-        headers=predicted,
-    )
+    for at, pinned in (("", ""), ("/versions/{version}", " with one version")):
+        d.op(
+            "POST",
+            f"/v1/models/{{name}}{at}:predict",
+            f"Predict{pinned} (KServe V1, TensorFlow Serving)",
+            ref("Predictions"),
+            404,
+            *BODY_ERRORS,
+            503,
+            *faulted,
+            body=ref("Predict"),
+            headers=predicted,
+        )
+        d.op(
+            "POST",
+            f"/v2/models/{{name}}{at}/infer",
+            f"Infer{pinned} (the Open Inference Protocol)",
+            ref("InferenceResponse"),
+            404,
+            *BODY_ERRORS,
+            503,
+            *faulted,
+            body=ref("InferenceRequest"),
+            headers=predicted,
+        )
     d.op("POST", "/v1/models/{name}:explain", "Explain: not served", {}, 404, 501, *faulted)
-    d.op(
-        "POST",
-        "/v2/models/{name}/infer",
-        "Infer (the Open Inference Protocol)",
-        ref("InferenceResponse"),
-        404,
-        *BODY_ERRORS,
-        503,
-        *faulted,
-        body=ref("InferenceRequest"),
-        headers=predicted,
-    )
     d.op("GET", "/v2/health/live", "Liveness (V2)", ref("Live"), *faulted)
     d.op(
         "GET",
@@ -248,28 +249,6 @@ def region_document(
         404,
         *FAULTED,
     )
-    d.op(
-        "POST",
-        "/v1/models/{name}/versions/{version}:predict",
-        "Predict with one version",
-        ref("Predictions"),
-        404,
-        *BODY_ERRORS,
-        *FAULTED,
-        body=ref("Predict"),
-        headers=REGION_ANSWER,
-    )
-    d.op(
-        "POST",
-        "/v2/models/{name}/versions/{version}/infer",
-        "Infer with one version",
-        ref("InferenceResponse"),
-        404,
-        *BODY_ERRORS,
-        *FAULTED,
-        body=ref("InferenceRequest"),
-        headers=REGION_ANSWER,
-    )
     faults = {"type": "array", "items": ref("Fault")}
     d.op("GET", "/admin/faults", "The active faults", ref("Faults"), 401, admin=True)
     d.op(
@@ -316,11 +295,9 @@ def gateway_document(models: list[Model], clients: list[str]) -> Schema:
         "description": "The region the user is near (a catalogue region).",
         "schema": {"enum": clients},
     }
-    for path in ("/v1/models/{name}:predict", "/v2/models/{name}/infer"):
-        d.doc["paths"][path]["post"]["parameters"].append(client)
-    pinned = "Not served: the gateway picks the version by the rollout's split"
-    d.op("POST", "/v1/models/{name}/versions/{version}:predict", pinned, {}, 404)
-    d.op("POST", "/v2/models/{name}/versions/{version}/infer", pinned, {}, 404)
+    for path, item in d.doc["paths"].items():
+        if path.endswith((":predict", "/infer")):
+            item["post"]["parameters"].append(client)
     healthz = an_object(
         {"status": STRING, "healthy_regions": STRINGS}, ("status", "healthy_regions")
     )
