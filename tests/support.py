@@ -4,12 +4,15 @@ at an address, and what a test does without a program it needs."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -90,3 +93,32 @@ def program_missing(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+MRSANDBOX = str(Path(sys.executable).with_name("mrsandbox"))
+
+
+class Serve:
+    """A running `mrsandbox serve` (`popen`: Popen's options) and the JSON line it printed when
+    ready (`ready`)."""
+
+    def __init__(self, *args: str, **popen: Any) -> None:
+        self.process = subprocess.Popen(
+            [MRSANDBOX, "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        assert line, self.process.stderr.read() if self.process.stderr else ""
+        self.ready = json.loads(line)
+
+    def kill(self) -> None:
+        """Kill it if it still runs, and close its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe:
+                pipe.close()

@@ -18,10 +18,10 @@ import requests
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.hypothesis import within_tolerance
 
-from tests.support import interruptible, serves
+from tests.support import Serve, interruptible, serves
 
 BIN = Path(sys.executable).parent
-MRSANDBOX, CHAOS = str(BIN / "mrsandbox"), str(BIN / "chaos")
+CHAOS = str(BIN / "chaos")
 ROOT = Path(__file__).resolve().parent.parent
 # Probes every 0.3 wall seconds, a region out after 3 failed ones: the pause of 3 s leaves room.
 FAST = ["--time-scale", "0.05", "--health-interval", "6", "--health-timeout", "4"]
@@ -191,20 +191,11 @@ def test_the_bundled_experiment_is_found_and_installed(invoke):
     assert any(fnmatch(relative, glob) for glob in data["package-data"]["sandbox"])
 
 
-class Fleet:
-    """`mrsandbox serve` in its own process group, and what it printed when ready."""
+class Fleet(Serve):
+    """`mrsandbox serve` for Chaos Toolkit, stopped by Ctrl-C as a user would."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [MRSANDBOX, "serve", "--regions", "us-east-1,eu-west-1", *FAST],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=interruptible,
-        )
-        line = self.process.stdout.readline()
-        assert line, self.process.stderr.read()
-        self.ready = json.loads(line)
+        super().__init__("--regions", "us-east-1,eu-west-1", *FAST, preexec_fn=interruptible)
 
     def env(self, region: str) -> dict[str, str]:
         return os.environ | {
@@ -231,19 +222,12 @@ class Fleet:
         urls = [self.ready["gateway"], *self.ready["regions"].values()]
         assert not any(serves(url) for url in urls)
 
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
-
 
 @pytest.fixture
 def fleet():
     started = Fleet()
     yield started
-    started.close()
+    started.kill()
 
 
 def chaos_run(experiment: Path, journal: Path, env: dict[str, str]) -> tuple[int, dict]:

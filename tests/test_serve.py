@@ -6,16 +6,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support import port_of, ports_listened_on, serves
+from tests import support
+from tests.support import MRSANDBOX, port_of, ports_listened_on, serves
 
-MRSANDBOX = str(Path(sys.executable).with_name("mrsandbox"))
 FAST = ["--time-scale", "0.02", "--health-interval", "10"]
 
 
@@ -40,33 +39,17 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-class Serve:
-    """A running `mrsandbox serve` and what it printed when ready."""
+class Serve(support.Serve):
+    """`mrsandbox serve` in its own process group, as a terminal would start it."""
 
     def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [MRSANDBOX, "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # its own process group, as a terminal would give it
-        )
-        line = self.process.stdout.readline()
-        assert line, self.process.stderr.read()
-        self.ready = json.loads(line)
+        super().__init__(*args, start_new_session=True)
 
     def stop(self, sig: int) -> float:
         start = time.monotonic()
         self.process.send_signal(sig)
         self.process.wait(timeout=10)
         return time.monotonic() - start
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from sandbox.live.schemas import (
     TEXT_METRICS,
     Schema,
     an_object,
+    answers,
     fault_schema,
     inference,
     predict,
@@ -184,10 +185,7 @@ def _protocols(d: Document, gateway: bool) -> None:
         "GET",
         "/v2/health/ready",
         "Readiness (V2)",
-        {
-            "200": {"description": "Ready", "content": {JSON: {"schema": ref("Ready")}}},
-            "503": {"description": "Not ready", "content": {JSON: {"schema": ref("Ready")}}},
-        },
+        answers(ref("Ready"), {200: "Ready", 503: "Not ready"}),
         *(504,) * (not gateway),
     )
     d.op("GET", "/v2", "Server metadata (V2)", ref("ServerMetadata"), *faulted)
@@ -218,23 +216,14 @@ def region_document(
         "GET",
         "/healthz",
         "Health: 200 while a model is served",
-        {
-            "200": {"description": "Serving", "content": {JSON: {"schema": healthz}}},
-            "503": {
-                "description": "No model, or an outage",
-                "content": {JSON: {"schema": healthz}},
-            },
-        },
+        answers(healthz, {200: "Serving", 503: "No model, or an outage"}),
         504,
     )
     d.op(
         "PUT",
         "/v1/models/{name}",
         "Deploy an artifact (201 new, 200 replaced)",
-        {
-            "201": {"description": "Deployed", "content": {JSON: {"schema": ref("ModelStatus")}}},
-            "200": {"description": "Replaced", "content": {JSON: {"schema": ref("ModelStatus")}}},
-        },
+        answers(ref("ModelStatus"), {201: "Deployed", 200: "Replaced"}),
         404,  # a name no route takes
         *BODY_ERRORS,
         *FAULTED,
@@ -305,10 +294,7 @@ def gateway_document(models: list[Model], clients: list[str]) -> Schema:
         "GET",
         "/healthz",
         "Health: 200 while a region is healthy",
-        {
-            "200": {"description": "A region is healthy", "content": {JSON: {"schema": healthz}}},
-            "503": {"description": "No healthy region", "content": {JSON: {"schema": healthz}}},
-        },
+        answers(healthz, {200: "A region is healthy", 503: "No healthy region"}),
     )
     routing = an_object(
         {

@@ -222,6 +222,14 @@ BODY_ERRORS = (400, 413, 415)
 FAULTED = (503, 504)  # what a region's faults answer on its health, model and prediction routes
 
 
+def answers(schema: Schema, descriptions: dict[int, str]) -> dict[str, Schema]:
+    """Responses of `schema`, one per status, each with its description."""
+    return {
+        str(status): {"description": text, "content": {JSON: {"schema": schema}}}
+        for status, text in descriptions.items()
+    }
+
+
 def header(description: str) -> Schema:
     return {"description": description, "schema": STRING}
 
