@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sandbox.core.models import (
     MAX_ARTIFACT_BYTES,
+    MODEL_NAME,
     TOLERANCE,
     VERSION,
     Model,
@@ -220,6 +221,13 @@ BAD_FIELDS = [
     ("name", 3, "'name': expected a non-empty string, got 3"),
     ("name", "", "'name': expected a non-empty string, got ''"),
     ("name", "  ", "'name': expected a non-empty string, got '  '"),
+    ("name", "my model", "'name': expected at most 128 letters, digits, '.', '_' and '-'"),
+    ("name", "модель", "'name': expected .* \\(it goes in URLs\\), got 'модель'"),
+    ("name", "..", "'name': expected .*, starting with a letter or digit .*, got '..'"),
+    ("name", "v1:predict", "'name': expected .* got 'v1:predict'"),
+    ("name", "a/b", "'name': expected .* got 'a/b'"),
+    ("name", "m" * 129, "'name': expected at most 128 letters, .* got 'mmm"),
+    ("version", ".", "'version': expected .*, starting with a letter or digit .*, got '.'"),
     ("version", ["1"], "'version': expected a non-empty string, got a list of 1 value"),
     ("version", None, "'version': expected a non-empty string, got null"),
     ("version", "1.0 beta", "'version': expected letters, digits, '.', '_', '\\+' and '-'"),
@@ -413,7 +421,7 @@ def models(
     vector = st.tuples(*[values] * n)
     names = st.one_of(st.just([]), st.lists(label, min_size=n, max_size=n, unique=True))
     model = Model(
-        name=draw(label),
+        name=draw(st.from_regex(MODEL_NAME, fullmatch=True)),
         version=draw(st.from_regex(VERSION, fullmatch=True)),
         kind=draw(st.sampled_from(kinds)),
         weights=draw(vector),

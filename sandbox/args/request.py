@@ -22,7 +22,7 @@ from sandbox.args.common import (
 from sandbox.core.faults import Failure, parse_failure
 from sandbox.core.models import Model, bundled_models, load_model
 from sandbox.core.regions import RegionCatalog
-from sandbox.errors import SandboxError
+from sandbox.errors import InvalidModel, SandboxError
 from sandbox.flow.deployment import Deployment
 from sandbox.flow.plan import RolloutPlan, check_failures, check_versions
 from sandbox.flow.sample import check_leave_out, run_deployment
@@ -70,7 +70,10 @@ class DeployRequest:
             processes=self.processes,
         )
         with fleet:
-            return run_deployment(self.regions, self.model, backend=fleet, **settings)
+            try:
+                return run_deployment(self.regions, self.model, backend=fleet, **settings)
+            except InvalidModel as e:  # a region refused the artifact, saying why
+                raise click.BadParameter(str(e), param_hint="'MODEL'") from None
 
     def flow_settings(self) -> dict[str, Any]:
         """The keyword arguments of `run_deployment` that this command line sets."""

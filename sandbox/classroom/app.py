@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from sandbox.classroom.errors import Refused, fields
 from sandbox.classroom.room import Room
 from sandbox.core.regions import RegionCatalog
-from sandbox.live.http import MAX_BODY_BYTES, BadRequest, bearer_ok, install_json_errors, json_body
+from sandbox.live.http import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    bearer_ok,
+    header,
+    install_json_errors,
+    json_body,
+)
 
 STATIC = {  # the files the pages load, all served here: no other host
     "class.html": "text/html",
@@ -39,7 +46,7 @@ def class_app(room: Room) -> Flask:
 
     def token() -> str:
         """The bearer token sent, or a 401 saying how to send one."""
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, given = (header("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not given:
             raise BadRequest("send your token: 'Authorization: Bearer <token>'", 401)
         return given

@@ -1,10 +1,9 @@
 """Model artifacts: small linear or logistic models kept as JSON data, checked when loaded.
 
 An artifact holds only names and numbers (never pickle, never code) plus a smoke set: a few
-instances with the predictions the model must give on them. Loading checks shapes and types;
-whether a region really serves those predictions is for `verify_deployment` to find out, so an
-artifact whose weights no longer match its smoke set loads and then fails verification.
-"""
+instances with the predictions the model must give on them. Loading checks shapes, types and the
+URL-safe name and version; whether a region serves those predictions is `verify_deployment`'s to
+find out, so an artifact whose weights no longer match its smoke set loads, then fails it."""
 
 from __future__ import annotations
 
@@ -30,8 +29,11 @@ KINDS = ("linear", "logistic")
 FIELDS = ("name", "version", "kind", "features", "weights", "bias", "smoke")
 OPTIONAL_FIELDS = ("features",)
 SMOKE_FIELDS = ("instances", "predictions")
-VERSION = re.compile(r"[A-Za-z0-9._+-]+")  # e.g. 1.1.0, 2024-06-01, 1.0.0-rc1+build
-VERSION_RULE = "letters, digits, '.', '_', '+' and '-'"  # what a version may hold
+# URL path segments (as in KServe, Triton, TF Serving); a first letter or digit keeps out '..'
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # e.g. model_v1, fraud-detector
+MODEL_NAME_RULE = "at most 128 letters, digits, '.', '_' and '-', starting with a letter or digit"
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # e.g. 1.1.0, 2024-06-01, 1.0.0-rc1+build
+VERSION_RULE = "letters, digits, '.', '_', '+' and '-', starting with a letter or digit"
 
 
 @dataclass(frozen=True)
@@ -282,9 +284,11 @@ def _check_keys(doc: dict[Any, Any], known: Sequence[str], prefix: str, source: 
             raise InvalidModel(f"{source}: missing field '{prefix}{key}'")
 
 
-def _text(value: object, where: str) -> str:
+def _text(value: object, where: str, rule: tuple[re.Pattern[str], str] | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Problem(where, "a non-empty string", value)
+    if rule is not None and not rule[0].fullmatch(value):
+        raise _Problem(where, f"{rule[1]} (it goes in URLs)", value)
     return value
 
 
@@ -309,10 +313,8 @@ def _parse(doc: object, source: str) -> Model:
             f"{source}: expected a JSON object at the top level, got {_describe(doc)}"
         )
     _check_keys(doc, FIELDS, "", source)
-    name = _text(doc["name"], "name")
-    version = _text(doc["version"], "version")
-    if not VERSION.fullmatch(version):
-        raise _Problem("version", f"{VERSION_RULE} (it goes in URLs)", version)
+    name = _text(doc["name"], "name", (MODEL_NAME, MODEL_NAME_RULE))
+    version = _text(doc["version"], "version", (VERSION, VERSION_RULE))
     kind = doc["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         raise _Problem("kind", " or ".join(repr(k) for k in KINDS), kind)

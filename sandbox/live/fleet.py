@@ -32,7 +32,7 @@ from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import Router, VersionSplit
 from sandbox.core.timing import Probe, Process, probe_loops, wall_timeout
 from sandbox.core.workload import Workload
-from sandbox.errors import InvalidDeployment, InvalidFault, PortUnavailable
+from sandbox.errors import InvalidDeployment, InvalidFault, InvalidModel, PortUnavailable
 from sandbox.live.clock import LiveClock
 from sandbox.live.gateway import Gateway, GatewayState
 from sandbox.live.region import create_region_app
@@ -247,7 +247,16 @@ class LiveFleet:
             return None
 
     def _put(self, region: str, model: Model) -> bool:
+        """Deploy `model` to `region`: True once it serves it, False when the deployment failed
+        (the region unreachable or failing, as a fault makes it); `InvalidModel` with the region's
+        reason when it refused the artifact (a 4xx), which no retry would change."""
         answer = self._call("PUT", region, f"/v1/models/{model.name}", json=model.to_dict())
+        if answer is not None and 400 <= answer.status_code < 500:
+            try:
+                reason = answer.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                reason = f"{answer.status_code} {answer.reason}"
+            raise InvalidModel(f"{region} refused {model.name} {model.version}: {reason}")
         return answer is not None and answer.status_code in (200, 201)
 
     def admin(self, method: str, region: str, faults: Iterable[Fault] = ()) -> requests.Response:

@@ -35,7 +35,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sandbox.core.attempts import Attempts, Outcome
 from sandbox.core.health import HealthView
-from sandbox.core.models import Model, Serving
+from sandbox.core.models import MODEL_NAME, MODEL_NAME_RULE, Model, Serving
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
@@ -44,9 +44,9 @@ from sandbox.errors import UnknownRegion
 from sandbox.live.gateway_models import deployed, model_routes
 from sandbox.live.http import (
     MAX_BODY_BYTES,
-    MODEL_NAME,
     BadRequest,
     install_json_errors,
+    wsgi_text,
 )
 from sandbox.live.metrics import GatewayMetrics
 from sandbox.live.openapi import gateway_document
@@ -258,8 +258,8 @@ class Gateway:
             method = environ["REQUEST_METHOD"]
             raise BadRequest(f"{method} is not allowed; POST predictions", 405, allow="POST")
         if not MODEL_NAME.fullmatch(name):  # no region serves it: answered here, blaming none
-            raise BadRequest(f"no model {name!r}: names use letters, digits, '.', '_', '-'", 404)
-        client = environ.get("HTTP_X_CLIENT_REGION")
+            raise BadRequest(f"no model {wsgi_text(name)!r}: names are {MODEL_NAME_RULE}", 404)
+        client = wsgi_text(environ.get("HTTP_X_CLIENT_REGION", ""))
         if not client:
             raise BadRequest("missing header X-Client-Region: name the region the user is near")
         try:

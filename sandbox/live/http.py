@@ -1,10 +1,10 @@
-"""What the region servers and the gateway share: JSON errors and strict JSON bodies."""
+"""What the region servers and the gateway share: JSON errors, strict JSON bodies, and the text
+of what WSGI hands over."""
 
 from __future__ import annotations
 
 import hmac
 import json
-import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
-MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")  # what a model may be called
 
 
 class BadRequest(Exception):
@@ -88,8 +87,23 @@ def parse_json(raw: bytes) -> Any:
         raise BadRequest("the body is nested too deeply to parse") from None
 
 
+def wsgi_text(value: str) -> str:
+    """A header's value or the path as its client wrote it: WSGI hands them over as latin-1
+    decoded str, so UTF-8 bytes (`X-Client-Region: 東京`) are decoded as UTF-8; bytes that are not
+    UTF-8 stay latin-1 text."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def header(name: str) -> str | None:
+    """The request's header `name` as its client wrote it (`wsgi_text`); None if not sent."""
+    value = request.headers.get(name)
+    return None if value is None else wsgi_text(value)
+
+
 def bearer_ok(expected: str) -> bool:
     """Whether the request carries `Authorization: Bearer <expected>` (constant-time check)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _, given = (header("Authorization") or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())

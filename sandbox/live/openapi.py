@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sandbox.core.faults import KINDS
-from sandbox.core.models import VERSION, Model
+from sandbox.core.models import MODEL_NAME, VERSION, Model
 from sandbox.live import v2
-from sandbox.live.http import MODEL_NAME
 from sandbox.live.schemas import (
     ARTIFACT,
     BODY_ERRORS,

@@ -45,7 +45,6 @@ from sandbox.live import openapi, v2
 from sandbox.live.forms import metadata, read_predict
 from sandbox.live.http import (
     MAX_BODY_BYTES,
-    MODEL_NAME,
     BadRequest,
     bearer_ok,
     error,
@@ -263,10 +262,8 @@ def create_region_app(
             model = parse_model(json_body(), f"PUT /v1/models/{name}")
         except InvalidModel as e:
             raise BadRequest(str(e)) from None
-        if model.name != name:
+        if model.name != name:  # parse_model held the name to MODEL_NAME
             raise BadRequest(f"the artifact is {model.name!r}; PUT it to /v1/models/{model.name}")
-        if not MODEL_NAME.fullmatch(name):
-            raise BadRequest(f"model names use letters, digits, '.', '_' and '-'; got {name!r}")
         if state.faults.deploy_fails():
             return error(f"deployment to {region} failed (injected deploy_failures fault)", 503)
         with state.lock:

@@ -13,10 +13,10 @@ from typing import Any
 from sandbox.core.checks import Range
 from sandbox.core.faults import KINDS, PARAMETERS, VERSIONED
 from sandbox.core.models import KINDS as MODEL_KINDS
-from sandbox.core.models import VERSION, Model
+from sandbox.core.models import MODEL_NAME, VERSION, Model
 from sandbox.live import v2
 from sandbox.live.forms import MAX_INSTANCES, SIGNATURE
-from sandbox.live.http import MAX_BODY_BYTES, MODEL_NAME
+from sandbox.live.http import MAX_BODY_BYTES
 
 JSON = "application/json"
 Schema = dict[str, Any]

@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from sandbox.core.models import Model
 from sandbox.live.forms import MAX_INSTANCES
-from sandbox.live.http import BadRequest, parse_json
+from sandbox.live.http import BadRequest, header, parse_json
 
 INPUT, OUTPUT = "input", "predictions"
 DATATYPES = {"FP32": "f", "FP64": "d", "INT64": "q"}  # input datatype -> struct code
@@ -151,10 +151,10 @@ def region_routes(
     def infer(name: str, version: str | None = None) -> ResponseReturnValue:
         model = lookup(name, version)
         if request.content_encoding:
-            message = f"Content-Encoding {request.content_encoding!r}: send the body uncompressed"
+            message = f"Content-Encoding {header('Content-Encoding')!r}: send the body uncompressed"
             raise BadRequest(message, 415)
         body = request.get_data(cache=True)
-        inference = read_inference(body, request.headers.get(HEADER_LENGTH), model)
+        inference = read_inference(body, header(HEADER_LENGTH), model)
         content, headers = answer(inference, model, predict(model, inference.rows, "inputs[0]"))
         response = Response(content, headers=headers)
         response.headers["X-Model-Version"] = model.version
@@ -289,7 +289,7 @@ def _known(doc: dict[str, Any], known: tuple[str, ...], prefix: str, what: str) 
 def _count(value: object, most: int) -> int | None:
     """`value` as a whole number from 0 to `most` (a header's digits too), else None."""
     if isinstance(value, str):
-        value = int(value) if value.isdigit() and len(value) < 20 else None
+        value = int(value) if value.isascii() and value.isdigit() and len(value) < 20 else None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
         return None
     return value
