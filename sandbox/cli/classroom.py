@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import socket
-import threading
 from typing import Any
 
 import click
 
 from sandbox.args.common import TIME_SCALE, blaming
+from sandbox.cli.interrupts import serving, stops
 
 
 @click.group("class")
@@ -51,8 +50,10 @@ def class_group() -> None:
     "(0: any free port).",
 )
 @click.pass_context
+@stops("the class's start")
 def serve(ctx: click.Context, **p: Any) -> None:
-    """Serve a class until Ctrl-C or SIGTERM (exit 0, every answer kept).
+    """Serve a class until Ctrl-C or SIGTERM (exit 0, every answer kept; 130 or 143 when
+    either comes before the class is ready).
 
     Prints one JSON line on stdout when ready: {"url": ..., "instructor_token": ...} (and
     "fleet": the gateway's URL, with --regions); the students' page (URL/class), the
@@ -65,13 +66,8 @@ def serve(ctx: click.Context, **p: Any) -> None:
 
     with blaming(ctx, "'--db'"):
         store = Store(p["db"])
-    stop = threading.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
     with contextlib.ExitStack() as running:  # closed in the reverse order: server, fleet, file
         running.callback(store.close)
-        for sig, handler in previous.items():
-            running.callback(signal.signal, sig, handler)
         observer = _fleet(ctx, p, running) if p["regions"] else None
         with blaming(ctx, "'--set', '--count' or '--db'"):
             room = Room(store, p["set_name"], p["count"], observer=observer)
@@ -99,11 +95,12 @@ def serve(ctx: click.Context, **p: Any) -> None:
         ready = {"url": server.url, "instructor_token": room.instructor_token}
         if observer is not None:
             ready["fleet"] = observer.fleet.gateway_url
-        click.echo(json.dumps(ready))
-        click.echo(f"Students: {server.url}/class", err=True)
-        click.echo(f"Instructor: {server.url}/class/board#token={room.instructor_token}", err=True)
-        stop.wait()
-        click.echo(f"Class stopped; every answer is kept in {store.path}", err=True)
+        with serving():
+            click.echo(json.dumps(ready))
+            click.echo(f"Students: {server.url}/class", err=True)
+            board = f"{server.url}/class/board#token={room.instructor_token}"
+            click.echo(f"Instructor: {board}", err=True)
+    click.echo(f"Class stopped; every answer is kept in {store.path}", err=True)
 
 
 def _can_listen(host: str, port: int) -> None:

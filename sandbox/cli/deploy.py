@@ -12,9 +12,12 @@ import click
 from sandbox.args.deploy import deploy_command
 from sandbox.args.request import DeployRequest, build_request
 from sandbox.cli.experiment import warn
+from sandbox.cli.interrupts import stops
+from sandbox.cli.progress import QUIET, shown
 from sandbox.flow.deployment import COMPLETED
 
 
+@stops("the deployment and every server it started")
 def _run(ctx: click.Context) -> None:
     """Run a parsed command line: the lesson's flow, or a rollout; exit 0 when it completed."""
     request = build_request(ctx)
@@ -29,7 +32,8 @@ def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
     """Run a rollout as an experiment: the previous version, users, then the new version."""
     from sandbox.experiment.rollout import roll_out
 
-    experiment = roll_out(request)
+    with shown(f"{request.plan.strategy} rollout", "emulated s", ctx.params["quiet"]):
+        experiment = roll_out(request)
     rollout = experiment.rollout
     warn(experiment.warnings)
     if rollout is None:
@@ -59,4 +63,4 @@ def _users_line(summary: dict[str, Any]) -> str:
     return f"Users: {summary['sent']} requests during the rollout; answered by version: {versions}"
 
 
-deploy = deploy_command(_run)
+deploy = QUIET(deploy_command(_run))  # --quiet: the command's own, not the deploy line's

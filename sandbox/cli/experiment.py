@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Sequence
 from importlib.resources import files
 
 import click
 
 from sandbox.args.common import blaming, out_folder
+from sandbox.cli.interrupts import Stopped, stops
+from sandbox.cli.progress import QUIET, shown
 from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
 
 
@@ -38,7 +39,9 @@ from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
     help="Print the path of the bundled Chaos Toolkit experiment (for `chaos run` against "
     "`mrsandbox serve`) and exit.",
 )
+@QUIET
 @click.pass_context
+@stops("the experiment and every server it started")
 def experiment(
     ctx: click.Context,
     scenario: str | None,
@@ -48,11 +51,12 @@ def experiment(
     fmt: str,
     journal_format: str,
     chaos_file: bool,
+    quiet: bool,
 ) -> None:
     """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
 
     Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario,
-    130 when interrupted (Ctrl-C).
+    130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
     """
     import platform
     import time
@@ -79,11 +83,8 @@ def experiment(
     with blaming(ctx, "'SCENARIO'"):
         loaded = load_scenario(scenario, mode=mode)
         started = time.perf_counter()
-        try:
+        with shown(loaded.name, "emulated s", quiet):
             result = run_experiment(loaded)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: the experiment and every server it started stopped.", err=True)
-            ctx.exit(130)
     written = result.journal
     if journal_format == "chaostoolkit":
         from sandbox.experiment.chaostoolkit import chaostoolkit_journal
@@ -143,7 +144,9 @@ def warn(warnings: Sequence[str]) -> None:
     type=click.Choice(METRICS),
     help="Metrics to plot [default: detection_s and failed].",
 )
+@QUIET
 @click.pass_context
+@stops("the sweep and its workers")
 def sweep(
     ctx: click.Context,
     scenario: str,
@@ -152,13 +155,12 @@ def sweep(
     workers: int | None,
     seeds: int,
     metrics: tuple[str, ...],
+    quiet: bool,
 ) -> None:
     """Run SCENARIO for every combination of the --vary values, in parallel processes."""
     import csv
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm import tqdm
 
     from sandbox.experiment import sweeps
     from sandbox.experiment.scenario import load_scenario
@@ -171,13 +173,12 @@ def sweep(
     folder = out_folder(ctx, out)
     pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
     try:
-        with tqdm(total=total, desc="sweep", unit="run", file=sys.stderr) as bar:
+        with shown("sweep", "run", quiet, total) as bar:
             rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update, seeds)
-    except KeyboardInterrupt:
+    except Stopped:
         for worker in multiprocessing.active_children():  # the pool's, mid-run
             worker.terminate()
-        click.echo("Interrupted: the sweep and its workers stopped.", err=True)
-        ctx.exit(130)
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     keys = [key for key, _ in vary]

@@ -8,6 +8,8 @@ import click
 
 from sandbox.args.common import blaming, out_folder, write_out
 from sandbox.cli.experiment import warn
+from sandbox.cli.interrupts import stops
+from sandbox.cli.progress import QUIET, shown
 from sandbox.lesson.lesson import FILES, FORMATS, Lesson
 
 
@@ -28,9 +30,13 @@ from sandbox.lesson.lesson import FILES, FORMATS, Lesson
     type=click.Path(file_okay=False),
     help="Folder to write lesson.html, lesson.md or lesson.json into (default: stdout).",
 )
+@QUIET
 @click.argument("deploy_args", nargs=-1, type=click.UNPROCESSED, metavar="DEPLOY-ARGS...")
 @click.pass_context
-def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str, ...]) -> None:
+@stops("the lesson and every server it started")
+def lesson(
+    ctx: click.Context, fmt: str, out: str | None, quiet: bool, deploy_args: tuple[str, ...]
+) -> None:
     """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated, or on a live
     fleet with --live; the lesson's flow, or a rollout with --strategy or --previous): its
     Process Flow, Execution Sample, Process Table, Status Tracker, Key Moments, Visual Quiz,
@@ -48,16 +54,16 @@ def lesson(ctx: click.Context, fmt: str, out: str | None, deploy_args: tuple[str
                 "step, and its Status Tracker keeps the material's columns); drop it",
                 ctx,
             )
-        if flag in ("--format", "--out"):
+        if flag in ("--format", "--out", "--quiet", "-q"):
             raise click.UsageError(
                 f"{flag} after the deploy arguments: a lesson's own options go before them, "
                 f"e.g. mrsandbox lesson {flag} ... --regions ...",
                 ctx,
             )
-    with blaming(ctx, "'DEPLOY-ARGS'"):
+    with blaming(ctx, "'DEPLOY-ARGS'"), shown("lesson", "stage", quiet):
         made = Lesson.from_command(shlex.join(["mrsandbox", "deploy", *deploy_args]))
-        warn(made.experiment.warnings if made.experiment else [])
         text = made.render(fmt)
+    warn(made.experiment.warnings if made.experiment else [])
     folder = out_folder(ctx, out)
     if folder is None:
         click.echo(text, nl=False)

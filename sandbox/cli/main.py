@@ -8,13 +8,14 @@ from sandbox.args.common import CONTEXT
 from sandbox.cli.classroom import class_group
 from sandbox.cli.deploy import deploy
 from sandbox.cli.experiment import experiment, sweep
+from sandbox.cli.interrupts import Stoppable
 from sandbox.cli.lesson import lesson
 from sandbox.cli.quiz import quiz
 from sandbox.cli.regions import regions_command
 from sandbox.cli.serve import serve
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Stoppable, context_settings=CONTEXT)
 @click.version_option(package_name="multiregion-sandbox")
 def main() -> None:
     """Learn and test multi-region deployment of ML models on one laptop."""

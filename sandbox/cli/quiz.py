@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from sandbox.args.common import blaming, out_folder, write_out
+from sandbox.cli.interrupts import stops
+from sandbox.cli.progress import QUIET, shown
 from sandbox.quiz.export import FORMATS
 from sandbox.quiz.sets import DEFAULT_COUNT, GENERATED, MADE, TEST
 
@@ -80,6 +82,7 @@ def quiz() -> None:
 
 
 @quiz.command("list")
+@stops("the listing")
 def list_sets() -> None:
     """List the question sets."""
     from sandbox.quiz.material import load_set, material_sets
@@ -95,6 +98,7 @@ def list_sets() -> None:
 @click.argument("set_name", metavar="[SET]", default=GENERATED)
 @_variant_options
 @click.pass_context
+@stops("the quiz")
 def take(ctx: click.Context, set_name: str, **p: Any) -> None:
     """Take SET in the terminal: one answer a line on stdin (a letter, or a number), feedback
     with the hint and the solution after each, the score at the end (per difficulty; the
@@ -123,11 +127,14 @@ def take(ctx: click.Context, set_name: str, **p: Any) -> None:
     show_default=True,
     help="jupyterquiz's JSON, each question with the `source` command behind its key.",
 )
+@QUIET
 @click.pass_context
-def generate_command(ctx: click.Context, set_name: str, fmt: str, **p: Any) -> None:
+@stops("the quiz's generation")
+def generate_command(ctx: click.Context, set_name: str, fmt: str, quiet: bool, **p: Any) -> None:
     """Print a generated quiz (SET generated, the default) or the lesson's test (SET test):
     questions whose keys come from simulated runs."""
-    loaded = _quiz(ctx, set_name, p, _one_student(ctx, p))
+    with shown(set_name, "question", quiet):
+        loaded = _quiz(ctx, set_name, p, _one_student(ctx, p))
     click.echo(json.dumps(loaded.to_jupyterquiz(), indent=2))
 
 
@@ -150,6 +157,7 @@ def generate_command(ctx: click.Context, set_name: str, fmt: str, **p: Any) -> N
 )
 @_variant_options
 @click.pass_context
+@stops("the export")
 def export(
     ctx: click.Context, set_name: str, fmt: str, out: str, roster: str | None, **p: Any
 ) -> None:

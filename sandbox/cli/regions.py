@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import click
 
 from sandbox.args.common import EXTRA_REGIONS, blaming, catalog_with
+from sandbox.cli.interrupts import stops
 from sandbox.core import RegionCatalog
 
 
@@ -19,6 +20,7 @@ from sandbox.core import RegionCatalog
 )
 @EXTRA_REGIONS
 @click.pass_context
+@stops("the listing")
 def regions_command(
     ctx: click.Context, origin: str | None, check_estimate: bool, extra_regions: Sequence[str]
 ) -> None:

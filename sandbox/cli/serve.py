@@ -4,8 +4,6 @@ until Ctrl-C or SIGTERM."""
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +31,7 @@ from sandbox.args.ports import (
     unavailable,
     write_targets,
 )
+from sandbox.cli.interrupts import serving, stops
 from sandbox.core.health import HealthPolicy, OutlierPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import POLICIES as ROUTING_POLICIES
@@ -122,8 +121,10 @@ FLAGS = {  # each policy setting's flag
 @SEED
 @EXTRA_REGIONS
 @click.pass_context
+@stops("the fleet's start")
 def serve(ctx: click.Context, **p: Any) -> None:
-    """Start live regions and the gateway, deploy the model, and serve until Ctrl-C or SIGTERM.
+    """Start live regions and the gateway, deploy the model, and serve until Ctrl-C or SIGTERM
+    (exit 0, one line on stderr; 130 or 143 when either comes before the fleet is ready).
 
     Prints one JSON line on stdout when ready: {"gateway": url, "regions": {name: url},
     "admin_token": token}; the deployment's tables go to stderr.
@@ -164,9 +165,6 @@ def serve(ctx: click.Context, **p: Any) -> None:
         region_ports=region_ports,
     )
     board = dashboard.mount(fleet)
-    stop = threading.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
     try:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -202,17 +200,16 @@ def serve(ctx: click.Context, **p: Any) -> None:
                 "regions": fleet.urls,
                 "admin_token": fleet.admin_token,
             }
-            click.echo(json.dumps(ready))
-            page = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
-            click.echo(f"Dashboard: {page}", err=True)
-            if d.health_view is not None:
-                d.health_view.subscribe(
-                    lambda t: click.echo(
-                        f"t={t.t:.1f} s: {t.region} {t.state} ({t.source})", err=True
+            with serving():
+                click.echo(json.dumps(ready))
+                page = f"{fleet.gateway_url}/dashboard#token={fleet.admin_token}"
+                click.echo(f"Dashboard: {page}", err=True)
+                if d.health_view is not None:
+                    d.health_view.subscribe(
+                        lambda t: click.echo(
+                            f"t={t.t:.1f} s: {t.region} {t.state} ({t.source})", err=True
+                        )
                     )
-                )
-            stop.wait()
     finally:
         board.close()  # after the fleet: a rollout under way ends at once
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    click.echo("Stopped: the fleet, its gateway and its dashboard closed.", err=True)

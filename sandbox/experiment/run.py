@@ -11,11 +11,13 @@ journal, byte for byte.
 from __future__ import annotations
 
 import math
+import time
 from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.core import progress
 from sandbox.core.health import Transition
 from sandbox.core.models import load_model
 from sandbox.core.records import RequestLog
@@ -77,11 +79,15 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
             versions = (load_model(scenario.rollout.model),) if scenario.rollout else ()
             until = t0 + scenario.duration_s
             users = d.start_users(scenario.clients, versions=versions, log=log, until=until)
+            if progress.listening():
+                backend.spawn(_told(backend, log, t0, _horizon(scenario)))
             try:
                 if scenario.rollout is not None:
                     users.until = math.inf  # the users go on while the rollout runs
                     backend.advance(scenario.rollout.start_s)
-                    rollout = _rollout(scenario, d).run()
+                    rolling = _rollout(scenario, d)
+                    rolling.trace.subscribe(lambda step, label: progress.report(step=label))
+                    rollout = rolling.run()
                     users.until = max(t0 + scenario.duration_s, backend.now())
                 backend.advance(users.until - backend.now())
             finally:
@@ -92,6 +98,33 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
     experiment.warnings += warnings
     experiment.started_at = started_at
     return experiment
+
+
+TOLD_EVERY_S = 0.2  # wall seconds between two reports of a run's progress
+
+
+def _told(backend: Backend, log: RequestLog, t0: float, horizon: float) -> Process:
+    """Report the emulated time and the requests sent about every TOLD_EVERY_S of wall time: a
+    process of its own on the run's clock, so the users' path carries nothing for it. Its step
+    in emulated time follows the wall time each step took (a simulation runs far faster)."""
+    env, step = backend.env, 1.0
+    progress.report(done=0.0, total=horizon, step="users")
+    while True:
+        before = time.perf_counter()
+        yield env.timeout(step)
+        took = max(time.perf_counter() - before, 1e-6)
+        step *= min(4.0, max(0.25, TOLD_EVERY_S / took))
+        progress.report(done=env.now - t0, requests=len(log.t))
+
+
+def _horizon(scenario: Scenario) -> float:
+    """The emulated seconds the users are expected to run: the scenario's duration, or with a
+    rollout, its start, then every wave's bake (the rollout may end sooner)."""
+    spec = scenario.rollout
+    if spec is None:
+        return scenario.duration_s
+    bakes = len(spec.plan.layout(scenario.regions)) * spec.plan.bake
+    return max(scenario.duration_s, spec.start_s + bakes)
 
 
 def _backend(scenario: Scenario, catalog: RegionCatalog) -> Backend:

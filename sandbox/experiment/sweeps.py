@@ -182,6 +182,7 @@ def worker_init(parent: int) -> None:
     """In each worker process: leave Ctrl-C to the parent, and end as soon as the parent has
     ended (killed, say), instead of running on as an orphan."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, forked with it
 
     def watch() -> None:
         while os.getppid() == parent:

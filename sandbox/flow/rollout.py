@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
+from sandbox.core import progress
 from sandbox.core.faults import Failure, as_failures
 from sandbox.core.health import Transition
 from sandbox.core.models import Model, load_model
@@ -172,6 +173,7 @@ class Rollout:
 
     def _bake(self, number: int, wave: list[str]) -> None:
         since = self.backend.now()
+        progress.report(step=f"bake of wave {number}, {self.plan.bake:g} s")
         self.backend.advance(self.plan.bake)
         served = self.attempts.served(since, self.backend.now(), wave, self.model.version)
         unsent = f"{self.model.version} served no prediction during the bake"

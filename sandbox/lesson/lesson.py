@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import random
 import shlex
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -16,6 +17,7 @@ import click
 
 from sandbox.args.deploy import parse_deploy_args
 from sandbox.args.request import DeployRequest
+from sandbox.core import progress
 from sandbox.core.faults import Failure
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment, InvalidQuiz
@@ -82,8 +84,10 @@ class Lesson:
         except click.UsageError as e:
             raise InvalidDeployment(e.format_message()) from None
         if not request.rollout:
-            return cls(line, request, request.run())
-        experiment = roll_out(request)
+            with _stage("the run"):
+                return cls(line, request, request.run())
+        with _stage("the run"):
+            experiment = roll_out(request)
         if experiment.rollout is None:
             outcome = experiment.deployment.outcome
             raise InvalidDeployment(
@@ -136,17 +140,22 @@ class Lesson:
     @cached_property
     def quizzes(self) -> dict[str, Quiz]:
         """The visual quiz, the practice and the test of this run."""
-        return {
-            "visual_quiz": self.visual_quiz(),
-            "practice": self.practice(),
-            "test": self._test(),
-        }
+        made = {}
+        for name, make in (
+            ("visual_quiz", self.visual_quiz),
+            ("practice", self.practice),
+            ("test", self._test),
+        ):
+            with _stage(name.replace("_", " ")):
+                made[name] = make()
+        return made
 
     @cached_property
     def modes(self) -> dict[str, Any]:
         """Every mode, by its name in MODES, as the JSON gives it."""
         doc = self.trace_doc
-        told = self._rollout_modes() if self.experiment else self._flow_modes()
+        with _stage("key moments"):
+            told = self._rollout_modes() if self.experiment else self._flow_modes()
         live = LIVE_SAMPLE if self.request.live else ""
         return {
             "process_flow": told["process_flow"],
@@ -323,3 +332,15 @@ def flow_flags(
         if value != DEFAULTS[name]:
             flags += [f"--{name.replace('_', '-')}", str(value)]
     return flags
+
+
+STAGES = ("the run", "key moments", "visual quiz", "practice", "test")
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Report the lesson's build at stage `name` (one of STAGES); the stage's own runs report
+    to no one."""
+    progress.report(done=STAGES.index(name), total=len(STAGES), step=name)
+    with progress.muted():
+        yield

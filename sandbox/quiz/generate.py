@@ -8,6 +8,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 
+from sandbox.core import progress
 from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidQuiz
 from sandbox.experiment.scenario import Scenario, load_scenario
@@ -134,7 +135,10 @@ def generate(
     for turn in range(count * 6 + DRAWS):
         if len(questions) == count:
             break
-        question = asker.ask(order[turn % len(order)])
+        kind = order[turn % len(order)]
+        progress.report(done=len(questions), total=count, step=kind)
+        with progress.muted():
+            question = asker.ask(kind)
         if question is not None:
             questions.append(question)
     if len(questions) < count:
@@ -166,7 +170,9 @@ def lesson_test(
         for kind in kinds:
             if drawn[kind] and kind in RUNS:
                 continue  # their difficulty is the kind's; their runs take a while
-            question = asker.ask(kind)
+            progress.report(done=sum(map(bool, drawn.values())), total=TEST_COUNT, step=kind)
+            with progress.muted():
+                question = asker.ask(kind)
             if question is not None:
                 drawn[kind].setdefault(question.difficulty, question)
         picked = _pick_test([list(drawn[k].values()) for k in kinds])
