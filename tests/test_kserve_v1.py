@@ -4,11 +4,13 @@ TensorFlow Serving's request forms and metadata."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 
 import httpx
 import pytest
 import requests
-from kserve import InferenceRESTClient, RESTConfig
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
 from sandbox import HealthPolicy, run_deployment
 from sandbox.core.models import load_model
@@ -34,11 +36,11 @@ def url(request, fleet):
     return fleet.urls["eu-west-1"] if request.param == "region" else fleet.gateway_url
 
 
-def kserve(coroutine_of):
-    """Run `coroutine_of(client)` with a KServe V1 REST client, closed after."""
+def kserve(coroutine_of, protocol="v1"):
+    """Run `coroutine_of(client)` with a KServe REST client of `protocol`, closed after."""
 
     async def run():
-        client = InferenceRESTClient(RESTConfig(protocol="v1", timeout=10))
+        client = InferenceRESTClient(RESTConfig(protocol=protocol, timeout=10))
         try:
             return await coroutine_of(client)
         finally:
@@ -58,6 +60,19 @@ def test_kserve_client_infers_the_models_predictions(url):
     body = {"instances": ROWS}
     answer = kserve(lambda c: c.infer(url, body, model_name=MODEL.name, headers=CLIENT))
     assert answer["predictions"] == pytest.approx(MODEL.predict(ROWS), abs=1e-12)
+
+
+def test_kserve_v2_client_infers_the_models_predictions(url):
+    """KServe's V2 client, as its documentation shows: it names the model in the body too."""
+    tensor = InferInput("input", [len(ROWS), MODEL.n_features], "FP64", data=ROWS)
+    request = InferRequest(MODEL.name, [tensor])
+    answer = kserve(lambda c: c.infer(url, request, model_name=MODEL.name, headers=CLIENT), "v2")
+    assert answer.model_name == MODEL.name
+    assert answer.outputs[0].data == pytest.approx(MODEL.predict(ROWS), abs=1e-12)
+    assert kserve(lambda c: c.is_server_ready(url), "v2") is True
+    other = InferRequest("model_v9", [tensor])
+    with pytest.raises(httpx.HTTPStatusError, match="model_name: the path names 'model_v1'"):
+        kserve(lambda c: c.infer(url, other, model_name=MODEL.name, headers=CLIENT), "v2")
 
 
 def test_the_gateway_says_not_ready_when_no_region_serves_the_model():
@@ -162,3 +177,16 @@ def test_liveness_is_faulted_with_the_region(fleet):
     finally:
         assert requests.delete(admin, headers=auth).ok
     assert requests.get(f"{fleet.urls['us-east-1']}/").json() == {"status": "alive"}
+
+
+def test_a_compressed_or_repeated_body_is_refused_by_name(url):
+    path = f"{url}/v1/models/{MODEL.name}:predict"
+    raw = json.dumps({"instances": ROWS}).encode()
+    headers = CLIENT | {"Content-Type": "application/json"}
+    for encoding, body in (("gzip", gzip.compress(raw)), ("br", raw)):
+        sent = requests.post(path, data=body, headers=headers | {"Content-Encoding": encoding})
+        assert sent.status_code == 415, sent.text
+        assert f"Content-Encoding {encoding!r}: send the body uncompressed" in sent.json()["error"]
+    twice = b'{"instances": [[1, 2, 3]], "instances": [[4, 5, 6], [7, 8, 9]]}'
+    sent = requests.post(path, data=twice, headers=headers)
+    assert sent.status_code == 400 and "duplicate key 'instances'" in sent.json()["error"]

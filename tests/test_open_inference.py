@@ -102,6 +102,9 @@ def test_the_gateway_routes_a_pinned_version_to_the_regions_serving_it():
         f.run(f.deploy("eu-west-1", NEW))  # us-east-1 keeps the old version only
         f.run(f.set_split("eu-west-1", {MODEL.version: 50.0, NEW.version: 50.0}))
         near_us = {"X-Client-Region": "us-east-2"}
+        document = requests.get(f"{f.gateway_url}/openapi.json").json()
+        versions = document["components"]["schemas"]["Version"]["enum"]
+        assert versions == sorted([MODEL.version, NEW.version])  # what the regions serve now
         with client(f.gateway_url) as c:
             for version in (NEW.version, MODEL.version) * 10:
                 data = triton.InferInput("input", [1, 3], "FP64")

@@ -61,7 +61,7 @@ def test_the_documents_are_valid_openapi_3_1(fleet):
         validate(doc)
         assert doc["openapi"].startswith("3.1")
     validate(region_document("eu-west-1", [], [], KINDS))  # a region that serves nothing yet
-    validate(gateway_document([MODEL, load_model("model_v2")], ["eu-west-1"]))
+    validate(gateway_document([MODEL, load_model("model_v2")], ["1.0.0"], ["eu-west-1"]))
 
 
 def test_a_region_documents_exactly_the_routes_it_serves(fleet):
@@ -151,7 +151,7 @@ def test_schemathesis_finds_no_issue_with_deployments_and_faults():
 def test_a_document_that_lies_is_caught():
     """The suite's schemathesis run fails a server whose answers differ from its document."""
     app = Flask("liar")
-    doc = gateway_document([MODEL], ["eu-west-2"])
+    doc = gateway_document([MODEL], [MODEL.version], ["eu-west-2"])
 
     @app.get("/openapi.json")
     def openapi():

@@ -1,11 +1,13 @@
 """The one numeric check: a setting's allowed range, kept beside the setting it bounds (a policy, a
 fault, a plan) and used by everything that reads one (the object itself when built, the command
-line, scenario files, the dashboard), so each bound is written once."""
+line, scenario files, the dashboard), so each bound is written once; and the one rule of a JSON
+object's keys (each once), for artifacts and request bodies alike."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 def is_number(value: object) -> bool:
@@ -59,3 +61,13 @@ def _show(bound: float) -> str:
     if isinstance(bound, int) or bound.is_integer():
         return str(int(bound))
     return f"{bound:g}"
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict; ValueError naming a key given twice."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} in an object")
+        seen.add(key)
+    return dict(pairs)

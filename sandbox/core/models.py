@@ -18,6 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandbox.core.checks import unique_keys
 from sandbox.errors import InvalidModel
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ KINDS = ("linear", "logistic")
 FIELDS = ("name", "version", "kind", "features", "weights", "bias", "smoke")
 OPTIONAL_FIELDS = ("features",)
 SMOKE_FIELDS = ("instances", "predictions")
-# URL path segments (as in KServe, Triton, TF Serving); a first letter or digit keeps out '..'
+# Names and versions are URL path segments (as in KServe, Triton, TF Serving), never '..'
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # e.g. model_v1, fraud-detector
 MODEL_NAME_RULE = "at most 128 letters, digits, '.', '_' and '-', starting with a letter or digit"
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # e.g. 1.1.0, 2024-06-01, 1.0.0-rc1+build
@@ -248,7 +249,7 @@ def _load(resource: Traversable, source: str) -> Model:
     except UnicodeDecodeError as exc:
         raise InvalidModel(f"{source}: not UTF-8 text (bad byte at offset {exc.start})") from None
     try:
-        doc = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_unique_keys)
+        doc = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise InvalidModel(
             f"{source}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
@@ -259,15 +260,6 @@ def _load(resource: Traversable, source: str) -> Model:
     except RecursionError:
         raise InvalidModel(f"{source}: not valid JSON: nested too deeply to parse") from None
     return parse_model(doc, source)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise ValueError(f"duplicate key {key!r} in an object")
-        seen.add(key)
-    return dict(pairs)
 
 
 def _check_keys(doc: dict[Any, Any], known: Sequence[str], prefix: str, source: str) -> None:

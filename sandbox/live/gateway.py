@@ -360,7 +360,9 @@ def _control_app(state: GatewayState) -> Flask:
 
     @app.get("/openapi.json")
     def openapi_document() -> ResponseReturnValue:
-        return jsonify(gateway_document(list(state.models.values()), state.catalog.names()))
+        versions = sorted({v for served in state.served.values() for v in served.kept})
+        models = list(state.models.values())
+        return jsonify(gateway_document(models, versions, state.catalog.names()))
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -11,6 +11,8 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from sandbox.core.checks import unique_keys
+
 MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
 
 
@@ -73,13 +75,23 @@ def json_body() -> Any:
     """The request's JSON document, or `BadRequest`: wrong content type, malformed, NaN."""
     if not request.is_json:
         raise BadRequest("send the body as JSON with 'Content-Type: application/json'", 415)
-    return parse_json(request.get_data(cache=True))
+    return parse_json(plain_body())
+
+
+def plain_body() -> bytes:
+    """The request's body, or `BadRequest` 415 when it is encoded (compressed): no route takes
+    a `Content-Encoding`."""
+    if request.content_encoding:
+        message = f"Content-Encoding {header('Content-Encoding')!r}: send the body uncompressed"
+        raise BadRequest(message, 415)
+    return request.get_data(cache=True)
 
 
 def parse_json(raw: bytes) -> Any:
-    """A JSON document from bytes, or `BadRequest`: malformed, NaN or Infinity, too deep."""
+    """A JSON document from bytes, or `BadRequest`: malformed, a key twice in an object, NaN or
+    Infinity, too deep."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=unique_keys)
     except (ValueError, UnicodeDecodeError) as e:
         reason = "a number has too many digits" if "digits" in str(e) else str(e)
         raise BadRequest(f"the body is not valid JSON: {reason}") from None

@@ -263,9 +263,9 @@ def region_document(
     return d.doc
 
 
-def gateway_document(models: list[Model], clients: list[str]) -> Schema:
-    """The document of the gateway's API, for a fleet that deployed `models`, whose users are
-    near `clients` (the catalogue's regions)."""
+def gateway_document(models: list[Model], versions: list[str], clients: list[str]) -> Schema:
+    """The document of the gateway's API, for a fleet that deployed `models` (its regions serving
+    `versions`), whose users are near `clients` (the catalogue's regions)."""
     d = Document(
         "mrsandbox gateway",
         "The fleet's front door: predictions routed by `X-Client-Region` to a healthy region "
@@ -273,7 +273,7 @@ def gateway_document(models: list[Model], clients: list[str]) -> Schema:
         "by a healthy region, the routing and health view, and metrics. The dashboard's routes "
         "(/dashboard...) are not described here.",
         models,
-        [model.version for model in models],
+        versions,
     )
     _protocols(d, gateway=True)
     client = {

@@ -18,18 +18,19 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from sandbox.core.models import Model
 from sandbox.live.forms import MAX_INSTANCES
-from sandbox.live.http import BadRequest, header, parse_json
+from sandbox.live.http import BadRequest, header, parse_json, plain_body
 
 INPUT, OUTPUT = "input", "predictions"
 DATATYPES = {"FP32": "f", "FP64": "d", "INT64": "q"}  # input datatype -> struct code
 HEADER_LENGTH = "Inference-Header-Content-Length"  # the binary tensor extension's header
 EXTENSIONS = ["binary_tensor_data"]
-REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs")
+# KServe's V2 client also names the model in the body (`model_name`), as the path does
+REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs", "model_name")
 TENSOR_FIELDS = ("name", "shape", "datatype", "parameters", "data")
 INT64 = 2**63
 
@@ -79,6 +80,10 @@ def read_inference(body: bytes, header_length: str | None, model: Model) -> Infe
     if not isinstance(doc, dict):
         raise BadRequest('expected an inference request: {"inputs": [{"name": ...}, ...]}')
     _known(doc, REQUEST_FIELDS, "", "an inference request")
+    if doc.get("model_name", model.name) != model.name:
+        raise BadRequest(
+            f"model_name: the path names {model.name!r}; got {_short(doc['model_name'])}"
+        )
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise BadRequest(f"id: expected a string, got {_short(request_id)}")
@@ -150,10 +155,7 @@ def region_routes(
     @routes.post("/v2/models/<name>/versions/<version>/infer")
     def infer(name: str, version: str | None = None) -> ResponseReturnValue:
         model = lookup(name, version)
-        if request.content_encoding:
-            message = f"Content-Encoding {header('Content-Encoding')!r}: send the body uncompressed"
-            raise BadRequest(message, 415)
-        body = request.get_data(cache=True)
+        body = plain_body()
         inference = read_inference(body, header(HEADER_LENGTH), model)
         content, headers = answer(inference, model, predict(model, inference.rows, "inputs[0]"))
         response = Response(content, headers=headers)
