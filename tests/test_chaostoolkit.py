@@ -248,7 +248,7 @@ def test_chaos_run_of_the_bundled_experiment_against_serve(invoke, fleet, tmp_pa
     assert code == 0 and journal["status"] == "completed" and journal["deviated"] is False
     for state in (journal["steady_states"]["before"], journal["steady_states"]["after"]):
         assert state["steady_state_met"] is True
-        assert [p["output"]["status"] for p in state["probes"]] == [200, 200]
+        assert [p["output"]["status"] for p in state["probes"]] == [200, 200, 200]
     inject, health, prediction = (r["output"] for r in journal["run"])
     assert inject["status"] == 200 and inject["body"]["faults"][0]["kind"] == "outage"
     # the health probes noticed, and the gateway answered from the other region
@@ -275,8 +275,33 @@ def test_chaos_run_deviates_when_every_region_is_out(invoke, fleet, tmp_path):
     code, journal = chaos_run(variant, tmp_path / "journal.json", env)
     assert code == 1 and journal["status"] == "completed" and journal["deviated"] is True
     after = journal["steady_states"]["after"]
-    assert after["steady_state_met"] is False and after["probes"][0]["tolerance_met"] is False
-    assert after["probes"][0]["output"]["status"] == 503
+    gateway = after["probes"][1]  # the admin API (probe 0) still answers
+    assert after["steady_state_met"] is False and gateway["tolerance_met"] is False
+    assert gateway["output"]["status"] == 503
     assert len(journal["rollbacks"]) == 2
     assert fleet.faults("eu-west-1") == [] and fleet.faults("us-east-1") == []
+    fleet.stop()
+
+
+@pytest.mark.parametrize(
+    ("wrong", "probe", "status"),
+    [
+        ({"MRSANDBOX_ADMIN_TOKEN": "nope"}, 0, 401),  # the fault could not be injected
+        ({"MRSANDBOX_REGION_URL": "http://127.0.0.1:1"}, 0, None),  # nor there
+        ({"MRSANDBOX_MODEL": "model_v2"}, 2, 404),  # the fleet serves model_v1
+    ],
+)
+def test_chaos_run_stops_before_the_method_when_its_settings_are_wrong(
+    invoke, fleet, tmp_path, wrong, probe, status
+):
+    bundled = Path(invoke("experiment", "--chaostoolkit-experiment").output.strip())
+    _, journal = chaos_run(bundled, tmp_path / "journal.json", fleet.env("eu-west-1") | wrong)
+    # chaoslib's exit status and status differ by the probe's failure (it could not run: failed;
+    # it ran out of tolerance: completed, exit 0); the method never runs in either case
+    assert journal["run"] == [] and journal["steady_states"]["after"] is None
+    before = journal["steady_states"]["before"]
+    assert before["steady_state_met"] is False
+    if status is not None:
+        assert before["probes"][probe]["output"]["status"] == status
+    assert fleet.faults("eu-west-1") == []
     fleet.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import socket
 import time
 from collections import Counter
 
@@ -19,7 +20,7 @@ from sandbox.core.health import OutlierPolicy
 from sandbox.core.models import load_model
 from sandbox.core.routing import REQUEST_TIMEOUT_S
 from sandbox.live.fleet import LiveFleet
-from sandbox.live.metrics import LATENCY_BUCKETS
+from sandbox.live.metrics import LATENCY_BUCKETS, scrape_targets
 from sandbox.live.region import create_region_app
 
 SCALE = 0.02
@@ -183,3 +184,12 @@ def test_the_gateway_metrics_route_takes_only_get(fleet):
     answer = requests.post(f"{fleet.gateway_url}/metrics", timeout=5)
     assert answer.status_code == 405 and answer.headers["Allow"]
     assert "error" in answer.json()
+
+
+def test_a_fleet_on_every_address_is_scraped_at_this_machines_name():
+    groups = scrape_targets("http://0.0.0.0:8000", {"eu-west-1": "http://[::]:8001"})
+    name = socket.gethostname()
+    assert [g["targets"] for g in groups] == [[f"{name}:8000"], [f"{name}:8001"]]
+    kept = scrape_targets("http://127.0.0.1:8000", {"eu-west-1": "http://[::1]:8001"})
+    assert [g["targets"] for g in kept] == [["127.0.0.1:8000"], ["[::1]:8001"]]
+    assert kept[1]["labels"] == {"job": "mrsandbox-region", "region": "eu-west-1"}

@@ -10,6 +10,8 @@ metrics: Prometheus adds it from the target's labels (`scrape_targets`).
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,8 +160,19 @@ class _HealthCollector(Collector):
 def scrape_targets(gateway_url: str, region_urls: Mapping[str, str]) -> list[dict[str, Any]]:
     """The fleet's servers as Prometheus file_sd target groups: the gateway (job
     `mrsandbox-gateway`) and each region (job `mrsandbox-region`, label `region`)."""
-    groups = [{"targets": [urlsplit(gateway_url).netloc], "labels": {"job": GATEWAY_JOB}}]
+    groups = [{"targets": [_target(gateway_url)], "labels": {"job": GATEWAY_JOB}}]
     for region, url in region_urls.items():
-        target = urlsplit(url).netloc
-        groups.append({"targets": [target], "labels": {"job": REGION_JOB, "region": region}})
+        labels = {"job": REGION_JOB, "region": region}
+        groups.append({"targets": [_target(url)], "labels": labels})
     return groups
+
+
+def _target(url: str) -> str:
+    """`host:port` of a server's URL; a server listening on every address (0.0.0.0, ::) is
+    scraped at this machine's name, which another machine's Prometheus can reach."""
+    parts = urlsplit(url)
+    try:
+        everywhere = ipaddress.ip_address(parts.hostname or "").is_unspecified
+    except ValueError:  # a name
+        everywhere = False
+    return f"{socket.gethostname()}:{parts.port}" if everywhere else parts.netloc
