@@ -160,6 +160,12 @@ def tensor(**changes):
         ({"inputs": [{"name": "input", "shape": [1, 3]}]}, "missing field 'datatype'"),
         ({"inputs": [{"name": "input", "shape": [1, 3], "datatype": "FP64"}]}, "'data'"),
         ({"inputs": [tensor(data=[1, True, 3])]}, "inputs[0].data[1]: expected a number"),
+        (
+            {"inputs": [tensor(shape=[2, 3], data=[[1, 2], [3, 4, 5, 6]])]},
+            "data[0]: expected a row of 3",
+        ),
+        ({"inputs": [tensor(data=[[[1, 2, 3]]])]}, "inputs[0].data[0]: expected a row of 3"),
+        ({"inputs": [tensor(data=[1, [2, 3]])]}, "inputs[0].data[0]: expected a row of 3"),
         ({"inputs": [tensor(data=[1, "2", 3])]}, "inputs[0].data[1]: expected a number"),
         ({"inputs": [tensor(datatype="INT64", data=[1, 2.5, 3])]}, "data[1]: expected an INT64"),
         ({"inputs": [tensor(datatype="FP32", data=[1, 1e300, 3])]}, "out of FP32's range"),

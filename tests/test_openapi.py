@@ -84,9 +84,9 @@ def test_the_documents_describe_the_fleet_as_it_stands(fleet):
         schemas = doc["components"]["schemas"]
         assert schemas["ModelName"]["enum"] == [MODEL.name]
         assert schemas["Version"]["enum"] == [MODEL.version]
-        named = schemas["Predict"]["oneOf"][0]["properties"]["instances"]["items"]["oneOf"]
-        assert named[0]["minItems"] == named[0]["maxItems"] == MODEL.n_features
-        assert named[1]["required"] == list(MODEL.features)
+        assert schemas["Row"]["minItems"] == schemas["Row"]["maxItems"] == MODEL.n_features
+        assert schemas["NamedRow"]["required"] == list(MODEL.features)
+        assert schemas["Columns"]["required"] == list(MODEL.features)
     faults = region["components"]["schemas"]["Fault"]["oneOf"]
     taken = [kind for kind in KINDS if kind != "crash"]  # a crash needs a region's own process
     assert [f["properties"]["kind"]["const"] for f in faults] == taken

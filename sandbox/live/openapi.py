@@ -30,7 +30,7 @@ from sandbox.live.schemas import (
     answers,
     fault_schema,
     inference,
-    predict,
+    prediction,
     ref,
 )
 
@@ -71,9 +71,9 @@ class Document:
                     "Version": version,
                     "Fault": {"oneOf": [fault_schema(kind) for kind in kinds]},
                     "Artifact": ARTIFACT,
-                    "Predict": predict(model),
                     "InferenceRequest": inference(model),
-                },
+                }
+                | prediction(model),
                 "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}},
             },
         }

@@ -67,6 +67,12 @@ STRING, NUMBER, BOOLEAN = {"type": "string"}, {"type": "number"}, {"type": "bool
 STRINGS = {"type": "array", "items": STRING}
 NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 SCHEMAS: dict[str, Schema] = {
+    "TensorData": {
+        "description": "A tensor's values, row-major: flat, or as rows (shape[0] lists of "
+        "shape[1] values).",
+        "type": "array",
+        "items": {"anyOf": [NUMBER, {"type": "array", "items": NUMBER}]},
+    },
     "Error": an_object({"error": STRING}, ("error",)),
     "Alive": an_object({"status": {"const": "alive"}}, ("status",)),
     "Models": an_object({"models": STRINGS}, ("models",)),
@@ -129,32 +135,30 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def rows(model: Model | None) -> Schema:
-    """Instances: lists of the model's feature values, or objects keyed by its feature names."""
+def prediction(model: Model | None) -> dict[str, Schema]:
+    """A V1 prediction's body (`Predict`): TensorFlow Serving's row form (`instances`) or columnar
+    form (`inputs`: the same rows, or one list of values per feature name), with the schemas it
+    names: a `Row` of the model's feature values, a `NamedRow` keyed by its feature names, the
+    `Rows` of an instance list and the `Columns` of the columnar form."""
     row: Schema = {"type": "array", "items": NUMBER, "minItems": 1}
     named: Schema = {"type": "object", "additionalProperties": NUMBER, "minProperties": 1}
-    if model is not None:
-        row |= {"minItems": model.n_features, "maxItems": model.n_features}
-        numbers = {feature: NUMBER for feature in model.features}
-        named = an_object(numbers, model.features, additionalProperties=False)
-    shapes = [row, named] if model is None or model.features else [row]
-    return {"type": "array", "items": {"oneOf": shapes}, "minItems": 1, "maxItems": MAX_INSTANCES}
-
-
-def predict(model: Model | None) -> Schema:
-    """A V1 prediction's body: TensorFlow Serving's row form (`instances`) or columnar form
-    (`inputs`: the same rows, or one list of values per feature name)."""
     columns: Schema = {"type": "object", "additionalProperties": {"type": "array"}}
     if model is not None:
+        row |= {"minItems": model.n_features, "maxItems": model.n_features}
+        named = an_object(dict.fromkeys(model.features, NUMBER), model.features)
         column = {"type": "array", "items": NUMBER, "minItems": 1, "maxItems": MAX_INSTANCES}
         columns = an_object(dict.fromkeys(model.features, column), model.features)
-        columns["additionalProperties"] = False
-    inputs = {"oneOf": [rows(model), columns]} if model is None or model.features else rows(model)
+        named["additionalProperties"] = columns["additionalProperties"] = False
+    named_too = model is None or bool(model.features)
+    shapes = [ref("Row"), ref("NamedRow")] if named_too else [ref("Row")]
+    instances = {"type": "array", "items": {"oneOf": shapes}, "minItems": 1}
+    instances["maxItems"] = MAX_INSTANCES
     signature = {"const": SIGNATURE}
-    return {
+    inputs = {"oneOf": [ref("Rows"), ref("Columns")]} if named_too else ref("Rows")
+    predict = {
         "oneOf": [
             an_object(
-                {"instances": rows(model), "signature_name": signature},
+                {"instances": ref("Rows"), "signature_name": signature},
                 ("instances",),
                 additionalProperties=False,
             ),
@@ -166,22 +170,23 @@ def predict(model: Model | None) -> Schema:
         ],
         "description": "Every column of the columnar form holds as many values as the first.",
     }
+    parts = {"Predict": predict, "Row": row, "Rows": instances, "Columns": columns}
+    return parts | ({"NamedRow": named} if named_too else {})
 
 
 def inference(model: Model | None) -> Schema:
     """An Open Inference Protocol request: one input tensor of the model's rows."""
-    shape: Schema = {"type": "array", "items": {"type": "integer", "minimum": 0}}
-    if model is not None:
-        rows = {"type": "integer", "minimum": 1, "maximum": MAX_INSTANCES}
-        shape = {"type": "array", "prefixItems": [rows, {"const": model.n_features}]}
-        shape |= {"minItems": 2, "maxItems": 2}
+    # [N, features] as two whole numbers: client generators read `items`, not `prefixItems`
+    features = "features" if model is None else f"{model.n_features} features"
+    shape: Schema = {"type": "array", "items": {"type": "integer", "minimum": 1}}
+    shape |= {"minItems": 2, "maxItems": 2, "description": f"[N rows, {features}]"}
     tensor = an_object(
         {
             "name": {"const": v2.INPUT},
             "shape": shape,
             "datatype": {"enum": list(v2.DATATYPES)},
             "parameters": {"type": "object"},
-            "data": {"type": "array"},
+            "data": ref("TensorData"),
         },
         ("name", "shape", "datatype", "data"),
         additionalProperties=False,

@@ -2,7 +2,7 @@
 answers, and the metadata documents.
 
 A model takes one input tensor, `input`: N rows of its features (FP32, FP64 or INT64; shape
-[N, features]; `data` row-major, flat or nested) and answers one output tensor, `predictions`
+[N, features]; `data` row-major, flat or as N rows) and answers one output tensor, `predictions`
 (FP64, shape [N]). Triton's binary tensor extension (what tritonclient's HTTP client sends by
 default) is spoken both ways: a body whose first `Inference-Header-Content-Length` bytes are the
 JSON request and whose rest are the inputs' little-endian bytes (`binary_data_size`); outputs
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
@@ -200,15 +200,15 @@ def _rows(tensor: object, where: str, model: Model, binary: bytes) -> list[list[
     if size is not None:
         values = _unpacked(size, binary, datatype, count, where)
     elif "data" in tensor:
-        values = _values(tensor["data"], datatype, count, where)
+        values = _values(tensor["data"], datatype, count, features, where)
     else:
         raise BadRequest(f"{where}: missing field 'data' (or parameters.binary_data_size)")
     return [values[row : row + features] for row in range(0, count, features)]
 
 
-def _values(data: object, datatype: str, count: int, where: str) -> list[float]:
-    """`count` values of `datatype` from a tensor's `data`, flat or nested (row-major)."""
-    values = list(_flat(data, f"{where}.data"))
+def _values(data: object, datatype: str, count: int, width: int, where: str) -> list[float]:
+    """`count` values of `datatype` from a tensor's `data`: flat, or rows of `width`."""
+    values = _flat(data, width, f"{where}.data")
     if len(values) != count:
         raise BadRequest(f"{where}.data: {len(values)} values do not fill the shape ({count})")
     for index, value in enumerate(values):
@@ -225,19 +225,20 @@ def _values(data: object, datatype: str, count: int, where: str) -> list[float]:
     return values
 
 
-def _flat(data: object, where: str) -> Iterator[Any]:
-    """The values of nested lists in row-major order (without recursion: any depth)."""
+def _flat(data: object, width: int, where: str) -> list[Any]:
+    """The values of `data` in row-major order: flat, or rows of `width` values (the tensor's
+    shape nests two deep)."""
     if not isinstance(data, list):
-        raise BadRequest(f"{where}: expected a list of values (nested or flat), got {_short(data)}")
-    stack = [iter(data)]
-    while stack:
-        item = next(stack[-1], stack)  # the stack itself: this list is done
-        if item is stack:
-            stack.pop()
-        elif isinstance(item, list):
-            stack.append(iter(item))
-        else:
-            yield item
+        raise BadRequest(f"{where}: expected a list of values (flat or rows), got {_short(data)}")
+    if not any(isinstance(item, list) for item in data):
+        return data
+    for index, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != width or any(isinstance(v, list) for v in row):
+            raise BadRequest(
+                f"{where}[{index}]: expected a row of {width} values (or all of them flat), "
+                f"got {_short(row)}"
+            )
+    return [value for row in data for value in row]
 
 
 def _unpacked(size: object, binary: bytes, datatype: str, count: int, where: str) -> list[float]:
