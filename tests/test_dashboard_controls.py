@@ -192,6 +192,14 @@ def test_a_rollout_is_refused_as_the_command_line_refuses_it(fleet, name):
     assert texts(state(fleet), "rollout") == []
 
 
+@pytest.mark.parametrize(("body", "given"), [({}, "nothing"), ({"model": 7}, "7")])
+def test_a_rollout_without_a_model_name_lists_the_bundled_ones(fleet, body, given):
+    answer = call(fleet, "POST", "/dashboard/api/rollout", body)
+    error = answer.json()["error"]
+    assert answer.status_code == 400 and error.endswith(f"; got {given}")
+    assert error.startswith("model: name a bundled model (") and "model_v1_1" in error
+
+
 # -- users and rates ----------------------------------------------------------------------------
 
 

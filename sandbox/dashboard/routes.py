@@ -6,6 +6,7 @@ names the field and changes nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -16,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from sandbox.core.faults import parse_fault
+from sandbox.core.models import bundled_models
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
 from sandbox.flow.plan import RolloutPlan
@@ -126,7 +128,9 @@ def blueprint(board: Board) -> Blueprint:
         strategy = body.get("strategy", "sequential")
         name = body.get("model")
         if not isinstance(name, str):
-            raise BadRequest(f"model: expected the name of a bundled model, got {name!r}")
+            names = ", ".join(bundled_models())
+            given = "nothing" if name is None else json.dumps(name)
+            raise BadRequest(f"model: name a bundled model ({names}); got {given}")
         with answering():
             plan = RolloutPlan(strategy, None, body.get("canary_percent"), body.get("bake_s"))
             model = board.roll_out(name, plan)
