@@ -63,12 +63,15 @@ def emit(rows: list[tuple[str, ...]], note: str) -> None:
         print_table(rows, note)
 
 
-def row(name: str, value: float, base: float, target: float, unit: str, more: bool) -> tuple:
+def row(name: str, value: float, base: float, target: float | None, unit: str, more: bool) -> tuple:
     """A table row: `value` against `base`; with `more`, met when value / base is at least
-    `target` (a ratio), otherwise when `value` is below `target` (in `unit`)."""
-    met = value / base >= target if more else value < target
+    `target` (a ratio), otherwise when `value` is below `target` (in `unit`); no `target`, a
+    figure shown for comparison ("-")."""
     shown = f"{value:,.0f}" if unit == "req/s" else f"{value:.3f} {unit}"
     baseline = f"{base:,.0f}" if unit == "req/s" else f"{base:.3f} {unit}"
     ratio = f"{value / base:.2f}" if more else f"{value / base:.1f}x"
+    if target is None:
+        return (name, shown, baseline, ratio, "-", "-")
+    met = value / base >= target if more else value < target
     goal = f">= {target}" if more else f"< {target:g} {unit}"
     return (name, shown, baseline, ratio, goal, "yes" if met else "NO")

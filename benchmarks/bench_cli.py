@@ -18,7 +18,7 @@ from _common import emit, row
 REPEATS = 15
 BIN = Path(sys.executable).parent
 CASES = [
-    ("mrsandbox --help", [str(BIN / "mrsandbox"), "--help"], 0.3),
+    ("mrsandbox --help", [str(BIN / "mrsandbox"), "--help"], 0.15),
     (
         "mrsandbox deploy (2 regions, sim)",
         [str(BIN / "mrsandbox"), "deploy", "--regions", "us-east-1,eu-west-1", "model_v1"],
