@@ -11,6 +11,7 @@ import click
 
 from sandbox.args.deploy import deploy_command
 from sandbox.args.request import DeployRequest, build_request
+from sandbox.cli.confirm import YES, confirmed
 from sandbox.cli.experiment import warn
 from sandbox.cli.interrupts import stops
 from sandbox.cli.progress import QUIET, shown
@@ -30,7 +31,11 @@ def _run(ctx: click.Context) -> None:
 
 def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
     """Run a rollout as an experiment: the previous version, users, then the new version."""
-    from sandbox.experiment.rollout import roll_out
+    from sandbox.experiment.bounds import run_estimate
+    from sandbox.experiment.rollout import roll_out, rollout_scenario
+
+    fix = "--bake-s or --time-scale" if request.live else "--bake-s"
+    confirmed(ctx, run_estimate(rollout_scenario(request)), fix)
 
     with shown(f"{request.plan.strategy} rollout", "emulated s", ctx.params["quiet"]):
         experiment = roll_out(request)
@@ -63,4 +68,4 @@ def _users_line(summary: dict[str, Any]) -> str:
     return f"Users: {summary['sent']} requests during the rollout; answered by version: {versions}"
 
 
-deploy = QUIET(deploy_command(_run))  # --quiet: the command's own, not the deploy line's
+deploy = YES(QUIET(deploy_command(_run)))  # --quiet, --yes: the command's, not the deploy line's

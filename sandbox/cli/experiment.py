@@ -11,6 +11,7 @@ from importlib.resources import files
 import click
 
 from sandbox.args.common import blaming, out_folder
+from sandbox.cli.confirm import YES, confirmed
 from sandbox.cli.interrupts import Stopped, stops
 from sandbox.cli.progress import QUIET, shown
 from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
@@ -40,6 +41,7 @@ from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
     "`mrsandbox serve`) and exit.",
 )
 @QUIET
+@YES
 @click.pass_context
 @stops("the experiment and every server it started")
 def experiment(
@@ -52,15 +54,18 @@ def experiment(
     journal_format: str,
     chaos_file: bool,
     quiet: bool,
+    yes: bool,
 ) -> None:
     """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
 
-    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario,
-    130 when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
+    Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario
+    or a run over the bound of wall time without --yes, 130 when interrupted (Ctrl-C), 143
+    when terminated (SIGTERM).
     """
     import platform
     import time
 
+    from sandbox.experiment.bounds import run_estimate
     from sandbox.experiment.run import run_experiment
     from sandbox.experiment.scenario import bundled_scenarios, load_scenario
 
@@ -79,9 +84,12 @@ def experiment(
             "--out DIR or --format json",
             ctx,
         )
-    folder = out_folder(ctx, out)
     with blaming(ctx, "'SCENARIO'"):
         loaded = load_scenario(scenario, mode=mode)
+    fix = "duration_s or time_scale" if loaded.mode == "live" else "duration_s or rate_per_s"
+    confirmed(ctx, run_estimate(loaded), f"the scenario's {fix}")
+    folder = out_folder(ctx, out)  # after the checks: a refused run leaves nothing behind
+    with blaming(ctx, "'SCENARIO'"):
         started = time.perf_counter()
         with shown(loaded.name, "emulated s", quiet):
             result = run_experiment(loaded)
@@ -145,6 +153,7 @@ def warn(warnings: Sequence[str]) -> None:
     help="Metrics to plot [default: detection_s and failed].",
 )
 @QUIET
+@YES
 @click.pass_context
 @stops("the sweep and its workers")
 def sweep(
@@ -156,6 +165,7 @@ def sweep(
     seeds: int,
     metrics: tuple[str, ...],
     quiet: bool,
+    yes: bool,
 ) -> None:
     """Run SCENARIO for every combination of the --vary values, in parallel processes."""
     import csv
@@ -163,13 +173,18 @@ def sweep(
     from concurrent.futures import ProcessPoolExecutor
 
     from sandbox.experiment import sweeps
-    from sandbox.experiment.scenario import load_scenario
+    from sandbox.experiment.bounds import run_estimate, sweep_estimate
+    from sandbox.experiment.scenario import load_scenario, parse_scenario
     from sandbox.flow.tables import Table
 
     with blaming(ctx, "'SCENARIO' or '--vary'"):
         loaded = load_scenario(scenario)
         vary = [sweeps.parse_vary(text) for text in varies]
-        total = len(sweeps.seeded(sweeps.plan(loaded.document, loaded.source, vary), seeds))
+        points = sweeps.plan(loaded.document, loaded.source, vary)
+        total = len(sweeps.seeded(points, seeds))
+    runs = [run_estimate(parse_scenario(doc, loaded.source)) for _, doc in points] * seeds
+    fix = "--seeds, the --vary values or the scenario's duration"
+    confirmed(ctx, sweep_estimate(runs, workers or os.cpu_count() or 1), fix)
     folder = out_folder(ctx, out)
     pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
     try:

@@ -124,15 +124,23 @@ def blueprint(board: Board) -> Blueprint:
     @page.post("/dashboard/api/rollout")
     def roll_out() -> ResponseReturnValue:
         guard()
-        body = body_table("model", "strategy", "canary_percent", "bake_s")
+        from sandbox.experiment.bounds import rollout_estimate
+
+        body = body_table("model", "strategy", "canary_percent", "bake_s", "yes")
         strategy = body.get("strategy", "sequential")
         name = body.get("model")
         if not isinstance(name, str):
             names = ", ".join(bundled_models())
             given = "nothing" if name is None else json.dumps(name)
             raise BadRequest(f"model: name a bundled model ({names}); got {given}")
+        if not isinstance(body.get("yes", False), bool):
+            raise BadRequest(f"yes: expected true or false, got {json.dumps(body['yes'])}")
         with answering():
             plan = RolloutPlan(strategy, None, body.get("canary_percent"), body.get("bake_s"))
+            estimate = rollout_estimate(plan, fleet.regions, fleet.time_scale)
+            if estimate.over and not body.get("yes", False):
+                refusal = estimate.refusal("bake_s", yes='"yes": true')
+                raise BadRequest(f"bake_s: {refusal}")
             model = board.roll_out(name, plan)
         shown = {"model": model.name, "version": model.version, "strategy": strategy}
         return jsonify(shown | {"regions": fleet.regions}), 202

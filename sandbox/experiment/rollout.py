@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox.args.request import DeployRequest
 from sandbox.experiment.run import Experiment, run_experiment
-from sandbox.experiment.scenario import parse_scenario
+from sandbox.experiment.scenario import Scenario, parse_scenario
 
 USERS_PER_S = 10.0  # the users near each region while a command-line rollout runs
 
@@ -39,8 +39,12 @@ def rollout_document(request: DeployRequest) -> dict[str, Any]:
     }
 
 
+def rollout_scenario(request: DeployRequest) -> Scenario:
+    """The scenario of a rollout command line, checked."""
+    return parse_scenario(rollout_document(request), "mrsandbox deploy", request.catalog)
+
+
 def roll_out(request: DeployRequest) -> Experiment:
     """Run the rollout `request` asks for; its `rollout` is None when the previous version's
     deployment did not complete."""
-    scenario = parse_scenario(rollout_document(request), "mrsandbox deploy", request.catalog)
-    return run_experiment(scenario, request.catalog)
+    return run_experiment(rollout_scenario(request), request.catalog)

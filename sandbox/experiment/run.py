@@ -22,6 +22,7 @@ from sandbox.core.health import Transition
 from sandbox.core.models import load_model
 from sandbox.core.records import RequestLog
 from sandbox.core.regions import RegionCatalog
+from sandbox.experiment.bounds import emulated_s
 from sandbox.experiment.journal import journal
 from sandbox.experiment.report import report
 from sandbox.experiment.scenario import Scenario, ScheduledFault
@@ -80,7 +81,7 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
             until = t0 + scenario.duration_s
             users = d.start_users(scenario.clients, versions=versions, log=log, until=until)
             if progress.listening():
-                backend.spawn(_told(backend, log, t0, _horizon(scenario)))
+                backend.spawn(_told(backend, log, t0, emulated_s(scenario)))
             try:
                 if scenario.rollout is not None:
                     users.until = math.inf  # the users go on while the rollout runs
@@ -115,16 +116,6 @@ def _told(backend: Backend, log: RequestLog, t0: float, horizon: float) -> Proce
         took = max(time.perf_counter() - before, 1e-6)
         step *= min(4.0, max(0.25, TOLD_EVERY_S / took))
         progress.report(done=env.now - t0, requests=len(log.t))
-
-
-def _horizon(scenario: Scenario) -> float:
-    """The emulated seconds the users are expected to run: the scenario's duration, or with a
-    rollout, its start, then every wave's bake (the rollout may end sooner)."""
-    spec = scenario.rollout
-    if spec is None:
-        return scenario.duration_s
-    bakes = len(spec.plan.layout(scenario.regions)) * spec.plan.bake
-    return max(scenario.duration_s, spec.start_s + bakes)
 
 
 def _backend(scenario: Scenario, catalog: RegionCatalog) -> Backend:

@@ -1,0 +1,22 @@
+"""`--yes`: a run estimated to take longer than the bound (`sandbox.experiment.bounds`) starts
+only with it; without it, the command says how long the run would take and exits 2."""
+
+from __future__ import annotations
+
+import click
+
+from sandbox.experiment.bounds import MAX_WALL_S, Estimate, wall_text
+
+YES = click.option(
+    "--yes",
+    is_flag=True,
+    help=f"Run even when the run is estimated to take over {wall_text(MAX_WALL_S)} of wall time.",
+)
+
+
+def confirmed(ctx: click.Context, estimate: Estimate, fix: str) -> None:
+    """Return when the run may start (within the bound, or --yes given); otherwise say how long
+    it would take and what to lower (`fix`) on stderr, and exit 2 before anything starts."""
+    if estimate.over and not ctx.params["yes"]:
+        click.echo(f"Error: {estimate.refusal(fix)}", err=True)
+        ctx.exit(2)
