@@ -299,3 +299,15 @@ def test_the_dashboard_asks_for_yes_before_a_long_rollout(dashboard):
     )
     started = post(body | {"yes": True})
     assert started.status_code == 202, started.text
+
+
+def test_a_lesson_of_a_days_long_rollout_asks_for_yes_as_deploy_does(invoke):
+    line = ["--regions", ",".join(REGIONS), "model_v1_1", "--strategy", "canary", "--live"]
+    line += ["--bake-s", "86400"]  # two days of wall time at time scale 1
+    deployed = invoke("deploy", *line)
+    taught = invoke("lesson", "--format", "json", *line)
+    assert taught.exit_code == deployed.exit_code == 2
+    assert taught.stdout == "" and taught.stderr == deployed.stderr
+    assert "add --yes to run it, or lower --bake-s or --time-scale" in taught.stderr
+    late = invoke("lesson", *line, "--yes")
+    assert late.exit_code == 2 and "--yes after the deploy arguments" in late.stderr

@@ -11,7 +11,7 @@ import click
 
 from sandbox.args.deploy import deploy_command
 from sandbox.args.request import DeployRequest, build_request
-from sandbox.cli.confirm import YES, confirmed
+from sandbox.cli.confirm import YES, rollout_confirmed
 from sandbox.cli.experiment import warn
 from sandbox.cli.interrupts import stops
 from sandbox.cli.progress import QUIET, shown
@@ -31,11 +31,9 @@ def _run(ctx: click.Context) -> None:
 
 def _roll_out(ctx: click.Context, request: DeployRequest) -> None:
     """Run a rollout as an experiment: the previous version, users, then the new version."""
-    from sandbox.experiment.bounds import run_estimate
-    from sandbox.experiment.rollout import roll_out, rollout_scenario
+    from sandbox.experiment.rollout import roll_out
 
-    fix = "--bake-s or --time-scale" if request.live else "--bake-s"
-    confirmed(ctx, run_estimate(rollout_scenario(request)), fix)
+    rollout_confirmed(ctx, request)
 
     with shown(f"{request.plan.strategy} rollout", "emulated s", ctx.params["quiet"]):
         experiment = roll_out(request)

@@ -7,6 +7,8 @@ import shlex
 import click
 
 from sandbox.args.common import blaming, out_folder, write_out
+from sandbox.args.deploy import parse_deploy_args
+from sandbox.cli.confirm import YES, rollout_confirmed
 from sandbox.cli.experiment import warn
 from sandbox.cli.interrupts import stops
 from sandbox.cli.progress import QUIET, shown
@@ -31,11 +33,17 @@ from sandbox.lesson.lesson import FILES, FORMATS, Lesson
     help="Folder to write lesson.html, lesson.md or lesson.json into (default: stdout).",
 )
 @QUIET
+@YES
 @click.argument("deploy_args", nargs=-1, type=click.UNPROCESSED, metavar="DEPLOY-ARGS...")
 @click.pass_context
 @stops("the lesson and every server it started")
 def lesson(
-    ctx: click.Context, fmt: str, out: str | None, quiet: bool, deploy_args: tuple[str, ...]
+    ctx: click.Context,
+    fmt: str,
+    out: str | None,
+    quiet: bool,
+    yes: bool,
+    deploy_args: tuple[str, ...],
 ) -> None:
     """The lesson of the run `mrsandbox deploy DEPLOY-ARGS` makes (simulated, or on a live
     fleet with --live; the lesson's flow, or a rollout with --strategy or --previous): its
@@ -54,12 +62,19 @@ def lesson(
                 "step, and its Status Tracker keeps the material's columns); drop it",
                 ctx,
             )
-        if flag in ("--format", "--out", "--quiet", "-q"):
+        if flag in ("--format", "--out", "--quiet", "-q", "--yes"):
             raise click.UsageError(
                 f"{flag} after the deploy arguments: a lesson's own options go before them, "
                 f"e.g. mrsandbox lesson {flag} ... --regions ...",
                 ctx,
             )
+    try:
+        request = parse_deploy_args(deploy_args)
+    except click.UsageError:
+        pass  # the lesson names what the deploy parser refuses, below
+    else:
+        if request.rollout:
+            rollout_confirmed(ctx, request)
     with blaming(ctx, "'DEPLOY-ARGS'"), shown("lesson", "stage", quiet):
         made = Lesson.from_command(shlex.join(["mrsandbox", "deploy", *deploy_args]))
         text = made.render(fmt)
