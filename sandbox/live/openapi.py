@@ -59,7 +59,7 @@ class Document:
             "openapi": OPENAPI,
             "info": {
                 "title": title,
-                "version": v2.server_metadata("")["version"],
+                "version": v2.release(),
                 "description": description,
             },
             "paths": {},

@@ -44,13 +44,17 @@ class Inference(NamedTuple):
     binary: bool
 
 
+def release() -> str:
+    """The sandbox's installed version ("unknown" in a source tree never installed)."""
+    try:
+        return version("multiregion-sandbox")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def server_metadata(name: str) -> dict[str, Any]:
     """The server metadata document of a server called `name`."""
-    try:
-        release = version("multiregion-sandbox")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        release = "unknown"
-    return {"name": name, "version": release, "extensions": EXTENSIONS}
+    return {"name": name, "version": release(), "extensions": EXTENSIONS}
 
 
 def model_metadata(model: Model, versions: list[str]) -> dict[str, Any]:
