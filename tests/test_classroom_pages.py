@@ -310,8 +310,8 @@ def test_ids_are_shown_as_text(browser, served):
 @pytest.mark.parametrize("screen", [PHONE, PROJECTOR], ids=["phone", "projector"])
 def test_the_pages_fit_a_phone_and_a_projector(browser, served, screen):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
-    for student in ("ada", "bob"):
-        served.answer(served.join(student), "q1", 1)
+    for student in ("ada", "bob"):  # wrong answers: the board draws their misconceptions
+        served.answer(served.join(student), "q1", served.option(student, "q1", correct=False)[0])
     join_on_page(browser, served.url, "cy")
     wide = "return document.documentElement.scrollWidth > innerWidth"
     assert not browser.execute_script(wide)  # the code block scrolls, not the page
