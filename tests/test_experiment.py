@@ -47,7 +47,7 @@ def test_every_request_is_accounted_for():
     assert sum(p["sent"] for p in s["phases"].values()) == s["sent"]
     assert sum(p["failed"] for p in s["phases"].values()) == s["failed"]
     assert sum(s["traffic_share"].values()) == pytest.approx(1.0)
-    assert all(0 <= t < 200 for t in e.log.t)
+    assert all(0 <= t < 200 for t in e.log.column("t"))
 
 
 def test_same_seed_same_journal_byte_for_byte():
@@ -65,7 +65,8 @@ def test_outage_is_detected_failed_over_and_recovered():
     kinds = [ev["event"] for ev in e.events]
     assert kinds.index("fault_start") < kinds.index("health_unhealthy") < kinds.index("fault_end")
     assert "routing_change" in kinds
-    during = [e.log.region[i] for i in range(len(e.log)) if 60 <= e.log.t[i] < 120]
+    times, regions = e.log.column("t"), e.log.column("region")
+    during = [r for t, r in zip(times, regions, strict=True) if 60 <= t < 120]
     assert set(during) == {e.log.regions.index("us-east-1")}
 
 
@@ -120,7 +121,7 @@ def test_accounting_holds_for_random_scenarios(rates, kind, retries, seed):
     )
     s = e.journal["summary"]
     assert s["sent"] == s["succeeded"] + s["failed"] == len(e.log)
-    assert all(1 <= a <= retries + 1 for a in e.log.attempts)
+    assert all(1 <= a <= retries + 1 for a in e.log.column("attempts"))
     assert json.dumps(e.journal) == json.dumps(run_experiment(e.scenario).journal)
 
 
@@ -257,7 +258,8 @@ def test_a_bad_model_at_run_time_shows_as_wrong_answers():
 
 def test_healthiest_policy_sends_traffic_back_after_recovery():
     e = run_experiment(scenario(routing={"policy": "healthiest"}))
-    late = [e.log.region[i] for i in range(len(e.log)) if e.log.t[i] > 170 and e.log.ok[i]]
+    rows = zip(e.log.column("t"), e.log.column("region"), e.log.column("ok"), strict=True)
+    late = [region for t, region, ok in rows if t > 170 and ok]
     assert e.log.regions.index("eu-west-1") in late
 
 

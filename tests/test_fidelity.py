@@ -65,7 +65,7 @@ def test_a_regions_mean_wait_is_pollaczek_khinchines(utilisation):
     assert experiment.journal["summary"]["failed"] == 0  # no wait near the 2 s attempt timeout
     # Each latency is the round trip, the wait and the service; the mean wait is what is left.
     rtt_s = CATALOG.rtt_ms("eu-west-1", "eu-west-1") / 1000
-    measured_wait_s = fmean(log.latency_ms) / 1000 - rtt_s - mean_s
+    measured_wait_s = fmean(log.column("latency_ms")) / 1000 - rtt_s - mean_s
     assert measured_wait_s == pytest.approx(expected_wait_s, rel=0.1)
     # Poisson arrivals: the count within four standard deviations of rate x duration.
     assert abs(len(log) - rate * duration) <= 4 * math.sqrt(rate * duration)

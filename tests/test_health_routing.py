@@ -209,7 +209,8 @@ def test_with_a_dns_ttl_users_move_when_their_cached_answer_ends():
     fault = experiment.journal["summary"]["per_fault"][0]
     start = experiment.scenario.faults[0].start_s
     log, eu = experiment.log, experiment.log.regions.index("eu-west-1")
-    sent_there = [log.t[i] for i in range(len(log)) if log.first[i] == eu and start <= log.t[i]]
+    rows = zip(log.column("t"), log.column("first"), strict=True)
+    sent_there = [t for t, first in rows if first == eu and start <= t]
     last = max(t for t in sent_there if t < moves[0]["t"])
     assert last == pytest.approx(start + fault["failover_s"], abs=1e-3)
     assert not [t for t in sent_there if moves[0]["t"] <= t < moves[1]["t"]]

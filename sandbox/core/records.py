@@ -1,24 +1,61 @@
-"""Request records as compact columns: no object per request, so a million requests stay small."""
+"""Request records as compact columns, no object per request; a run's requests stream to a spool
+file a chunk at a time, so memory stays the same however many requests a run sends."""
 
 from __future__ import annotations
 
 import csv
 import math
+import os
+import tempfile
 import threading
+import weakref
 from array import array
+from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 NONE = -1  # no region served the request
+DIGITS = 3  # the decimals a latency (ms) or a time (s) is reported with
+
+
+def _rank(p: float, n: int) -> int:
+    """The nearest rank of percentile `p` (0-100) among `n` values, from 1."""
+    return max(1, math.ceil(p / 100 * n))
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     """The nearest-rank percentile `p` (0-100) of already sorted values; None when empty."""
     if not sorted_values:
         return None
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return round(sorted_values[rank - 1], 3)
+    return round(sorted_values[_rank(p, len(sorted_values)) - 1], DIGITS)
+
+
+class Quantiles:
+    """Nearest-rank percentiles of a stream of values, each counted rounded to `digits` decimals.
+    Rounding keeps the order of values, so a percentile is exactly `percentile` of the rounded
+    values; memory grows with the distinct rounded values (at most one per 10**-digits of their
+    range), never with their number."""
+
+    def __init__(self, digits: int = DIGITS) -> None:
+        self.digits = digits
+        self.counts: Counter[float] = Counter()
+        self.n = 0
+
+    def add(self, value: float) -> None:
+        self.counts[round(value, self.digits)] += 1
+        self.n += 1
+
+    def percentile(self, p: float) -> float | None:
+        """The nearest-rank percentile `p` (0-100); None when no value came."""
+        if not self.n:
+            return None
+        rank, seen = _rank(p, self.n), 0
+        for value in sorted(self.counts):
+            seen += self.counts[value]
+            if seen >= rank:
+                break
+        return value
 
 
 class Names:
@@ -45,22 +82,94 @@ class Names:
         return None if code == NONE else self.names[code]
 
 
-class RequestLog:
-    """Every request: when it was sent, from where, who served it, attempts, latency, outcome."""
+@dataclass
+class Chunk:
+    """Consecutive requests as columns: when each was sent, from which client, the region it
+    tried first and the last one, its attempts, latency, outcome and the version that answered
+    last (codes as `RequestLog` gives them)."""
 
-    def __init__(self, clients: Sequence[str], regions: Sequence[str]) -> None:
+    t: array
+    client: array
+    first: array
+    region: array
+    attempts: array
+    latency_ms: array
+    ok: array
+    wrong: array  # answered, but with wrong predictions
+    version: array  # NONE if none answered
+
+    @classmethod
+    def empty(cls) -> Chunk:
+        return cls(*(array(code) for code in CODES))
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def columns(self) -> list[array]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def since(self, origin: float) -> Chunk:
+        """The same requests, their times counted from `origin`."""
+        if not origin:
+            return self
+        shifted = Chunk(*self.columns())
+        shifted.t = array("d", (t - origin for t in self.t))
+        return shifted
+
+
+CODES = ("d", "H", "h", "h", "B", "d", "B", "B", "h")  # Chunk's columns' array types, in order
+
+
+class Spool:
+    """Chunks written one after another to an unnamed temporary file, read back in order: the
+    file has no name from the start (nothing is left behind, even by a killed run) and is closed
+    with its owner."""
+
+    def __init__(self) -> None:
+        fd, path = tempfile.mkstemp(prefix="mrsandbox-requests-")
+        os.unlink(path)
+        self._fd, self._end = fd, 0
+        self._chunks: list[tuple[int, int]] = []  # (offset, rows) of each chunk
+        self.close = weakref.finalize(self, os.close, fd)
+
+    def write(self, chunk: Chunk) -> None:
+        data = b"".join(column.tobytes() for column in chunk.columns())
+        os.pwrite(self._fd, data, self._end)
+        self._chunks.append((self._end, len(chunk)))
+        self._end += len(data)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        size = sum(array(code).itemsize for code in CODES)
+        for offset, rows in self._chunks:
+            data, at = os.pread(self._fd, rows * size, offset), 0
+            columns = []
+            for code in CODES:
+                column = array(code)
+                width = rows * column.itemsize
+                column.frombytes(data[at : at + width])
+                columns.append(column)
+                at += width
+            yield Chunk(*columns)
+
+
+class RequestLog:
+    """Every request: when it was sent, from where, who served it, attempts, latency, outcome.
+    Requests are kept in memory up to `chunk` of them, then written to a spool file; read them
+    back with `chunks()`, one pass at a time. `origin`: the time the log's times count from."""
+
+    CHUNK = 65_536
+
+    def __init__(
+        self, clients: Sequence[str], regions: Sequence[str], chunk: int | None = None
+    ) -> None:
         self.clients = list(clients)
         self.regions = list(regions)
-        self.t = array("d")
-        self.client = array("H")
-        self.region = array("h")
-        self.first = array("h")
-        self.attempts = array("B")
-        self.latency_ms = array("d")
-        self.ok = array("B")
-        self.wrong = array("B")  # answered, but with wrong predictions
         self.versions = Names()
-        self.version = array("h")  # the model version that answered last, NONE if none
+        self.origin = 0.0
+        self._chunk, self._size = Chunk.empty(), chunk or self.CHUNK
+        self._latest = -math.inf
+        self._spool: Spool | None = None
+        self._spooled = 0
 
     def add(
         self,
@@ -77,32 +186,74 @@ class RequestLog:
         """One request: `first` is the region it tried first, `region` the last one; `ok` when
         it got a right answer, `wrong` when a region answered with wrong predictions; `version`
         the model version that answered."""
-        self.t.append(t)
-        self.client.append(client)
-        self.first.append(first)
-        self.region.append(region)
-        self.attempts.append(min(attempts, 255))
-        self.latency_ms.append(latency_ms)
-        self.ok.append(ok)
-        self.wrong.append(wrong)
-        self.version.append(self.versions.code(version))
+        c = self._chunk
+        c.t.append(t)
+        if t > self._latest:
+            self._latest = t
+        c.client.append(client)
+        c.first.append(first)
+        c.region.append(region)
+        c.attempts.append(min(attempts, 255))
+        c.latency_ms.append(latency_ms)
+        c.ok.append(ok)
+        c.wrong.append(wrong)
+        c.version.append(self.versions.code(version))
+        if len(c.t) >= self._size:
+            if self._spool is None:
+                self._spool = Spool()
+            self._spool.write(c)
+            self._spooled += len(c)
+            self._chunk = Chunk.empty()
 
     def __len__(self) -> int:
-        return len(self.t)
+        return self._spooled + len(self._chunk)
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every request in the order they were added, a chunk at a time, times from `origin`."""
+        if self._spool is not None:
+            for chunk in self._spool:
+                yield chunk.since(self.origin)
+        if len(self._chunk):
+            yield self._chunk.since(self.origin)
+
+    def column(self, name: str) -> Iterator[float]:
+        """One column's values (a field of `Chunk`), every request in order."""
+        for chunk in self.chunks():
+            yield from getattr(chunk, name)
+
+    def latest(self) -> float | None:
+        """The time of the last request sent (from `origin`); None without requests."""
+        return self._latest - self.origin if len(self) else None
+
+    def close(self) -> None:
+        """Remove the spool file (requests read after this are only those not yet spooled)."""
+        if self._spool is not None:
+            self._spool.close()
 
     def rows(self) -> Iterator[tuple[float, str, str, int, float, str, str]]:
         """(t, client region, served region or '-', attempts, latency ms, outcome, version)."""
-        for i in range(len(self)):
-            served = self.regions[self.region[i]] if self.region[i] != NONE else "-"
-            yield (
-                round(self.t[i], 6),
-                self.clients[self.client[i]],
-                served,
-                self.attempts[i],
-                round(self.latency_ms[i], 3),
-                "ok" if self.ok[i] else "wrong" if self.wrong[i] else "failed",
-                self.versions.name(self.version[i]) or "-",
-            )
+        names = self.versions.name
+        for c in self.chunks():
+            for t, client, region, attempts, latency, ok, wrong, version in zip(
+                c.t,
+                c.client,
+                c.region,
+                c.attempts,
+                c.latency_ms,
+                c.ok,
+                c.wrong,
+                c.version,
+                strict=True,
+            ):
+                yield (
+                    round(t, 6),
+                    self.clients[client],
+                    self.regions[region] if region != NONE else "-",
+                    attempts,
+                    round(latency, DIGITS),
+                    "ok" if ok else "wrong" if wrong else "failed",
+                    names(version) or "-",
+                )
 
     def to_csv(self, path: Path) -> None:
         """Write every request, one row each, streaming."""

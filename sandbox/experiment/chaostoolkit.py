@@ -23,8 +23,9 @@ import platform
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox.experiment.journal import PHASES, phase_window
+from sandbox.experiment.journal import phase_window
 from sandbox.experiment.run import Experiment
+from sandbox.experiment.summary import PHASES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SIMULATION = "mrsandbox simulation"  # the platform and node of a simulated run
@@ -125,8 +126,7 @@ def _ends(record: dict[str, Any], end: float) -> float:
 
 def _end(result: Experiment) -> float:
     """The journal's last second: the scenario's duration, or the last request's if later."""
-    log = result.log
-    return round(max(result.scenario.duration_s, max(log.t, default=0.0)), 3)
+    return round(max(result.scenario.duration_s, result.log.latest() or 0.0), 3)
 
 
 def _description(result: Experiment) -> str:

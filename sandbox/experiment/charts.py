@@ -60,8 +60,7 @@ def colours(names: Iterable[str]) -> dict[str, str]:
 def span_of(experiment: Experiment) -> float:
     """Seconds the figures cover: the scenario's duration, or longer while a rollout kept the
     users going."""
-    log = experiment.log
-    return max(experiment.scenario.duration_s, max(log.t) if len(log) else 0.0)
+    return max(experiment.scenario.duration_s, experiment.log.latest() or 0.0)
 
 
 def say_nothing(ax: Axes, text: str) -> None:

@@ -3,26 +3,17 @@ steady-state hypothesis held; no wall-clock fact, so the same seed gives the sam
 
 from __future__ import annotations
 
-import math
-from array import array
-from collections import Counter
 from typing import Any
 
 from sandbox.core.expectations import Expected, expected_detection, expected_failover
-from sandbox.core.records import NONE, RequestLog, percentile
+from sandbox.core.records import RequestLog
 from sandbox.core.regions import RegionCatalog
 from sandbox.core.timing import live_timeout_s
 from sandbox.experiment.scenario import Scenario, ScheduledFault
+from sandbox.experiment.summary import PHASES, FaultTraffic, latency, summarize
 from sandbox.flow.deployment import COMPLETED, Deployment
 from sandbox.flow.plan import verdict
 from sandbox.flow.rollout import Rollout
-
-PHASES = ("before", "during", "after")
-
-
-def _latency(values: array) -> dict[str, float | None]:
-    ordered = sorted(values)
-    return {f"p{p}": percentile(ordered, p) for p in (50, 95, 99)}
 
 
 def phase_window(scenario: Scenario, events: list[dict]) -> tuple[float, float] | None:
@@ -37,12 +28,6 @@ def phase_window(scenario: Scenario, events: list[dict]) -> tuple[float, float] 
     if not spans:
         return None
     return min(s for s, _ in spans), max(e for _, e in spans)
-
-
-def _phase_of(t: float, window: tuple[float, float] | None) -> str:
-    if window is None or t < window[0]:
-        return "before"
-    return "during" if t < window[1] else "after"
 
 
 def expectations(
@@ -61,88 +46,36 @@ def expectations(
 def _summary(
     scenario: Scenario, log: RequestLog, events: list[dict], catalog: RegionCatalog
 ) -> dict[str, Any]:
-    window = phase_window(scenario, events)
-    sent = len(log)
-    succeeded = sum(log.ok)
-    answered = [i for i in range(sent) if log.ok[i] or log.wrong[i]]
-    served = Counter(log.region[i] for i in answered)
-    phases: dict[str, dict[str, Any]] = {}
-    for phase in PHASES:
-        picked = [i for i in range(sent) if _phase_of(log.t[i], window) == phase]
-        ok = [i for i in picked if log.ok[i]]
-        phases[phase] = {
-            "sent": len(picked),
-            "failed": len(picked) - len(ok),
-            "error_rate": round((len(picked) - len(ok)) / len(picked), 6) if picked else None,
-            "latency_ms": _latency(array("d", (log.latency_ms[i] for i in ok))),
-        }
-    ok_latency = array("d", (log.latency_ms[i] for i in range(sent) if log.ok[i]))
+    s = summarize(log, scenario.faults, phase_window(scenario, events))
     return {
-        "sent": sent,
-        "succeeded": succeeded,
-        "failed": sent - succeeded,
-        "wrong_answers": sum(log.wrong),
-        "availability": round(succeeded / sent, 6) if sent else None,
-        "latency_ms": _latency(ok_latency),
-        "phases": phases,
-        "traffic_share": {
-            region: round(served[i] / len(answered), 6) if answered else 0.0
-            for i, region in enumerate(log.regions)
-        },
-        "per_fault": [_per_fault(scenario, f, log, events, catalog) for f in scenario.faults],
-        "by_version": _by_version(log),
-    }
-
-
-def _by_version(log: RequestLog) -> dict[str, dict[str, float | int]]:
-    """Per model version: the requests it answered last, how many failed, and its share."""
-    counts: Counter[int] = Counter(log.version)
-    failed: Counter[int] = Counter(v for v, ok in zip(log.version, log.ok, strict=True) if not ok)
-    answered = sum(n for v, n in counts.items() if v >= 0)
-    return {
-        name: {
-            "requests": counts[i],
-            "failed": failed[i],
-            "share": round(counts[i] / answered, 6) if answered else 0.0,
-        }
-        for i, name in enumerate(log.versions.names)
-    }
-
-
-def _per_version_fault(fault: ScheduledFault, log: RequestLog) -> dict[str, Any]:
-    """No probe sees a version's fault: what it did to that version's answers there."""
-    region, version = log.regions.index(fault.region), log.versions.find(fault.fault.version or "")
-    end = fault.end_s if fault.end_s is not None else math.inf
-    hit = [
-        i
-        for i in range(len(log))
-        if version != NONE
-        and log.region[i] == region
-        and log.version[i] == version
-        and fault.start_s <= log.t[i] < end
-    ]
-    return {
-        "region": fault.region,
-        "kind": fault.fault.kind,
-        "version": fault.fault.version,
-        "start_s": fault.start_s,
-        "end_s": fault.end_s,
-        "requests": len(hit),
-        "failed": sum(1 for i in hit if not log.ok[i]),
+        "sent": s.sent,
+        "succeeded": s.succeeded,
+        "failed": s.sent - s.succeeded,
+        "wrong_answers": s.wrong,
+        "availability": round(s.succeeded / s.sent, 6) if s.sent else None,
+        "latency_ms": latency(s.answered),
+        "phases": {name: phase.record() for name, phase in s.phases.items()},
+        "traffic_share": s.shares(log),
+        "per_fault": [_per_fault(scenario, f, events, catalog) for f in s.faults],
+        "by_version": s.versions(log),
     }
 
 
 def _per_fault(
-    scenario: Scenario,
-    fault: ScheduledFault,
-    log: RequestLog,
-    events: list[dict],
-    catalog: RegionCatalog,
+    scenario: Scenario, traffic: FaultTraffic, events: list[dict], catalog: RegionCatalog
 ) -> dict[str, Any]:
-    if fault.fault.version is not None:
-        return _per_version_fault(fault, log)
+    fault = traffic.fault
+    if fault.fault.version is not None:  # no probe sees it: what it did to that version there
+        return {
+            "region": fault.region,
+            "kind": fault.fault.kind,
+            "version": fault.fault.version,
+            "start_s": fault.start_s,
+            "end_s": fault.end_s,
+            "requests": traffic.requests,
+            "failed": traffic.failed,
+        }
     end = fault.end_s
-    region = log.regions.index(fault.region)
 
     def first(kind: str, after: float) -> float | None:
         times = [
@@ -164,12 +97,7 @@ def _per_fault(
         and (end is None or e["t"] < end)
     ]
     taken = any(e["event"] in ("health_unhealthy", "health_ejected") for e in during)
-    sent_there = [
-        log.t[i]
-        for i in range(len(log))
-        if log.first[i] == region
-        and fault.start_s <= log.t[i] < (end if end is not None else math.inf)
-    ]
+    last = traffic.last_sent
     up = first("health_healthy", end) if end is not None else None
     detection, failover = expectations(scenario, fault, catalog)
     return {
@@ -178,7 +106,7 @@ def _per_fault(
         "start_s": fault.start_s,
         "end_s": end,
         "detection_s": round(down - fault.start_s, 3) if down is not None else None,
-        "failover_s": round(max(sent_there) - fault.start_s, 3) if sent_there and taken else None,
+        "failover_s": round(last - fault.start_s, 3) if last is not None and taken else None,
         "recovery_s": round(up - end, 3) if up is not None and end is not None else None,
         "expected_detection_s": detection.bounds,
         "expected_failover_s": failover.bounds,

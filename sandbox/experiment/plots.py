@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core.records import percentile
+from sandbox.core.records import Quantiles
 from sandbox.experiment.charts import (
     BINS,
     colours,
@@ -27,6 +27,7 @@ from sandbox.experiment.run import Experiment
 MOVE_MARKERS = ("v", "s", "D", "^", "P", "X")  # one shape per group of users
 WIDE = 30  # a latency chart whose highest value is WIDE times its lowest is drawn on a log scale
 MAX_MOVES = 10  # a group moved more often is drawn as ticks, one legend entry
+FIGURE_DIGITS = 1  # a figure's percentiles count latencies to 0.1 ms: finer than it can show
 
 if TYPE_CHECKING:  # matplotlib itself is imported only when a figure is drawn
     from matplotlib.axes import Axes
@@ -73,13 +74,14 @@ def _traffic(experiment: Experiment) -> Figure:
     width, centers = _bins(experiment)
     served: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
     totals, failed = [0] * BINS, [0] * BINS
-    for i in range(len(log)):
-        b = _bin(log.t[i], width)
-        totals[b] += 1
-        if log.ok[i]:
-            served[log.region[i]][b] += 1
-        else:
-            failed[b] += 1
+    for c in log.chunks():
+        for t, region, ok in zip(c.t, c.region, c.ok, strict=True):
+            b = _bin(t, width)
+            totals[b] += 1
+            if ok:
+                served[region][b] += 1
+            else:
+                failed[b] += 1
     fig, ax = figure(11, 4.2)
     routes = experiment.deployment.routes
     skipped = {s.region for s in experiment.deployment.trace.steps if s.action == "Skip region"}
@@ -144,15 +146,18 @@ def _moves(ax: Axes, experiment: Experiment, palette: dict[str, str], seen: set[
 def _latency(experiment: Experiment) -> Figure:
     log, palette = experiment.log, _palette(experiment)
     width, centers = _bins(experiment)
-    by_client: dict[int, list[list[float]]] = defaultdict(lambda: [[] for _ in range(BINS)])
-    for i in range(len(log)):
-        if log.ok[i]:
-            by_client[log.client[i]][_bin(log.t[i], width)].append(log.latency_ms[i])
+    by_client: dict[int, list[Quantiles]] = defaultdict(
+        lambda: [Quantiles(FIGURE_DIGITS) for _ in range(BINS)]
+    )
+    for c in log.chunks():
+        for t, client, latency_ms, ok in zip(c.t, c.client, c.latency_ms, c.ok, strict=True):
+            if ok:
+                by_client[client][_bin(t, width)].add(latency_ms)
     fig, ax = figure(11, 4.2)
     for index, client in enumerate(log.clients):
-        buckets = [sorted(b) for b in by_client[index]]
+        buckets = by_client[index]
         for p, style in ((50, "-"), (95, "--")):
-            values = [percentile(b, p) for b in buckets]
+            values = [b.percentile(p) for b in buckets]
             ax.plot(
                 centers,
                 [v if v is not None else float("nan") for v in values],
@@ -174,7 +179,7 @@ def _latency(experiment: Experiment) -> Figure:
         f"{experiment.scenario.name}\nlatency by where users are "
         f"(p50 and p95 of each group, each {width:.3g} s)"
     )
-    if not any(log.ok):
+    if not experiment.journal["summary"]["succeeded"]:
         say_nothing(ax, "No request was answered: there is no latency to show")
     legend(ax)
     return fig
@@ -208,10 +213,11 @@ def _errors(experiment: Experiment) -> Figure:
     width, centers = _bins(experiment)
     failed: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
     wrong: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
-    for i in range(len(log)):
-        if not log.ok[i]:
-            target = wrong if log.wrong[i] else failed
-            target[log.client[i]][_bin(log.t[i], width)] += 1
+    for c in log.chunks():
+        for t, client, ok, was_wrong in zip(c.t, c.client, c.ok, c.wrong, strict=True):
+            if not ok:
+                target = wrong if was_wrong else failed
+                target[client][_bin(t, width)] += 1
     fig, ax = figure(11, 4.2)
     bottom = [0.0] * BINS
     for series, suffix, hatch in ((failed, "no answer", ""), (wrong, "wrong answer", "//")):

@@ -85,12 +85,15 @@ def _column(
     centers = [width * (i + 0.5) for i in range(BINS)]
     log = experiment.log
     users: dict[str, list[float]] = {key: [0.0] * BINS for key in (old, new, "failed")}
-    for i in range(len(log)):
-        b = min(int(log.t[i] / width), BINS - 1)
-        version = log.versions.name(log.version[i])
-        key = "failed" if not log.ok[i] else version if version in (old, new) else old
-        users[key][b] += 1 / width
-    hit = sum(1 for i in range(len(log)) if not log.ok[i])
+    hit = answered_new = 0
+    for c in log.chunks():
+        for t, ok, code in zip(c.t, c.ok, c.version, strict=True):
+            b = min(int(t / width), BINS - 1)
+            version = log.versions.name(code)
+            key = "failed" if not ok else version if version in (old, new) else old
+            users[key][b] += 1 / width
+            hit += not ok
+            answered_new += version == new
     _stack(
         axes[0],
         centers,
@@ -101,7 +104,6 @@ def _column(
             (users["failed"], USERS_FAILED, "users' requests that failed"),
         ],
     )
-    answered_new = sum(1 for i in range(len(log)) if log.versions.name(log.version[i]) == new)
     axes[0].set_title(
         f"{title}\nusers: {len(log)} requests, {answered_new} answered by {new}, {hit} failed",
         fontsize="medium",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -94,7 +93,7 @@ def run_experiment(scenario: Scenario, catalog: RegionCatalog | None = None) -> 
             finally:
                 users.close()
             warnings = users.warnings()
-    log.t = array("d", (t - t0 for t in log.t))
+    log.origin = t0
     experiment = _finish(scenario, d, log, events, rollout, t0)
     experiment.warnings += warnings
     experiment.started_at = started_at
@@ -115,7 +114,7 @@ def _told(backend: Backend, log: RequestLog, t0: float, horizon: float) -> Proce
         yield env.timeout(step)
         took = max(time.perf_counter() - before, 1e-6)
         step *= min(4.0, max(0.25, TOLD_EVERY_S / took))
-        progress.report(done=env.now - t0, requests=len(log.t))
+        progress.report(done=env.now - t0, requests=len(log))
 
 
 def _backend(scenario: Scenario, catalog: RegionCatalog) -> Backend:

@@ -1,0 +1,141 @@
+"""A run's requests stream to a spool file a chunk at a time: what is read back is what was added,
+the journal, CSV and figures are the same bytes whatever the chunk, percentiles are exact at the
+journal's rounding, and memory does not grow with the requests."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from sandbox.core.records import Quantiles, RequestLog, percentile
+from sandbox.experiment.plots import draw
+from sandbox.experiment.run import run_experiment
+from sandbox.experiment.scenario import load_scenario
+
+PS = (0.1, 1, 25, 50, 95, 99, 99.9, 100)
+
+
+def sample(rng: random.Random, n: int) -> list[float]:
+    """Latencies with ties, a long tail and values at the rounding's edges."""
+    kinds = (
+        lambda: rng.lognormvariate(3, 1),
+        lambda: round(rng.uniform(0, 50), 4),
+        lambda: rng.choice([1.0005, 1.0015, 2.5, 30000.0]),
+    )
+    return [rng.choice(kinds)() for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quantiles_give_the_exact_nearest_rank_percentile_of_the_rounded_values(seed):
+    rng = random.Random(seed)
+    values = sample(rng, rng.randint(1, 3000))
+    digits = rng.choice([1, 3])
+    q = Quantiles(digits)
+    for v in values:
+        q.add(v)
+    ordered = sorted(round(v, digits) for v in values)
+    for p in PS:
+        assert q.percentile(p) == percentile(ordered, p)
+    assert len(q.counts) <= len(set(ordered))
+
+
+def test_quantiles_of_nothing_are_none_and_counts_are_bounded_by_distinct_values():
+    assert Quantiles().percentile(50) is None
+    q = Quantiles(1)
+    for i in range(100_000):
+        q.add(10 + (i % 1000) / 100)  # 1000 distinct values, 100 of them at 0.1 ms
+    assert q.n == 100_000 and len(q.counts) == 101
+    assert q.percentile(50) == 15.0
+
+
+def fill(log: RequestLog, rng: random.Random, n: int, start: float = 100.0) -> None:
+    for i in range(n):
+        ok = rng.random() < 0.9
+        log.add(
+            start + i * 0.01 + rng.random() / 1000,
+            rng.randrange(2),
+            rng.randrange(-1, 3),
+            rng.randrange(-1, 3),
+            rng.randrange(1, 300),  # attempts over 255 are kept as 255
+            rng.lognormvariate(3, 1),
+            ok,
+            not ok and rng.random() < 0.5,
+            rng.choice([None, "1.0.0", "1.1.0"]),
+        )
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def spools() -> list[str]:
+    return [n for n in os.listdir(tempfile.gettempdir()) if n.startswith("mrsandbox-requests-")]
+
+
+def test_spooled_requests_read_back_as_they_were_added_and_the_file_goes_with_the_log():
+    clients, regions = ["eu-west-2", "us-east-2"], ["us-east-1", "eu-west-1", "ap-south-1"]
+    fds = open_fds()
+    small, whole = RequestLog(clients, regions, chunk=64), RequestLog(clients, regions)
+    fill(small, random.Random(7), 1000)
+    fill(whole, random.Random(7), 1000)
+    assert len(small) == len(whole) == 1000
+    assert len(list(small.chunks())) == 16  # 15 full chunks on file, 40 requests in memory
+    assert spools() == []  # the spool file has no name, even while it is used
+    assert open_fds() == fds + 1
+    assert list(small.rows()) == list(whole.rows())
+    assert max(small.column("attempts")) == 255
+    for log in (small, whole):
+        log.origin = 100.0
+    assert list(small.column("t")) == list(whole.column("t"))
+    assert min(small.column("t")) >= 0 and small.latest() == max(whole.column("t"))
+    small.close()
+    assert open_fds() == fds
+
+
+def test_an_empty_log_has_no_rows_no_latest_time_and_no_file():
+    fds = open_fds()
+    log = RequestLog(["eu-west-2"], ["us-east-1"], chunk=4)
+    assert (len(log), list(log.rows()), log.latest()) == (0, [], None)
+    assert open_fds() == fds
+
+
+def test_memory_of_the_log_stays_within_one_chunk_however_many_requests():
+    rng, log = random.Random(1), RequestLog(["eu-west-2"], ["us-east-1"], chunk=1000)
+    fill(log, rng, 1000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        fill(log, rng, 200_000)  # 200 chunks: about 5 MB of columns
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(log) == 201_000
+    assert grown < 200_000  # bytes: one chunk and the list of chunks, not the requests
+    log.close()
+
+
+@pytest.mark.parametrize("name", ["regional_outage", "bad_version_canary", "latency_spike"])
+def test_the_journal_csv_and_figures_are_the_same_bytes_whatever_the_chunk(
+    name, tmp_path, monkeypatch
+):
+    def written(folder: Path) -> dict[str, bytes]:
+        result = run_experiment(load_scenario(name))
+        folder.mkdir()
+        (folder / "journal.json").write_text(repr(result.journal))
+        result.log.to_csv(folder / "requests.csv")
+        draw(result, folder)
+        result.log.close()
+        return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    whole = written(tmp_path / "whole")
+    monkeypatch.setattr(RequestLog, "CHUNK", 997)
+    chunked = written(tmp_path / "chunked")
+    assert whole.keys() == chunked.keys() and len(whole) >= 5
+    assert whole["requests.csv"].count(b"\n") > 997 * 3  # several chunks were spooled
+    for file, content in whole.items():
+        assert chunked[file] == content, file
