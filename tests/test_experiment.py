@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sandbox.core import percentile
 from sandbox.experiment import run_experiment
+from sandbox.experiment.columns import rows
 from sandbox.experiment.scenario import bundled_scenarios, load_scenario, parse_scenario
 
 SMALL = {
@@ -252,7 +253,7 @@ def test_a_bad_model_at_run_time_shows_as_wrong_answers():
     assert s["wrong_answers"] > 0 and s["failed"] >= s["wrong_answers"]
     assert e.journal["steady_states"]["during"]["held"] is False
     assert s["per_fault"][0]["failover_s"] is None  # nothing marked it down: no failover
-    outcomes = {row[5] for row in e.log.rows()}
+    outcomes = {row[5] for row in rows(e.log)}
     assert "wrong" in outcomes
 
 

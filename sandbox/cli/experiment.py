@@ -99,10 +99,11 @@ def experiment(
 
         written = chaostoolkit_journal(result)
     if folder is not None:
+        from sandbox.experiment.columns import write_csv
         from sandbox.experiment.plots import draw
 
         (folder / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
-        result.log.to_csv(folder / "requests.csv")
+        write_csv(result.log, folder / "requests.csv")
         draw(result, folder)
         run = {
             "wall_s": round(time.perf_counter() - started, 3),

@@ -3,23 +3,20 @@ file a chunk at a time, so memory stays the same however many requests a run sen
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import tempfile
 import threading
 import weakref
 from array import array
-from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 NONE = -1  # no region served the request
 DIGITS = 3  # the decimals a latency (ms) or a time (s) is reported with
 
 
-def _rank(p: float, n: int) -> int:
+def rank(p: float, n: int) -> int:
     """The nearest rank of percentile `p` (0-100) among `n` values, from 1."""
     return max(1, math.ceil(p / 100 * n))
 
@@ -28,34 +25,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     """The nearest-rank percentile `p` (0-100) of already sorted values; None when empty."""
     if not sorted_values:
         return None
-    return round(sorted_values[_rank(p, len(sorted_values)) - 1], DIGITS)
-
-
-class Quantiles:
-    """Nearest-rank percentiles of a stream of values, each counted rounded to `digits` decimals.
-    Rounding keeps the order of values, so a percentile is exactly `percentile` of the rounded
-    values; memory grows with the distinct rounded values (at most one per 10**-digits of their
-    range), never with their number."""
-
-    def __init__(self, digits: int = DIGITS) -> None:
-        self.digits = digits
-        self.counts: Counter[float] = Counter()
-        self.n = 0
-
-    def add(self, value: float) -> None:
-        self.counts[round(value, self.digits)] += 1
-        self.n += 1
-
-    def percentile(self, p: float) -> float | None:
-        """The nearest-rank percentile `p` (0-100); None when no value came."""
-        if not self.n:
-            return None
-        rank, seen = _rank(p, self.n), 0
-        for value in sorted(self.counts):
-            seen += self.counts[value]
-            if seen >= rank:
-                break
-        return value
+    return round(sorted_values[rank(p, len(sorted_values)) - 1], DIGITS)
 
 
 class Names:
@@ -229,48 +199,6 @@ class RequestLog:
         """Remove the spool file (requests read after this are only those not yet spooled)."""
         if self._spool is not None:
             self._spool.close()
-
-    def rows(self) -> Iterator[tuple[float, str, str, int, float, str, str]]:
-        """(t, client region, served region or '-', attempts, latency ms, outcome, version)."""
-        names = self.versions.name
-        for c in self.chunks():
-            for t, client, region, attempts, latency, ok, wrong, version in zip(
-                c.t,
-                c.client,
-                c.region,
-                c.attempts,
-                c.latency_ms,
-                c.ok,
-                c.wrong,
-                c.version,
-                strict=True,
-            ):
-                yield (
-                    round(t, 6),
-                    self.clients[client],
-                    self.regions[region] if region != NONE else "-",
-                    attempts,
-                    round(latency, DIGITS),
-                    "ok" if ok else "wrong" if wrong else "failed",
-                    names(version) or "-",
-                )
-
-    def to_csv(self, path: Path) -> None:
-        """Write every request, one row each, streaming."""
-        with path.open("w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(
-                [
-                    "t_s",
-                    "client_region",
-                    "served_by",
-                    "attempts",
-                    "latency_ms",
-                    "outcome",
-                    "version",
-                ]
-            )
-            writer.writerows(self.rows())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core.records import Quantiles
+import numpy as np
+
 from sandbox.experiment.charts import (
     BINS,
     colours,
@@ -20,6 +21,7 @@ from sandbox.experiment.charts import (
     say_nothing,
     span_of,
 )
+from sandbox.experiment.columns import Quantiles, columns
 from sandbox.experiment.journal import phase_window
 from sandbox.experiment.rollout_plot import rollout_figure
 from sandbox.experiment.run import Experiment
@@ -61,10 +63,6 @@ def _bins(experiment: Experiment) -> tuple[float, list[float]]:
     return width, [width * (i + 0.5) for i in range(BINS)]
 
 
-def _bin(t: float, width: float) -> int:
-    return min(int(t / width), BINS - 1)
-
-
 def _palette(experiment: Experiment) -> dict[str, str]:
     return colours([*experiment.scenario.regions, *experiment.log.clients])
 
@@ -72,28 +70,32 @@ def _palette(experiment: Experiment) -> dict[str, str]:
 def _traffic(experiment: Experiment) -> Figure:
     log, palette = experiment.log, _palette(experiment)
     width, centers = _bins(experiment)
-    served: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
-    totals, failed = [0] * BINS, [0] * BINS
-    for c in log.chunks():
-        for t, region, ok in zip(c.t, c.region, c.ok, strict=True):
-            b = _bin(t, width)
-            totals[b] += 1
-            if ok:
-                served[region][b] += 1
-            else:
-                failed[b] += 1
+    served = np.zeros((len(log.regions), BINS), dtype=np.int64)
+    totals, failed = np.zeros(BINS, dtype=np.int64), np.zeros(BINS, dtype=np.int64)
+    for c in columns(log):
+        bins = c.bins(width, BINS)
+        totals += np.bincount(bins, minlength=BINS)
+        failed += np.bincount(bins[~c.ok], minlength=BINS)
+        for code in range(len(log.regions)):
+            served[code] += np.bincount(bins[c.ok & (c.region == code)], minlength=BINS)
     fig, ax = figure(11, 4.2)
     routes = experiment.deployment.routes
     skipped = {s.region for s in experiment.deployment.trace.steps if s.action == "Skip region"}
     for index, region in enumerate(log.regions):
-        share = [s / t if t else float("nan") for s, t in zip(served[index], totals, strict=True)]
+        share = [
+            s / t if t else float("nan")
+            for s, t in zip(served[index].tolist(), totals.tolist(), strict=True)
+        ]
         label = f"served by {region}"
         if region not in routes:
             why = "skipped by the deployment" if region in skipped else "not in the routing"
             label += f" ({why}: never sent users)"
         ax.plot(centers, share, color=palette[region], linewidth=2, label=label)
-    if any(failed):
-        share = [f / t if t else float("nan") for f, t in zip(failed, totals, strict=True)]
+    if failed.any():
+        share = [
+            f / t if t else float("nan")
+            for f, t in zip(failed.tolist(), totals.tolist(), strict=True)
+        ]
         ax.plot(centers, share, color="black", linestyle=":", label="not answered (failed)")
     seen: set[str] = set()
     mark(ax, experiment, palette, seen)
@@ -149,10 +151,12 @@ def _latency(experiment: Experiment) -> Figure:
     by_client: dict[int, list[Quantiles]] = defaultdict(
         lambda: [Quantiles(FIGURE_DIGITS) for _ in range(BINS)]
     )
-    for c in log.chunks():
-        for t, client, latency_ms, ok in zip(c.t, c.client, c.latency_ms, c.ok, strict=True):
-            if ok:
-                by_client[client][_bin(t, width)].add(latency_ms)
+    for c in columns(log):
+        bins = c.bins(width, BINS)
+        for client in np.unique(c.client[c.ok]).tolist():
+            mine = c.ok & (c.client == client)
+            for b in np.unique(bins[mine]).tolist():
+                by_client[client][b].extend(c.latency_ms[mine & (bins == b)])
     fig, ax = figure(11, 4.2)
     for index, client in enumerate(log.clients):
         buckets = by_client[index]
@@ -211,21 +215,20 @@ def _verdict(ax: Axes, experiment: Experiment) -> None:
 def _errors(experiment: Experiment) -> Figure:
     log, palette = experiment.log, _palette(experiment)
     width, centers = _bins(experiment)
-    failed: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
-    wrong: dict[int, list[int]] = defaultdict(lambda: [0] * BINS)
-    for c in log.chunks():
-        for t, client, ok, was_wrong in zip(c.t, c.client, c.ok, c.wrong, strict=True):
-            if not ok:
-                target = wrong if was_wrong else failed
-                target[client][_bin(t, width)] += 1
+    failed = np.zeros((len(log.clients), BINS), dtype=np.int64)
+    wrong = np.zeros((len(log.clients), BINS), dtype=np.int64)
+    for c in columns(log):
+        bins = c.bins(width, BINS)
+        for series, picked in ((failed, ~c.ok & ~c.wrong), (wrong, c.wrong)):
+            for client in np.unique(c.client[picked]).tolist():
+                series[client] += np.bincount(bins[picked & (c.client == client)], minlength=BINS)
     fig, ax = figure(11, 4.2)
     bottom = [0.0] * BINS
     for series, suffix, hatch in ((failed, "no answer", ""), (wrong, "wrong answer", "//")):
         for index, client in enumerate(log.clients):
-            counts = series.get(index)
-            if counts is None or not any(counts):
+            if not series[index].any():
                 continue
-            rates = [c / width for c in counts]
+            rates = [c / width for c in series[index].tolist()]
             ax.bar(
                 centers,
                 rates,

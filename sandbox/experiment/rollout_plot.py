@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from sandbox.core.records import NONE
 from sandbox.experiment.charts import (
     BINS,
     EJECTED,
@@ -19,6 +22,7 @@ from sandbox.experiment.charts import (
     say_nothing,
     span_of,
 )
+from sandbox.experiment.columns import columns
 from sandbox.experiment.run import Experiment
 
 if TYPE_CHECKING:
@@ -84,16 +88,18 @@ def _column(
     width = span / BINS
     centers = [width * (i + 0.5) for i in range(BINS)]
     log = experiment.log
-    users: dict[str, list[float]] = {key: [0.0] * BINS for key in (old, new, "failed")}
+    counts = {key: np.zeros(BINS, dtype=np.int64) for key in (old, new, "failed")}
     hit = answered_new = 0
-    for c in log.chunks():
-        for t, ok, code in zip(c.t, c.ok, c.version, strict=True):
-            b = min(int(t / width), BINS - 1)
-            version = log.versions.name(code)
-            key = "failed" if not ok else version if version in (old, new) else old
-            users[key][b] += 1 / width
-            hit += not ok
-            answered_new += version == new
+    new_code = log.versions.find(new)
+    for c in columns(log):
+        bins = c.bins(width, BINS)
+        is_new = (c.version == new_code) & (new_code != NONE)
+        counts[new] += np.bincount(bins[c.ok & is_new], minlength=BINS)
+        counts[old] += np.bincount(bins[c.ok & ~is_new], minlength=BINS)
+        counts["failed"] += np.bincount(bins[~c.ok], minlength=BINS)
+        hit += int(np.count_nonzero(~c.ok))
+        answered_new += int(np.count_nonzero(is_new))
+    users = {key: [n / width for n in counted.tolist()] for key, counted in counts.items()}
     _stack(
         axes[0],
         centers,

@@ -4,13 +4,15 @@ each model version, and each fault's traffic. Memory does not grow with the numb
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.core.records import NONE, Quantiles, RequestLog
+import numpy as np
+
+from sandbox.core.records import NONE, RequestLog
+from sandbox.experiment.columns import Columns, Quantiles, columns
 from sandbox.experiment.scenario import ScheduledFault
 
 PHASES = ("before", "during", "after")
@@ -45,26 +47,26 @@ class FaultTraffic:
     requests: int = 0
     failed: int = 0
 
-    def see(self, t: float, first: int, region: int, version: int, ok: int) -> None:
+    def see(self, c: Columns) -> None:
+        """Count the requests of chunk `c` this fault touched."""
         f = self.fault
-        if not f.start_s <= t < (f.end_s if f.end_s is not None else math.inf):
-            return
+        inside = c.t >= f.start_s
+        if f.end_s is not None:
+            inside &= c.t < f.end_s
         if f.fault.version is None:
-            if first == self.region and (self.last_sent is None or t > self.last_sent):
-                self.last_sent = t
-        elif version != NONE and region == self.region and version == self.version:
-            self.requests += 1
-            self.failed += not ok
+            sent = c.t[inside & (c.first == self.region)]
+            if sent.size:
+                latest = float(sent.max())
+                if self.last_sent is None or latest > self.last_sent:
+                    self.last_sent = latest
+        elif self.version != NONE:
+            hit = inside & (c.region == self.region) & (c.version == self.version)
+            self.requests += int(np.count_nonzero(hit))
+            self.failed += int(np.count_nonzero(hit & ~c.ok))
 
 
 def latency(values: Quantiles) -> dict[str, float | None]:
     return {f"p{p}": values.percentile(p) for p in (50, 95, 99)}
-
-
-def phase_of(t: float, window: tuple[float, float] | None) -> str:
-    if window is None or t < window[0]:
-        return "before"
-    return "during" if t < window[1] else "after"
 
 
 @dataclass
@@ -111,24 +113,24 @@ def summarize(
         for f in faults
     ]
     s = Summary({phase: Phase() for phase in PHASES}, tracked)
-    for c in log.chunks():
-        for t, first, region, latency_ms, ok, wrong, version in zip(
-            c.t, c.first, c.region, c.latency_ms, c.ok, c.wrong, c.version, strict=True
-        ):
-            phase = s.phases[phase_of(t, window)]
-            phase.sent += 1
-            if ok:
-                phase.latency.add(latency_ms)
-                s.answered.add(latency_ms)
-            else:
-                phase.failed += 1
-                s.failed_by_version[version] += 1
-            if ok or wrong:
-                s.served[region] += 1
-            s.by_version[version] += 1
-            for fault in tracked:
-                fault.see(t, first, region, version, ok)
-        s.sent += len(c)
-        s.succeeded += sum(c.ok)
-        s.wrong += sum(c.wrong)
+    for c in columns(log):
+        phase = np.zeros(len(c.t), dtype=np.int8)  # 0 before, 1 during, 2 after the window
+        if window is not None:
+            phase += c.t >= window[0]
+            phase += c.t >= window[1]
+        for k, record in enumerate(s.phases.values()):
+            picked = phase == k
+            record.sent += int(np.count_nonzero(picked))
+            record.failed += int(np.count_nonzero(picked & ~c.ok))
+            record.latency.extend(c.latency_ms[picked & c.ok])
+        s.served.update(c.region[c.ok | c.wrong].tolist())
+        s.by_version.update(c.version.tolist())
+        s.failed_by_version.update(c.version[~c.ok].tolist())
+        for fault in tracked:
+            fault.see(c)
+        s.sent += len(c.t)
+        s.succeeded += int(np.count_nonzero(c.ok))
+        s.wrong += int(np.count_nonzero(c.wrong))
+    for record in s.phases.values():
+        s.answered.merge(record.latency)
     return s
