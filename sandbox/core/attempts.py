@@ -59,7 +59,7 @@ class Attempts:
         pinned: str | None = None,
         among: Collection[str] | None = None,
     ) -> None:
-        healthy = view.healthy_regions() if view is not None else router.regions
+        healthy: Collection[str] = view.healthy_now() if view is not None else router.regions
         if among is not None:
             healthy = [region for region in healthy if region in among]
         self.plan, self.fail_open = router.plan(

@@ -182,7 +182,7 @@ class HealthView:
         self._outliers = {r: OutlierDetector(self.outlier_policy) for r in regions}
         self._recent: dict[str, deque[bool]] = {r: deque(maxlen=RECENT) for r in regions}
         self._pending_return: dict[str, float] = {}
-        self._healthy: tuple[float, list[str]] | None = None  # (valid until, healthy regions)
+        self._healthy: tuple[float, tuple[str, ...]] | None = None  # (valid until, regions)
         self._listeners = [on_transition] if on_transition else []
         self.transitions: list[Transition] = []
         self.probe_log: list[tuple[float, str, bool]] = []  # (time recorded, region, passed)
@@ -234,7 +234,8 @@ class HealthView:
         """Record one answer to real traffic (ok: not a 5xx, timeout or refused connection)."""
         with self._lock:
             now = self._clock()
-            self._returns(now)
+            if self._pending_return:
+                self._returns(now)
             self._recent[region].append(ok)
             detector = self._outliers[region]
             if detector.observe(ok, now):
@@ -249,21 +250,25 @@ class HealthView:
             return self._probes[region].healthy and not self._outliers[region].ejected(now)
 
     def healthy_regions(self) -> list[str]:
-        """The regions that are healthy now, in the view's order (asked once per request: kept
-        until a transition, or the next end of an ejection)."""
+        """The regions that are healthy now, in the view's order."""
+        return list(self.healthy_now())
+
+    def healthy_now(self) -> tuple[str, ...]:
+        """The regions that are healthy now, in the view's order, as a tuple (asked once per
+        request: kept until a transition, or the next end of an ejection)."""
+        cached = self._healthy  # one read: a transition replaces it whole
+        if cached is not None and self._clock() < cached[0]:
+            return cached[1]
         with self._lock:
             now = self._clock()
-            cached = self._healthy
-            if cached is not None and now < cached[0]:
-                return list(cached[1])
             self._returns(now)
-            healthy = [
+            healthy = tuple(
                 r
                 for r, state in self._probes.items()
                 if state.healthy and not self._outliers[r].ejected(now)
-            ]
+            )
             self._healthy = (min(self._pending_return.values(), default=math.inf), healthy)
-            return list(healthy)
+            return healthy
 
     def error_rate(self, region: str) -> float:
         """The share of failed answers among the region's recent requests (0 with none)."""

@@ -19,8 +19,10 @@ from sandbox.core.regions import RegionCatalog
 from sandbox.errors import InvalidDeployment
 
 POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
+STEADY = frozenset({"latency", "failover"})  # policies whose plan depends on the pool alone
 REQUEST_TIMEOUT_S = 2.0  # seconds one attempt at a region may take before the next is tried
 MAX_DNS_TTL_S = 86_400.0
+Plan = tuple[list[str], bool]  # the regions to try, best first; whether it failed open
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Router:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[str, float]] = {}  # client -> (region, expires at)
         self._closest: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        # STEADY plans by (client, healthy regions), with the policy they were made by
+        self._plans: tuple[RoutingPolicy, dict[tuple[str, tuple[str, ...]], Plan]] = (policy, {})
         self._listeners: list[Callable[[str, str, str, float], None]] = []
 
     def subscribe(self, listener: Callable[[str, str, str, float], None]) -> None:
@@ -139,7 +143,18 @@ class Router:
         With no healthy region it answers as if all were healthy (fails open, as Route 53 does).
         A cached DNS answer goes first until it expires; the policy's other regions follow it.
         """
-        ordered, fail_open = self._plan(client, healthy, error_rate)
+        policy = self.policy
+        planned_by, plans = self._plans
+        if planned_by is not policy:  # a new policy: plan afresh
+            plans = {}
+            self._plans = (policy, plans)
+        key = (client, healthy if isinstance(healthy, tuple) else tuple(healthy))
+        planned = plans.get(key)
+        if planned is None:
+            planned = self._plan(client, healthy, error_rate)
+            if policy.name in STEADY:  # the same until the healthy regions or the policy change
+                plans[key] = planned
+        ordered, fail_open = list(planned[0]), planned[1]
         if not self.caches:
             return ordered, fail_open
         assert self.clock is not None
@@ -161,7 +176,7 @@ class Router:
 
     def _plan(
         self, client: str, healthy: Collection[str], error_rate: Callable[[str], float]
-    ) -> tuple[list[str], bool]:
+    ) -> Plan:
         pool = [r for r in self.regions if r in healthy]
         fail_open = not pool
         pool = pool or list(self.regions)

@@ -21,6 +21,7 @@ from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
 from sandbox.core.timing import Process
 from sandbox.core.workload import Workload
 from sandbox.sim.regions import SimRegions
+from sandbox.sim.slots import Slots
 
 DRAIN_S = 30.0  # after the last arrival, in-flight requests finish
 
@@ -48,8 +49,9 @@ class SimUsers:
         service = fleet.service
         self._mu = math.log(service.service_ms / 1000.0)
         self._sigma = service.service_sigma
-        self._slots = {r: simpy.Resource(self.env, service.capacity) for r in router.regions}
+        self._slots = {r: Slots(self.env, service.capacity) for r in router.regions}
         self._index = {r: i for i, r in enumerate(log.regions)} if log is not None else {}
+        self._trips: dict[str, dict[str, float]] = {}  # client region -> region -> round trip
 
     def start(self, until: float = math.inf) -> None:
         """Start every client group's arrivals; they stop sending at `self.until` (`until`
@@ -74,17 +76,37 @@ class SimUsers:
         self.env.process(self._request(client, region))
 
     def _request(self, client: int, region_name: str) -> Process:
-        start = self.env.now
-        fleet = self.fleet
+        """One request through the attempt loop. An attempt at a region that serves it queues for
+        a slot, is served in the service time plus any fault's delay, and answers in time (right or
+        wrong: a wrong answer is no 5xx, so neither a retry nor outlier detection sees it) unless
+        the fault fails it. It times out REQUEST_TIMEOUT_S after it reached the region, queueing
+        included, as the gateway's does: a request still queued then gives up its place."""
+        env, fleet, rng = self.env, self.fleet, self._rng
+        start = env.now
+        trips = self._trips.get(region_name) or self._round_trips(region_name)
         request = Attempts(region_name, self.router, self.view, fleet.split, fleet.attempts)
         version = None
         for attempt in request:
-            yield self.env.timeout(fleet.catalog.rtt_ms(region_name, attempt.region) / 1000.0)
-            model = fleet.serving(attempt.region, attempt.version)
+            region = attempt.region
+            yield env.timeout(trips[region])
+            model = fleet.serving(region, attempt.version)
             version = model.version if model is not None else None
-            sent = self.env.now
-            answered = yield from self._serve(attempt.region, version)
-            request.record(attempt, Outcome(answered, version, sent, (self.env.now - sent) * 1000))
+            sent = env.now
+            effect = fleet.faults[region].effect(predict=True, version=version)
+            answered = version is not None and not (effect.status and not effect.delay_s)
+            if answered:
+                slots = self._slots[region]
+                waiting = slots.take()
+                if waiting is not None:  # queued: wait for a slot or the deadline, first of them
+                    yield waiting | env.timeout(REQUEST_TIMEOUT_S)
+                    answered = waiting.triggered
+                if answered:
+                    took = effect.delay_s + rng.lognormvariate(self._mu, self._sigma)
+                    left = sent + REQUEST_TIMEOUT_S - env.now
+                    yield env.timeout(left if took > left else took)
+                    answered = took <= left and effect.status is None
+                slots.leave(waiting)
+            request.record(attempt, Outcome(answered, version, sent, (env.now - sent) * 1000))
         if self.log is None:
             return
         wrong = request.answered and fleet.serves_wrong(request.region, version or "")
@@ -94,31 +116,15 @@ class SimUsers:
             self._index[request.first],
             self._index[request.region],
             request.count,
-            (self.env.now - start) * 1000,
+            (env.now - start) * 1000,
             request.answered and not wrong,
             wrong,
             version,
         )
 
-    def _serve(self, region: str, version: str | None) -> Process:
-        """One attempt in `region` at model `version`; its value is whether the region answered
-        in time (right or wrong: a wrong answer is no 5xx, so neither a retry nor outlier
-        detection sees it). The attempt times out REQUEST_TIMEOUT_S after it reached the region,
-        queueing included, as the gateway's does: a request still queued then gives up its
-        place."""
-        effect = self.fleet.faults[region].effect(predict=True, version=version)
-        if version is None or (effect.status and not effect.delay_s):
-            return False
-        deadline = self.env.now + REQUEST_TIMEOUT_S
-        with self._slots[region].request() as slot:
-            if not slot.triggered:  # queued: wait for a slot or the deadline, whichever first
-                yield slot | self.env.timeout(REQUEST_TIMEOUT_S)
-                if not slot.triggered:
-                    return False  # leaving the block takes it out of the queue
-            took = effect.delay_s + self._rng.lognormvariate(self._mu, self._sigma)
-            left = deadline - self.env.now
-            if took > left:
-                yield self.env.timeout(left)
-                return False
-            yield self.env.timeout(took)
-        return effect.status is None
+    def _round_trips(self, client: str) -> dict[str, float]:
+        """The round trip (s) from users near `client` to each region, kept: asked per attempt."""
+        rtt_ms = self.fleet.catalog.rtt_ms
+        trips = {r: rtt_ms(client, r) / 1000.0 for r in self.router.regions}
+        self._trips[client] = trips
+        return trips
