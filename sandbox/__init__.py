@@ -8,7 +8,6 @@ part, such as the command line, does not import the others.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from sandbox.errors import (
@@ -23,6 +22,7 @@ from sandbox.errors import (
     SandboxError,
     UnknownRegion,
 )
+from sandbox.lazy import on_first_use
 
 if TYPE_CHECKING:
     from sandbox.core import (
@@ -102,10 +102,4 @@ __all__ = [
     "run_deployment",
 ]
 
-
-def __getattr__(name: str) -> object:
-    """A name of `sandbox.core` or `sandbox.flow`, imported on first use."""
-    home = next((module for module, names in _HOMES.items() if name in names), None)
-    if home is None:
-        raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = on_first_use("sandbox", _HOMES)

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sandbox"
 # Lowest first; a layer may import any layer before it. sim and live share a floor: neither may
 # import the other. The package root (sandbox/__init__.py) only hands names on.
 LAYERS = [
-    {"errors"},
+    {"errors", "lazy"},
     {"core", "data"},
     {"sim", "live"},
     {"flow"},

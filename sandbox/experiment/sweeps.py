@@ -20,7 +20,6 @@ from typing import Any
 
 from sandbox.core.checks import SEEDS
 from sandbox.errors import InvalidScenario
-from sandbox.experiment.run import run_experiment
 from sandbox.experiment.scenario import parse_scenario
 
 METRICS = (
@@ -94,6 +93,8 @@ def with_value(document: Mapping[str, Any], path: str, value: Any) -> dict[str, 
 def run_point(document: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Run one scenario document; its metrics (those of the first fault, where it has one) and
     the bounds the timing model gives them (None where it expects no detection)."""
+    from sandbox.experiment.run import run_experiment  # a run's modules: where it runs
+
     journal = run_experiment(parse_scenario(document, source)).journal
     summary = journal["summary"]
     fault = summary["per_fault"][0] if summary["per_fault"] else {}
