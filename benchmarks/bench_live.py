@@ -9,6 +9,10 @@ baseline measured in the same run:
   negligible) against the region it forwards to, with the region in a process of its own
   (`--processes`) and with gateway and region sharing one process (and its interpreter lock);
 - waitress against werkzeug's threaded server, the same plain app: why the fleet uses waitress.
+
+Live users (Poisson arrivals, `LiveUsers`) near three regions in processes of their own offer
+USERS_PER_S requests per wall second through the gateway at time scale 1 for USERS_S seconds: the
+rate answered right and on time (sent within `LATE_S` of arrival) against the rate offered.
 """
 
 from __future__ import annotations
@@ -25,14 +29,19 @@ from werkzeug.serving import make_server
 
 from sandbox import run_deployment
 from sandbox.core.models import load_model
+from sandbox.core.records import RequestLog
+from sandbox.core.workload import Clients
 from sandbox.live.fleet import REGION_THREADS, LiveFleet
 from sandbox.live.region import create_region_app
 from sandbox.live.server import ServerThread
+from sandbox.live.users import LATE_S
 
 FIVE = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1", "ap-southeast-2"]
 PATH = "/v1/models/model_v1:predict"
 CLIENT = {"X-Client-Region": "eu-west-2"}
 ROUNDS = 5
+USERS_NEAR = {"us-east-1": "us-east-2", "eu-west-1": "eu-west-2", "ap-south-1": "ap-south-1"}
+USERS_PER_S, USERS_S = 600.0, 10.0  # offered per wall second, for wall seconds (time scale 1)
 
 
 def plain_app() -> Flask:
@@ -83,6 +92,25 @@ def interleaved(measures: dict[str, Callable[[], float]], rounds: int = ROUNDS) 
     return {name: statistics.median(values) for name, values in seen.items()}
 
 
+def live_users() -> tuple[float, float]:
+    """User requests per wall second answered right and on time, and the rate offered (arrivals
+    per wall second), with three regions in processes of their own."""
+    regions = list(USERS_NEAR)
+    with LiveFleet(regions, processes=True) as fleet:
+        d = run_deployment(regions, "model_v1", backend=fleet)
+        log = RequestLog(list(USERS_NEAR.values()), regions)
+        each = USERS_PER_S * fleet.time_scale / len(USERS_NEAR)
+        clients = [Clients(client, each) for client in USERS_NEAR.values()]
+        users = d.start_users(clients, log=log, until=fleet.now() + USERS_S)
+        fleet.advance(USERS_S)
+        users.close()  # once every arrival is sent
+        on_time = sum(
+            ok and late <= LATE_S for ok, late in zip(log.column("ok"), users.lateness, strict=True)
+        )
+        wall_s = USERS_S * fleet.time_scale
+        return on_time / wall_s, len(log) / wall_s
+
+
 def main() -> None:
     fleet_s, bare_s = startup_seconds()
     rows = [row("5 regions + gateway ready", fleet_s, bare_s, 1, "s", more=False)]
@@ -107,6 +135,7 @@ def main() -> None:
         )
     plain.stop()
     werkzeug.stop()
+    sustained, offered = live_users()
     rows += [
         row("region predict", rate["direct-threads"], rate["plain"], 0.85, "req/s", more=True),
         row(
@@ -126,10 +155,13 @@ def main() -> None:
             more=True,
         ),
         row("waitress vs werkzeug", rate["plain"], rate["werkzeug"], 1.0, "req/s", more=True),
+        row("live users (3 regions, --processes)", sustained, offered, 0.95, "req/s", more=True),
     ]
     note = (
         f"(throughput: median of {ROUNDS} interleaved rounds, 4 keep-alive connections, 2 s each; "
-        "gateway against the region it forwards to, in the same mode)"
+        "gateway against the region it forwards to, in the same mode; live users: "
+        f"{USERS_PER_S:g}/s offered for {USERS_S:g} s, answered right within {LATE_S:g} s of "
+        "arrival against arrivals)"
     )
     emit(rows, note)
 

@@ -51,6 +51,7 @@ from sandbox.live.http import (
 from sandbox.live.metrics import GatewayMetrics
 from sandbox.live.openapi import gateway_document
 from sandbox.live.server import address
+from sandbox.live.upstream import Answer, Upstream
 
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 JSON = ("Content-Type", "application/json")
@@ -138,11 +139,11 @@ class GatewayState:
     time_scale: float = 1.0
     router: Router | None = None
     view: HealthView | None = None
-    local: threading.local = field(default_factory=threading.local)
+    idle: dict[str, list[Upstream]] = field(default_factory=dict)  # connections, by region
     stats: TrafficStats = field(default_factory=TrafficStats)
     split: VersionSplit = field(default_factory=VersionSplit)
     attempts: AttemptLog = field(default_factory=AttemptLog)
-    connections: list[http.client.HTTPConnection] = field(default_factory=list)
+    connections: list[Upstream] = field(default_factory=list)
     models: dict[str, Model] = field(default_factory=dict)  # by name: the last one deployed
     served: Mapping[str, Serving] = field(default_factory=dict)  # what the fleet put where
     metrics: GatewayMetrics = field(init=False)
@@ -152,35 +153,25 @@ class GatewayState:
             list(self.urls), TrafficStats.OUTCOMES, self.time_scale, lambda: self.view
         )
 
-    def _connection(self, region: str) -> http.client.HTTPConnection:
-        """A kept-alive connection to `region` per gateway thread (http.client: the hot path)."""
-        pool = self.local.__dict__.setdefault("pool", {})
-        if region not in pool:
-            host, port = address(self.urls[region])
-            timeout = wall_timeout(REQUEST_TIMEOUT_S, self.time_scale)
-            pool[region] = http.client.HTTPConnection(host, port, timeout=timeout)
-            self.connections.append(pool[region])
-        return pool[region]
-
     def forward(
         self, region: str, path: str, body: bytes, headers: dict[str, str], method: str = "POST"
-    ) -> tuple[int, bytes, http.client.HTTPResponse]:
-        """Send a request to `region`: the status, body and response (its headers) of its answer;
-        OSError or HTTPException when it cannot answer in time."""
-        connection = self._connection(region)
-        for attempt in (1, 2):
-            try:
-                connection.request(method, path, body, headers)
-                answer = connection.getresponse()
-                return answer.status, answer.read(), answer
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
-                connection.close()  # a kept-alive connection the region had closed: once more
-                if attempt == 2:
-                    raise
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                raise
-        raise AssertionError("unreachable")
+    ) -> tuple[int, bytes, Answer]:
+        """Send a request to `region`: the status, body and headers of its answer; OSError or
+        HTTPException when it cannot answer in time. The connection is a kept-alive one that no
+        other request uses meanwhile, the last one put back first (so that as few stay open as
+        requests go at once)."""
+        idle = self.idle.setdefault(region, [])
+        try:
+            connection = idle.pop()
+        except IndexError:  # all in use: one more
+            host, port = address(self.urls[region])
+            connection = Upstream(host, port, wall_timeout(REQUEST_TIMEOUT_S, self.time_scale))
+            self.connections.append(connection)
+        try:
+            answer = connection.request(method, path, body, headers)
+        finally:
+            idle.append(connection)
+        return answer.status, answer.body, answer
 
     def close(self) -> None:
         """Close every connection the gateway holds to the regions."""

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from sandbox.core.models import VERSION, VERSION_RULE, Model
 from sandbox.live.http import BadRequest, error
+from sandbox.live.upstream import Answer
 from sandbox.live.v2 import server_metadata
 
 MODEL_PATHS = (  # GET, answered by a healthy region that serves the model
@@ -37,7 +38,7 @@ class Fleet(Protocol):
 
     def forward(
         self, region: str, path: str, body: bytes, headers: dict[str, str], method: str = ...
-    ) -> tuple[int, bytes, http.client.HTTPResponse]: ...
+    ) -> tuple[int, bytes, Answer]: ...
 
 
 def deployed(models: Collection[str], name: str) -> None:

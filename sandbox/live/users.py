@@ -20,6 +20,7 @@ from sandbox.core.timing import Process, wall_timeout
 from sandbox.core.workload import Workload
 from sandbox.live.clock import LiveClock
 from sandbox.live.server import address
+from sandbox.live.upstream import Upstream
 
 SENDERS = 32  # requests the users keep in flight at once
 LATE_S = 0.5  # emulated seconds a request may go out after its arrival before the run warns
@@ -45,9 +46,10 @@ class LiveUsers:
         self._rng = random.Random(f"traffic:{seed}")
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._connections: list[http.client.HTTPConnection] = []
+        self._connections: list[Upstream] = []
         self._index = {r: i for i, r in enumerate(log.regions)} if log is not None else {}
         self._address = address(gateway_url)
+        self._body = workload.body.encode()  # every user sends the same request
         # a request may try every region the routing allows, each up to the attempt timeout
         self._timeout = wall_timeout(REQUEST_TIMEOUT_S, clock.scale) * (router.policy.retries + 2)
         self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="user")
@@ -79,12 +81,13 @@ class LiveUsers:
         """Stop sending, wait for the requests in flight, close the connections. Once `until`
         has come, what arrived before it is sent first (on a busy machine, late); before then
         (an interrupted run), nothing more is."""
-        if math.isfinite(self.until) and self.clock.now() >= self.until:
+        ended = math.isfinite(self.until) and self.clock.now() >= self.until
+        if ended:
             while not self._sent.wait(0.05) and self.clock.running:
                 pass
         self.until = -math.inf
         self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=not ended)  # the arrived ones still queued
         with self._lock:
             for connection in self._connections:
                 connection.close()
@@ -103,11 +106,9 @@ class LiveUsers:
         if not self._closed:
             self._pool.submit(self._send, client, region, self.clock.env.now)
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Upstream:
         if not hasattr(self._local, "connection"):
-            self._local.connection = http.client.HTTPConnection(
-                *self._address, timeout=self._timeout
-            )
+            self._local.connection = Upstream(*self._address, self._timeout)
             with self._lock:
                 self._connections.append(self._local.connection)
         return self._local.connection
@@ -118,17 +119,15 @@ class LiveUsers:
         workload = self.workload
         headers = {"Content-Type": "application/json", "X-Client-Region": region}
         try:
-            connection.request("POST", workload.path, workload.body, headers)
-            answer = connection.getresponse()
-            content = answer.read()
+            answer = connection.request("POST", workload.path, self._body, headers)
+            content = answer.body
             ok, tried = answer.status == 200, (answer.getheader("X-Tried") or "").split(",")
             version = answer.getheader("X-Model-Version")
             expected = workload.expected(version)
             wrong = ok and not predictions_match(expected, json.loads(content)["predictions"])
             served = answer.getheader("X-Served-By") or (tried[-1] if tried[0] else "")
             attempts = int(answer.getheader("X-Attempts") or 0)
-        except (OSError, http.client.HTTPException):
-            connection.close()
+        except (OSError, http.client.HTTPException):  # the connection closed itself
             ok, wrong, tried, served, attempts, version = False, False, [""], "", 0, None
         latency_ms = (time.perf_counter() - wall) / self.clock.scale * 1000
         with self._lock:
