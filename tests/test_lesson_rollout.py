@@ -291,3 +291,12 @@ def test_the_stepper_widget_marks_the_version_each_shift_changes():
     changed = re.findall(r'<tr><th>(\w+)</th><td class="changed"', stepper.variables.value)
     assert changed == ["serving_version"]
     assert "1.0.0 90% / 1.1.0 10%" in stepper.variables.value
+
+
+def test_the_stepper_displays_the_runs_tables_where_no_widget_is_drawn():
+    lesson = Lesson.from_command(ROLLOUTS[0])
+    stepper = lesson.stepper()
+    data = stepper._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == stepper.model_id
+    assert data["text/html"] == lesson.trace.render("html")
+    assert data["text/plain"] == lesson.trace.render("text")

@@ -1,11 +1,14 @@
 """The Jupyter lessons: each runs top to bottom in a fresh kernel; all are committed clean.
 
 Notebooks are committed without outputs, so that diffs stay readable and every number on a
-lesson's page is recomputed by the code above it whenever the lesson runs.
+lesson's page is recomputed by the code above it whenever the lesson runs. Each lesson runs once
+per test session (`run_lesson`); tests/test_notebooks_html.py exports the executed notebooks.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 from pathlib import Path
 
@@ -51,13 +54,32 @@ def test_lesson_is_committed_without_outputs(path):
     )
 
 
+def run_lesson(path: Path, tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    """Lesson `path` executed top to bottom in a fresh kernel, without the widgets' state (as
+    JupyterLab saves a notebook), once per test session: the first test to ask runs it and keeps
+    the result where every pytest-xdist worker finds it; another asking meanwhile waits on the
+    lock. A failing cell raises CellExecutionError with that cell's error."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's directory, above each worker's own
+    kept = shared / "lessons" / path.name
+    kept.parent.mkdir(exist_ok=True)
+    with open(kept.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if kept.exists():
+            return nbformat.read(kept, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(
+            nb,
+            timeout=TIMEOUT_S,
+            kernel_name="python3",
+            store_widget_state=False,
+            resources={"metadata": {"path": str(NOTEBOOKS)}},
+        ).execute()
+        nbformat.write(nb, kept)
+        return nb
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lesson_id)
-def test_lesson_runs(path):
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    client.execute()  # a failing cell raises CellExecutionError with that cell's error
+def test_lesson_runs(path, tmp_path_factory):
+    run_lesson(path, tmp_path_factory)

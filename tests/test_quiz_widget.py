@@ -8,6 +8,7 @@ import importlib
 import json
 import sys
 from dataclasses import replace
+from html import escape
 
 import ipywidgets as widgets
 import pytest
@@ -16,6 +17,7 @@ from IPython.display import display
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+from sandbox.quiz.export import to_markdown
 from sandbox.quiz.model import Option, Question, Quiz
 from sandbox.quiz.widget import QuizWidget, show_jupyterquiz
 
@@ -190,6 +192,38 @@ def test_the_widget_displays_as_a_widget_view(shell):
     [output] = captured.outputs
     view = output.data["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == widget.model_id
+
+
+def test_the_display_data_carries_a_static_form_with_the_answers_folded(shell):
+    widget = QuizWidget(QUIZ)
+    with capture_output() as captured:
+        display(widget)
+    [output] = captured.outputs
+    assert output.data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+    assert output.data["text/plain"] == to_markdown(QUIZ)[0]  # the handout: no key
+    title, *questions = output.data["text/html"].split('<div class="question">')
+    assert title == f"<h3>{escape(QUIZ.title)}</h3>"
+    assert len(questions) == len(QUIZ.questions)
+    for question, static in zip(QUIZ.questions, questions, strict=True):
+        shown, folded = static.split("<details><summary>Answer</summary>")
+        assert escape(question.text) in shown
+        for letter, option in zip(question.letters, question.options, strict=True):
+            assert f"<li>{letter}. {escape(option.text)}</li>" in shown
+            assert escape(option.feedback) in folded
+        if question.value is not None:
+            assert f"Answer with a number (in {question.unit})." in shown
+        key = (
+            question.key
+            if question.value is not None
+            else f"{question.key}. {question.answer_text}"
+        )
+        assert f"<p>{escape(key)}</p>" in folded and f"<p>{escape(key)}</p>" not in shown
+        assert escape(question.hint) in folded and question.hint not in shown
+        assert all(f"<li>{escape(step)}</li>" in folded for step in question.solution)
+    assert "<b>old" not in output.data["text/html"]  # texts show literally
+    second = QuizWidget(QUIZ).questions[1]._repr_mimebundle_()
+    assert second["text/html"].startswith('<div class="question"><p><b>2.</b>')
+    assert second["text/plain"] == f"2. {QUIZ.questions[1].text}"
 
 
 def test_show_jupyterquiz_embeds_every_question_and_answer(shell):

@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.flow.tables import Table
 from sandbox.flow.tracer import display
 from sandbox.lesson import graph
-from sandbox.quiz.export import to_markdown
+from sandbox.quiz.export import quiz_html, to_markdown
 from sandbox.quiz.model import Quiz
 
 TITLES = {
@@ -188,20 +188,4 @@ def to_html(doc: dict[str, Any], quizzes: dict[str, Quiz], step_nodes: list[str]
 
 
 def _quiz_html(mode: str, quiz: Quiz) -> str:
-    items = []
-    for n, q in enumerate(quiz.questions, 1):
-        shown = "".join(f"<pre>{escape(part)}</pre>" for part in (q.code, q.evidence) if part)
-        if q.value is None:
-            choices = "".join(
-                f"<li>{letter}. {escape(o.text)}</li>"
-                for letter, o in zip(q.letters, q.options, strict=True)
-            )
-            answer = f"{q.key}. {q.answer_text}"
-        else:
-            choices, answer = "", q.key
-        items.append(
-            f'<div class="question"><p><b>{n}.</b> <i>({q.difficulty})</i> {escape(q.text)}</p>'
-            f"{shown}<ul>{choices}</ul><details><summary>Answer</summary><p>{escape(answer)}</p>"
-            f"<p>{escape(' '.join(q.solution))}</p></details></div>"
-        )
-    return f'<section id="{mode}"><h2>{TITLES[mode]}</h2>{"".join(items)}</section>'
+    return f'<section id="{mode}"><h2>{TITLES[mode]}</h2>{quiz_html(quiz)}</section>'

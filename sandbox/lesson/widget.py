@@ -1,10 +1,12 @@
 """A lesson's stepper in Jupyter: Previous / Next move through the run's steps, showing the
 Process Table with the current row highlighted and the variables after that step, the changed
-ones marked."""
+ones marked. Its display data also carries the run's tables as static HTML and text, which a
+page exported without the widgets' state (nbconvert's HTML) shows instead."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 try:
     import ipywidgets as widgets
@@ -27,6 +29,7 @@ class Stepper(widgets.VBox):
     `variables`: the HTML shown."""
 
     def __init__(self, trace: Trace) -> None:
+        self.trace = trace
         self.steps, self.snapshots, self.watched = trace.steps, trace.snapshots, trace.watched
         self.at = 0
         self.previous = widgets.Button(description="Previous")
@@ -38,6 +41,10 @@ class Stepper(widgets.VBox):
         controls = widgets.HBox([self.previous, self.next, self.label])
         super().__init__([controls, self.table, self.variables])
         self.show(0)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        static = {"text/html": self.trace.render("html"), "text/plain": self.trace.render("text")}
+        return {**super()._repr_mimebundle_(**kwargs), **static}
 
     def show(self, n: int) -> None:
         """Show the run after step `n` (clamped to the start and the End row)."""

@@ -96,6 +96,37 @@ def to_markdown(quiz: Quiz) -> tuple[str, str]:
     return "\n\n".join(student) + "\n", "\n\n".join(key) + "\n"
 
 
+def quiz_html(quiz: Quiz) -> str:
+    """The quiz as static HTML, for pages without widgets: each question (`question_html`)."""
+    return "".join(question_html(n, q) for n, q in enumerate(quiz.questions, 1))
+
+
+def question_html(n: int, q: Question) -> str:
+    """Question `n` as static HTML: its text, command line, table and lettered options, then a
+    `<details>` that opens on a click to show the answer, each option's feedback, the hint and
+    the solution."""
+    shown = "".join(f"<pre>{escape(part)}</pre>" for part in (q.code, q.evidence) if part)
+    if q.value is None:
+        letters = tuple(zip(q.letters, q.options, strict=True))
+        choices = "".join(f"<li>{letter}. {escape(o.text)}</li>" for letter, o in letters)
+        shown += f"<ul>{choices}</ul>"
+        answer = f"{q.key}. {q.answer_text}"
+        why = "".join(f"<li>{x}: {escape(o.feedback)}</li>" for x, o in letters if o.feedback)
+    else:
+        shown += f"<p>{escape(_unit_note(q) or 'Answer with a number.')}</p>"
+        answer, why = q.key, ""
+    key = f"<p>{escape(answer)}</p>" + (f"<ul>{why}</ul>" if why else "")
+    if q.hint:
+        key += f"<p><i>Hint:</i> {escape(q.hint)}</p>"
+    if q.solution:
+        key += "<p>Solution:</p><ol>" + "".join(f"<li>{escape(s)}</li>" for s in q.solution)
+        key += "</ol>"
+    return (
+        f'<div class="question"><p><b>{n}.</b> <i>({escape(q.difficulty)})</i> '
+        f"{escape(q.text)}</p>{shown}<details><summary>Answer</summary>{key}</details></div>"
+    )
+
+
 def to_jupyterquiz(quiz: Quiz) -> str:
     """The quiz as jupyterquiz's JSON list of questions."""
     return json.dumps(quiz.to_jupyterquiz(), indent=2, ensure_ascii=False) + "\n"

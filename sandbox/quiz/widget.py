@@ -1,4 +1,8 @@
-"""Take a quiz in Jupyter: our own ipywidgets quiz, or jupyterquiz's."""
+"""Take a quiz in Jupyter: our own ipywidgets quiz, or jupyterquiz's.
+
+Each widget's display data carries, besides the widget, the quiz as static HTML (the answers
+folded in `<details>`) and as text: Jupyter draws the widget, while a page exported without
+the widgets' state (nbconvert's HTML) shows the static form."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ except ModuleNotFoundError as error:
         name=error.name,
     ) from error
 
+from sandbox.quiz.export import question_html, quiz_html, to_markdown
 from sandbox.quiz.model import Question, Quiz
 from sandbox.quiz.review import Marks
 
@@ -24,7 +29,7 @@ class QuestionWidget(widgets.VBox):
     """One question: its `choice` (RadioButtons or FloatText), `check_button` and `feedback`."""
 
     def __init__(self, question: Question, number: int, total: int, on_check: Callable[[], None]):
-        self.question = question
+        self.question, self.number = question, number
         self.right: bool | None = None  # None until checked
         self._on_check = on_check
         head = f"<b>Question {number} of {total}</b> ({escape(question.difficulty)})"
@@ -79,6 +84,11 @@ class QuestionWidget(widgets.VBox):
         self.feedback.value = html
         self._on_check()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        static = question_html(self.number, self.question)
+        text = f"{self.number}. {self.question.text}"
+        return {**super()._repr_mimebundle_(**kwargs), "text/html": static, "text/plain": text}
+
 
 class QuizWidget(widgets.VBox):
     """A whole quiz: its `questions` (QuestionWidget), a running `score` label (with each
@@ -101,6 +111,11 @@ class QuizWidget(widgets.VBox):
     def right(self) -> int:
         """How many questions were right at their first check."""
         return sum(bool(q.right) for q in self.questions)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        static = f"<h3>{escape(self.quiz.title)}</h3>{quiz_html(self.quiz)}"
+        text = to_markdown(self.quiz)[0]  # the handout: questions and options, no key
+        return {**super()._repr_mimebundle_(**kwargs), "text/html": static, "text/plain": text}
 
     def _update_score(self) -> None:
         checked = [(q.question, bool(q.right)) for q in self.questions if q.right is not None]
