@@ -5,6 +5,7 @@ answers are success or a clean 4xx."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from sandbox import HealthPolicy, run_deployment
 from sandbox.core.models import load_model
 from sandbox.live.fleet import LiveFleet
 from sandbox.live.http import MAX_BODY_BYTES
-from sandbox.live.server import SERVER_BODY_LIMIT
+from sandbox.live.server import SERVER_BODY_LIMIT, address
 
 REGIONS = ["us-east-1", "eu-west-1"]
 QUIET = HealthPolicy(interval_s=3600, timeout_s=2, failure_threshold=3, healthy_threshold=3)
@@ -285,3 +286,23 @@ def test_generated_requests_get_success_or_a_clean_4xx(
     )
     if status >= 400 and method != "HEAD":
         assert "error" in answer.json()
+
+
+@pytest.mark.parametrize("path", [PREDICT, "/v2/models/model_v1/infer"])
+def test_a_head_on_a_predict_route_gets_headers_only_and_the_connection_stays_usable(fleet, path):
+    host, port = address(fleet.gateway_url)
+    body = json.dumps({"instances": [[12.0, 70.0, 1.0]]})
+    head = f"HEAD {path} HTTP/1.1\r\nHost: x\r\nX-Client-Region: eu-west-1\r\n\r\n"
+    post = (
+        f"POST {PREDICT} HTTP/1.1\r\nHost: x\r\nX-Client-Region: eu-west-1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n\r\n{body}"
+    )
+    with socket.create_connection((host, port), timeout=30) as connection:
+        connection.sendall((head + post).encode())  # one kept-alive connection, in turn
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    first, rest = received.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 405 ") and b"Allow: POST" in first
+    assert rest.startswith(b"HTTP/1.1 200 "), rest[:80]  # no HEAD body before the next answer

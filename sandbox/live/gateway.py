@@ -237,7 +237,7 @@ class Gateway:
             status, headers = e.status, [*e.headers, JSON]
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        return [body]
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]  # HEAD: headers only
 
     def _predict(
         self, environ: dict[str, Any], name: str, pinned: str | None, versioned: str
