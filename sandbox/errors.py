@@ -68,6 +68,11 @@ class InvalidQuiz(SandboxError, ValueError):
     """A question or a quiz file that cannot be used: bad TOML, a missing field, two keys."""
 
 
+class StorageError(SandboxError, OSError):
+    """A run's requests that could not be kept in the temporary folder (full, or not
+    writable)."""
+
+
 class ServerError(SandboxError, RuntimeError):
     """A server of the live fleet that could not start."""
 

@@ -156,3 +156,50 @@ def test_the_journal_csv_and_figures_are_the_same_bytes_whatever_the_chunk(
     assert whole["requests.csv"].count(b"\n") > 997 * 3  # several chunks were spooled
     for file, content in whole.items():
         assert chunked[file] == content, file
+
+
+FIGURES = ["traffic.png", "latency.png", "errors.png"]
+SMALL = """name = "small"
+seed = 3
+duration_s = 30
+
+[deployment]
+regions = ["us-east-1", "eu-west-1"]
+
+[[clients]]
+region = "eu-west-2"
+rate_per_s = 100
+"""
+
+
+def test_a_full_temporary_folder_ends_the_run_with_exit_3_and_says_where(
+    invoke, tmp_path, monkeypatch
+):
+    scenario, out = tmp_path / "small.toml", tmp_path / "out"
+    scenario.write_text(SMALL)
+    monkeypatch.setattr(RequestLog, "CHUNK", 500)  # about 3,000 requests: chunks go to the spool
+    monkeypatch.setattr(os, "pwrite", lambda fd, data, offset: len(data) // 2)  # a disk full
+    result = invoke("experiment", str(scenario), "--out", str(out), "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "cannot keep the run's requests" in result.output
+    assert tempfile.gettempdir() in result.output and "TMPDIR" in result.output
+    assert "Traceback" not in result.output
+    assert list(out.iterdir()) == []  # nothing written of a run that did not finish
+
+
+def test_the_out_folder_gets_a_runs_files_whole_or_not_at_all(invoke, tmp_path, monkeypatch):
+    scenario, out = tmp_path / "small.toml", tmp_path / "out"
+    scenario.write_text(SMALL)
+
+    def interrupted(log: RequestLog, path: Path) -> None:
+        path.write_text("t_s,client_region\n0.1,eu")  # half a file, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sandbox.experiment.columns.write_csv", interrupted)
+    invoke("experiment", str(scenario), "--out", str(out), "--quiet")
+    assert list(out.iterdir()) == []  # no journal beside half a CSV, no hidden folder
+    monkeypatch.undo()
+    result = invoke("experiment", str(scenario), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["journal.json", "requests.csv", "run.json", *FIGURES])

@@ -6,6 +6,9 @@ judge a command line by what the real parser says about it."""
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,6 +185,28 @@ def out_folder(ctx: click.Context, out: str | None) -> Path | None:
         message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
         raise click.BadParameter(message, ctx, param_hint="'--out'") from None
     return folder
+
+
+@contextmanager
+def staged(ctx: click.Context, folder: Path) -> Iterator[Path]:
+    """A hidden folder inside the --out `folder` to write a run's files into: they move into
+    `folder` when the block ends, and go with it when the block fails or is interrupted, so
+    `folder` never holds half of them; a usage error when they cannot be written."""
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))
+    except OSError as e:
+        message = f"cannot write into {folder}: {e.strerror}; name a folder you can write to"
+        raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+    try:
+        try:
+            yield stage
+        except OSError as e:
+            message = f"cannot write into {folder}: {e.strerror}; free space there or name another"
+            raise click.BadParameter(message, ctx, param_hint="'--out'") from None
+        for path in sorted(stage.iterdir()):
+            os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}  # every command's click settings

@@ -10,10 +10,11 @@ from importlib.resources import files
 
 import click
 
-from sandbox.args.common import blaming, out_folder
+from sandbox.args.common import blaming, out_folder, staged
 from sandbox.cli.confirm import YES, confirmed
 from sandbox.cli.interrupts import Stopped, stops
 from sandbox.cli.progress import QUIET, shown
+from sandbox.errors import StorageError
 from sandbox.experiment.sweeps import EXPECTED, MAX_SEEDS, METRICS
 
 
@@ -59,8 +60,9 @@ def experiment(
     """Run a failure-injection SCENARIO (a TOML path or a bundled name) and measure what users saw.
 
     Exit status: 0 when the steady state held, 1 when it deviated, 2 for an invalid scenario
-    or a run over the bound of wall time without --yes, 130 when interrupted (Ctrl-C), 143
-    when terminated (SIGTERM).
+    or a run over the bound of wall time without --yes, 3 when the run's requests could not
+    be kept (a full temporary folder), 130 when interrupted (Ctrl-C), 143 when terminated
+    (SIGTERM).
     """
     import platform
     import time
@@ -91,8 +93,11 @@ def experiment(
     folder = out_folder(ctx, out)  # after the checks: a refused run leaves nothing behind
     with blaming(ctx, "'SCENARIO'"):
         started = time.perf_counter()
-        with shown(loaded.name, "emulated s", quiet):
-            result = run_experiment(loaded)
+        try:
+            with shown(loaded.name, "emulated s", quiet):
+                result = run_experiment(loaded)
+        except StorageError as e:  # not the scenario's fault: blamed on the folder
+            raise Unkept(str(e)) from None
     written = result.journal
     if journal_format == "chaostoolkit":
         from sandbox.experiment.chaostoolkit import chaostoolkit_journal
@@ -102,22 +107,29 @@ def experiment(
         from sandbox.experiment.columns import write_csv
         from sandbox.experiment.plots import draw
 
-        (folder / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
-        write_csv(result.log, folder / "requests.csv")
-        draw(result, folder)
-        run = {
-            "wall_s": round(time.perf_counter() - started, 3),
-            "host": platform.node(),
-            "python": platform.python_version(),
-            "warnings": result.warnings,
-        }
-        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        with staged(ctx, folder) as stage:  # whole: an interrupted run leaves no half of it
+            (stage / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
+            write_csv(result.log, stage / "requests.csv")
+            draw(result, stage)
+            run = {
+                "wall_s": round(time.perf_counter() - started, 3),
+                "host": platform.node(),
+                "python": platform.python_version(),
+                "warnings": result.warnings,
+            }
+            (stage / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     if fmt == "json":
         click.echo(json.dumps(written, indent=2))
     else:
         click.echo(result.report())
     warn(result.warnings)
     ctx.exit(1 if result.deviated else 0)
+
+
+class Unkept(click.ClickException):
+    """A run whose requests could not be kept: exit status 3."""
+
+    exit_code = 3
 
 
 def warn(warnings: Sequence[str]) -> None:

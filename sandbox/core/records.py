@@ -12,6 +12,8 @@ from array import array
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, fields
 
+from sandbox.errors import StorageError
+
 NONE = -1  # no region served the request
 DIGITS = 3  # the decimals a latency (ms) or a time (s) is reported with
 
@@ -96,7 +98,10 @@ class Spool:
     with its owner."""
 
     def __init__(self) -> None:
-        fd, path = tempfile.mkstemp(prefix="mrsandbox-requests-")
+        try:
+            fd, path = tempfile.mkstemp(prefix="mrsandbox-requests-")
+        except OSError as e:
+            raise _unkept(e.strerror) from None
         os.unlink(path)
         self._fd, self._end = fd, 0
         self._chunks: list[tuple[int, int]] = []  # (offset, rows) of each chunk
@@ -104,7 +109,12 @@ class Spool:
 
     def write(self, chunk: Chunk) -> None:
         data = b"".join(column.tobytes() for column in chunk.columns())
-        os.pwrite(self._fd, data, self._end)
+        try:
+            written = os.pwrite(self._fd, data, self._end)
+        except OSError as e:
+            raise _unkept(e.strerror) from None
+        if written < len(data):
+            raise _unkept("the disk is full")
         self._chunks.append((self._end, len(chunk)))
         self._end += len(data)
 
@@ -120,6 +130,14 @@ class Spool:
                 columns.append(column)
                 at += width
             yield Chunk(*columns)
+
+
+def _unkept(reason: str | None) -> StorageError:
+    folder = tempfile.gettempdir()
+    return StorageError(
+        f"cannot keep the run's requests in the temporary folder {folder} ({reason}): free "
+        "space there, or name a folder with room in the TMPDIR environment variable"
+    )
 
 
 class RequestLog:
