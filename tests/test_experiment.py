@@ -306,3 +306,21 @@ def test_the_mode_on_the_command_line_is_applied_before_the_file_is_checked(invo
     sim = invoke("experiment", str(path), "--mode", "sim", "--format", "json")
     assert sim.exit_code == 0, sim.output
     assert json.loads(sim.output)["scenario"]["mode"] == "sim"
+
+
+def test_with_no_other_region_no_failover_is_promised_and_the_report_says_so():
+    e = run_experiment(
+        scenario(
+            deployment={"regions": ["us-east-1"]},
+            faults=[{"region": "us-east-1", "kind": "outage", "start_s": 0}],
+        )
+    )
+    fault = e.journal["summary"]["per_fault"][0]
+    assert fault["detection_s"] is not None  # the probes see it
+    assert fault["expected_failover_s"] is None and "fails open" in fault["why"]["failover"]
+    assert fault["failover_s"] is not None and fault["failover_s"] > 150  # users kept going there
+    assert e.journal["summary"]["succeeded"] == 0
+    assert "Latency (ms): p50 -, p95 -, p99 -" in e.report()
+    other = run_experiment(scenario()).journal["summary"]["per_fault"][0]  # two regions
+    low, high = other["expected_failover_s"]
+    assert low <= other["failover_s"] <= high

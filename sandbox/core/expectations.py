@@ -100,9 +100,14 @@ def expected_detection(
     return Expected(_down(low), _up(k * (interval + timeout) + timeout), why)
 
 
-def expected_failover(detection: Expected, dns_ttl_s: float) -> Expected:
+def expected_failover(detection: Expected, dns_ttl_s: float, others: int) -> Expected:
     """How long after the fault starts users may still be sent to its region: until the probes
-    mark it down (passive ejection may come sooner), and for a cached DNS answer's TTL after."""
+    mark it down (passive ejection may come sooner), and for a cached DNS answer's TTL after;
+    with no other region (`others`: the deployment's other regions) users stay: the router
+    fails open."""
+    if not others:
+        why = "no other region to move users to: the router fails open and keeps sending them"
+        return Expected(None, None, why)
     if detection.high is None:
         return Expected(None, None, f"{detection.why}; only outlier ejection moves users")
     why = f"at most detection's {detection.high:g} s + DNS TTL {dns_ttl_s:g} s; sooner if ejected"

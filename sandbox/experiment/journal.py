@@ -40,7 +40,8 @@ def expectations(
     live = scenario.mode == "live"
     probe_timeout = live_timeout_s(health.timeout_s, scenario.time_scale) if live else None
     detection = expected_detection(fault.fault, health, rtt_s, probe_timeout)
-    return detection, expected_failover(detection, scenario.routing.dns_ttl_s)
+    others = len(scenario.regions) - 1
+    return detection, expected_failover(detection, scenario.routing.dns_ttl_s, others)
 
 
 def _summary(

@@ -17,8 +17,8 @@ def report(j: dict[str, Any], scenario: Scenario) -> str:
         f"Requests: {s['sent']} sent, {s['succeeded']} succeeded, {s['failed']} failed "
         f"({s['wrong_answers']} of them wrong answers; availability "
         f"{s['availability'] if s['availability'] is not None else '-'})",
-        f"Latency (ms): p50 {s['latency_ms']['p50']}, p95 {s['latency_ms']['p95']}, "
-        f"p99 {s['latency_ms']['p99']}",
+        "Latency (ms): "
+        + ", ".join(f"{p} {'-' if v is None else v}" for p, v in s["latency_ms"].items()),
         "Traffic share: " + ", ".join(f"{r} {v:.1%}" for r, v in s["traffic_share"].items()),
     ]
     r = j["rollout"]
