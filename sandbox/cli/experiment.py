@@ -200,15 +200,17 @@ def sweep(
     confirmed(ctx, sweep_estimate(runs, workers or os.cpu_count() or 1), fix)
     folder = out_folder(ctx, out)
     pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
+    stopped = False
     try:
         with shown("sweep", "run", quiet, total) as bar:
             rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update, seeds)
     except Stopped:
+        stopped = True
         for worker in multiprocessing.active_children():  # the pool's, mid-run
             worker.terminate()
         raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    finally:  # waited for unless stopped: a pool left behind trips Python's exit clean-up
+        pool.shutdown(wait=not stopped, cancel_futures=True)
     keys = [key for key, _ in vary]
     columns = [*keys, "seed", *METRICS, *EXPECTED]
     table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
