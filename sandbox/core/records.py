@@ -154,8 +154,9 @@ class RequestLog:
         self.regions = list(regions)
         self.versions = Names()
         self.origin = 0.0
-        self._chunk, self._size = Chunk.empty(), chunk or self.CHUNK
-        self._latest = -math.inf
+        self._rows: list[tuple] = []  # the requests not yet in a chunk, as added
+        self._size = chunk or self.CHUNK
+        self._latest = -math.inf  # of the chunks made
         self._spool: Spool | None = None
         self._spooled = 0
 
@@ -173,36 +174,49 @@ class RequestLog:
     ) -> None:
         """One request: `first` is the region it tried first, `region` the last one; `ok` when
         it got a right answer, `wrong` when a region answered with wrong predictions; `version`
-        the model version that answered."""
-        c = self._chunk
-        c.t.append(t)
-        if t > self._latest:
-            self._latest = t
-        c.client.append(client)
-        c.first.append(first)
-        c.region.append(region)
-        c.attempts.append(min(attempts, 255))
-        c.latency_ms.append(latency_ms)
-        c.ok.append(ok)
-        c.wrong.append(wrong)
-        c.version.append(self.versions.code(version))
-        if len(c.t) >= self._size:
+        the model version that answered. Kept as a tuple (one append on the users' path) until
+        a chunk's worth is made into columns."""
+        rows = self._rows
+        rows.append(
+            (t, client, first, region, attempts, latency_ms, ok, wrong, self.versions.code(version))
+        )
+        if len(rows) >= self._size:
             if self._spool is None:
                 self._spool = Spool()
-            self._spool.write(c)
-            self._spooled += len(c)
-            self._chunk = Chunk.empty()
+            self._spool.write(self._columns())
+            self._spooled += len(rows)
+            self._rows = []
+
+    def _columns(self) -> Chunk:
+        """The requests not yet in a chunk, as one."""
+        if not self._rows:
+            return Chunk.empty()
+        t, client, first, region, attempts, latency, ok, wrong, version = zip(
+            *self._rows, strict=True
+        )
+        self._latest = max(self._latest, max(t))
+        return Chunk(
+            array("d", t),
+            array("H", client),
+            array("h", first),
+            array("h", region),
+            array("B", [min(a, 255) for a in attempts]),
+            array("d", latency),
+            array("B", ok),
+            array("B", wrong),
+            array("h", version),
+        )
 
     def __len__(self) -> int:
-        return self._spooled + len(self._chunk)
+        return self._spooled + len(self._rows)
 
     def chunks(self) -> Iterator[Chunk]:
         """Every request in the order they were added, a chunk at a time, times from `origin`."""
         if self._spool is not None:
             for chunk in self._spool:
                 yield chunk.since(self.origin)
-        if len(self._chunk):
-            yield self._chunk.since(self.origin)
+        if self._rows:
+            yield self._columns().since(self.origin)
 
     def column(self, name: str) -> Iterator[float]:
         """One column's values (a field of `Chunk`), every request in order."""
@@ -211,7 +225,10 @@ class RequestLog:
 
     def latest(self) -> float | None:
         """The time of the last request sent (from `origin`); None without requests."""
-        return self._latest - self.origin if len(self) else None
+        if not len(self):
+            return None
+        newest = max((row[0] for row in self._rows), default=-math.inf)
+        return max(self._latest, newest) - self.origin
 
     def close(self) -> None:
         """Remove the spool file (requests read after this are only those not yet spooled)."""
