@@ -70,10 +70,6 @@ class Chunk:
     wrong: array  # answered, but with wrong predictions
     version: array  # NONE if none answered
 
-    @classmethod
-    def empty(cls) -> Chunk:
-        return cls(*(array(code) for code in CODES))
-
     def __len__(self) -> int:
         return len(self.t)
 
@@ -156,7 +152,7 @@ class RequestLog:
         self.origin = 0.0
         self._rows: list[tuple] = []  # the requests not yet in a chunk, as added
         self._size = chunk or self.CHUNK
-        self._latest = -math.inf  # of the chunks made
+        self._latest = -math.inf  # of the spooled requests
         self._spool: Spool | None = None
         self._spooled = 0
 
@@ -183,18 +179,17 @@ class RequestLog:
         if len(rows) >= self._size:
             if self._spool is None:
                 self._spool = Spool()
-            self._spool.write(self._columns())
+            chunk = self._columns()
+            self._spool.write(chunk)
+            self._latest = max(self._latest, max(chunk.t))
             self._spooled += len(rows)
             self._rows = []
 
     def _columns(self) -> Chunk:
-        """The requests not yet in a chunk, as one."""
-        if not self._rows:
-            return Chunk.empty()
+        """The requests not yet in a chunk (there are some), as one."""
         t, client, first, region, attempts, latency, ok, wrong, version = zip(
             *self._rows, strict=True
         )
-        self._latest = max(self._latest, max(t))
         return Chunk(
             array("d", t),
             array("H", client),

@@ -54,7 +54,7 @@ def _summary(
         "failed": s.sent - s.succeeded,
         "wrong_answers": s.wrong,
         "availability": round(s.succeeded / s.sent, 6) if s.sent else None,
-        "latency_ms": latency(s.answered),
+        "latency_ms": latency(s.answered()),
         "phases": {name: phase.record() for name, phase in s.phases.items()},
         "traffic_share": s.shares(log),
         "per_fault": [_per_fault(scenario, f, events, catalog) for f in s.faults],

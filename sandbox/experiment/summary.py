@@ -75,13 +75,19 @@ class Summary:
 
     phases: dict[str, Phase]
     faults: list[FaultTraffic]
-    answered: Quantiles = field(default_factory=Quantiles)
     sent: int = 0
     succeeded: int = 0
     wrong: int = 0
     served: Counter[int] = field(default_factory=Counter)  # answered requests per region
     by_version: Counter[int] = field(default_factory=Counter)
     failed_by_version: Counter[int] = field(default_factory=Counter)
+
+    def answered(self) -> Quantiles:
+        """The latencies of every answered request: those of the phases together."""
+        every = Quantiles()
+        for phase in self.phases.values():
+            every.merge(phase.latency)
+        return every
 
     def versions(self, log: RequestLog) -> dict[str, dict[str, float | int]]:
         """Per model version: the requests it answered last, how many failed, and its share."""
@@ -131,6 +137,4 @@ def summarize(
         s.sent += len(c.t)
         s.succeeded += int(np.count_nonzero(c.ok))
         s.wrong += int(np.count_nonzero(c.wrong))
-    for record in s.phases.values():
-        s.answered.merge(record.latency)
     return s
