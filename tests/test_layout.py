@@ -23,6 +23,7 @@ LAYERS = [
     {"quiz", "quizzes"},
     {"lesson"},
     {"classroom"},
+    {"course"},
     {"cli"},
     {"__main__"},
 ]

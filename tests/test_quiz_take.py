@@ -321,7 +321,7 @@ def test_strong_takes_four_fifths_in_all_and_two_thirds_of_each_difficulty(resul
 def test_review_places_are_the_notebook_sections_of_the_kinds_missed():
     missed = marks({"easy": (0, 1)}, kind="detection")
     assert missed.verdict()[1:] == [f"  - {REVIEW['detection']}"]
-    assert "04_failure_experiments.ipynb" in REVIEW["detection"]
+    assert "03_health_checks_and_failover.ipynb" in REVIEW["detection"]
 
 
 def test_every_generated_kind_has_a_place_to_review_that_exists():

@@ -1,0 +1,6 @@
+"""What the course's notebooks share beyond the parts they teach: an exercise's check, whose
+verdict is computed from the student's own run."""
+
+from sandbox.course.checks import Verdict, check_change, check_choice, check_number
+
+__all__ = ["Verdict", "check_change", "check_choice", "check_number"]
