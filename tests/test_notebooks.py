@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from sandbox.quiz.review import REVIEW
+from sandbox.quiz.review import REVIEW, lesson_of
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -206,8 +206,19 @@ def test_cells_fit_a_screen_and_use_the_promised_api(path):
         assert not private, f"{where}: reaches into {private}"
 
 
-def test_each_quiz_kind_sends_a_student_to_a_lesson_that_exists():
+def test_each_quiz_kind_sends_a_student_to_a_section_of_a_lesson():
     for kind, where in REVIEW.items():
-        if where.startswith("notebooks/"):
-            name = where.removeprefix("notebooks/").split(":")[0].split(",")[0]
-            assert (NOTEBOOKS / name).is_file(), f"REVIEW[{kind!r}] names {name}: no such lesson"
+        if not where.startswith("notebooks/"):
+            continue
+        name, section = lesson_of(kind).removeprefix("notebooks/"), where.split(": ", 1)[1]
+        assert (NOTEBOOKS / name).is_file(), f"REVIEW[{kind!r}] names {name}: no such lesson"
+        headings = [
+            line.lstrip("#").strip().casefold()
+            for cell in nbformat.read(NOTEBOOKS / name, as_version=4).cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("#")
+        ]
+        assert any(section.casefold() in heading for heading in headings), (
+            f"REVIEW[{kind!r}]: no heading of {name} reads {section!r}"
+        )

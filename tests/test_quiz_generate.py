@@ -18,6 +18,7 @@ from sandbox.flow.tracer import display
 from sandbox.quiz.generate import KINDS, SYNTAX, generate, lesson_test, student_seed
 from sandbox.quiz.misconceptions import MISCONCEPTIONS
 from sandbox.quiz.model import DIFFICULTIES, Question
+from sandbox.quiz.review import lesson_of
 from sandbox.quiz.syntax_questions import MISTAKES, REFUSED
 
 SEEDS = range(16)
@@ -348,6 +349,21 @@ def test_a_canary_key_comes_from_both_rollouts_run_again(invoke, tmp_path, monke
     assert 0 < canary < sequential
 
 
+def test_a_canary_question_shows_both_rollouts_and_its_key_follows_from_them():
+    (q,) = generate(4, count=1, kinds=("canary",)).questions
+    percent = re.search(r"canary_percent=(\d+)", q.source).group(1)
+    bake = re.search(r"bake_s=(\d+)", q.source).group(1)
+    header, canary, sequential = _table(q.evidence)
+    assert header[0] == "rollout" and "shown" in q.text
+    assert canary[0] == f"canary ({percent}%, bake {bake} s)" and canary[2] == "rolled_back"
+    assert sequential[0] == "sequential" and sequential[2:4] == ["complete", "no bake"]
+    # the canary's first bake: each failed attempt at 1.1.0 was retried in a region serving
+    # 1.0.0, so 1.1.0 served the rest of what the bake saw (to the key's two figures)
+    served, failed = map(int, re.search(r"(\d+) predictions, (\d+) failed", canary[3]).groups())
+    key = int(re.search(r"canary: about ([\d,]+)", q.answer_text).group(1).replace(",", ""))
+    assert key == pytest.approx(served - failed, rel=0.05)
+
+
 # --- the lesson's test ---------------------------------------------------------------------------
 
 
@@ -361,6 +377,8 @@ def test_the_lessons_test_is_ten_questions_easy_to_hard(seed):
     assert all(levels.count(level) >= 3 for level in DIFFICULTIES)
     kinds = [q.kind for q in test.questions]
     assert len(set(kinds)) == 10 and sum(k in SYNTAX for k in kinds) <= 2
+    # the course's test: every lesson that teaches a kind is asked about
+    assert {lesson_of(k) for k in kinds} == {lesson_of(k) for k in KINDS}
     assert lesson_test(seed) == test
 
 

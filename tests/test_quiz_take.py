@@ -324,6 +324,15 @@ def test_review_places_are_the_notebook_sections_of_the_kinds_missed():
     assert "03_health_checks_and_failover.ipynb" in REVIEW["detection"]
 
 
+def test_a_question_is_reviewed_where_its_kind_is_taught():
+    from sandbox.quiz import review_of
+
+    question = Question(id="q", text="?", value=1, low=1, high=1, kind="canary")
+    assert review_of(question) == REVIEW["canary"]
+    assert review_of(replace(question, kind="material")) == REVIEW["material"]
+    assert review_of(replace(question, kind="no such kind")) == REVIEW["material"]
+
+
 def test_every_generated_kind_has_a_place_to_review_that_exists():
     from sandbox.quiz.generate import KINDS
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,13 @@ import requests
 
 from sandbox.classroom.errors import Refused, fields, index, number, shown
 from sandbox.core.faults import Fault
+from sandbox.dashboard import mount
 from sandbox.dashboard.board import Board
+from sandbox.errors import DeploymentHalted
+from sandbox.flow.deployment import COMPLETED
+from sandbox.flow.sample import run_deployment
 from sandbox.live.fleet import LiveFleet
+from sandbox.live.server import HOST
 
 POLL_WALL_S = 0.05  # a request from the users near the place every this many wall seconds
 SETTLED = 5  # requests in a row sent first elsewhere: the users have moved
@@ -183,6 +189,28 @@ class Observer:
         return Prediction(
             **prediction.__dict__ | {"served_by": region, "seconds": round(max(0.0, at - start), 1)}
         )
+
+
+@contextmanager
+def fleet_beside(
+    regions: Sequence[str], *, time_scale: float = 1.0, host: str = HOST
+) -> Iterator[Observer]:
+    """A live fleet of `regions` beside a class, as `class serve --regions` starts it: model_v1
+    deployed, the dashboard on its gateway, and the observer that runs the class's predictions
+    on it (`Room(..., observer=...)`); every server stops when the block ends.
+    `DeploymentHalted`, with the deployment's tables, when the deployment did not complete."""
+    fleet = LiveFleet(regions, time_scale=time_scale, host=host)
+    board = mount(fleet)
+    with fleet:
+        try:
+            d = run_deployment(regions, "model_v1", backend=fleet)
+            if d.outcome not in COMPLETED:
+                said = f"the fleet's deployment did not complete ({d.outcome})"
+                raise DeploymentHalted(f"{said}:\n{d.trace.render('text')}", str(d.outcome))
+            board.follow(d)
+            yield Observer(fleet, board)
+        finally:
+            board.close()
 
 
 class Predictions:

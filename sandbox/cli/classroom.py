@@ -114,28 +114,21 @@ def _can_listen(host: str, port: int) -> None:
 def _fleet(ctx: click.Context, p: dict[str, Any], running: contextlib.ExitStack) -> Any:
     """A live fleet of --regions with model_v1 deployed and its dashboard, closed by `running`;
     the observer that runs predictions on it."""
-    from sandbox import dashboard
     from sandbox.args.common import region_list
-    from sandbox.classroom.predict import Observer
+    from sandbox.classroom.predict import fleet_beside
     from sandbox.core.regions import RegionCatalog
-    from sandbox.flow.deployment import COMPLETED
-    from sandbox.flow.sample import run_deployment
-    from sandbox.live import LiveFleet
+    from sandbox.errors import DeploymentHalted
 
     def fail(message: str, wanted: Any, mistake: str) -> click.UsageError:
         fixed = ",".join(dict.fromkeys(wanted)) or "us-east-1,eu-west-1"
         return click.BadParameter(f"{message}: --regions {fixed}", ctx, param_hint="'--regions'")
 
     regions = region_list(ctx, p["regions"], RegionCatalog.default(), fail)
-    fleet = LiveFleet(regions, time_scale=p["time_scale"], host=p["host"])
-    board = dashboard.mount(fleet)
-    fleet.start()
-    running.enter_context(fleet)
-    running.callback(board.close)
-    d = run_deployment(regions, "model_v1", backend=fleet)
-    if d.outcome not in COMPLETED:
-        click.echo(d.trace.render("text"), err=True)
-        raise click.ClickException(f"the fleet's deployment did not complete ({d.outcome})")
-    board.follow(d)
+    try:
+        beside = fleet_beside(regions, time_scale=p["time_scale"], host=p["host"])
+        observer = running.enter_context(beside)
+    except DeploymentHalted as e:
+        raise click.ClickException(str(e)) from None
+    fleet = observer.fleet
     click.echo(f"Fleet: {fleet.gateway_url}/dashboard#token={fleet.admin_token}", err=True)
-    return Observer(fleet, board)
+    return observer

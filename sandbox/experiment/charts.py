@@ -5,9 +5,11 @@ legend entry, each health transition a line, each outlier ejection a hatched spa
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.regions import RegionCatalog
@@ -38,11 +40,24 @@ LEGEND_FONT = 9
 
 def figure(width: float, height: float, rows: int = 1, cols: int = 1) -> tuple[Figure, Any]:
     """A figure of its own, outside pyplot (drawing files leaves a notebook's backend alone),
-    laid out so that legends beside the axes stay inside it."""
+    laid out so that legends beside the axes stay inside it; a notebook shows it as a PNG
+    image, whether pyplot was imported there or not."""
+    fig = _shown()(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=rows * cols == 1)
+
+
+@cache
+def _shown() -> type[Figure]:
+    """A matplotlib `Figure` that IPython shows by itself, as PNG (`_repr_png_`)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots(rows, cols, squeeze=rows * cols == 1)
+    class Shown(Figure):
+        def _repr_png_(self) -> bytes:
+            image = io.BytesIO()
+            self.savefig(image, format="png")
+            return image.getvalue()
+
+    return Shown
 
 
 def colours(names: Iterable[str]) -> dict[str, str]:

@@ -57,6 +57,12 @@ class Experiment:
     def deviated(self) -> bool:
         return bool(self.journal["deviated"])
 
+    def served_by(self, version: str) -> int:
+        """The requests model version `version` served last (failed ones too; 0 when it served
+        none): how many users met it."""
+        by_version = self.journal["summary"]["by_version"]
+        return int(by_version[version]["requests"]) if version in by_version else 0
+
     def report(self) -> str:
         """A readable summary, the analytic expectation beside each measurement."""
         return report(self.journal, self.scenario)

@@ -29,6 +29,7 @@ class Users(Protocol):
     """A workload's users sending predictions, each request into a `RequestLog`."""
 
     until: float  # when they stop sending (seconds of the backend's clock); may be moved
+    log: RequestLog | None  # where each request goes (None: not recorded)
 
     def start(self, until: float = ...) -> None: ...
 

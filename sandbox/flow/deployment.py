@@ -279,11 +279,14 @@ class Deployment:
         until: float = math.inf,
     ) -> Users:
         """Users near `clients`' regions, sending predictions of the model through the
-        deployment's routing on its backend until `until` (every request into `log`, if given);
-        `versions`: other versions of the model that may answer them (a rollout's)."""
+        deployment's routing on its backend until `until`, every request into `log` (by default
+        a new one, `users.log`); `versions`: other versions of the model that may answer them (a
+        rollout's)."""
         if self.router is None:
             raise FlowError("start_users needs routing: call routing_setup first")
         workload = Workload(tuple(clients), self.model, tuple(versions))
+        if log is None:
+            log = RequestLog(workload.regions, self.regions)
         users = self.backend.users(self.router, self.health_view, workload, log, self.seed)
         users.start(until)
         return users

@@ -10,10 +10,12 @@ from sandbox.quiz.export import export
 from sandbox.quiz.generate import generate, lesson_test, student_seed
 from sandbox.quiz.material import load_set, material_sets, parse_set
 from sandbox.quiz.model import Option, Question, Quiz
+from sandbox.quiz.review import Marks, review_of
 from sandbox.quiz.roster import export_roster, read_roster
 from sandbox.quiz.take import take
 
 __all__ = [
+    "Marks",
     "Option",
     "Question",
     "Quiz",
@@ -26,6 +28,7 @@ __all__ = [
     "material_sets",
     "parse_set",
     "read_roster",
+    "review_of",
     "show_jupyterquiz",
     "student_seed",
     "take",

@@ -182,22 +182,38 @@ def _out_until(events: list[dict[str, Any]], ends: float) -> tuple[float, str] |
 
 
 @cache
-def _bad_version_requests(strategy: str, percent: float, bake_s: float) -> int:
-    """Requests the bad 1.1.0 answered in the bundled bad-version scenario of `strategy`."""
+def _bad_version(strategy: str, percent: float, bake_s: float) -> tuple[int, tuple[str, ...]]:
+    """Requests the bad 1.1.0 answered in the bundled bad-version scenario of `strategy`, and
+    the run's row of the rollouts' table a canary question shows."""
     scenario = load_scenario(f"bad_version_{strategy}")
     settings: tuple[tuple[str, Any], ...] = ()
+    name = strategy
     if strategy == "canary":
         settings = (("rollout.canary_percent", percent), ("rollout.bake_s", bake_s))
-    by_version = _run(scenario, settings).journal["summary"]["by_version"]
-    return int(by_version.get("1.1.0", {}).get("requests", 0))
+        name = f"canary ({percent}%, bake {bake_s} s)"
+    run = _run(scenario, settings)
+    rollout = run.journal["rollout"]
+    bakes = "; ".join(
+        f"wave {b['wave']} ({', '.join(b['regions'])}): {b['requests']} predictions, "
+        f"{b['failed']} failed"
+        for b in rollout["bakes"]
+    )
+    row = (
+        name,
+        f"{rollout['start_s']:g} to {rollout['end_s']:g}",
+        rollout["outcome"],
+        bakes or "no bake",
+        str(run.journal["summary"]["sent"]),
+    )
+    return run.served_by("1.1.0"), row
 
 
 def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
     """ "A bad release goes out by canary or sequentially: how many requests does it answer in
     each?" from the two bundled bad-version scenarios, the canary's settings drawn."""
     percent, bake = rng.choice(CANARY["canary_percent"]), rng.choice(CANARY["bake_s"])
-    caught = _bad_version_requests("canary", percent, bake)
-    exposed = _bad_version_requests("sequential", 0, 0)
+    caught, canary_run = _bad_version("canary", percent, bake)
+    exposed, sequential_run = _bad_version("sequential", 0, 0)
     if not 0 < caught < exposed:
         return None
 
@@ -222,6 +238,11 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
     bad = load_scenario("bad_version_canary")
     rates = sorted({c.rate_per_s for c in bad.clients})
     errors = sorted({f.fault.error_rate or 0.0 for f in bad.faults})
+    evidence = Table(
+        f"The two runs' rollouts (users send for {bad.duration_s:g} s)",
+        ("rollout", "from, to (s)", "outcome", "bakes: what 1.1.0 served", "requests sent"),
+        (canary_run, sequential_run),
+    ).to_text()
     return Question(
         id=qid,
         kind="canary",
@@ -231,9 +252,11 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
             f"{', '.join(bad.regions)} ({' to '.join(f'{r:g}' for r in rates)} requests/s each) "
             f"either by canary ({percent}% of a region's traffic for a {bake} s bake, rolled "
             "back when the bake sees errors) or sequentially, region after region, each "
-            "verified by its smoke test. About how many requests does 1.1.0 answer in each?"
+            "verified by its smoke test; both runs' rollouts are shown. About how many requests "
+            "does 1.1.0 answer in each?"
         ),
         options=options,
+        evidence=evidence,
         hint="A canary shows the new version to a small share of one region until its bake "
         "judges it; a sequential rollout watches only the smoke test.",
         solution=(

@@ -21,6 +21,7 @@ from sandbox.quiz import (
 )
 from sandbox.quiz.model import DIFFICULTIES, Question, Quiz
 from sandbox.quiz.options import Variant
+from sandbox.quiz.review import lesson_of
 
 Maker = Callable[[str, Variant, random.Random], Question | None]
 RunMaker = Callable[[str, Scenario, random.Random], Question | None]
@@ -154,7 +155,8 @@ def lesson_test(
     seed: int = 0, scenario: str | Scenario | None = None, variant: Variant | None = None
 ) -> Quiz:
     """The lesson's test: ten questions of ten kinds across easy, medium and hard (at least
-    three of each), easy first, at most two syntax questions; flow questions about `variant`'s
+    three of each), easy first, at most two syntax questions, every lesson with question kinds
+    asked at least once (`lesson_of`); flow questions about `variant`'s
     regions and model if given (else the scenario's, else drawn ones).
 
     Each round asks every flow kind once more (their difficulty depends on what is drawn) and
@@ -193,14 +195,18 @@ def lesson_test(
 
 def _pick_test(candidates: list[list[Question]]) -> list[Question] | None:
     """One question from each of TEST_COUNT kinds (candidates in order, each a list of one
-    kind's questions), at least TEST_LEAST of each difficulty and at most two syntax ones."""
+    kind's questions), at least TEST_LEAST of each difficulty, at most two syntax ones, and one
+    at least from every lesson whose kinds were drawn."""
+    lessons = {lesson_of(q.kind) for kind in candidates for q in kind}
 
     def search(i: int, picked: list[Question]) -> list[Question] | None:
         levels = [sum(q.difficulty == level for q in picked) for level in DIFFICULTIES]
         short = sum(max(0, TEST_LEAST - n) for n in levels)
-        if len(picked) == TEST_COUNT:
-            return picked if not short else None
-        if short > TEST_COUNT - len(picked) or len(candidates) - i < TEST_COUNT - len(picked):
+        missing = len(lessons - {lesson_of(q.kind) for q in picked})
+        left = TEST_COUNT - len(picked)
+        if not left:
+            return picked if not short and not missing else None
+        if max(short, missing) > left or len(candidates) - i < left:
             return None
         syntax = sum(q.kind in SYNTAX for q in picked)
         for question in candidates[i]:

@@ -12,21 +12,41 @@ LEVEL_SHARE = 2 / 3  # of each difficulty's questions, right
 REVIEW = {
     "state": "notebooks/01_flow_step_by_step.ipynb: the Process Table and the Status Tracker",
     "step": "notebooks/01_flow_step_by_step.ipynb: the Process Table and the Status Tracker",
-    "left_out": "notebooks/01_flow_step_by_step.ipynb: why each call comes where it does",
-    "failure": "notebooks/01_flow_step_by_step.ipynb, key moment 2: a failure in one region",
-    "policy": "notebooks/01_flow_step_by_step.ipynb, key moment 2: a failure in one region",
-    "why_verify": "notebooks/01_flow_step_by_step.ipynb, key moment 1: verifying after each region",
-    "why_routing": "notebooks/01_flow_step_by_step.ipynb, key moment 3: routing after verification",
+    "left_out": "notebooks/01_flow_step_by_step.ipynb, key moment 3: routing after verification, "
+    "and calls left out",
+    "failure": "notebooks/01_flow_step_by_step.ipynb, key moment 2: a failure in one region, "
+    "under each policy",
+    "policy": "notebooks/01_flow_step_by_step.ipynb, key moment 2: a failure in one region, "
+    "under each policy",
+    "why_verify": "notebooks/01_flow_step_by_step.ipynb, key moment 1: verifying right after each "
+    "deployment",
+    "why_routing": "notebooks/01_flow_step_by_step.ipynb, key moment 3: routing after "
+    "verification, and calls left out",
     "syntax": "notebooks/01_flow_step_by_step.ipynb: the deploy command's syntax",
     "effect": "notebooks/01_flow_step_by_step.ipynb: the deploy command's syntax",
     "mistake": "notebooks/01_flow_step_by_step.ipynb: the deploy command's syntax",
     "routing": "notebooks/02_latency_and_routing.ipynb: routing policies",
-    "failover": "notebooks/03_health_checks_and_failover.ipynb: failover",
-    "detection": "notebooks/03_health_checks_and_failover.ipynb: the detection rule",
+    "failover": "notebooks/03_health_checks_and_failover.ipynb: where do the users go?",
+    "detection": "notebooks/03_health_checks_and_failover.ipynb: the rule: interval x threshold",
     "dns_ttl": "notebooks/07_dns_caching.ipynb: the DNS TTL's cost",
     "canary": "notebooks/06_rollouts.ipynb: two rollouts of the same bad version",
     "material": "the lesson's material: its Concept Snapshot and Key Moments",
 }
+
+
+def review_of(question: Question) -> str:
+    """Where to review what `question` asks: a lesson's notebook and section."""
+    return review_of_kind(question.kind)
+
+
+def lesson_of(kind: str) -> str:
+    """The lesson that teaches a question kind: its notebook (`notebooks/NN_name.ipynb`), or the
+    material for a kind no lesson teaches."""
+    return review_of_kind(kind).split(":")[0].split(",")[0]
+
+
+def review_of_kind(kind: str) -> str:
+    return REVIEW.get(kind, REVIEW["material"])
 
 
 @dataclass(frozen=True)
@@ -75,5 +95,5 @@ class Marks:
             "Verdict: not yet strong (it takes 80% right, and two thirds of each "
             "difficulty). Review:"
         ]
-        places = dict.fromkeys(REVIEW.get(q.kind, REVIEW["material"]) for q in self.missed)
+        places = dict.fromkeys(review_of(q) for q in self.missed)
         return lines + [f"  - {place}" for place in places]
