@@ -184,7 +184,21 @@ def test_a_full_temporary_folder_ends_the_run_with_exit_3_and_says_where(
     assert "cannot keep the run's requests" in result.output
     assert tempfile.gettempdir() in result.output and "TMPDIR" in result.output
     assert "Traceback" not in result.output
-    assert list(out.iterdir()) == []  # nothing written of a run that did not finish
+    assert not out.exists()  # nothing written of a run that did not finish, not even its folder
+
+
+def test_a_sweep_whose_runs_cannot_be_kept_exits_3_and_writes_nothing(
+    invoke, tmp_path, monkeypatch
+):
+    scenario, out = tmp_path / "small.toml", tmp_path / "out"
+    scenario.write_text(SMALL)
+    monkeypatch.setattr(RequestLog, "CHUNK", 500)  # the workers fork with the same full disk
+    monkeypatch.setattr(os, "pwrite", lambda fd, data, offset: len(data) // 2)
+    args = ["--vary", "health.interval_s=5,10", "--seeds", "1", "--workers", "1"]
+    result = invoke("sweep", str(scenario), *args, "--out", str(out), "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "cannot keep the run's requests" in result.output and "TMPDIR" in result.output
+    assert "Traceback" not in result.output and not out.exists()
 
 
 def test_the_out_folder_gets_a_runs_files_whole_or_not_at_all(invoke, tmp_path, monkeypatch):
@@ -196,6 +210,9 @@ def test_the_out_folder_gets_a_runs_files_whole_or_not_at_all(invoke, tmp_path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr("sandbox.experiment.columns.write_csv", interrupted)
+    invoke("experiment", str(scenario), "--out", str(out), "--quiet")
+    assert not out.exists()  # the folder the run made goes with it
+    out.mkdir()  # a folder that was there before stays, as it was
     invoke("experiment", str(scenario), "--out", str(out), "--quiet")
     assert list(out.iterdir()) == []  # no journal beside half a CSV, no hidden folder
     monkeypatch.undo()

@@ -5,6 +5,7 @@ judge a command line by what the real parser says about it."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -185,6 +186,21 @@ def out_folder(ctx: click.Context, out: str | None) -> Path | None:
         message = f"cannot create the folder {out}: {e.strerror}; name a folder to write into"
         raise click.BadParameter(message, ctx, param_hint="'--out'") from None
     return folder
+
+
+@contextmanager
+def run_folder(ctx: click.Context, out: str | None) -> Iterator[Path | None]:
+    """The --out folder of a run (`out_folder`), made before the run so that a bad one is refused
+    first, and removed again if the run does not finish and the folder was made for it."""
+    existed = out is not None and Path(out).is_dir()
+    folder = out_folder(ctx, out)
+    try:
+        yield folder
+    except BaseException:
+        if folder is not None and not existed:
+            with contextlib.suppress(OSError):  # not empty: something else wrote there
+                folder.rmdir()
+        raise
 
 
 @contextmanager

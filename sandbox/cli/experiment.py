@@ -10,7 +10,7 @@ from importlib.resources import files
 
 import click
 
-from sandbox.args.common import blaming, out_folder, staged
+from sandbox.args.common import blaming, run_folder, staged
 from sandbox.cli.confirm import YES, confirmed
 from sandbox.cli.interrupts import Stopped, stops
 from sandbox.cli.progress import QUIET, shown
@@ -90,34 +90,35 @@ def experiment(
         loaded = load_scenario(scenario, mode=mode)
     fix = "duration_s or time_scale" if loaded.mode == "live" else "duration_s or rate_per_s"
     confirmed(ctx, run_estimate(loaded), f"the scenario's {fix}")
-    folder = out_folder(ctx, out)  # after the checks: a refused run leaves nothing behind
-    with blaming(ctx, "'SCENARIO'"):
-        started = time.perf_counter()
-        try:
-            with shown(loaded.name, "emulated s", quiet):
-                result = run_experiment(loaded)
-        except StorageError as e:  # not the scenario's fault: blamed on the folder
-            raise Unkept(str(e)) from None
-    written = result.journal
-    if journal_format == "chaostoolkit":
-        from sandbox.experiment.chaostoolkit import chaostoolkit_journal
+    # after the checks: a refused run leaves nothing behind, an unfinished one no new folder
+    with run_folder(ctx, out) as folder:
+        with blaming(ctx, "'SCENARIO'"):
+            started = time.perf_counter()
+            try:
+                with shown(loaded.name, "emulated s", quiet):
+                    result = run_experiment(loaded)
+            except StorageError as e:  # not the scenario's fault: blamed on the folder
+                raise Unkept(str(e)) from None
+        written = result.journal
+        if journal_format == "chaostoolkit":
+            from sandbox.experiment.chaostoolkit import chaostoolkit_journal
 
-        written = chaostoolkit_journal(result)
-    if folder is not None:
-        from sandbox.experiment.columns import write_csv
-        from sandbox.experiment.plots import draw
+            written = chaostoolkit_journal(result)
+        if folder is not None:
+            from sandbox.experiment.columns import write_csv
+            from sandbox.experiment.plots import draw
 
-        with staged(ctx, folder) as stage:  # whole: an interrupted run leaves no half of it
-            (stage / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
-            write_csv(result.log, stage / "requests.csv")
-            draw(result, stage)
-            run = {
-                "wall_s": round(time.perf_counter() - started, 3),
-                "host": platform.node(),
-                "python": platform.python_version(),
-                "warnings": result.warnings,
-            }
-            (stage / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+            with staged(ctx, folder) as stage:  # whole: an interrupted run leaves no half
+                (stage / "journal.json").write_text(json.dumps(written, indent=2) + "\n")
+                write_csv(result.log, stage / "requests.csv")
+                draw(result, stage)
+                run = {
+                    "wall_s": round(time.perf_counter() - started, 3),
+                    "host": platform.node(),
+                    "python": platform.python_version(),
+                    "warnings": result.warnings,
+                }
+                (stage / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     if fmt == "json":
         click.echo(json.dumps(written, indent=2))
     else:
@@ -198,29 +199,32 @@ def sweep(
     runs = [run_estimate(parse_scenario(doc, loaded.source)) for _, doc in points] * seeds
     fix = "--seeds, the --vary values or the scenario's duration"
     confirmed(ctx, sweep_estimate(runs, workers or os.cpu_count() or 1), fix)
-    folder = out_folder(ctx, out)
-    pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
-    stopped = False
-    try:
-        with shown("sweep", "run", quiet, total) as bar:
-            rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update, seeds)
-    except Stopped:
-        stopped = True
-        for worker in multiprocessing.active_children():  # the pool's, mid-run
-            worker.terminate()
-        raise
-    finally:  # waited for unless stopped: a pool left behind trips Python's exit clean-up
-        pool.shutdown(wait=not stopped, cancel_futures=True)
-    keys = [key for key, _ in vary]
-    columns = [*keys, "seed", *METRICS, *EXPECTED]
-    table = Table("Sweep", tuple(columns), tuple(tuple(str(r[c]) for c in columns) for r in rows))
-    click.echo(table.to_text())
-    if folder is not None:
-        from sandbox.experiment.sweep_plot import draw_sweep
+    with run_folder(ctx, out) as folder:
+        pool = ProcessPoolExecutor(workers, initializer=sweeps.worker_init, initargs=(os.getpid(),))
+        stopped = False
+        try:
+            with shown("sweep", "run", quiet, total) as bar:
+                rows = sweeps.sweep(loaded.document, loaded.source, vary, pool, bar.update, seeds)
+        except Stopped:
+            stopped = True
+            for worker in multiprocessing.active_children():  # the pool's, mid-run
+                worker.terminate()
+            raise
+        except StorageError as e:  # a worker's spool: blamed on the folder, not the scenario
+            raise Unkept(str(e)) from None
+        finally:  # waited for unless stopped: a pool left behind trips Python's exit clean-up
+            pool.shutdown(wait=not stopped, cancel_futures=True)
+        keys = [key for key, _ in vary]
+        columns = [*keys, "seed", *METRICS, *EXPECTED]
+        rows_shown = tuple(tuple(str(r[c]) for c in columns) for r in rows)
+        click.echo(Table("Sweep", tuple(columns), rows_shown).to_text())
+        if folder is not None:
+            from sandbox.experiment.sweep_plot import draw_sweep
 
-        with (folder / "sweep.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        for metric in metrics or ("detection_s", "failed"):
-            draw_sweep(rows, keys, metric, folder)
+            with staged(ctx, folder) as stage:  # whole: an interrupted run leaves no half
+                with (stage / "sweep.csv").open("w", newline="") as handle:
+                    writer = csv.DictWriter(handle, fieldnames=columns)
+                    writer.writeheader()
+                    writer.writerows(rows)
+                for metric in metrics or ("detection_s", "failed"):
+                    draw_sweep(rows, keys, metric, stage)
