@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from sandbox.course import Verdict, check_change, check_choice, check_number
+from sandbox.course import (
+    Verdict,
+    check_between,
+    check_change,
+    check_choice,
+    check_number,
+    check_set,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +68,45 @@ def test_a_verdict_shows_as_html_with_what_was_typed_escaped():
     shown = verdict._repr_html_()
     assert "<b>" not in shown.replace("<strong>", "") and "&lt;b&gt;" in shown
     assert "Not answered" in shown
+
+
+def test_a_run_that_measured_nothing_is_not_judged():
+    for verdict in (
+        check_number(3, None, within=1, what="the detection time"),
+        check_change("up", None, 3.0, what="the detection time"),
+        check_change("up", 3.0, None, what="the detection time"),
+    ):
+        assert verdict.right is None and "measured nothing for the detection time" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"), [(15.2, True), (20.3, True), (15.1, False), (21, False)]
+)
+def test_a_prediction_between_the_rules_bounds_counts_both_ends_included(answer, right):
+    verdict = check_between(answer, 15.2, 20.3, what="the detection time", unit="s", measured=17)
+    assert verdict.right is right and "from 15.2 s to 20.3 s" in verdict.reason
+    assert "measured 17 s" in verdict.reason
+    assert check_between("soon", 15.2, 20.3, what="the detection time").right is None
+
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("ap-northeast-1, eu-west-1", True),
+        (["EU-WEST-1 ", "ap-northeast-1"], True),
+        ({"eu-west-1"}, False),
+        ("us-east-1,eu-west-1,ap-northeast-1", False),
+    ],
+)
+def test_a_set_is_judged_in_any_order(answer, right):
+    verdict = check_set(answer, ["eu-west-1", "ap-northeast-1"], options=REGIONS, what="regions")
+    assert verdict.right is right, verdict
+
+
+@pytest.mark.parametrize("answer", [None, "mars-1", ["eu-west-1", 3], 7])
+def test_a_set_not_given_or_with_unknown_items_says_what_to_type(answer):
+    verdict = check_set(answer, ["eu-west-1"], options=REGIONS, what="the regions rolled back")
+    assert verdict.right is None and "'us-east-1'" in verdict.reason
