@@ -5,7 +5,7 @@ when it gives up. Driven here by hand, as both backends drive it."""
 from __future__ import annotations
 
 from sandbox.core import AttemptLog, HealthView, RegionCatalog, Router, RoutingPolicy
-from sandbox.core.attempts import Attempts, Outcome, Try
+from sandbox.core.attempts import Attempts
 from sandbox.core.routing import VersionSplit
 
 CATALOG = RegionCatalog.default()
@@ -14,12 +14,15 @@ ALL_ANSWER = dict.fromkeys(FLEET, True)
 NONE_ANSWERS = dict.fromkeys(FLEET, False)
 
 
-def drive(request: Attempts, answers: dict[str, bool]) -> tuple[list[Try], Attempts]:
-    """Answer each attempt as `answers` says for its region; the attempts and the request."""
+def drive(
+    request: Attempts, answers: dict[str, bool]
+) -> tuple[list[tuple[str, str | None]], Attempts]:
+    """Answer each attempt as `answers` says for its region; the attempts (region, version asked)
+    and the request."""
     made = []
-    for t, attempt in enumerate(request, 1):
-        made.append(attempt)
-        request.record(attempt, Outcome(answers[attempt.region], attempt.version or "1.0.0", t, 5))
+    for t, (region, version) in enumerate(request, 1):
+        made.append((region, version))
+        request.record(answers[region], version or "1.0.0", t, 5)
     return made, request
 
 
@@ -28,7 +31,7 @@ def test_the_closest_healthy_region_answers_first():
     made, result = drive(
         Attempts("eu-west-2", router, None, VersionSplit()), dict.fromkeys(FLEET, True)
     )
-    assert [a.region for a in made] == ["eu-west-1"]
+    assert [region for region, _ in made] == ["eu-west-1"]
     assert (result.fail_open, result.count, result.answered) == (False, 1, True)
     assert result.region == result.first == "eu-west-1"
 
@@ -40,7 +43,7 @@ def test_a_failure_tries_the_next_region_and_feeds_health_and_the_log():
     router = Router(RoutingPolicy(retries=1), FLEET, CATALOG)
     answers = {"us-east-1": True, "eu-west-1": False, "ap-south-1": True}
     made, result = drive(Attempts("eu-west-2", router, view, VersionSplit(), log), answers)
-    assert [a.region for a in made] == ["eu-west-1", "us-east-1"]
+    assert [region for region, _ in made] == ["eu-west-1", "us-east-1"]
     assert result.answered and result.count == 2 and result.region == "us-east-1"
     assert view.error_rate("eu-west-1") == 1.0 and view.error_rate("us-east-1") == 0.0
     assert len(log) == 2 and log.served(0, 10, ["eu-west-1"], "1.0.0").failed == 1
@@ -64,7 +67,7 @@ def test_with_no_healthy_region_it_fails_open():
     made, result = drive(
         Attempts("eu-west-2", router, view, VersionSplit()), dict.fromkeys(FLEET, True)
     )
-    assert result.fail_open and result.answered and made[0].region == "eu-west-1"
+    assert result.fail_open and result.answered and made[0][0] == "eu-west-1"
 
 
 def test_the_split_chooses_each_attempts_version():
@@ -72,7 +75,7 @@ def test_the_split_chooses_each_attempts_version():
     split.set("eu-west-1", {"1.1.0": 100.0})
     router = Router(RoutingPolicy(retries=0), FLEET, CATALOG)
     made, _ = drive(Attempts("eu-west-2", router, None, split), ALL_ANSWER)
-    assert made == [Try("eu-west-1", "1.1.0")]
+    assert made == [("eu-west-1", "1.1.0")]
 
 
 def test_a_pinned_version_tries_only_the_regions_serving_it_and_asks_each_for_it():
@@ -83,8 +86,8 @@ def test_a_pinned_version_tries_only_the_regions_serving_it_and_asks_each_for_it
     made, result = drive(
         Attempts("eu-west-2", router, None, split, None, "2.0.0", among), NONE_ANSWERS
     )
-    assert [a.region for a in made] == ["us-east-1", "ap-south-1"]  # eu-west-1 is nearer
-    assert {a.version for a in made} == {"2.0.0"} and not result.answered
+    assert made == [("us-east-1", "2.0.0"), ("ap-south-1", "2.0.0")]  # eu-west-1 is nearer
+    assert not result.answered
 
 
 def test_a_pinned_version_fails_open_only_among_the_regions_serving_it():
@@ -94,4 +97,5 @@ def test_a_pinned_version_fails_open_only_among_the_regions_serving_it():
     router = Router(RoutingPolicy(retries=2), FLEET, CATALOG)
     request = Attempts("eu-west-2", router, view, VersionSplit(), None, "2.0.0", ["ap-south-1"])
     made, result = drive(request, ALL_ANSWER)
-    assert [a.region for a in made] == ["ap-south-1"] and result.fail_open and result.answered
+    assert [region for region, _ in made] == ["ap-south-1"]
+    assert result.fail_open and result.answered

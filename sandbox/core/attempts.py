@@ -3,42 +3,22 @@ and feed each attempt's outcome to passive health and the attempt log. Written o
 I/O, for the simulated users (SimPy timeouts) and the live gateway (real HTTP) to drive alike::
 
     request = Attempts(client, router, view, split, log)
-    for attempt in request:  # the next region to try, until one answered
-        outcome = ...  # the driver's travel and call: Outcome(answered, version, sent_at, ms)
-        request.record(attempt, outcome)
+    for region, version in request:  # the next region to try and the version to ask of it
+        ...  # the driver's travel and call
+        request.record(answered, answered_version, sent_at, latency_ms)
     request.answered, request.region, request.count
 
-A simulated run makes millions of these: attempts are named tuples, and the loop is a plain
-iterator.
+A simulated run makes millions of these: an attempt is a plain tuple, its outcome the arguments
+of `record`, and the loop a plain iterator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import NamedTuple
 
 from sandbox.core.health import HealthView
 from sandbox.core.records import AttemptLog
 from sandbox.core.routing import Router, VersionSplit
-
-
-class Try(NamedTuple):
-    """One attempt to make: the region, and the model version the split asks of it (None: the
-    region's current version)."""
-
-    region: str
-    version: str | None
-
-
-class Outcome(NamedTuple):
-    """What one attempt got: `answered` in time without a 5xx (what passive health and a retry
-    judge by), the version that answered, when it was sent (the backend's clock) and how long it
-    took (ms)."""
-
-    answered: bool
-    version: str | None
-    sent_at: float
-    latency_ms: float
 
 
 class Attempts:
@@ -66,32 +46,34 @@ class Attempts:
             client, healthy, view.error_rate if view is not None else _no_errors
         )
         if among is not None:  # failing open: to every region among them
-            self.plan = [region for region in self.plan if region in among]
+            self.plan = tuple(region for region in self.plan if region in among)
         self._pinned = pinned
         self.count = 0  # regions tried so far
         self.answered = False
         self._view, self._split, self._log = view, split, log
 
-    def __iter__(self) -> Iterator[Try]:
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        """Each attempt to make, the next one after each failure `record`ed: the region, and the
+        model version the split asks of it (None: the region's current version)."""
         for region in self.plan:
             self.count += 1
-            yield Try(region, self._pinned or self._split.pick(region))
+            yield region, self._pinned or self._split.pick(region)
             if self.answered:
                 return
 
-    def record(self, attempt: Try, outcome: Outcome) -> None:
-        """Feed one attempt's outcome: passive health, the attempt log, and whether to go on."""
+    def record(
+        self, answered: bool, version: str | None, sent_at: float, latency_ms: float
+    ) -> None:
+        """Feed the outcome of the attempt just made: `answered` in time without a 5xx (what
+        passive health and a retry judge by), the version that answered, when it was sent (the
+        backend's clock) and how long it took (ms). It goes to passive health and the attempt
+        log, and says whether to go on."""
+        region = self.plan[self.count - 1]
         if self._view is not None:
-            self._view.outcome(attempt.region, outcome.answered)
+            self._view.outcome(region, answered)
         if self._log is not None:
-            self._log.add(
-                outcome.sent_at,
-                attempt.region,
-                outcome.version,
-                outcome.answered,
-                outcome.latency_ms,
-            )
-        self.answered = outcome.answered
+            self._log.add(sent_at, region, version, answered, latency_ms)
+        self.answered = answered
 
     @property
     def region(self) -> str:

@@ -6,7 +6,6 @@ and the gateway's request threads in the live fleet.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -134,11 +133,12 @@ class OutlierDetector:
     def ejected(self, now: float) -> bool:
         return self.ejected_until is not None and now < self.ejected_until
 
-    def observe(self, ok: bool, now: float) -> bool:
-        """Feed one answer to real traffic; return True when it ejects the region."""
-        if ok:
-            self._streak = 0
-            return False
+    def passed(self) -> None:
+        """An answer to real traffic without a 5xx: the streak ends."""
+        self._streak = 0
+
+    def failed(self, now: float) -> bool:
+        """A failed answer to real traffic; return True when it ejects the region."""
         self._streak += 1
         if self._streak < self.policy.consecutive_5xx or self.ejected(now):
             return False
@@ -182,7 +182,8 @@ class HealthView:
         self._outliers = {r: OutlierDetector(self.outlier_policy) for r in regions}
         self._recent: dict[str, deque[bool]] = {r: deque(maxlen=RECENT) for r in regions}
         self._pending_return: dict[str, float] = {}
-        self._healthy: tuple[float, tuple[str, ...]] | None = None  # (valid until, regions)
+        # (valid until: None until a transition, the healthy regions)
+        self._healthy: tuple[float | None, tuple[str, ...]] | None = None
         self._listeners = [on_transition] if on_transition else []
         self.transitions: list[Transition] = []
         self.probe_log: list[tuple[float, str, bool]] = []  # (time recorded, region, passed)
@@ -233,12 +234,15 @@ class HealthView:
     def outcome(self, region: str, ok: bool) -> None:
         """Record one answer to real traffic (ok: not a 5xx, timeout or refused connection)."""
         with self._lock:
-            now = self._clock()
             if self._pending_return:
-                self._returns(now)
+                self._returns(self._clock())
             self._recent[region].append(ok)
             detector = self._outliers[region]
-            if detector.observe(ok, now):
+            if ok:  # the common case: no time needed
+                detector.passed()
+                return
+            now = self._clock()
+            if detector.failed(now):
                 self._pending_return[region] = detector.ejected_until or now
                 self._note(now, region, "outlier", "ejected")
 
@@ -257,7 +261,7 @@ class HealthView:
         """The regions that are healthy now, in the view's order, as a tuple (asked once per
         request: kept until a transition, or the next end of an ejection)."""
         cached = self._healthy  # one read: a transition replaces it whole
-        if cached is not None and self._clock() < cached[0]:
+        if cached is not None and (cached[0] is None or self._clock() < cached[0]):
             return cached[1]
         with self._lock:
             now = self._clock()
@@ -267,7 +271,7 @@ class HealthView:
                 for r, state in self._probes.items()
                 if state.healthy and not self._outliers[r].ejected(now)
             )
-            self._healthy = (min(self._pending_return.values(), default=math.inf), healthy)
+            self._healthy = (min(self._pending_return.values(), default=None), healthy)
             return healthy
 
     def error_rate(self, region: str) -> float:

@@ -35,16 +35,16 @@ class Names:
 
     def __init__(self) -> None:
         self.names: list[str] = []
-        self._codes: dict[str, int] = {}
+        self._codes: dict[str | None, int] = {None: NONE}
 
     def code(self, name: str | None) -> int:
         """The number of `name`, given one if it is new; NONE for None."""
-        if name is None:
-            return NONE
-        if name not in self._codes:
-            self._codes[name] = len(self.names)
+        code = self._codes.get(name)
+        if code is None:  # a new name: None has its code from the start
+            assert name is not None
+            code = self._codes[name] = len(self.names)
             self.names.append(name)
-        return self._codes[name]
+        return code
 
     def find(self, name: str) -> int:
         """The number of `name`, NONE if it never came."""
@@ -86,6 +86,8 @@ class Chunk:
 
 
 CODES = ("d", "H", "h", "h", "B", "d", "B", "B", "h")  # Chunk's columns' array types, in order
+WIDTH = len(CODES)  # a request's fields
+MAX_ATTEMPTS = 255  # what the attempts column keeps (a byte); more are kept as this
 
 
 class Spool:
@@ -150,8 +152,8 @@ class RequestLog:
         self.regions = list(regions)
         self.versions = Names()
         self.origin = 0.0
-        self._rows: list[tuple] = []  # the requests not yet in a chunk, as added
-        self._size = chunk or self.CHUNK
+        self._rows: list[float] = []  # the requests not yet in a chunk, field after field
+        self._size = (chunk or self.CHUNK) * WIDTH  # fields in a chunk
         self._latest = -math.inf  # of the spooled requests
         self._spool: Spool | None = None
         self._spooled = 0
@@ -170,11 +172,19 @@ class RequestLog:
     ) -> None:
         """One request: `first` is the region it tried first, `region` the last one; `ok` when
         it got a right answer, `wrong` when a region answered with wrong predictions; `version`
-        the model version that answered. Kept as a tuple (one append on the users' path) until
-        a chunk's worth is made into columns."""
+        the model version that answered. Kept in one flat list (one extend on the users' path)
+        until a chunk's worth is made into columns."""
         rows = self._rows
-        rows.append(
-            (t, client, first, region, attempts, latency_ms, ok, wrong, self.versions.code(version))
+        rows += (
+            t,
+            client,
+            first,
+            region,
+            attempts if attempts < MAX_ATTEMPTS else MAX_ATTEMPTS,
+            latency_ms,
+            ok,
+            wrong,
+            self.versions.code(version),
         )
         if len(rows) >= self._size:
             if self._spool is None:
@@ -182,28 +192,16 @@ class RequestLog:
             chunk = self._columns()
             self._spool.write(chunk)
             self._latest = max(self._latest, max(chunk.t))
-            self._spooled += len(rows)
+            self._spooled += len(rows) // WIDTH
             self._rows = []
 
     def _columns(self) -> Chunk:
         """The requests not yet in a chunk (there are some), as one."""
-        t, client, first, region, attempts, latency, ok, wrong, version = zip(
-            *self._rows, strict=True
-        )
-        return Chunk(
-            array("d", t),
-            array("H", client),
-            array("h", first),
-            array("h", region),
-            array("B", [min(a, 255) for a in attempts]),
-            array("d", latency),
-            array("B", ok),
-            array("B", wrong),
-            array("h", version),
-        )
+        rows = self._rows
+        return Chunk(*(array(code, rows[i::WIDTH]) for i, code in enumerate(CODES)))
 
     def __len__(self) -> int:
-        return self._spooled + len(self._rows)
+        return self._spooled + len(self._rows) // WIDTH
 
     def chunks(self) -> Iterator[Chunk]:
         """Every request in the order they were added, a chunk at a time, times from `origin`."""
@@ -222,7 +220,7 @@ class RequestLog:
         """The time of the last request sent (from `origin`); None without requests."""
         if not len(self):
             return None
-        newest = max((row[0] for row in self._rows), default=-math.inf)
+        newest = max(self._rows[0::WIDTH], default=-math.inf)
         return max(self._latest, newest) - self.origin
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ POLICIES = ("latency", "healthiest", "failover", "weighted", "round_robin")
 STEADY = frozenset({"latency", "failover"})  # policies whose plan depends on the pool alone
 REQUEST_TIMEOUT_S = 2.0  # seconds one attempt at a region may take before the next is tried
 MAX_DNS_TTL_S = 86_400.0
-Plan = tuple[list[str], bool]  # the regions to try, best first; whether it failed open
+Plan = tuple[tuple[str, ...], bool]  # the regions to try, best first; whether it failed open
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,13 @@ class Router:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[str, float]] = {}  # client -> (region, expires at)
         self._closest: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        # STEADY plans by (client, healthy regions), with the policy they were made by
-        self._plans: tuple[RoutingPolicy, dict[tuple[str, tuple[str, ...]], Plan]] = (policy, {})
+        # STEADY plans by (client, healthy regions), with the policy they were made by and
+        # whether it caches
+        self._plans: tuple[RoutingPolicy, bool, dict[tuple[str, tuple[str, ...]], Plan]] = (
+            policy,
+            self.caches,
+            {},
+        )
         self._listeners: list[Callable[[str, str, str, float], None]] = []
 
     def subscribe(self, listener: Callable[[str, str, str, float], None]) -> None:
@@ -137,26 +142,26 @@ class Router:
         client: str,
         healthy: Collection[str],
         error_rate: Callable[[str], float] = lambda region: 0.0,
-    ) -> tuple[list[str], bool]:
+    ) -> Plan:
         """The regions to try for `client`, best first, and whether it failed open.
 
         With no healthy region it answers as if all were healthy (fails open, as Route 53 does).
         A cached DNS answer goes first until it expires; the policy's other regions follow it.
         """
         policy = self.policy
-        planned_by, plans = self._plans
+        planned_by, caches, plans = self._plans
         if planned_by is not policy:  # a new policy: plan afresh
-            plans = {}
-            self._plans = (policy, plans)
+            caches, plans = self.caches, {}
+            self._plans = (policy, caches, plans)
         key = (client, healthy if isinstance(healthy, tuple) else tuple(healthy))
         planned = plans.get(key)
         if planned is None:
             planned = self._plan(client, healthy, error_rate)
             if policy.name in STEADY:  # the same until the healthy regions or the policy change
                 plans[key] = planned
-        ordered, fail_open = list(planned[0]), planned[1]
-        if not self.caches:
-            return ordered, fail_open
+        if not caches:
+            return planned
+        ordered, fail_open = planned
         assert self.clock is not None
         now, ttl = self.clock(), self.policy.dns_ttl_s
         with self._lock:
@@ -171,8 +176,8 @@ class Router:
                 listener(client, old, region, now)
         if region == ordered[0]:
             return ordered, fail_open
-        rest = [r for r in ordered if r != region]
-        return [region, *rest][: 1 + self.policy.retries], fail_open
+        rest = tuple(r for r in ordered if r != region)
+        return (region, *rest)[: 1 + self.policy.retries], fail_open
 
     def _plan(
         self, client: str, healthy: Collection[str], error_rate: Callable[[str], float]
@@ -195,7 +200,7 @@ class Router:
             with self._lock:
                 start = next(self._turn) % len(pool)
             ordered = pool[start:] + pool[:start]
-        return ordered[: 1 + self.policy.retries], fail_open
+        return tuple(ordered[: 1 + self.policy.retries]), fail_open
 
     def _by_latency(self, client: str, pool: list[str]) -> list[str]:
         """`pool` closest to `client` first (kept per client and pool: asked once per request)."""

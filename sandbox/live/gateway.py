@@ -33,12 +33,12 @@ from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from sandbox.core.attempts import Attempts, Outcome
+from sandbox.core.attempts import Attempts
 from sandbox.core.health import HealthView
 from sandbox.core.models import MODEL_NAME, MODEL_NAME_RULE, Model, Serving
 from sandbox.core.records import AttemptLog, percentile
 from sandbox.core.regions import RegionCatalog
-from sandbox.core.routing import REQUEST_TIMEOUT_S, Router, VersionSplit
+from sandbox.core.routing import REQUEST_TIMEOUT_S, Plan, Router, VersionSplit
 from sandbox.core.timing import wall_timeout
 from sandbox.errors import UnknownRegion
 from sandbox.live.gateway_models import deployed, model_routes
@@ -194,7 +194,7 @@ class GatewayState:
         routed = self.router.regions if self.router else []
         return self.view.healthy_regions() if self.view else routed
 
-    def plan(self, client: str) -> tuple[list[str], bool]:
+    def plan(self, client: str) -> Plan:
         if self.router is None:
             raise BadRequest("routing is not configured yet: run the deployment first", 503)
         error_rate = self.view.error_rate if self.view else (lambda region: 0.0)
@@ -270,8 +270,7 @@ class Gateway:
             client, state.router, state.view, state.split, state.attempts, pinned, among
         )
         status, content, version, last, kept = 503, b"", None, "", [JSON]
-        for attempt in request:
-            region, version = attempt.region, attempt.version
+        for region, version in request:
             delay = state.catalog.rtt_ms(client, region) / 1000.0 * state.time_scale
             if delay >= MIN_SLEEP_S:
                 time.sleep(delay)
@@ -293,7 +292,7 @@ class Gateway:
             outcome = "ok" if status < 400 else "refused" if ok else "failed"
             state.stats.add(region, outcome, took_ms)
             state.metrics.forwarded(region, outcome)
-            request.record(attempt, Outcome(ok, version, at, took_ms))
+            request.record(ok, version, at, took_ms)
         answerer = request.region if request.answered else None
         state.metrics.answered(
             answerer, time.perf_counter() - started, request.count, request.fail_open

@@ -14,7 +14,7 @@ import random
 
 import simpy
 
-from sandbox.core.attempts import Attempts, Outcome
+from sandbox.core.attempts import Attempts
 from sandbox.core.health import HealthView
 from sandbox.core.records import RequestLog
 from sandbox.core.routing import REQUEST_TIMEOUT_S, Router
@@ -86,10 +86,9 @@ class SimUsers:
         trips = self._trips.get(region_name) or self._round_trips(region_name)
         request = Attempts(region_name, self.router, self.view, fleet.split, fleet.attempts)
         version = None
-        for attempt in request:
-            region = attempt.region
+        for region, asked in request:
             yield env.timeout(trips[region])
-            model = fleet.serving(region, attempt.version)
+            model = fleet.serving(region, asked)
             version = model.version if model is not None else None
             sent = env.now
             effect = fleet.faults[region].effect(predict=True, version=version)
@@ -106,15 +105,16 @@ class SimUsers:
                     yield env.timeout(left if took > left else took)
                     answered = took <= left and effect.status is None
                 slots.leave(waiting)
-            request.record(attempt, Outcome(answered, version, sent, (env.now - sent) * 1000))
+            request.record(answered, version, sent, (env.now - sent) * 1000)
         if self.log is None:
             return
-        wrong = request.answered and fleet.serves_wrong(request.region, version or "")
+        last = request.region
+        wrong = request.answered and fleet.serves_wrong(last, version or "")
         self.log.add(
             start,
             client,
             self._index[request.first],
-            self._index[request.region],
+            self._index[last],
             request.count,
             (env.now - start) * 1000,
             request.answered and not wrong,
