@@ -79,6 +79,16 @@ def test_a_run_that_measured_nothing_is_not_judged():
         assert verdict.right is None and "measured nothing for the detection time" in verdict.reason
 
 
+def test_a_choice_waits_for_the_setting_to_change_and_for_a_run_that_measured_something():
+    options = ["success", "failed"]
+    waiting = check_choice("success", "success", options=options, what="s", changed=("a", "a"))
+    assert waiting.right is None and "change the parameter from 'a'" in waiting.reason
+    assert check_choice("success", "success", options=options, what="s", changed=("a", "b")).right
+    nothing = check_choice("failed", None, options=options, what="the status")
+    assert nothing.right is None and "measured nothing for the status" in nothing.reason
+    assert "type your prediction" in check_choice(None, None, options=options, what="s").reason
+
+
 @pytest.mark.parametrize(
     ("answer", "right"), [(15.2, True), (20.3, True), (15.1, False), (21, False)]
 )

@@ -1,11 +1,16 @@
 """A fault's timing beside the rule: the bounds shown are the journal's (the probe timing model's)
 and hold what the run measured, for several health settings; the probe table counts the failed
-probes up to the verdict; the figure marks the fault, the bounds and the verdict."""
+probes up to the verdict; the figure marks the fault, the bounds and the verdict; outlier
+ejection's bounds are the tails of the users' Poisson stream, and hold a run's ejection."""
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
+from sandbox.core import OutlierPolicy, expected_ejection
 from sandbox.experiment import (
     detection_figure,
     load_scenario,
@@ -70,6 +75,32 @@ def test_outlier_detection_moves_users_before_the_probes_decide(probes_only):
     assert table.column("detection: bounds") == [f"{low:g} to {high:g}"] * 2
     assert table.column("inside the bounds") == ["yes", "yes"]
     assert table.column("interval x threshold") == ["30", "30"]
+
+
+@pytest.mark.parametrize(("consecutive_5xx", "rate_per_s"), [(1, 2.0), (5, 20.0), (50, 4.0)])
+def test_the_ejection_bounds_leave_out_a_thousandth_of_the_poisson_stream_each_side(
+    consecutive_5xx, rate_per_s
+):
+    expected = expected_ejection(OutlierPolicy(consecutive_5xx=consecutive_5xx), rate_per_s)
+    assert expected.low < consecutive_5xx / rate_per_s < expected.high
+    if consecutive_5xx == 1:  # the first arrival: an exponential wait, its tails in closed form
+        assert expected.low == pytest.approx(-math.log(0.999) / rate_per_s, abs=1e-3)
+        assert expected.high == pytest.approx(-math.log(0.001) / rate_per_s, abs=1e-3)
+    rng = random.Random(consecutive_5xx)  # the k-th arrival: a sum of k exponential gaps
+    gaps = range(consecutive_5xx)
+    waits = [sum(rng.expovariate(rate_per_s) for _ in gaps) for _ in range(40_000)]
+    below = sum(w < expected.low for w in waits) / len(waits)
+    above = sum(w > expected.high for w in waits) / len(waits)
+    assert below < 0.0025 and above < 0.0025  # 0.001 each, with room for the draw's spread
+    assert sum(w > expected.high * 0.8 for w in waits) > 80  # and not much looser
+
+
+def test_a_run_ejects_within_the_bounds_of_its_users_rate():
+    ejecting = outage(consecutive_5xx=5)
+    start = ejecting.scenario.faults[0].start_s
+    ejected = next(e["t"] for e in ejecting.events if e["event"] == "health_ejected") - start
+    expected = expected_ejection(ejecting.scenario.outlier, 4)
+    assert expected.low <= timing(ejecting).failover_s <= ejected <= expected.high
 
 
 def test_a_measurement_outside_its_bounds_is_said(probes_only):

@@ -140,8 +140,9 @@ def test_canary_and_sequential_rollouts_of_a_bad_version_side_by_side(runs):
         summary = experiment.journal["summary"]
         new = experiment.rollout.model.version
         said = (
-            f"users: {summary['sent']} requests, {summary['by_version'][new]['requests']} "
-            f"answered by {new}, {summary['failed']} failed"
+            f"users: {summary['sent']} requests, {summary['failed']} failed in all;\n"
+            f"{experiment.served_by(new)} served last by {new} "
+            f"({summary['by_version'][new]['failed']} of them failed)"
         )
         assert any(said in title for title in columns), said
     texts = legend_texts(fig)
@@ -151,10 +152,9 @@ def test_canary_and_sequential_rollouts_of_a_bad_version_side_by_side(runs):
         "canary: a share to 1.1.0",
         "rolled back to 1.0.0",
         "promoted: all traffic to 1.1.0",
-        "answered by 1.0.0",
-        "answered by 1.1.0",
-        "failed by 1.1.0 (an attempt; users may retry)",
-        "users' requests that failed",
+        "served by 1.0.0: answered",
+        "served by 1.1.0: answered",
+        "served by 1.1.0: failed",
         "before the rollout: not recorded",
     ):
         assert entry in texts

@@ -297,31 +297,62 @@ def test_a_detection_key_is_read_from_the_probe_log_and_the_rule_of_thumb_is_wro
         assert float(row[header.index("detection_s")]) == pytest.approx(q.value, abs=1e-3)
 
 
+def _health(evidence: str) -> tuple[float, float, float]:
+    """A DNS question's health events: when the fault starts, when the region left the healthy
+    set (unhealthy by the probes or ejected) for the first stretch, when the probes said so."""
+    (start, _, _), *rows = _table(evidence)[1:]
+    # out of the healthy set while the probes say unhealthy or the outlier detector ejects
+    out, since, flags = [], None, {"unhealthy": False, "ejected": False}
+    for t, event, _by in rows:
+        flag = {"unhealthy": "unhealthy", "healthy": "unhealthy"}.get(event, "ejected")
+        flags[flag] = event in ("unhealthy", "ejected")
+        if any(flags.values()) and since is None:
+            since = float(t)
+        elif not any(flags.values()) and since is not None:
+            out.append((since, float(t)))
+            since = None
+    stretches = [*out, (since, math.inf)] if since is not None else out
+    probes = next(float(t) for t, event, by in rows if (event, by) == ("unhealthy", "probe"))
+    return float(start), stretches[0][0], probes
+
+
+def _ttl(q: Question) -> float:
+    return float(re.search(r"keep each answer for (\d+) s", q.text).group(1))
+
+
 def test_a_dns_ttl_key_is_when_the_region_left_the_healthy_set_for_good_plus_the_ttl():
     quiz = generate(3, count=4, kinds=("dns_ttl",))
     assert len(quiz) == 4
     seen_ejection_first = False
     for q in quiz.questions:
-        ttl = float(re.search(r"keep each answer for (\d+) s", q.text).group(1))
-        (start, _, _), *rows = _table(q.evidence)[1:]
-        # out of the healthy set while the probes say unhealthy or the outlier detector ejects
-        out, since, flags = [], None, {"unhealthy": False, "ejected": False}
-        for t, event, _by in rows:
-            flag = {"unhealthy": "unhealthy", "healthy": "unhealthy"}.get(event, "ejected")
-            flags[flag] = event in ("unhealthy", "ejected")
-            if any(flags.values()) and since is None:
-                since = float(t)
-            elif not any(flags.values()) and since is not None:
-                out.append((since, float(t)))
-                since = None
-        stretches = [*out, (since, math.inf)] if since is not None else out
-        first = stretches[0][0]
+        ttl = _ttl(q)
+        start, first, probes = _health(q.evidence)
         assert q.check(str(first + ttl)) and not q.check(str(first))
-        probes = next(float(t) for t, event, by in rows if (event, by) == ("unhealthy", "probe"))
         seen_ejection_first |= first < probes and not q.check(str(probes + ttl))
         moved = float(re.search(r"moved at t = ([\d.]+) s", q.solution[-1]).group(1))
-        assert float(start) < moved <= first + ttl + 0.5  # the run agrees with the key
+        assert start < moved <= first + ttl + 0.5  # the run agrees with the key
     assert seen_ejection_first  # outlier ejection took the region out before the probes did
+
+
+@pytest.mark.parametrize("scenario", [None, "outage_dns_ttl_60"])
+def test_no_dns_ttl_mistake_answers_within_the_range_judged_right(scenario):
+    threshold = load_scenario(scenario or "regional_outage").health.failure_threshold
+    quizzes = [generate(seed, 3, scenario, kinds=("dns_ttl",)) for seed in range(3)]
+    for q in (q for quiz in quizzes for q in quiz.questions):
+        ttl = _ttl(q)
+        start, first, probes = _health(q.evidence)
+        assert q.check(f"{first + ttl:.3f}"), q.key
+        mistakes = {
+            "ttl_ignored": (first, probes),
+            "ttl_from_fault": (start + ttl,),  # what the ejection a few seconds in tells apart
+            "ttl_per_probe": (first + threshold * ttl,),
+            "ejection_ignored": (probes + ttl,) if first < probes else (),
+        }
+        for misconception, answers in mistakes.items():
+            assert misconception in MISCONCEPTIONS
+            for answer in answers:
+                assert not q.check(f"{answer:.3f}"), (misconception, answer, q.key)
+                assert not q.low - 0.5 <= answer <= q.high + 0.5, (misconception, answer, q.key)
 
 
 def _bad_version_requests(invoke, tmp_path: Path, name: str, changes: dict[str, int]) -> int:

@@ -27,7 +27,8 @@ def test_a_canary_rollout_on_the_command_line(invoke):
     assert result.output.count("Steady state held: ") == 3
     assert "serving_version" in result.output
     assert "Outcome: complete (Every region serves 1.1.0)" in result.output
-    assert "Users: " in result.output and "answered by version: 1.0.0 " in result.output
+    said = "served last by version (failed ones too): 1.0.0 "
+    assert "Users: " in result.output and said in result.output
 
 
 def test_a_bad_bake_rolls_the_touched_regions_back_and_exits_1(invoke):

@@ -92,6 +92,18 @@ def test_sweep_command(invoke, tmp_path):
     assert invoke("sweep", "regional_outage").exit_code == 2
 
 
+def test_a_sweep_that_varies_the_seed_shows_one_seed_column(invoke, tmp_path):
+    args = ("sweep", "regional_outage", "--vary", "seed=4", "--seeds", "2", "--workers", "1")
+    result = invoke(*args, "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "detection_s" in line)
+    assert header.startswith("seed | detection_s") and header.count("seed |") == 1, header
+    with (tmp_path / "sweep.csv").open() as handle:
+        columns, *rows = list(csv.reader(handle))
+    assert columns.count("seed") == 1
+    assert [row[columns.index("seed")] for row in rows] == ["4", "5"]
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [

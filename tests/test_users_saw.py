@@ -31,8 +31,8 @@ def test_a_row_per_region_users_were_near_and_one_for_all():
     assert table.headers == (
         "users near",
         "requests",
-        "served by 1.0.0",
-        "served by 1.1.0",
+        "served last by 1.0.0 (failed too)",
+        "served last by 1.1.0 (failed too)",
         "failed",
     )
     assert rows(table) == {
@@ -100,7 +100,8 @@ def test_an_experiments_versions_served_what_its_users_saw():
     run = run_experiment(parse_scenario(CANARY, "test"))
     assert run.rollout is not None and run.rollout.outcome == "rolled_back"
     table = rows(users_saw(run.log))
-    versions = [h.removeprefix("served by ") for h in users_saw(run.log).headers[2:-1]]
+    headers = users_saw(run.log).headers[2:-1]
+    versions = [h.removeprefix("served last by ").removesuffix(" (failed too)") for h in headers]
     assert "1.1.0" in versions  # the canary's share met some users before the rollback
     for i, version in enumerate(versions):
         assert run.served_by(version) == int(table["all"][1 + i]) > 0

@@ -63,7 +63,8 @@ def _users_line(summary: dict[str, Any]) -> str:
         f"{version} {n['requests']} ({n['failed']} failed)"
         for version, n in summary["by_version"].items()
     )
-    return f"Users: {summary['sent']} requests during the rollout; answered by version: {versions}"
+    said = "served last by version (failed ones too)"
+    return f"Users: {summary['sent']} requests during the rollout; {said}: {versions}"
 
 
 deploy = YES(QUIET(deploy_command(_run)))  # --quiet, --yes: the command's, not the deploy line's

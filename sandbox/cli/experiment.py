@@ -215,7 +215,7 @@ def sweep(
         finally:  # waited for unless stopped: a pool left behind trips Python's exit clean-up
             pool.shutdown(wait=not stopped, cancel_futures=True)
         keys = [key for key, _ in vary]
-        columns = [*keys, "seed", *METRICS, *EXPECTED]
+        columns = list(dict.fromkeys([*keys, "seed", *METRICS, *EXPECTED]))  # once: seed may vary
         rows_shown = tuple(tuple(str(r[c]) for c in columns) for r in rows)
         click.echo(Table("Sweep", tuple(columns), rows_shown).to_text())
         if folder is not None:

@@ -1,6 +1,7 @@
 """The pure core both backends drive: regions and their round trips, model artifacts, faults,
 health checks, routing, request records, workloads and the one request-attempt loop."""
 
+from sandbox.core.expectations import Expected, expected_ejection
 from sandbox.core.faults import BAKE_ERROR_RATE, Failure, Fault, parse_failure, parse_fault
 from sandbox.core.health import HealthPolicy, HealthView, OutlierPolicy, Transition
 from sandbox.core.models import Model, bundled_models, load_model
@@ -14,6 +15,7 @@ __all__ = [
     "POLICIES",
     "AttemptLog",
     "Clients",
+    "Expected",
     "Failure",
     "Fault",
     "HealthPolicy",
@@ -28,6 +30,7 @@ __all__ = [
     "Transition",
     "Workload",
     "bundled_models",
+    "expected_ejection",
     "load_model",
     "parse_failure",
     "parse_fault",

@@ -19,7 +19,9 @@ import math
 from dataclasses import dataclass
 
 from sandbox.core.faults import Fault
-from sandbox.core.health import HealthPolicy
+from sandbox.core.health import HealthPolicy, OutlierPolicy
+
+EJECTION_TAIL = 0.001  # the share of runs an ejection's bounds leave out on each side
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,40 @@ def expected_failover(detection: Expected, dns_ttl_s: float, others: int) -> Exp
         return Expected(None, None, f"{detection.why}; only outlier ejection moves users")
     why = f"at most detection's {detection.high:g} s + DNS TTL {dns_ttl_s:g} s; sooner if ejected"
     return Expected(0.0, _up(detection.high + dns_ttl_s), why)
+
+
+def expected_ejection(outlier: OutlierPolicy, rate_per_s: float) -> Expected:
+    """When passive outlier detection ejects a region that fails every request, after the fault
+    starts: at the `consecutive_5xx`-th request its users send (Poisson arrivals at
+    `rate_per_s`), `consecutive_5xx / rate_per_s` on average; the bounds leave out
+    `EJECTION_TAIL` of runs on each side."""
+    k = outlier.consecutive_5xx
+    low = _kth_arrival(k, rate_per_s, EJECTION_TAIL)
+    high = _kth_arrival(k, rate_per_s, 1 - EJECTION_TAIL)
+    why = (
+        f"ejected after consecutive_5xx = {k} errors in a row: users sending {rate_per_s:g} "
+        f"requests a second at random moments send that many in {k / rate_per_s:.3g} s on average"
+    )
+    return Expected(_down(low), _up(high), why)
+
+
+def _kth_arrival(k: int, rate: float, p: float) -> float:
+    """The time by which a Poisson stream at `rate` has brought its `k`th arrival with
+    probability `p` (found by bisection: at least k arrivals by t is 1 - P(Poisson(rate t) < k))."""
+
+    def by(t: float) -> float:
+        mean = rate * t
+        if mean == 0:
+            return 0.0
+        logs = [i * math.log(mean) - mean - math.lgamma(i + 1) for i in range(k)]
+        top = max(logs)
+        return 1 - math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
+
+    low, high = 0.0, (k + 10 * math.sqrt(k) + 10) / rate
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if by(middle) < p else (low, middle)
+    return high
 
 
 def _down(x: float) -> float:

@@ -49,6 +49,12 @@ def _unmeasured(what: str) -> Verdict:
     )
 
 
+def _unchanged(changed: tuple[object, object] | None) -> Verdict | None:
+    if changed is not None and changed[0] == changed[1]:
+        return Verdict(None, f"change the parameter from {changed[0]!r} first, then run again")
+    return None
+
+
 def _show(value: float, unit: str) -> str:
     shown = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return f"{shown} {unit}".strip()
@@ -124,8 +130,18 @@ def check_set(
     return Verdict(chosen == truth, said)
 
 
-def check_choice(answer: object, measured: str, *, options: Sequence[str], what: str) -> Verdict:
-    """Right when `answer` is the option the run gave (case and surrounding spaces aside)."""
+def check_choice(
+    answer: object,
+    measured: str | None,
+    *,
+    options: Sequence[str],
+    what: str,
+    changed: tuple[object, object] | None = None,
+) -> Verdict:
+    """Right when `answer` is the option the run gave (case and surrounding spaces aside);
+    `changed` and None measured as for `check_change`."""
+    if problem := _unchanged(changed):
+        return problem
     choices = ", ".join(repr(option) for option in options)
     if _unanswered(answer):
         return Verdict(None, f"type your prediction of {what}, one of {choices}")
@@ -133,6 +149,8 @@ def check_choice(answer: object, measured: str, *, options: Sequence[str], what:
     known = {option.casefold(): option for option in options}
     if not isinstance(answer, str) or chosen not in known:
         return Verdict(None, f"{what} should be one of {choices}, got {answer!r}")
+    if measured is None:
+        return _unmeasured(what)
     return Verdict(
         known[chosen] == measured, f"you predicted {known[chosen]!r}; the run gave {measured!r}"
     )
@@ -152,8 +170,8 @@ def check_change(
     the run `after`; a move of at most `same_within` is "same". `changed`, the parameter's value
     in the two runs, says whether the student changed it yet; None measured in either run: the
     run measured nothing to judge by."""
-    if changed is not None and changed[0] == changed[1]:
-        return Verdict(None, f"change the parameter from {changed[0]!r} first, then run again")
+    if problem := _unchanged(changed):
+        return problem
     directions = ", ".join(repr(d) for d in DIRECTIONS)
     if _unanswered(answer):
         return Verdict(None, f"type how {what} will move, one of {directions}")

@@ -1,8 +1,9 @@
-"""The rollout figure: what the users got during a rollout (answers by model version, and the
-requests that failed), then, region by region, the share of its answers each version gave and
-the failed answers each version served, with each wave, bake, traffic shift and rollback marked
-where it happened. Several runs side by side (a canary and a sequential rollout of the same bad
-version, say) share their axes, so the difference shows at a glance."""
+"""The rollout figure: what the users got during a rollout (their requests by the model version
+that served each last, answered or failed, as `users_saw` counts them), then, region by region,
+the share of its attempts each version served, answered or failed, with each wave, bake, traffic
+shift and rollback marked where it happened. Several runs side by side (a canary and a
+sequential rollout of the same bad version, say) share their axes, so the difference shows at a
+glance."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 OLD, NEW, FAILED_NEW, FAILED_OLD = "tab:blue", "tab:green", "tab:red", "tab:brown"
-USERS_FAILED, ROLLED_BACK = "black", "tab:purple"
+UNSERVED, ROLLED_BACK = "black", "tab:purple"
+NOBODY = "failed: no region served it"
 # A rollout step (a shift: of a share, or of all) -> how it is drawn, what the legend says.
 MARKS: dict[str, tuple[dict[str, Any], str]] = {
     "Start wave": ({"color": "black", "linestyle": ":", "linewidth": 1.4}, "a wave starts"),
@@ -88,33 +90,26 @@ def _column(
     width = span / BINS
     centers = [width * (i + 0.5) for i in range(BINS)]
     log = experiment.log
-    counts = {key: np.zeros(BINS, dtype=np.int64) for key in (old, new, "failed")}
-    hit = answered_new = 0
-    new_code = log.versions.find(new)
+    served: list[str | None] = [old, new, None]  # None: no region served the request
+    # a version that never served finds NONE, which stays None's: the requests no region served
+    codes = {log.versions.find(v): v for v in (old, new)} | {NONE: None}
+    counts = {(v, ok): np.zeros(BINS, dtype=np.int64) for v in served for ok in (1, 0)}
     for c in columns(log):
         bins = c.bins(width, BINS)
-        is_new = (c.version == new_code) & (new_code != NONE)
-        counts[new] += np.bincount(bins[c.ok & is_new], minlength=BINS)
-        counts[old] += np.bincount(bins[c.ok & ~is_new], minlength=BINS)
-        counts["failed"] += np.bincount(bins[~c.ok], minlength=BINS)
-        hit += int(np.count_nonzero(~c.ok))
-        answered_new += int(np.count_nonzero(is_new))
+        for code, version in codes.items():
+            mine = c.version == code
+            counts[version, 1] += np.bincount(bins[mine & c.ok], minlength=BINS)
+            counts[version, 0] += np.bincount(bins[mine & ~c.ok], minlength=BINS)
     users = {key: [n / width for n in counted.tolist()] for key, counted in counts.items()}
-    _stack(
-        axes[0],
-        centers,
-        width,
-        [
-            (users[old], OLD, f"answered by {old}"),
-            (users[new], NEW, f"answered by {new}"),
-            (users["failed"], USERS_FAILED, "users' requests that failed"),
-        ],
-    )
+    _stack(axes[0], centers, width, [*_served(users, old, new), (users[None, 0], UNSERVED, NOBODY)])
+    served_new, failed_new = (int(counts[new, ok].sum()) for ok in (1, 0))
+    failed = sum(int(counts[v, 0].sum()) for v in served)
     axes[0].set_title(
-        f"{title}\nusers: {len(log)} requests, {answered_new} answered by {new}, {hit} failed",
+        f"{title}\nusers: {len(log)} requests, {failed} failed in all;\n"
+        f"{served_new + failed_new} served last by {new} ({failed_new} of them failed)",
         fontsize="medium",
     )
-    axes[0].set_ylabel("users'\nrequests/s")
+    axes[0].set_ylabel("users' requests/s,\nby the version\nthat served\neach last")
     for ax, region in zip(axes[1:], regions, strict=True):
         if region not in experiment.scenario.regions:
             say_nothing(ax, f"{region} is not in this run")
@@ -135,13 +130,13 @@ def _region_row(
     centers: list[float],
     versions: tuple[str, str],
 ) -> None:
-    """The share of `region`'s answers by each version, and the failed ones, per bin."""
+    """The share of `region`'s attempts each version served, answered or failed, per bin."""
     rollout = experiment.rollout
     assert rollout is not None
     old, new = versions
     attempts, t0 = rollout.attempts, experiment.t0
     code = attempts.regions.find(region)
-    counts = {key: [0] * BINS for key in ("old", "new", "failed_new", "failed_old")}
+    counts = {(v, ok): [0] * BINS for v in versions for ok in (1, 0)}
     for i in range(len(attempts)):
         if attempts.region[i] != code:
             continue
@@ -149,34 +144,31 @@ def _region_row(
         if t < 0:
             continue
         b = min(int(t / width), BINS - 1)
-        version = attempts.versions.name(attempts.version[i])
-        is_new = version == new
-        key = (
-            ("new" if is_new else "old")
-            if attempts.ok[i]
-            else f"failed_{'new' if is_new else 'old'}"
-        )
-        counts[key][b] += 1
+        version = new if attempts.versions.name(attempts.version[i]) == new else old
+        counts[version, int(bool(attempts.ok[i]))][b] += 1
     totals = [sum(c[b] for c in counts.values()) for b in range(BINS)]
-
-    def share(key: str) -> list[float]:
-        return [c / t if t else 0.0 for c, t in zip(counts[key], totals, strict=True)]
-
-    _stack(
-        ax,
-        centers,
-        width,
-        [
-            (share("old"), OLD, f"answered by {old}"),
-            (share("new"), NEW, f"answered by {new}"),
-            (share("failed_new"), FAILED_NEW, f"failed by {new} (an attempt; users may retry)"),
-            (share("failed_old"), FAILED_OLD, f"failed by {old} (an attempt; users may retry)"),
-        ],
-    )
+    shares: dict[tuple[str | None, int], list[float]] = {
+        key: [c / t if t else 0.0 for c, t in zip(counted, totals, strict=True)]
+        for key, counted in counts.items()
+    }
+    _stack(ax, centers, width, _served(shares, old, new))
     ax.set_ylim(0, 1)
-    ax.set_ylabel(f"{region}:\nshare of its\nattempts")
+    ax.set_ylabel(f"{region}:\nshare of its\nattempts (a failed\none may be retried)")
     if not any(totals):
         say_nothing(ax, f"No user request reached {region} while the rollout ran")
+
+
+def _served(
+    values: dict[tuple[str | None, int], list[float]], old: str, new: str
+) -> list[tuple[list[float], str, str]]:
+    """The series of what each version served, answered (1) or failed (0), old then new: one
+    colour and one legend entry each, the same on the users' row and on every region's."""
+    return [
+        (values[old, 1], OLD, f"served by {old}: answered"),
+        (values[old, 0], FAILED_OLD, f"served by {old}: failed"),
+        (values[new, 1], NEW, f"served by {new}: answered"),
+        (values[new, 0], FAILED_NEW, f"served by {new}: failed"),
+    ]
 
 
 def _stack(ax: Axes, centers: list[float], width: float, series: list[Any]) -> None:

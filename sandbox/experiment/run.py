@@ -58,8 +58,9 @@ class Experiment:
         return bool(self.journal["deviated"])
 
     def served_by(self, version: str) -> int:
-        """The requests model version `version` served last (failed ones too; 0 when it served
-        none): how many users met it."""
+        """The users' requests model version `version` served last, answered or failed (a
+        failed attempt retried elsewhere counts for the retry's version; 0 when it served none):
+        what `users_saw` and the rollout figure count as "served last by" it."""
         by_version = self.journal["summary"]["by_version"]
         return int(by_version[version]["requests"]) if version in by_version else 0
 

@@ -1,6 +1,7 @@
 """What the users saw, by the region they were near: how many requests they sent, which model
-version served each one last, and how many failed; one pass over the requests, a chunk at a
-time (an experiment's, or those of users started from Python, `users.log`)."""
+version served each one last (answered or failed: a failed request counts under its version
+too), and how many failed; one pass over the requests, a chunk at a time (an experiment's, or
+those of users started from Python, `users.log`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from sandbox.flow.tables import Table
 
 def users_saw(log: RequestLog, title: str = "What the users saw") -> Table:
     """A row per region users were near, then one for all of them: requests sent, those each
-    version served last (a failed one's too: a retry's version counts), and those that failed
-    (no right answer)."""
+    version served last (a failed one too: a retry's version counts; `Experiment.served_by`),
+    and those that failed (no right answer, whichever version served it last, or none)."""
     if not isinstance(log, RequestLog):
         raise TypeError(f"users_saw takes a RequestLog, such as users.log; got {log!r}")
     versions = log.versions.names
@@ -32,5 +33,6 @@ def users_saw(log: RequestLog, title: str = "What the users saw") -> Table:
         for i, name in enumerate(log.clients)
     ]
     rows.append(("all", str(sent.sum()), *(str(n) for n in served.sum(axis=0)), str(failed.sum())))
-    headers = ("users near", "requests", *(f"served by {v}" for v in versions), "failed")
+    by_version = (f"served last by {v} (failed too)" for v in versions)
+    headers = ("users near", "requests", *by_version, "failed")
     return Table(title, headers, tuple(rows))

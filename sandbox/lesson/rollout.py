@@ -369,9 +369,10 @@ def concept_snapshot(r: Rollout, experiment: Experiment) -> list[str]:
             + (f"({at_steps(bakes)}: {held})." if bakes else "(none ran before the end).")
         )
     summary = experiment.journal["summary"]
-    answered = ", ".join(
-        f"{version} {n['requests']}" for version, n in summary["by_version"].items()
+    served = ", ".join(f"{version} {n['requests']}" for version, n in summary["by_version"].items())
+    lines.append(
+        f"Users sent {summary['sent']} requests meanwhile, served last by {served} (failed "
+        "ones too)."
     )
-    lines.append(f"Users sent {summary['sent']} requests meanwhile, answered by {answered}.")
     lines.append(f"Outcome: {r.outcome} ({steps[-1].next_step}).")
     return lines

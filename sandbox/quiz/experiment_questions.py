@@ -1,12 +1,13 @@
 """Generated questions keyed by simulated experiments: when the probes mark a faulty region
 unhealthy (read from the run's probe log, which only the run gives), what a DNS TTL adds to the
-failover users see, and how many requests a bad version answers under canary and sequential
-rollouts."""
+failover users see, and how many of the users' requests a bad version serves last (answered or
+failed, as `users_saw` counts them) under canary and sequential rollouts."""
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,11 @@ THRESHOLDS = (3, 4, 5)
 TTLS_S = (15, 30, 45, 60, 90)
 SEEDS = range(8)  # few enough that a class's questions share their runs
 TOLERANCE_S = 0.2
+DNS_TOLERANCE_S = 0.5
+# The users near a DNS question's failed region send this many requests a second at most, so
+# that outlier detection ejects it seconds into the fault (its 5 errors in a row take 2.5 s on
+# average), far enough from the fault's start to tell the TTL counted from either apart.
+DNS_USERS_PER_S = 2
 CANARY = {"canary_percent": (5, 10, 20), "bake_s": (60, 120)}
 
 
@@ -101,12 +107,21 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
     """ "Users keep a DNS answer for TTL s; the region fails: until when, at the latest, may
     users still be sent to it?" The answers stop naming the region when it leaves the healthy
     set (the probes mark it unhealthy, or outlier ejection takes it out) and stays out; keyed
-    by that time plus the TTL. The run's last request to the region falls inside."""
+    by that time plus the TTL. The run's last request to the region falls inside, and every
+    mistake's answer (`_dns_mistakes`) lies well outside the range judged right."""
     if not scenario.faults or scenario.faults[0].fault.kind != "outage":
         scenario = load_scenario("outage_dns_ttl_60")
     fault = scenario.faults[0]
+    near = [i for i, c in enumerate(scenario.clients) if c.region == fault.region]
+    if not near:
+        return None
+    rates = {i: min(scenario.clients[i].rate_per_s, DNS_USERS_PER_S) for i in near}
     ttl = rng.choice(TTLS_S)
-    settings = (("routing.dns_ttl_s", ttl), ("seed", rng.choice(SEEDS)))
+    settings = (
+        *((f"clients[{i}].rate_per_s", rate) for i, rate in rates.items()),
+        ("routing.dns_ttl_s", ttl),
+        ("seed", rng.choice(SEEDS)),
+    )
     run = _run(scenario, settings)
     row = run.journal["summary"]["per_fault"][0]
     events = [
@@ -122,6 +137,10 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
     key = round(since + ttl, 3)
     if fault.start_s + row["failover_s"] > key + 1e-6:
         return None  # the bound does not hold: never ask it (the fidelity tests hold it)
+    probes = next((e["t"] for e in events if e["event"] == "health_unhealthy"), since)
+    misread = _dns_mistakes(fault.start_s, since, probes, ttl, scenario.health.failure_threshold)
+    if any(abs(answer - key) <= 2 * DNS_TOLERANCE_S for _, answer in misread):
+        return None  # a mistake's answer would pass for the key: draw another
     evidence = Table(
         f"Health of {fault.region}",
         ("t (s)", "event", "by"),
@@ -134,14 +153,14 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
         id=qid,
         kind="dns_ttl",
         text=(
-            f"Users near {fault.region} resolve the service by DNS and keep each answer for "
-            f"{ttl} s (the TTL). {fault.region} fails at t = {fault.start_s:g} s; its health "
-            f"events are shown. Until what time t, at the latest, may those users still be "
-            f"sent to {fault.region}?"
+            f"Users near {fault.region} ({sum(rates.values()):g} requests/s) resolve the service "
+            f"by DNS and keep each answer for {ttl} s (the TTL). {fault.region} fails at "
+            f"t = {fault.start_s:g} s; its health events are shown. Until what time t, at the "
+            f"latest, may those users still be sent to {fault.region}?"
         ),
         value=key,
-        low=round(key - 0.5, 3),
-        high=round(key + 0.5, 3),
+        low=round(key - DNS_TOLERANCE_S, 3),
+        high=round(key + DNS_TOLERANCE_S, 3),
         unit="s",
         evidence=evidence,
         hint="The DNS answers stop naming the region once it is out of the healthy set (marked "
@@ -149,7 +168,8 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
         "TTL more.",
         solution=(
             f"{fault.region} is out of the healthy set from t = {since:.3f} s ({by}) on.",
-            f"An answer cached just before lasts {ttl} s more: t = {key:g} s.",
+            f"An answer cached just before lasts {ttl} s more: t = {key:g} s. The TTL counts "
+            f"from then, not from the fault's start (t = {fault.start_s + ttl:g} s).",
             f"In the run, the last of those users moved at t = "
             f"{fault.start_s + row['failover_s']:.3f} s.",
         ),
@@ -161,6 +181,23 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
         difficulty=rubric(2, rule_suffices=True),
         source=_vary(scenario, settings),
     )
+
+
+def _dns_mistakes(
+    start: float, since: float, probes: float, ttl: float, threshold: int
+) -> list[tuple[str, float]]:
+    """What a DNS TTL question's mistakes answer, by misconception: the fault `start`s, its
+    region leaves the healthy set at `since`, the probes mark it unhealthy at `probes` (after
+    `threshold` failed in a row), and users keep an answer for `ttl`."""
+    mistakes = [
+        ("ttl_ignored", since),
+        ("ttl_ignored", probes),
+        ("ttl_from_fault", start + ttl),
+        ("ttl_per_probe", since + threshold * ttl),
+    ]
+    if probes > since:  # ejected first: waiting for the probes' verdict is a mistake too
+        mistakes.append(("ejection_ignored", probes + ttl))
+    return mistakes
 
 
 def _out_until(events: list[dict[str, Any]], ends: float) -> tuple[float, str] | None:
@@ -181,10 +218,21 @@ def _out_until(events: list[dict[str, Any]], ends: float) -> tuple[float, str] |
     return start
 
 
+@dataclass(frozen=True)
+class _BadVersion:
+    """A bundled bad-version run: the users' requests 1.1.0 served last and how many of those
+    failed, what its bakes saw 1.1.0 serve (predictions, failed ones), and its row of the
+    rollouts' table a canary question shows."""
+
+    served: int
+    failed: int
+    baked: tuple[int, int]
+    row: tuple[str, ...]
+
+
 @cache
-def _bad_version(strategy: str, percent: float, bake_s: float) -> tuple[int, tuple[str, ...]]:
-    """Requests the bad 1.1.0 answered in the bundled bad-version scenario of `strategy`, and
-    the run's row of the rollouts' table a canary question shows."""
+def _bad_version(strategy: str, percent: float, bake_s: float) -> _BadVersion:
+    """The bundled bad-version scenario of `strategy` run (the canary's settings given)."""
     scenario = load_scenario(f"bad_version_{strategy}")
     settings: tuple[tuple[str, Any], ...] = ()
     name = strategy
@@ -192,7 +240,7 @@ def _bad_version(strategy: str, percent: float, bake_s: float) -> tuple[int, tup
         settings = (("rollout.canary_percent", percent), ("rollout.bake_s", bake_s))
         name = f"canary ({percent}%, bake {bake_s} s)"
     run = _run(scenario, settings)
-    rollout = run.journal["rollout"]
+    rollout, summary = run.journal["rollout"], run.journal["summary"]
     bakes = "; ".join(
         f"wave {b['wave']} ({', '.join(b['regions'])}): {b['requests']} predictions, "
         f"{b['failed']} failed"
@@ -203,17 +251,25 @@ def _bad_version(strategy: str, percent: float, bake_s: float) -> tuple[int, tup
         f"{rollout['start_s']:g} to {rollout['end_s']:g}",
         rollout["outcome"],
         bakes or "no bake",
-        str(run.journal["summary"]["sent"]),
+        str(summary["sent"]),
+        str(summary["failed"]),
     )
-    return run.served_by("1.1.0"), row
+    new = summary["by_version"].get("1.1.0", {"failed": 0})
+    baked = (
+        sum(b["requests"] for b in rollout["bakes"]),
+        sum(b["failed"] for b in rollout["bakes"]),
+    )
+    return _BadVersion(run.served_by("1.1.0"), new["failed"], baked, row)
 
 
 def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
-    """ "A bad release goes out by canary or sequentially: how many requests does it answer in
-    each?" from the two bundled bad-version scenarios, the canary's settings drawn."""
+    """ "A bad release goes out by canary or sequentially: how many of the users' requests does
+    it serve last in each (answered or failed)?" from the two bundled bad-version scenarios, the
+    canary's settings drawn."""
     percent, bake = rng.choice(CANARY["canary_percent"]), rng.choice(CANARY["bake_s"])
-    caught, canary_run = _bad_version("canary", percent, bake)
-    exposed, sequential_run = _bad_version("sequential", 0, 0)
+    canary_run = _bad_version("canary", percent, bake)
+    sequential_run = _bad_version("sequential", 0, 0)
+    caught, exposed = canary_run.served, sequential_run.served
     if not 0 < caught < exposed:
         return None
 
@@ -221,7 +277,10 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
         return f"canary: about {_about(c)}; sequential: about {_about(s)}"
 
     key = text(caught, exposed)
-    said = f"The runs: {_about(caught)} requests under canary, {_about(exposed)} sequentially."
+    said = (
+        f"The runs: 1.1.0 served {_about(caught)} requests last under canary, "
+        f"{_about(exposed)} sequentially (failed ones included)."
+    )
     wrong = [
         Wrong(text(exposed, caught), "canary_more", said),
         Wrong(text(exposed, exposed), "canary_no_help", said),
@@ -240,9 +299,17 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
     errors = sorted({f.fault.error_rate or 0.0 for f in bad.faults})
     evidence = Table(
         f"The two runs' rollouts (users send for {bad.duration_s:g} s)",
-        ("rollout", "from, to (s)", "outcome", "bakes: what 1.1.0 served", "requests sent"),
-        (canary_run, sequential_run),
+        (
+            "rollout",
+            "from, to (s)",
+            "outcome",
+            "bakes: what 1.1.0 served",
+            "requests sent",
+            "requests that failed",
+        ),
+        (canary_run.row, sequential_run.row),
     ).to_text()
+    seen, retried = canary_run.baked
     return Question(
         id=qid,
         kind="canary",
@@ -252,16 +319,21 @@ def canary(qid: str, scenario: Scenario, rng: random.Random) -> Question | None:
             f"{', '.join(bad.regions)} ({' to '.join(f'{r:g}' for r in rates)} requests/s each) "
             f"either by canary ({percent}% of a region's traffic for a {bake} s bake, rolled "
             "back when the bake sees errors) or sequentially, region after region, each "
-            "verified by its smoke test; both runs' rollouts are shown. About how many requests "
-            "does 1.1.0 answer in each?"
+            "verified by its smoke test; both runs' rollouts are shown. About how many of the "
+            "users' requests does 1.1.0 serve last in each, answered or failed (a failed attempt "
+            "the gateway retried elsewhere counts for the version that served the retry)?"
         ),
         options=options,
         evidence=evidence,
         hint="A canary shows the new version to a small share of one region until its bake "
         "judges it; a sequential rollout watches only the smoke test.",
         solution=(
-            "The canary's first bake sees the errors and rolls back: a few requests meet 1.1.0.",
-            "The sequential rollout passes every smoke test and keeps 1.1.0 to the end.",
+            f"The canary's first bake sees the errors and rolls back: it saw 1.1.0 serve {seen} "
+            f"predictions, {retried} of them failed; the gateway retried each failed one in a "
+            f"region serving 1.0.0, which served it last, so {caught} requests count for 1.1.0.",
+            "The sequential rollout passes every smoke test and keeps 1.1.0 to the end; a retry "
+            f"meets 1.1.0 there too, so {sequential_run.failed:,} of the {exposed:,} requests "
+            "1.1.0 served last failed.",
             said,
         ),
         mistakes=(

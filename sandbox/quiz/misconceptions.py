@@ -74,6 +74,7 @@ MISCONCEPTIONS = {
     "ttl_ignored": "thinking users move as soon as the probes decide",
     "ttl_from_fault": "counting the TTL from the fault's start, not from detection",
     "ttl_per_probe": "counting one TTL per failed probe",
+    "ejection_ignored": "waiting for the probes' verdict when outlier ejection came first",
     # rollouts
     "canary_more": "thinking the canary exposes more users than a sequential rollout",
     "canary_no_help": "thinking a canary exposes as many users as a sequential rollout",
