@@ -83,6 +83,29 @@ def test_a_chunked_body_and_a_head_answer_leave_the_connection_usable(server):
     assert json.loads(after.body)["method"] == "GET"
 
 
+def test_a_head_answer_whose_body_comes_late_does_not_become_the_next_answer():
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
+
+    def late_body(connection: socket.socket, n: int) -> None:
+        connection.sendall(answer)
+        if n == 0:  # the HEAD: its body after a pause, as a server that sends one may
+            time.sleep(0.2)
+            connection.sendall(b"body")
+        else:
+            connection.sendall(b"next")
+
+    with raw_server(late_body) as port:
+        upstream = Upstream("127.0.0.1", port, timeout=5)
+        try:
+            head = upstream.request("HEAD", "/", b"", {})
+            time.sleep(0.4)  # the late body has arrived on the old connection
+            after = upstream.request("GET", "/", b"", {})
+        finally:
+            upstream.close()
+    assert (head.status, head.body) == (200, b"")
+    assert (after.status, after.body) == (200, b"next")
+
+
 @contextmanager
 def raw_server(answer: Callable[[socket.socket, int], None]) -> Iterator[int]:
     """A loopback server calling `answer(connection, n)` for the n-th request it reads (from 0,

@@ -83,6 +83,9 @@ class Upstream:
                 break
         if method == "HEAD" or status in (204, 304):
             body = b""
+            # a HEAD answer's body may come all the same (waitress sends what the app gives),
+            # perhaps later than its head: the connection cannot be trusted to be in step
+            keep = keep and method != "HEAD"
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body = self._chunks()
         elif "content-length" in headers:
