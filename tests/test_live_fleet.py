@@ -189,7 +189,9 @@ def test_errors_eject_a_region_passively(fleet):
     assert [a.headers["X-Attempts"] for a in answers[:5]] == ["2"] * 5
     assert [a.headers["X-Served-By"] for a in answers[5:]] == ["us-east-1"] * 3
     health = requests.get(f"{fleet.gateway_url}/routing").json()["health"]["eu-west-1"]
-    assert health["ejections"] == 1 and health["ejected_for_s"] > 0 and health["probe"] == "healthy"
+    # ejected by the answers alone: its probes stay healthy, and the next one lifts the ejection
+    # (Envoy's default), maybe before this read on a loaded machine, so its time left is not held
+    assert health["ejections"] == 1 and health["probe"] == "healthy"
 
 
 def test_weighted_policy_through_the_gateway():
