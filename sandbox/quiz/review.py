@@ -36,16 +36,16 @@ REVIEW = {
 
 def review_of(question: Question) -> str:
     """Where to review what `question` asks: a lesson's notebook and section."""
-    return review_of_kind(question.kind)
+    return _where(question.kind)
 
 
 def lesson_of(kind: str) -> str:
     """The lesson that teaches a question kind: its notebook (`notebooks/NN_name.ipynb`), or the
     material for a kind no lesson teaches."""
-    return review_of_kind(kind).split(":")[0].split(",")[0]
+    return _where(kind).split(":")[0].split(",")[0]
 
 
-def review_of_kind(kind: str) -> str:
+def _where(kind: str) -> str:
     return REVIEW.get(kind, REVIEW["material"])
 
 
