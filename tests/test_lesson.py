@@ -226,6 +226,14 @@ def test_the_page_steps_through_the_run_in_a_browser(browser, tmp_path):
 # --- from Python -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("command", [5, None, "mrsandbox serve", "deploy --regions 'a"])
+def test_a_line_that_is_not_a_deploy_command_is_refused_by_name(command):
+    from sandbox.errors import SandboxError
+
+    with pytest.raises(SandboxError, match="command line"):
+        Lesson.from_command(command)
+
+
 def test_a_learners_own_calls_refused_ones_included_make_the_sample():
     from sandbox.errors import FlowError
     from sandbox.flow import Deployment

@@ -97,6 +97,8 @@ def test_a_student_id_seeds_a_variant_of_its_own():
     assert generate(student_seed("ada"), 4) != generate(student_seed("alan"), 4)
     with pytest.raises(InvalidQuiz, match="student id is empty"):
         student_seed("  ")
+    with pytest.raises(InvalidQuiz, match=r"must be text, got 5; give it as '5'"):
+        student_seed(5)  # type: ignore[arg-type]
 
 
 # --- each key recomputed on its own -----------------------------------------------------------

@@ -57,6 +57,10 @@ TEST_ROUNDS = 10  # times each kind is asked, at most, to find the lesson's test
 def student_seed(student: str) -> int:
     """A seed of a student id: the same id (whatever its case and surrounding spaces) always
     gives the same quiz."""
+    if not isinstance(student, str):
+        raise InvalidQuiz(
+            f"the student id must be text, got {student!r}; give it as {str(student)!r}"
+        )
     if not student.strip():
         raise InvalidQuiz("the student id is empty; give a name or number")
     name = student.strip().casefold().encode("utf-8", "surrogateescape")

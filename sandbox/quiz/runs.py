@@ -21,6 +21,10 @@ from sandbox.flow.deployment import Deployment
 
 def deploy_words(command: str) -> list[str]:
     """The words after `deploy` in `[mrsandbox] deploy ...`."""
+    if not isinstance(command, str):
+        raise InvalidQuiz(
+            f"expected a `mrsandbox deploy ...` command line as text, got {command!r}"
+        )
     try:
         words = shlex.split(command)
     except ValueError as e:
