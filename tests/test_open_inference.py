@@ -134,6 +134,18 @@ def test_the_gateway_routes_a_pinned_version_to_the_regions_serving_it():
         assert down.headers["X-Tried"] == "eu-west-1"
 
 
+def test_a_class_count_is_refused_not_ignored(url):
+    """tritonclient's `class_count` asks for the classification extension, which is not
+    served: a 400 naming it, not the plain scores as if they were class labels."""
+    tensor = triton.InferInput("input", [1, 3], "FP64")
+    tensor.set_data_from_numpy(np.array(ROWS[:1]))
+    output = triton.InferRequestedOutput("predictions", class_count=1)
+    with client(url) as c, pytest.raises(InferenceServerException) as caught:
+        c.infer(MODEL.name, [tensor], outputs=[output], headers=dict(CLIENT))
+    assert caught.value.status() == "400"
+    assert "outputs[0].parameters.classification" in caught.value.message()
+
+
 def test_an_unknown_model_raises_our_message(fleet, url):
     tensor = triton.InferInput("input", [1, 3], "FP64")
     tensor.set_data_from_numpy(np.array(ROWS[:1]))
@@ -169,6 +181,8 @@ def tensor(**changes):
         ({"inputs": [tensor(data=[1, "2", 3])]}, "inputs[0].data[1]: expected a number"),
         ({"inputs": [tensor(datatype="INT64", data=[1, 2.5, 3])]}, "data[1]: expected an INT64"),
         ({"inputs": [tensor(datatype="FP32", data=[1, 1e300, 3])]}, "out of FP32's range"),
+        ({"inputs": [tensor(datatype="FP32", data=[1, 10**40, 3])]}, "out of FP32's range"),
+        ({"inputs": [tensor(datatype="FP32", data=[1, 10**400, 3])]}, "out of FP32's range"),
         ({"inputs": [tensor(data=7)]}, "inputs[0].data: expected a list"),
         ({"inputs": [tensor()], "outputs": [{"name": "y"}]}, "outputs[0].name"),
         ({"inputs": [tensor()], "parameters": []}, "parameters: expected an object"),
@@ -184,20 +198,25 @@ def test_bad_inference_requests_are_400_naming_the_field(fleet, url, body, messa
     assert message in answer.json()["error"]
 
 
-def binary_request(values: bytes, size: int, header: str | None = None):
+def binary_request(values: bytes, size: int, header: str | int = 0):
+    """A binary request; `header`: the header's value, or how far off the JSON's length."""
     doc = json.dumps(
         {"inputs": [tensor(data=None) | {"parameters": {"binary_data_size": size}}]}
     ).replace(', "data": null', "")
-    headers = CLIENT | {"Inference-Header-Content-Length": header or str(len(doc))}
+    length = header if isinstance(header, str) else str(len(doc) + header)
+    headers = CLIENT | {"Inference-Header-Content-Length": length}
     return doc.encode() + values, headers
 
 
 @pytest.mark.parametrize(
     ("values", "size", "header", "message"),
     [
-        (struct.pack("<3d", 1, 2, 3), 16, None, "binary_data_size: 3 FP64 values take 24 bytes"),
-        (struct.pack("<2d", 1, 2), 24, None, "got binary_data_size 24 and 16 bytes"),
-        (struct.pack("<3d", 1, float("nan"), 3), 24, None, "value 1 is not a finite number"),
+        (struct.pack("<3d", 1, 2, 3), 16, 0, "binary_data_size: 3 FP64 values take 24 bytes"),
+        (struct.pack("<2d", 1, 2), 24, 0, "got binary_data_size 24 and 16 bytes"),
+        (struct.pack("<3d", 1, float("nan"), 3), 24, 0, "value 1 is not a finite number"),
+        (struct.pack("<3d", 1, 2, 3), 24, -5, "Inference-Header-Content-Length: the JSON"),
+        (struct.pack("<3d", 1, 2, 3), 24, 4, "Inference-Header-Content-Length: the JSON"),
+        (struct.pack("<3d", 1, 2, 3), 24, "0", "Inference-Header-Content-Length: the JSON"),
         (struct.pack("<3d", 1, 2, 3), 24, "x", "Inference-Header-Content-Length: expected"),
         (struct.pack("<3d", 1, 2, 3), 24, "99999", "Inference-Header-Content-Length"),
     ],
@@ -206,6 +225,17 @@ def test_bad_binary_tensors_are_400(fleet, url, values, size, header, message):
     body, headers = binary_request(values, size, header)
     answer = requests.post(f"{url}/v2/models/{MODEL.name}/infer", data=body, headers=headers)
     assert answer.status_code == 400 and message in answer.json()["error"], answer.text
+
+
+def test_binary_tensors_without_the_length_header_are_400_naming_the_header(fleet, url):
+    body, headers = binary_request(struct.pack("<3d", 1, 2, 3), 24)
+    del headers["Inference-Header-Content-Length"]
+    answer = requests.post(f"{url}/v2/models/{MODEL.name}/infer", data=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert (
+        "needs the JSON's length in bytes in the Inference-Header-Content-Length header"
+        in (answer.json()["error"])
+    )
 
 
 def test_nan_literals_and_compressed_bodies_are_refused(fleet, url):

@@ -80,7 +80,18 @@ def read_inference(body: bytes, header_length: str | None, model: Model) -> Infe
                 f"got {header_length!r}"
             )
         body, binary = body[:size], body[size:]
-    doc = parse_json(body)
+    try:
+        doc = parse_json(body)
+    except BadRequest as e:
+        if header_length is None:
+            raise BadRequest(
+                f"{e}; a body of JSON then binary tensors needs the JSON's length in bytes in "
+                f"the {HEADER_LENGTH} header"
+            ) from None
+        raise BadRequest(
+            f"{HEADER_LENGTH}: the JSON request, the body's first {header_length} bytes, does not "
+            f"parse ({e}); send the JSON's length in bytes, the tensors' bytes after it"
+        ) from None
     if not isinstance(doc, dict):
         raise BadRequest('expected an inference request: {"inputs": [{"name": ...}, ...]}')
     _known(doc, REQUEST_FIELDS, "", "an inference request")
@@ -224,7 +235,7 @@ def _values(data: object, datatype: str, count: int, width: int, where: str) -> 
     if datatype == "FP32":  # what the model sees of an FP32 tensor: each value as a float32
         try:
             return list(struct.unpack(f"<{count}f", struct.pack(f"<{count}f", *values)))
-        except OverflowError:
+        except (OverflowError, struct.error):  # a float, or an int, beyond FP32
             raise BadRequest(f"{where}.data: a value is out of FP32's range") from None
     return values
 
@@ -277,6 +288,11 @@ def _binary_output(outputs: object, parameters: dict[str, Any]) -> bool:
             )
         _known(output, ("name", "parameters"), f"{where}.", "a requested output")
         asked = _parameters(output.get("parameters", {}), f"{where}.parameters")
+        if "classification" in asked:  # tritonclient's class_count
+            raise BadRequest(
+                f"{where}.parameters.classification: class labels are not served (extensions: "
+                f"{', '.join(EXTENSIONS)}); ask for {OUTPUT!r} without it"
+            )
         binary = asked.get("binary_data", binary) is True
     return binary
 
