@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 
 import httpx
 import pytest
@@ -75,13 +76,49 @@ def test_kserve_v2_client_infers_the_models_predictions(url):
         kserve(lambda c: c.infer(url, other, model_name=MODEL.name, headers=CLIENT), "v2")
 
 
+def until(check, what):
+    """Wait for `check()` to hold (the health probes take a few tenths of a second here)."""
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, f"still not {what} after 30 s"
+        time.sleep(0.05)
+
+
 def test_the_gateway_says_not_ready_when_no_region_serves_the_model():
     with LiveFleet(["eu-west-1"], time_scale=0.02, seed=9) as f:
         run_deployment(["eu-west-1"], MODEL, backend=f, health=FAST)
+        model = f"{f.gateway_url}/v1/models/{MODEL.name}"
+        version = f"{model}/versions/{MODEL.version}"
+
+        def ready():
+            return kserve(lambda c: c.is_model_ready(f.gateway_url, MODEL.name))
+
+        def not_ready():
+            """Whatever the health view says meanwhile: the model and the version the fleet
+            deployed are not ready (503), a version it never deployed is not found (404)."""
+            for path in (model, version, f"{version}/metadata"):
+                answer = requests.get(path)
+                assert answer.status_code == 503, (path, answer.text)
+                assert "is not ready" in answer.json()["error"]
+            missing = requests.get(f"{model}/versions/9.9.9")
+            assert missing.status_code == 404
+            assert f"the fleet serves {MODEL.version}" in missing.json()["error"]
+            assert ready() is False
+
+        auth = {"Authorization": f"Bearer {f.admin_token}"}
+        admin = f"{f.urls['eu-west-1']}/admin/faults"
+        assert requests.patch(admin, json=[{"kind": "outage"}], headers=auth).ok
+        not_ready()
+        assert requests.delete(admin, headers=auth).ok
+        until(ready, "ready again after the outage")
         assert requests.delete(f"{f.urls['eu-west-1']}/v1/models/{MODEL.name}").ok
-        answer = requests.get(f"{f.gateway_url}/v1/models/{MODEL.name}")
-        assert answer.status_code == 503 and "is not ready" in answer.json()["error"]
-        assert kserve(lambda c: c.is_model_ready(f.gateway_url, MODEL.name)) is False
+        not_ready()  # the region is still healthy: it answers 404
+        until(lambda: requests.get(f"{f.gateway_url}/healthz").status_code == 503, "unhealthy")
+        not_ready()  # no region is healthy
+        deploy = requests.put(f"{f.urls['eu-west-1']}/v1/models/{MODEL.name}", json=MODEL.to_dict())
+        assert deploy.status_code == 201, deploy.text
+        until(ready, "ready again once deployed")
+        assert requests.get(version).json()["version"] == MODEL.version
 
 
 def test_models_list_status_and_versions(url):
@@ -108,6 +145,7 @@ def test_explain_is_501_and_other_methods_405(url):
     [
         ({"instances": NAMED}, "predictions"),
         ({"signature_name": "serving_default", "instances": ROWS}, "predictions"),
+        ({"signature_name": "", "instances": ROWS}, "predictions"),  # empty: the default
         ({"inputs": ROWS}, "outputs"),
         (
             {"inputs": {f: [row[i] for row in ROWS] for i, f in enumerate(MODEL.features)}},
@@ -137,7 +175,8 @@ ONE = NAMED[0]
             f"instance 0: missing feature 'monthly_spend'; expected {FEATURES}",
         ),
         ({"instances": [ONE | {"support_tickets": "x"}]}, "value 2: expected a finite number"),
-        ({"signature_name": "other", "instances": ROWS}, "has one signature, 'serving_default'"),
+        ({"signature_name": "other", "instances": ROWS}, 'one signature, "serving_default" (or'),
+        ({"signature_name": None, "instances": ROWS}, 'or "" for it); got null'),
         ({"instances": ROWS, "inputs": ROWS}, "got both of instances and inputs"),
         ({"signature_name": "serving_default"}, "got neither of instances and inputs"),
         ({"inputs": {"tenure_months": [1]}}, "inputs: missing feature 'monthly_spend'"),

@@ -4,12 +4,14 @@ its metadata.
 A body holds `instances` (the row form: each instance a list of the model's feature values in
 order, or an object keyed by its feature names), answered `{"predictions": [...]}`, or `inputs`
 (the columnar form: the same list, or an object of one list per feature name), answered
-`{"outputs": [...]}`; `signature_name` may name the one signature, `serving_default`. The values
-themselves are the model's to check (`Model.predict`, `Model.rows`).
+`{"outputs": [...]}`; `signature_name` may name the one signature, `serving_default`, or be
+empty, which TensorFlow Serving takes for the default (the metadata's `model_spec` names it so).
+The values themselves are the model's to check (`Model.predict`, `Model.rows`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 from sandbox.core.models import Model
@@ -38,9 +40,10 @@ def read_predict(body: object, model: Model) -> Form:
     if extra:
         raise BadRequest(f"unknown field {extra[0]!r}: expected {USAGE}")
     signature = body.get("signature_name", SIGNATURE)
-    if signature != SIGNATURE:
+    if signature not in (SIGNATURE, ""):  # empty: the default, as TensorFlow Serving takes it
         raise BadRequest(
-            f"signature_name: {model.name} has one signature, {SIGNATURE!r}; got {signature!r}"
+            f'signature_name: {model.name} has one signature, "{SIGNATURE}" (or "" for it); '
+            f"got {json.dumps(signature)}"
         )
     if ("instances" in body) == ("inputs" in body):
         which = "both" if "inputs" in body else "neither"

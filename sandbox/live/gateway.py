@@ -185,7 +185,7 @@ class GatewayState:
             held = sorted({v for s in self.served.values() if s.get(name) for v in s.kept})
             raise BadRequest(
                 f"no region serves {name!r} version {version!r}; the fleet serves "
-                f"{', '.join(held) or 'none'} (or POST without /versions/<v>: the split picks)",
+                f"{', '.join(held) or 'none'} (or leave /versions/<v> out: the fleet picks)",
                 404,
             )
         return among

@@ -1,6 +1,7 @@
 """The gateway's model routes (KServe V1, TensorFlow Serving, the Open Inference Protocol): its
 liveness and readiness, the models the fleet serves, and each model's readiness and metadata,
-answered by the first healthy region that serves it (named in `X-Served-By`).
+answered by the first healthy region that serves it (named in `X-Served-By`); a model or version
+the fleet never gave a region is a 404, one no healthy region answers for a 503 (not ready).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Protocol
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.core.models import VERSION, VERSION_RULE, Model
+from sandbox.core.models import Model
 from sandbox.live.http import BadRequest, error
 from sandbox.live.upstream import Answer
 from sandbox.live.v2 import server_metadata
@@ -35,6 +36,8 @@ class Fleet(Protocol):
     models: dict[str, Model]
 
     def healthy(self) -> list[str]: ...
+
+    def serving(self, name: str, version: str) -> list[str]: ...
 
     def forward(
         self, region: str, path: str, body: bytes, headers: dict[str, str], method: str = ...
@@ -81,10 +84,8 @@ def model_routes(fleet: Fleet) -> Blueprint:
 
     def model(name: str, version: str | None = None) -> ResponseReturnValue:
         deployed(fleet.models, name)
-        if version is not None and not VERSION.fullmatch(version):  # no region has it
-            raise BadRequest(
-                f"no version {version!r} of {name!r}: versions use {VERSION_RULE}", 404
-            )
+        if version is not None:
+            fleet.serving(name, version)  # a 404 naming the versions served unless one has it
         return _asked(fleet, request.path, name, version)
 
     for path in MODEL_PATHS:
@@ -94,8 +95,7 @@ def model_routes(fleet: Fleet) -> Blueprint:
 
 
 def _asked(fleet: Fleet, path: str, name: str, version: str | None) -> ResponseReturnValue:
-    """The first healthy region's 200 answer to `GET path`; else a 404 when every healthy region
-    said it has no such model version, or a 503 (not ready)."""
+    """The first healthy region's 200 answer to `GET path`; else a 503 (not ready)."""
     tried = []
     for region in fleet.healthy():
         try:
@@ -110,6 +110,4 @@ def _asked(fleet: Fleet, path: str, name: str, version: str | None) -> ResponseR
         tried.append(f"{region}: {status}")
     asked = "; ".join(tried) or "no region is healthy"
     what = f"{name!r}" if version is None else f"{name!r} version {version!r}"
-    if tried and version is not None and all(t.endswith(": 404") for t in tried):
-        return error(f"no healthy region serves model {what} ({asked})", 404)
     return error(f"model {what} is not ready: no healthy region serves it ({asked})", 503)

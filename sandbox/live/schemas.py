@@ -153,7 +153,7 @@ def prediction(model: Model | None) -> dict[str, Schema]:
     shapes = [ref("Row"), ref("NamedRow")] if named_too else [ref("Row")]
     instances = {"type": "array", "items": {"oneOf": shapes}, "minItems": 1}
     instances["maxItems"] = MAX_INSTANCES
-    signature = {"const": SIGNATURE}
+    signature = {"enum": [SIGNATURE, ""]}  # empty: the default, as TensorFlow Serving takes it
     inputs = {"oneOf": [ref("Rows"), ref("Columns")]} if named_too else ref("Rows")
     predict = {
         "oneOf": [
