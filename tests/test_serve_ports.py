@@ -214,3 +214,16 @@ def test_an_unwritable_targets_file_is_a_usage_error(
     assert "'--prometheus-targets'" in result.output
     assert message in " ".join(result.output.split())
     assert list(tmp_path.iterdir()) == []  # no temp file left
+
+
+def test_an_empty_targets_file_is_refused_before_the_fleet_starts(invoke, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # a bad --model is refused before any server starts: the empty path must be refused first
+    result = invoke(
+        "serve", "--regions", "us-east-1", "--model", "no-such-model",
+        "--prometheus-targets", "",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "'--prometheus-targets': is empty; name the file to write" in said, said
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []

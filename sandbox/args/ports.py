@@ -30,10 +30,20 @@ REGION_PORTS = click.option(
     metavar="R1=P1,R2=P2",
     help="Each region's port instead (every region of --regions once).",
 )
+
+
+def _named(ctx: click.Context, param: click.Parameter, path: str | None) -> str | None:
+    """Refuse an empty --prometheus-targets at once (it would otherwise mean no file at all)."""
+    if path is not None and not path.strip():
+        raise click.BadParameter("is empty; name the file to write, e.g. targets.json", ctx, param)
+    return path
+
+
 PROMETHEUS_TARGETS = click.option(
     "--prometheus-targets",
     metavar="FILE",
     type=click.Path(dir_okay=False),
+    callback=_named,
     help="Write a Prometheus file_sd JSON of the gateway and every region here once they listen "
     "(kept on exit).",
 )
