@@ -6,6 +6,7 @@ events show the fault; refusals without a fleet and for bad input."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import requests
 
 from sandbox import dashboard
 from sandbox.classroom.app import class_app
-from sandbox.classroom.predict import Observer
+from sandbox.classroom.predict import Observer, Prediction
 from sandbox.classroom.room import Room
 from sandbox.classroom.store import Store
 from sandbox.core.expectations import expected_detection
@@ -168,3 +169,15 @@ def test_one_observation_at_a_time_and_never_on_a_fleet_still_recovering(live):
     assert done["served_by"] == "us-east-1" and done["seconds"] > 0
     refused = next(a.json()["error"] for a in answers if a.status_code == 409)
     assert "running an observation" in refused or "was observed" in refused
+
+
+def test_the_ends_of_the_range_a_key_shows_are_judged_right():
+    # Every time an observation can measure (tenths of a second, up to the wait) gives a key
+    # whose printed ends, typed back, are right, and whose next hundredth outside is not.
+    for tenths in range(0, 3001):
+        seen = Prediction("p1", "eu-west-2", "eu-west-1", tuple(REGIONS), "us-east-1", tenths / 10)
+        low, high = (
+            float(x) for x in re.findall(r"from ([\d.]+) to ([\d.]+) s", seen.key("p1"))[0]
+        )
+        assert seen.right("p1", low) and seen.right("p1", high), seen.key("p1")
+        assert not seen.right("p1", high + 0.01) and (low == 0 or not seen.right("p1", low - 0.01))

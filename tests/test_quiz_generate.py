@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import InvalidQuiz, InvalidScenario, SandboxError
-from sandbox.experiment.scenario import load_scenario
+from sandbox.experiment.scenario import load_scenario, parse_scenario
+from sandbox.experiment.sweeps import with_value
 from sandbox.flow.tracer import display
 from sandbox.quiz.generate import KINDS, SYNTAX, generate, lesson_test, student_seed
 from sandbox.quiz.misconceptions import MISCONCEPTIONS
@@ -334,6 +335,20 @@ def test_a_dns_ttl_key_is_when_the_region_left_the_healthy_set_for_good_plus_the
         moved = float(re.search(r"moved at t = ([\d.]+) s", q.solution[-1]).group(1))
         assert start < moved <= first + ttl + 0.5  # the run agrees with the key
     assert seen_ejection_first  # outlier ejection took the region out before the probes did
+
+
+def test_a_key_past_1000_s_is_stated_to_the_millisecond_in_the_key_and_the_solution():
+    """The key and the solution state the number judged, not a rounding of it: a learner who
+    types an end of the stated range is right."""
+    scenario = load_scenario("outage_dns_ttl_60")
+    doc = with_value(with_value(scenario.document, "faults[0].start_s", 1500), "duration_s", 2400)
+    quiz = generate(0, 2, parse_scenario(doc, "late.toml"), kinds=("dns_ttl",))
+    for q in quiz.questions:
+        stated = re.fullmatch(r"(\S+) s \(right from (\S+) to (\S+) s\)", q.key)
+        assert stated is not None and q.value > 1000, q.key
+        assert tuple(map(float, stated.groups())) == (q.value, q.low, q.high)
+        assert q.check(stated[2]) and q.check(stated[3])
+        assert f"t = {stated[1]} s." in q.solution[1]
 
 
 @pytest.mark.parametrize("scenario", [None, "outage_dns_ttl_60"])

@@ -72,10 +72,11 @@ class Prediction:
         }
 
     def bounds(self) -> tuple[float, float]:
-        """The range of seconds judged right around the measured time."""
+        """The range of seconds judged right around the measured time, to the hundredth shown
+        (so the ends a student reads are judged right, not lost to float noise)."""
         assert self.seconds is not None, "observed first"
         low, high = RIGHT_WITHIN
-        return max(0.0, self.seconds * low - 2.0), self.seconds * high + 2.0
+        return round(max(0.0, self.seconds * low - 2.0), 2), round(self.seconds * high + 2.0, 2)
 
     def right(self, question: str, answer: float) -> bool:
         """Whether `answer` to one of its questions matches what the fleet did."""

@@ -15,7 +15,7 @@ from sandbox.experiment.run import Experiment, run_experiment
 from sandbox.experiment.scenario import Scenario, load_scenario, parse_scenario
 from sandbox.experiment.sweeps import with_value
 from sandbox.flow.tables import Table
-from sandbox.quiz.model import Question, rubric
+from sandbox.quiz.model import Question, number_text, rubric
 from sandbox.quiz.options import Wrong, choices
 
 INTERVALS_S = (5, 10, 15, 20, 30)
@@ -168,8 +168,8 @@ def dns_ttl(qid: str, scenario: Scenario, rng: random.Random) -> Question | None
         "TTL more.",
         solution=(
             f"{fault.region} is out of the healthy set from t = {since:.3f} s ({by}) on.",
-            f"An answer cached just before lasts {ttl} s more: t = {key:g} s. The TTL counts "
-            f"from then, not from the fault's start (t = {fault.start_s + ttl:g} s).",
+            f"An answer cached just before lasts {ttl} s more: t = {number_text(key)} s. The TTL "
+            f"counts from then, not from the fault's start (t = {fault.start_s + ttl:g} s).",
             f"In the run, the last of those users moved at t = "
             f"{fault.start_s + row['failover_s']:.3f} s.",
         ),

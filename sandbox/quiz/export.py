@@ -14,7 +14,7 @@ from dataclasses import replace
 from html import escape
 
 from sandbox.errors import InvalidQuiz
-from sandbox.quiz.model import Question, Quiz
+from sandbox.quiz.model import Question, Quiz, number_text
 
 FORMATS = ("gift", "jupyterquiz", "markdown", "qti")
 
@@ -52,7 +52,7 @@ def to_gift(quiz: Quiz, category: str = "") -> str:
                     lines.append(f"~{_gift_field(o.text, wrong_option=True)}{feedback}")
         else:
             low, high = q.bounds
-            lines.append(f"#{_number(low)}..{_number(high)}")
+            lines.append(f"#{number_text(low)}..{number_text(high)}")
         if q.solution:
             solution = "\n".join(q.solution)
             lines.append(f"####{_gift_field(solution)}")
@@ -230,7 +230,7 @@ def _qti_question(n: int, q: Question) -> list[str]:
                 lines.append(f"...  {_md(o.feedback)}")
     else:
         low, high = q.bounds
-        lines.append(f"=    [{_number(low)}, {_number(high)}]")
+        lines.append(f"=    [{number_text(low)}, {number_text(high)}]")
     return lines
 
 
@@ -257,11 +257,6 @@ def _html(text: str) -> str:
 
 def _unit_note(q: Question) -> str:
     return f"Answer with a number (in {q.unit})." if q.unit else ""
-
-
-def _number(x: float) -> str:
-    """`x` exactly, without a trailing `.0`."""
-    return repr(float(x)).removesuffix(".0")
 
 
 def _gift(text: str) -> str:

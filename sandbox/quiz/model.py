@@ -23,6 +23,11 @@ SLACK = 1e-9  # a numeric answer this far outside its range is still right (floa
 JUPYTERQUIZ_DIGITS = 12  # significant digits jupyterquiz keeps of a typed number
 
 
+def number_text(x: float) -> str:
+    """`x` exactly, without a trailing `.0`: typed back, it is the same number."""
+    return repr(float(x)).removesuffix(".0")
+
+
 def rubric(facts: int, rule_suffices: bool = False) -> str:
     """A question's difficulty from the work its answer needs (quizzes/README.md, "Difficulty").
 
@@ -133,7 +138,8 @@ class Question:
         """The correct letter, or the number with the range judged right."""
         if self.value is not None:
             unit = f" {self.unit}" if self.unit else ""
-            return f"{self.value:g}{unit} (right from {self.low:g} to {self.high:g}{unit})"
+            low, high = number_text(self.low or 0.0), number_text(self.high or 0.0)
+            return f"{number_text(self.value)}{unit} (right from {low} to {high}{unit})"
         return next(LETTERS[i] for i, o in enumerate(self.options) if o.correct)
 
     @property
