@@ -264,6 +264,22 @@ def test_wrong_methods_are_405_with_allow_and_unknown_models_404(fleet, url):
         assert answer.status_code == 404 and named in answer.json()["error"], path
 
 
+def test_a_prediction_route_answers_options_and_other_methods_alike_on_region_and_gateway(fleet):
+    paths = (f"/v1/models/{MODEL.name}:predict", f"/v2/models/{MODEL.name}/infer")
+    seen = {}
+    for where in (fleet.urls["eu-west-1"], fleet.gateway_url):
+        for path in paths:
+            for method in ("OPTIONS", "GET", "DELETE"):
+                answer = requests.request(method, where + path, headers=dict(CLIENT))
+                allow = {m.strip() for m in answer.headers["Allow"].split(",")}
+                seen.setdefault((path, method), set()).add((answer.status_code, frozenset(allow)))
+    for (path, method), answers in seen.items():
+        assert answers == {(200 if method == "OPTIONS" else 405, frozenset({"POST", "OPTIONS"}))}, (
+            path,
+            method,
+        )
+
+
 def test_the_gateway_retries_a_faulted_region_for_v2(fleet):
     auth = {"Authorization": f"Bearer {fleet.admin_token}"}
     admin = f"{fleet.urls['eu-west-1']}/admin/faults"

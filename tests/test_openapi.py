@@ -87,6 +87,9 @@ def test_the_documents_describe_the_fleet_as_it_stands(fleet):
         assert schemas["Row"]["minItems"] == schemas["Row"]["maxItems"] == MODEL.n_features
         assert schemas["NamedRow"]["required"] == list(MODEL.features)
         assert schemas["Columns"]["required"] == list(MODEL.features)
+        # an inference request's model_name, if given, is its path's: the served model's name
+        model_name = schemas["InferenceRequest"]["properties"]["model_name"]
+        assert model_name == {"$ref": "#/components/schemas/ModelName"}
     faults = region["components"]["schemas"]["Fault"]["oneOf"]
     taken = [kind for kind in KINDS if kind != "crash"]  # a crash needs a region's own process
     assert [f["properties"]["kind"]["const"] for f in faults] == taken
@@ -146,6 +149,45 @@ def test_schemathesis_finds_no_issue_with_deployments_and_faults():
             own.urls["eu-west-1"], "-H", token, "--include-method-regex", "PUT|PATCH|DELETE"
         )
         assert passed(run), run.stdout[-6000:]
+
+
+def test_schemathesis_finds_no_issue_with_a_region_that_serves_nothing_yet():
+    """Its document takes any model name and its health routes answer 503 (by design, named in
+    the configuration)."""
+    server = ServerThread(create_region_app("eu-west-1", token="t")).start()
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 503
+        token = "Authorization: Bearer t"
+        run = schemathesis(server.url, "-H", token, "--exclude-method-regex", "PUT|PATCH|DELETE")
+    finally:
+        server.stop()
+    assert passed(run), run.stdout[-6000:]
+
+
+def test_a_region_under_an_outage_answers_as_its_document_says():
+    """A fault's JSON error is among the answers the document gives every faulted route (its
+    /healthz and /v2/health/ready too). The fault's 5xx is the point of it, and it answers
+    every method alike, as an unreachable region would: those two checks are left out."""
+    server = ServerThread(create_region_app("eu-west-1", token="t")).start()
+    try:
+        url, auth = server.url, {"Authorization": "Bearer t"}
+        assert requests.put(f"{url}/v1/models/{MODEL.name}", json=MODEL.to_dict(), timeout=10).ok
+        outage = [{"kind": "outage"}]
+        assert requests.put(f"{url}/admin/faults", json=outage, headers=auth, timeout=10).ok
+        assert requests.get(f"{url}/healthz", timeout=10).status_code == 503
+        checks = "not_a_server_error,unsupported_method"
+        run = schemathesis(
+            url,
+            "-H",
+            "Authorization: Bearer t",
+            "--include-method",
+            "GET",
+            "--exclude-checks",
+            checks,
+        )
+    finally:
+        server.stop()
+    assert passed(run), run.stdout[-6000:]
 
 
 def test_a_document_that_lies_is_caught():

@@ -55,6 +55,7 @@ from sandbox.live.upstream import Answer, Upstream
 
 MIN_SLEEP_S = 0.0005  # shorter emulated round trips are not slept: such a sleep costs more
 JSON = ("Content-Type", "application/json")
+PREDICT_METHODS = "POST, OPTIONS"  # a prediction route's Allow, as on a region
 SENT = (  # a prediction's request headers the region gets: it judges them
     ("Content-Type", "CONTENT_TYPE"),
     ("Content-Encoding", "HTTP_CONTENT_ENCODING"),
@@ -245,9 +246,11 @@ class Gateway:
         """Route one prediction (`pinned` to a version, or the split's); `versioned`: the path
         template of one version's predictions."""
         state, started = self.state, time.perf_counter()
+        if environ["REQUEST_METHOD"] == "OPTIONS":  # as Flask answers it on a region
+            return 200, b"", [("Allow", PREDICT_METHODS)]
         if environ["REQUEST_METHOD"] != "POST":
             method = environ["REQUEST_METHOD"]
-            raise BadRequest(f"{method} is not allowed; POST predictions", 405, allow="POST")
+            raise BadRequest(f"{method} is not allowed; POST predictions", 405, PREDICT_METHODS)
         if not MODEL_NAME.fullmatch(name):  # no region serves it: answered here, blaming none
             raise BadRequest(f"no model {wsgi_text(name)!r}: names are {MODEL_NAME_RULE}", 404)
         client = wsgi_text(environ.get("HTTP_X_CLIENT_REGION", ""))

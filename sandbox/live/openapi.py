@@ -91,16 +91,24 @@ class Document:
         ok: int = 200,
     ) -> None:
         """`method path` answering `answer` (a schema, or responses as they are) with `ok`, or
-        a JSON error with one of `statuses`."""
+        a JSON error with one of `statuses` (a status `answer` has too: either body)."""
         if "type" in answer or "$ref" in answer or "oneOf" in answer:
             content = {JSON: {"schema": answer}}
             answer = {str(ok): {"description": "OK", "content": content}}
             if headers:
                 answer[str(ok)]["headers"] = headers
+        responses: dict[str, Schema] = {str(s): ERRORS[s] for s in statuses} | answer
+        for status in answer.keys() & {str(s) for s in statuses}:
+            given = responses[status]
+            either = {"anyOf": [given["content"][JSON]["schema"], ref("Error")]}
+            responses[status] = {
+                "description": f"{given['description']}; or an error (a fault)",
+                "content": {JSON: {"schema": either}},
+            }
         operation: Schema = {
             "summary": summary,
             "operationId": f"{method} {path}",
-            "responses": answer | {str(s): ERRORS[s] for s in statuses},
+            "responses": responses,
         }
         parameters = [
             {"name": p, "in": "path", "required": True, "schema": ref(schema)}
@@ -185,7 +193,7 @@ def _protocols(d: Document, gateway: bool) -> None:
         "/v2/health/ready",
         "Readiness (V2)",
         answers(ref("Ready"), {200: "Ready", 503: "Not ready"}),
-        *(504,) * (not gateway),
+        *faulted,
     )
     d.op("GET", "/v2", "Server metadata (V2)", ref("ServerMetadata"), *faulted)
     d.op("GET", "/metrics", "Prometheus metrics", TEXT_METRICS)
@@ -215,8 +223,8 @@ def region_document(
         "GET",
         "/healthz",
         "Health: 200 while a model is served",
-        answers(healthz, {200: "Serving", 503: "No model, or an outage"}),
-        504,
+        answers(healthz, {200: "Serving", 503: "No model"}),
+        *FAULTED,
     )
     d.op(
         "PUT",

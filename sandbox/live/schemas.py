@@ -199,7 +199,7 @@ def inference(model: Model | None) -> Schema:
     return an_object(
         {
             "id": STRING,
-            "model_name": {"type": "string"},
+            "model_name": ref("ModelName"),  # the path's: one of the models served
             "parameters": {"type": "object"},
             "inputs": {"type": "array", "items": tensor, "minItems": 1, "maxItems": 1},
             "outputs": {"type": "array", "items": output, "minItems": 1},
