@@ -40,6 +40,14 @@ def texts(shown: dict, kind: str) -> list[str]:
     return [event["text"] for event in shown["events"] if event["kind"] == kind]
 
 
+def answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=5)
+    except requests.ConnectionError:
+        return False
+    return True
+
+
 def routing(fleet) -> dict:
     return call(fleet, "GET", "/routing", token=None).json()
 
@@ -107,6 +115,13 @@ def test_a_fleet_of_processes_offers_a_crash_and_shows_every_fault():
             "crash injected in eu-west-1 for 600 s",
             "outage injected in us-east-1",
         ]
+        deadline = time.monotonic() + DEADLINE_S
+        while answers(f"{fleet.urls['eu-west-1']}/healthz"):  # the kill comes just after
+            assert time.monotonic() < deadline, "eu-west-1 killed"
+            time.sleep(0.05)
+        cleared = call(fleet, "DELETE", "/dashboard/api/faults", {"region": "eu-west-1"})
+        assert cleared.status_code == 503, cleared.text
+        assert "comes back when its crash's duration_s ends" in cleared.json()["error"]
 
 
 def test_faults_injected_through_a_region_itself_are_events(fleet):

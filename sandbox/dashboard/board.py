@@ -226,14 +226,14 @@ class Board:
         The refusals are the command line's (`check_versions`: another version of the served
         model), and a `Rollout`'s own (a deployment complete in every region)."""
         deployment = self._deployment()
+        self._idle()  # first: while one runs, every other refusal would judge a passing state
         if name not in bundled_models():  # bundled models only: never a path on this machine
             raise InvalidDeployment(f"model: expected one of {', '.join(bundled_models())}")
         model, previous = load_model(name), self.serving or deployment.model
         check_versions(previous, model, f"model {name}")
         plan.check(deployment.regions)
         with self._lock:
-            if self._rollout is not None and self._rollout.is_alive():
-                raise Busy("a rollout is already running")
+            self._idle()
             rollout = Rollout(deployment, model, plan, previous=previous)
             rollout.trace.subscribe(self.events.step)
             self._rollout = threading.Thread(
@@ -249,6 +249,10 @@ class Board:
         if deployment is None or deployment.outcome not in COMPLETED:
             raise Busy("the fleet's deployment is not complete yet")
         return deployment
+
+    def _idle(self) -> None:
+        if self._rollout is not None and self._rollout.is_alive():
+            raise Busy("a rollout is already running")
 
     def _run(self, rollout: Rollout) -> None:
         try:

@@ -54,7 +54,11 @@ def blueprint(board: Board) -> Blueprint:
         try:
             yield
         except requests.RequestException:
-            raise BadRequest(f"{region} does not answer (crashed?); try again later", 503) from None
+            raise BadRequest(
+                f"{region} does not answer: a crashed region comes back when its crash's "
+                "duration_s ends, and one crashed without duration_s only when the fleet restarts",
+                503,
+            ) from None
         except Busy as e:
             raise BadRequest(str(e), 409) from None
         except SandboxError as e:
