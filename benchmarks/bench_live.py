@@ -49,7 +49,8 @@ def plain_app() -> Flask:
     app = create_region_app("eu-west-1", token="bench")
     app.wsgi_app = app.wsgi_app.app  # the Flask app under the faults and metrics middleware
     model = load_model("model_v1")
-    deployed = app.test_client().put(f"/v1/models/{model.name}", json=model.to_dict())
+    auth = {"Authorization": "Bearer bench"}
+    deployed = app.test_client().put(f"/v1/models/{model.name}", json=model.to_dict(), headers=auth)
     assert deployed.status_code == 201, deployed.json
     return app
 

@@ -62,6 +62,7 @@ def used_once(fleet: LiveFleet) -> list[str]:
         response = requests.put(
             f"{fleet.urls[region]}/v1/models/model_v1",
             json=ARTIFACT,
+            headers={"Authorization": f"Bearer {fleet.admin_token}"},
             timeout=10,
         )
         assert response.status_code == 201

@@ -111,11 +111,12 @@ def test_the_gateway_says_not_ready_when_no_region_serves_the_model():
         not_ready()
         assert requests.delete(admin, headers=auth).ok
         until(ready, "ready again after the outage")
-        assert requests.delete(f"{f.urls['eu-west-1']}/v1/models/{MODEL.name}").ok
+        served = f"{f.urls['eu-west-1']}/v1/models/{MODEL.name}"
+        assert requests.delete(served, headers=auth).ok
         not_ready()  # the region is still healthy: it answers 404
         until(lambda: requests.get(f"{f.gateway_url}/healthz").status_code == 503, "unhealthy")
         not_ready()  # no region is healthy
-        deploy = requests.put(f"{f.urls['eu-west-1']}/v1/models/{MODEL.name}", json=MODEL.to_dict())
+        deploy = requests.put(served, json=MODEL.to_dict(), headers=auth)
         assert deploy.status_code == 201, deploy.text
         until(ready, "ready again once deployed")
         assert requests.get(version).json()["version"] == MODEL.version

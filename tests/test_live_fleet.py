@@ -278,7 +278,8 @@ def test_gateway_bad_requests_are_json(fleet):
 
 
 def test_a_region_that_lost_the_model_is_failed_over_and_ejected(fleet):
-    lost = requests.delete(f"{fleet.urls['eu-west-1']}/v1/models/model_v1", timeout=5)
+    auth = {"Authorization": f"Bearer {fleet.admin_token}"}
+    lost = requests.delete(f"{fleet.urls['eu-west-1']}/v1/models/model_v1", headers=auth, timeout=5)
     assert lost.status_code == 200
     for _ in range(fleet.deployment.outlier_policy.consecutive_5xx):
         answer = predict(fleet, "eu-west-2")

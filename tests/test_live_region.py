@@ -27,6 +27,7 @@ class Region:
         self.server = ServerThread(app).start()
         self.url = self.server.url
         self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {TOKEN}"  # as the fleet calls it
 
     def deploy(self, model=MODEL) -> requests.Response:
         return self.http.put(f"{self.url}/v1/models/{model.name}", json=model.to_dict())
@@ -150,6 +151,22 @@ def test_admin_needs_the_token(region, token):
     plain = region.http.get(f"{region.url}/admin/faults", headers={"Authorization": TOKEN})
     assert plain.status_code == 401
     assert region.faults("GET").json() == {"faults": []}
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong"])
+def test_deployments_need_the_token_and_change_nothing_without_it(ready, token):
+    headers = {"Authorization": None if token is None else f"Bearer {token}"}  # None: not sent
+    v2 = load_model("model_v2").to_dict() | {"name": "model_v1", "version": "2.0.0"}
+    for method, path, body in (
+        ("PUT", "/v1/models/model_v1", v2),
+        ("DELETE", "/v1/models/model_v1", None),
+        ("DELETE", "/v1/models/model_v1/versions/1.0.0", None),
+    ):
+        answer = ready.http.request(method, ready.url + path, json=body, headers=headers)
+        assert answer.status_code == 401 and "admin token" in answer.json()["error"], path
+    status = ready.http.get(f"{ready.url}/v1/models/model_v1").json()
+    assert (status["version"], status["versions"]) == ("1.0.0", ["1.0.0"])
+    assert ready.predict().status_code == 200
 
 
 def test_admin_put_patch_delete(region):

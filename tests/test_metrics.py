@@ -60,9 +60,11 @@ def test_a_region_times_its_requests_in_emulated_seconds():
     app = create_region_app("eu-west-1", token="t", time_scale=scale)
     client = app.test_client()
     model = load_model("model_v1")
-    assert client.put(f"/v1/models/{model.name}", json=model.to_dict()).status_code == 201
+    auth = {"Authorization": "Bearer t"}
+    deployed = client.put(f"/v1/models/{model.name}", json=model.to_dict(), headers=auth)
+    assert deployed.status_code == 201
     fault = [{"kind": "latency", "latency_ms": delay_s * 1000}]
-    client.put("/admin/faults", json=fault, headers={"Authorization": "Bearer t"})
+    client.put("/admin/faults", json=fault, headers=auth)
     sent = time.perf_counter()
     assert client.post("/v1/models/model_v1:predict", json=BODY).status_code == 200
     waited_s = (time.perf_counter() - sent) / scale  # at least what the region measured

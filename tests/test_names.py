@@ -97,6 +97,7 @@ def test_a_name_loads_iff_the_live_fleet_deploys_it_and_the_gateway_answers(flee
     put = requests.put(
         f"{fleet.urls['us-east-1']}/v1/models/probe",
         json=BASE.to_dict() | {"name": name},
+        headers={"Authorization": f"Bearer {fleet.admin_token}"},
         timeout=30,
     )
     assert put.status_code == 400

@@ -171,7 +171,10 @@ def test_a_region_under_an_outage_answers_as_its_document_says():
     server = ServerThread(create_region_app("eu-west-1", token="t")).start()
     try:
         url, auth = server.url, {"Authorization": "Bearer t"}
-        assert requests.put(f"{url}/v1/models/{MODEL.name}", json=MODEL.to_dict(), timeout=10).ok
+        deployed = requests.put(
+            f"{url}/v1/models/{MODEL.name}", json=MODEL.to_dict(), headers=auth, timeout=10
+        )
+        assert deployed.ok
         outage = [{"kind": "outage"}]
         assert requests.put(f"{url}/admin/faults", json=outage, headers=auth, timeout=10).ok
         assert requests.get(f"{url}/healthz", timeout=10).status_code == 503

@@ -31,6 +31,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def region():
     server = ServerThread(create_region_app("eu-west-1", token=TOKEN, seed=2)).start()
     http = requests.Session()
+    http.headers.update(AUTH)  # deployments need the token, as the fleet sends it
     yield server.url, http
     http.close()
     server.stop()

@@ -21,7 +21,7 @@ from sandbox.core.models import bundled_models
 from sandbox.dashboard.board import Board, Busy
 from sandbox.errors import SandboxError
 from sandbox.flow.plan import RolloutPlan
-from sandbox.live.http import BadRequest, bearer_ok, json_body
+from sandbox.live.http import BadRequest, json_body, require_admin
 
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 LAND = files("sandbox") / "data" / "land_110m.json"
@@ -34,9 +34,7 @@ def blueprint(board: Board) -> Blueprint:
     fleet = board.fleet
 
     def guard() -> None:
-        if not bearer_ok(fleet.admin_token):
-            message = "missing or wrong admin token: send 'Authorization: Bearer <token>'"
-            raise BadRequest(message, 401)
+        require_admin(fleet.admin_token)
 
     def body_table(*keys: str) -> dict[str, Any]:
         body = json_body()

@@ -233,6 +233,7 @@ class LiveFleet:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self.admin_token}"  # the fleet's own
             with self._lock:
                 self._sessions.append(session)
         return session
@@ -266,7 +267,6 @@ class LiveFleet:
             method,
             f"{self.urls[region]}/admin/faults",
             json=body,
-            headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=CONTROL_TIMEOUT_S,
         )
 

@@ -119,3 +119,9 @@ def bearer_ok(expected: str) -> bool:
     """Whether the request carries `Authorization: Bearer <expected>` (constant-time check)."""
     scheme, _, given = (header("Authorization") or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def require_admin(token: str) -> None:
+    """`BadRequest` 401 unless the request carries the admin `token` as a bearer token."""
+    if not bearer_ok(token):
+        raise BadRequest("missing or wrong admin token: send 'Authorization: Bearer <token>'", 401)

@@ -231,19 +231,32 @@ def region_document(
         "/v1/models/{name}",
         "Deploy an artifact (201 new, 200 replaced)",
         answers(ref("ModelStatus"), {201: "Deployed", 200: "Replaced"}),
+        401,
         404,  # a name no route takes
         *BODY_ERRORS,
         *FAULTED,
         body=ref("Artifact"),
+        admin=True,
     )
-    d.op("DELETE", "/v1/models/{name}", "Undeploy the model", ref("ModelStatus"), 404, *FAULTED)
+    d.op(
+        "DELETE",
+        "/v1/models/{name}",
+        "Undeploy the model",
+        ref("ModelStatus"),
+        401,
+        404,
+        *FAULTED,
+        admin=True,
+    )
     d.op(
         "DELETE",
         "/v1/models/{name}/versions/{version}",
         "Withdraw a version",
         ref("ModelStatus"),
+        401,
         404,
         *FAULTED,
+        admin=True,
     )
     faults = {"type": "array", "items": ref("Fault")}
     d.op("GET", "/admin/faults", "The active faults", ref("Faults"), 401, admin=True)

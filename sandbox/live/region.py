@@ -46,10 +46,10 @@ from sandbox.live.forms import metadata, read_predict
 from sandbox.live.http import (
     MAX_BODY_BYTES,
     BadRequest,
-    bearer_ok,
     error,
     install_json_errors,
     json_body,
+    require_admin,
 )
 from sandbox.live.metrics import region_metrics
 
@@ -258,6 +258,7 @@ def create_region_app(
 
     @app.put("/v1/models/<name>")
     def deploy(name: str) -> ResponseReturnValue:
+        require_admin(token)  # deployments change what every user gets: the fleet's alone
         try:
             model = parse_model(json_body(), f"PUT /v1/models/{name}")
         except InvalidModel as e:
@@ -274,6 +275,7 @@ def create_region_app(
 
     @app.delete("/v1/models/<name>")
     def undeploy(name: str) -> ResponseReturnValue:
+        require_admin(token)
         model = current(name)
         with state.lock:
             state.served.clear()
@@ -281,6 +283,7 @@ def create_region_app(
 
     @app.delete("/v1/models/<name>/versions/<version>")
     def withdraw(name: str, version: str) -> ResponseReturnValue:
+        require_admin(token)
         model = current(name, version)
         with state.lock:
             state.served.withdraw(version)
@@ -339,8 +342,7 @@ def create_region_app(
 
     @app.route("/admin/faults", methods=["GET", "PUT", "PATCH", "DELETE"])
     def admin_faults() -> ResponseReturnValue:
-        if not bearer_ok(token):
-            return error("missing or wrong admin token: send 'Authorization: Bearer <token>'", 401)
+        require_admin(token)
         if request.method in ("PUT", "PATCH"):
             try:
                 faults = parse_faults(json_body(), "body")

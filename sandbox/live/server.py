@@ -43,7 +43,7 @@ def exposed(host: str) -> str | None:
         return None
     return (
         f"serving on {host}: reachable from other machines, which can call every route "
-        "(fault injection needs the admin token)"
+        "(deployments and fault injection need the admin token)"
     )
 
 
