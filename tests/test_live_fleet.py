@@ -12,9 +12,11 @@ import requests
 
 from sandbox import Deployment, HealthPolicy, run_deployment
 from sandbox.core.faults import Fault
+from sandbox.core.models import load_model
 from sandbox.core.routing import RoutingPolicy
 from sandbox.errors import InvalidDeployment
 from sandbox.live.fleet import LiveFleet
+from sandbox.live.server import RegionProcess
 from tests.support import port_of, ports_listened_on, serves
 
 SCALE = 0.02  # 1 emulated second = 20 ms
@@ -249,13 +251,23 @@ def test_crash_kills_the_region_process_and_it_comes_back():
         deadline = time.monotonic() + 15
         while True:
             try:
-                if requests.get(f"{url}/healthz", timeout=1).ok:
-                    break
+                back = requests.get(f"{url}/v1/models/model_v1", timeout=1)
+                break
             except requests.ConnectionError:
                 pass
             assert time.monotonic() < deadline, "the region did not come back"
-            time.sleep(0.05)
-        assert requests.get(f"{url}/v1/models/model_v1").json()["ready"] is True
+            time.sleep(0.01)
+        assert back.status_code == 200 and back.json()["ready"] is True  # from its first answer
+
+
+def test_a_region_process_serves_what_it_kept_from_its_first_answer():
+    kept = [load_model("model_v1").to_dict(), load_model("model_v1_1").to_dict()]  # current last
+    region = RegionProcess("eu-west-1", "t", 1.0, 0, lambda: kept).start()
+    try:
+        status = requests.get(f"{region.url}/v1/models/model_v1", timeout=10).json()
+        assert (status["version"], status["versions"]) == ("1.1.0", ["1.0.0", "1.1.0"])
+    finally:
+        region.stop()
 
 
 def test_gateway_bad_requests_are_json(fleet):

@@ -183,7 +183,7 @@ class LiveFleet:
                 self.admin_token,
                 self.time_scale,
                 self.seed,
-                self._redeploy,
+                partial(self._kept, region),
                 self.host,
                 on_faults=heard,
                 port=self.ports[region],
@@ -221,11 +221,10 @@ class LiveFleet:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _redeploy(self, region: str) -> None:
-        """After a crashed region restarts, give it back the versions it kept, current last."""
+    def _kept(self, region: str) -> list[dict[str, Any]]:
+        """The artifacts `region` kept, current last: what it serves again after a crash."""
         served = self._served.get(region)
-        for model in reversed(served.kept.values() if served else ()):
-            self._put(region, model)
+        return [model.to_dict() for model in reversed(served.kept.values() if served else ())]
 
     # -- HTTP -------------------------------------------------------------------------------------
 

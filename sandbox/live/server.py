@@ -125,9 +125,17 @@ class ServerThread:
 
 
 def _serve_region(
-    region: str, token: str, time_scale: float, seed: int, host: str, port: int, conn: Connection
+    region: str,
+    token: str,
+    time_scale: float,
+    seed: int,
+    host: str,
+    port: int,
+    artifacts: list[dict[str, Any]],
+    conn: Connection,
 ) -> None:
-    """A region's own process: serve until the parent says stop or goes away."""
+    """A region's own process: deploy `artifacts` (in order), then serve until the parent says
+    stop or goes away."""
     from sandbox.live.region import create_region_app
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -146,6 +154,10 @@ def _serve_region(
     app = create_region_app(
         region, token=token, time_scale=time_scale, seed=seed, on_crash=crash, on_faults=faults
     )
+    auth = {"Authorization": f"Bearer {token}"}
+    with app.test_client() as client:  # before it listens: no request finds it without them
+        for artifact in artifacts:
+            client.put(f"/v1/models/{artifact['name']}", json=artifact, headers=auth)
     try:
         server = ServerThread(app, port=port, host=host).start()
     except OSError as e:  # the parent raises it again
@@ -160,9 +172,9 @@ def _serve_region(
 class RegionProcess:
     """One region served by a process of its own, so that a `crash` fault is a real kill.
 
-    It listens on `port` (0: any free one). A crash with a duration restarts the region on the
-    same port when it ends, and
-    `on_restart(region)` runs then (the fleet redeploys the region's model); each change of the
+    It listens on `port` (0: any free one), serving the artifacts `artifacts()` gives at each
+    start (in order; the fleet's record of what the region kept) from its first answer. A crash
+    with a duration restarts the region on the same port when it ends; each change of the
     region's faults is passed to `on_faults(action, faults)`, as a region in a thread does.
     """
 
@@ -172,7 +184,7 @@ class RegionProcess:
         token: str,
         time_scale: float,
         seed: int,
-        on_restart: Callable[[str], None],
+        artifacts: Callable[[], list[dict[str, Any]]],
         host: str = HOST,
         on_faults: Callable[[str, list[dict[str, Any]]], None] | None = None,
         port: int = 0,
@@ -181,7 +193,7 @@ class RegionProcess:
         self.host = host
         self._args = (region, token, time_scale, seed, host)
         self._scale = time_scale
-        self._on_restart = on_restart
+        self._artifacts = artifacts
         self._on_faults = on_faults
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -198,7 +210,7 @@ class RegionProcess:
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
             target=_serve_region,
-            args=(*self._args, self.port, child),
+            args=(*self._args, self.port, self._artifacts(), child),
             daemon=True,
             name=f"region-{self.region}",
         )
@@ -258,7 +270,6 @@ class RegionProcess:
             if duration_s is None or self._stopping.wait(duration_s * self._scale):
                 return
             self.start()
-            self._on_restart(self.region)
 
     def stop(self) -> None:
         """Stop the process (asking first, then killing) and its supervisor."""
