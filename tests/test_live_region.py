@@ -164,6 +164,7 @@ def test_deployments_need_the_token_and_change_nothing_without_it(ready, token):
     ):
         answer = ready.http.request(method, ready.url + path, json=body, headers=headers)
         assert answer.status_code == 401 and "admin token" in answer.json()["error"], path
+        assert answer.headers["WWW-Authenticate"] == "Bearer"  # the challenge RFC 7235 asks for
     status = ready.http.get(f"{ready.url}/v1/models/model_v1").json()
     assert (status["version"], status["versions"]) == ("1.0.0", ["1.0.0"])
     assert ready.predict().status_code == 200

@@ -222,7 +222,8 @@ class LiveFleet:
         self.close()
 
     def _kept(self, region: str) -> list[dict[str, Any]]:
-        """The artifacts `region` kept, current last: what it serves again after a crash."""
+        """The artifacts the fleet deployed to `region` and it keeps, current last (the fleet's
+        record, not the region's own): what it serves again after a crash."""
         served = self._served.get(region)
         return [model.to_dict() for model in reversed(served.kept.values() if served else ())]
 

@@ -18,7 +18,7 @@ MAX_BODY_BYTES = 1024 * 1024  # a request body may be at most 1 MiB
 
 class BadRequest(Exception):
     """A request the client must fix; answered with `status` and `{"error": message}` (a 405
-    with `Allow: allow`)."""
+    with `Allow: allow`, a 401 with the bearer challenge RFC 7235 asks of it)."""
 
     def __init__(self, message: str, status: int = 400, allow: str = "") -> None:
         super().__init__(message)
@@ -27,6 +27,8 @@ class BadRequest(Exception):
 
     @property
     def headers(self) -> list[tuple[str, str]]:
+        if self.status == 401:
+            return [("WWW-Authenticate", "Bearer")]
         return [("Allow", self.allow)] if self.allow else []
 
 

@@ -348,7 +348,8 @@ def create_region_app(
                 faults = parse_faults(json_body(), "body")
             except InvalidFault as e:
                 raise BadRequest(str(e)) from None
-            crash = next((f for f in faults if f.kind == "crash"), None)
+            # the crash acted on is the one kept: a later fault of one kind wins
+            crash = next((f for f in reversed(faults) if f.kind == "crash"), None)
             if crash is not None and on_crash is None:
                 raise BadRequest("a crash needs process mode: start the fleet with --processes")
             if request.method == "PUT":
