@@ -262,7 +262,7 @@ def test_crash_kills_the_region_process_and_it_comes_back():
 
 
 def test_a_region_process_serves_what_it_kept_from_its_first_answer():
-    kept = [load_model("model_v1").to_dict(), load_model("model_v1_1").to_dict()]  # current last
+    kept = [load_model("model_v1"), load_model("model_v1_1")]  # current last
     region = RegionProcess("eu-west-1", "t", 1.0, 0, lambda: kept).start()
     try:
         status = requests.get(f"{region.url}/v1/models/model_v1", timeout=10).json()

@@ -221,11 +221,11 @@ class LiveFleet:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _kept(self, region: str) -> list[dict[str, Any]]:
-        """The artifacts the fleet deployed to `region` and it keeps, current last (the fleet's
+    def _kept(self, region: str) -> list[Model]:
+        """The models the fleet deployed to `region` and it keeps, current last (the fleet's
         record, not the region's own): what it serves again after a crash."""
         served = self._served.get(region)
-        return [model.to_dict() for model in reversed(served.kept.values() if served else ())]
+        return list(reversed(served.kept.values())) if served else []
 
     # -- HTTP -------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from waitress.server import create_server
 
+from sandbox.core.models import Model
 from sandbox.errors import ServerError
 from sandbox.live.http import MAX_BODY_BYTES
 
@@ -131,11 +132,11 @@ def _serve_region(
     seed: int,
     host: str,
     port: int,
-    artifacts: list[dict[str, Any]],
+    models: list[Model],
     conn: Connection,
 ) -> None:
-    """A region's own process: deploy `artifacts` (in order), then serve until the parent says
-    stop or goes away."""
+    """A region's own process: serve `models` (deployed in order), until the parent says stop
+    or goes away."""
     from sandbox.live.region import create_region_app
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -154,10 +155,9 @@ def _serve_region(
     app = create_region_app(
         region, token=token, time_scale=time_scale, seed=seed, on_crash=crash, on_faults=faults
     )
-    auth = {"Authorization": f"Bearer {token}"}
-    with app.test_client() as client:  # before it listens: no request finds it without them
-        for artifact in artifacts:
-            client.put(f"/v1/models/{artifact['name']}", json=artifact, headers=auth)
+    served = app.extensions["region"].served  # before it listens: no request finds it empty
+    for model in models:
+        served.deploy(model)
     try:
         server = ServerThread(app, port=port, host=host).start()
     except OSError as e:  # the parent raises it again
@@ -172,8 +172,8 @@ def _serve_region(
 class RegionProcess:
     """One region served by a process of its own, so that a `crash` fault is a real kill.
 
-    It listens on `port` (0: any free one), serving the artifacts `artifacts()` gives at each
-    start (in order; the fleet's record of what the region kept) from its first answer. A crash
+    It listens on `port` (0: any free one), serving the models `models()` gives at each start
+    (deployed in order; the fleet's record of what the region kept) from its first answer. A crash
     with a duration restarts the region on the same port when it ends; each change of the
     region's faults is passed to `on_faults(action, faults)`, as a region in a thread does.
     """
@@ -184,7 +184,7 @@ class RegionProcess:
         token: str,
         time_scale: float,
         seed: int,
-        artifacts: Callable[[], list[dict[str, Any]]],
+        models: Callable[[], list[Model]],
         host: str = HOST,
         on_faults: Callable[[str, list[dict[str, Any]]], None] | None = None,
         port: int = 0,
@@ -193,7 +193,7 @@ class RegionProcess:
         self.host = host
         self._args = (region, token, time_scale, seed, host)
         self._scale = time_scale
-        self._artifacts = artifacts
+        self._models = models
         self._on_faults = on_faults
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -210,7 +210,7 @@ class RegionProcess:
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
             target=_serve_region,
-            args=(*self._args, self.port, self._artifacts(), child),
+            args=(*self._args, self.port, self._models(), child),
             daemon=True,
             name=f"region-{self.region}",
         )
